@@ -1,0 +1,1 @@
+//! Benchmarks for the Kaichi crates live in `benches/`.
