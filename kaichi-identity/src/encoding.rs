@@ -27,11 +27,6 @@ pub(crate) fn parse_hex_array<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// Copies a slice into an array when the length is exactly `N`.
-pub(crate) fn array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
-    <[u8; N]>::try_from(bytes).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
