@@ -1,1 +1,26 @@
-fn main(){}
+//! `kaichi`: the reference command-line client for the Kaichi messenger.
+//!
+//! A thin front end over the Kaichi library crates; see `kaichi --help`.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod duration;
+mod output;
+mod profile;
+mod secrets;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

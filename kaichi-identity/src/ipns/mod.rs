@@ -9,12 +9,14 @@
 
 mod cbor;
 mod create;
+mod path;
 mod proto;
 mod record;
 mod validate;
 
 pub use cbor::CborError;
 pub use create::{CreateError, RecordParams, create_record};
+pub use path::{ContentPath, MAX_PATH_BYTES, PathError};
 pub use record::IpnsRecord;
 pub use validate::{ValidateError, validate_record};
 

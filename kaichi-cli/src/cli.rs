@@ -1,0 +1,112 @@
+//! Command-line syntax.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Kaichi: end-to-end encrypted messages between Solana wallets, with no server.
+#[derive(Debug, Parser)]
+#[command(name = "kaichi", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Profile directory (default: the platform data dir, e.g. ~/.local/share/kaichi).
+    #[arg(long, global = true, env = "KAICHI_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create or import the wallet this profile uses.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+    /// Show this profile's identity.
+    #[command(subcommand)]
+    Id(IdCommand),
+    /// Create and verify IPNS records.
+    #[command(subcommand)]
+    Ipns(IpnsCommand),
+    /// Run a self-contained demonstration in a temporary directory.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WalletCommand {
+    /// Generate a new wallet, write it as a solana-keygen keypair file and use it.
+    New {
+        /// Also write the keypair to this file (solana-keygen format, mode 0600).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        outfile: Option<PathBuf>,
+        /// Replace an existing wallet in this profile.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import a wallet. Secrets are read from a file or standard input, never from arguments.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(id = "source", required = true, multiple = false)]
+pub(crate) struct ImportArgs {
+    /// A solana-keygen keypair file (JSON array of 64 numbers).
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub(crate) keypair: Option<PathBuf>,
+    /// Read a BIP39 seed phrase from standard input.
+    #[arg(long, group = "source")]
+    pub(crate) seed_phrase: bool,
+    /// Read a base58 secret key (as Phantom exports it) from standard input.
+    #[arg(long, group = "source")]
+    pub(crate) base58: bool,
+    /// With --seed-phrase: also read a BIP39 passphrase (the line after the phrase).
+    #[arg(long, requires = "seed_phrase")]
+    pub(crate) passphrase: bool,
+    /// With --seed-phrase: the derivation path (default m/44'/501'/0'/0', as Phantom),
+    /// or `solana-keygen` for solana-keygen's default (no derivation path).
+    #[arg(long, requires = "seed_phrase", value_name = "PATH")]
+    pub(crate) derivation_path: Option<String>,
+    /// Replace an existing wallet in this profile.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IdCommand {
+    /// Wallet address, IPNS name, PeerId, DM public key and key epoch.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IpnsCommand {
+    /// Sign an IPNS record for this identity's name.
+    Create {
+        /// The value, `/ipfs/<cid>` or `/ipns/<name>`.
+        #[arg(long)]
+        value: String,
+        /// Sequence number (default: one more than the last record this profile made).
+        #[arg(long)]
+        seq: Option<u64>,
+        /// How long the record stays valid (e.g. 24h, 7d, 90m).
+        #[arg(long, default_value = "24h")]
+        lifetime: String,
+        /// How long resolvers may cache it (e.g. 5m).
+        #[arg(long, default_value = "5m")]
+        ttl: String,
+        /// Write only the V2 fields (no legacy V1 copy and signature).
+        #[arg(long)]
+        v2_only: bool,
+        /// Where to write the record (protobuf bytes).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Verify an IPNS record file (exit 0 when valid, 1 when not).
+    Verify {
+        /// The record file (protobuf bytes).
+        file: PathBuf,
+        /// The IPNS name it must be valid for (default: this profile's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}

@@ -1,0 +1,53 @@
+//! `kaichi id`.
+
+use std::process::ExitCode;
+
+use kaichi_identity::IdentityPublic;
+use serde::Serialize;
+
+use crate::cli::IdCommand;
+use crate::output::emit;
+use crate::profile::Profile;
+
+/// The public identity as `id show --json` prints it.
+#[derive(Debug, Serialize)]
+pub(crate) struct IdJson {
+    pub(crate) wallet: String,
+    pub(crate) ipns_name: String,
+    pub(crate) peer_id: String,
+    pub(crate) dm_public_key: String,
+    pub(crate) epoch: u32,
+}
+
+impl From<&IdentityPublic> for IdJson {
+    fn from(p: &IdentityPublic) -> Self {
+        let name = p.ipns_name();
+        Self {
+            wallet: p.wallet.to_string(),
+            ipns_name: name.to_string(),
+            peer_id: name.to_peer_id_string(),
+            dm_public_key: p.dm.to_string(),
+            epoch: p.epoch.get(),
+        }
+    }
+}
+
+impl IdJson {
+    pub(crate) fn text(&self) -> String {
+        format!(
+            "wallet:        {}\nipns name:     {}\npeer id:       {}\ndm public key: {}\nkey epoch:     {}",
+            self.wallet, self.ipns_name, self.peer_id, self.dm_public_key, self.epoch
+        )
+    }
+}
+
+pub(crate) fn run(profile: &Profile, cmd: IdCommand, json: bool) -> anyhow::Result<ExitCode> {
+    match cmd {
+        IdCommand::Show => {
+            let (_, keys, _) = profile.identity()?;
+            let id = IdJson::from(&keys.public());
+            emit(json, &id, &id.text())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Command implementations.
+
+mod demo;
+mod id;
+mod ipns;
+mod wallet;
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use kaichi_identity::Timestamp;
+
+use crate::cli::{Cli, Command};
+use crate::profile::Profile;
+
+/// Runs a parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.json;
+    match cli.command {
+        Command::Wallet(cmd) => wallet::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Id(cmd) => id::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Ipns(cmd) => ipns::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Demo => demo::run(json),
+    }
+}
+
+/// The current time: the CLI is the I/O shell that owns the clock.
+pub(crate) fn now() -> anyhow::Result<Timestamp> {
+    Ok(Timestamp::from_system_time(SystemTime::now())?)
+}
+
+/// 32 bytes from the operating system's CSPRNG, zeroized on drop.
+pub(crate) fn random32() -> anyhow::Result<zeroize::Zeroizing<[u8; 32]>> {
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(out.as_mut()).map_err(|e| anyhow::anyhow!("OS randomness: {e}"))?;
+    Ok(out)
+}

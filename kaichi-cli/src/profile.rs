@@ -1,0 +1,180 @@
+//! The profile directory: the wallet file and a small public config.
+//!
+//! Layout (all files owner-only):
+//! - `wallet.json`: the wallet, solana-keygen format (mode 0600);
+//! - `profile.json`: key epoch, wallet address and the last IPNS sequence.
+//!
+//! Identity keys are never stored: they are re-derived from the wallet.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
+use kaichi_identity::{IdentityKeys, KeyEpoch};
+use serde::{Deserialize, Serialize};
+
+const WALLET_FILE: &str = "wallet.json";
+const CONFIG_FILE: &str = "profile.json";
+const CONFIG_VERSION: u32 = 1;
+
+/// Public, non-secret profile settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Config {
+    /// Format version of this file.
+    pub(crate) version: u32,
+    /// The wallet address (a check that wallet.json was not swapped).
+    pub(crate) wallet: String,
+    /// The current key epoch.
+    pub(crate) epoch: u32,
+    /// The last IPNS record sequence this profile used.
+    #[serde(default)]
+    pub(crate) ipns_sequence: Option<u64>,
+}
+
+/// A profile directory.
+#[derive(Debug)]
+pub(crate) struct Profile {
+    home: PathBuf,
+}
+
+impl Profile {
+    /// The profile at `home`, or the platform default.
+    pub(crate) fn at(home: Option<PathBuf>) -> anyhow::Result<Self> {
+        let home = match home {
+            Some(h) => h,
+            None => dirs::data_dir()
+                .context("no platform data directory; pass --home DIR or set KAICHI_HOME")?
+                .join("kaichi"),
+        };
+        Ok(Self { home })
+    }
+
+    /// The directory.
+    pub(crate) fn home(&self) -> &Path {
+        &self.home
+    }
+
+    fn wallet_path(&self) -> PathBuf {
+        self.home.join(WALLET_FILE)
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.home.join(CONFIG_FILE)
+    }
+
+    /// Stores `wallet` as this profile's wallet (epoch 0).
+    pub(crate) fn set_wallet(&self, wallet: &KeypairWallet, force: bool) -> anyhow::Result<()> {
+        if self.wallet_path().exists() && !force {
+            bail!(
+                "{} already has a wallet; pass --force to replace it (back it up first)",
+                self.home.display()
+            );
+        }
+        create_private_dir(&self.home)?;
+        write_private(&self.wallet_path(), wallet.to_keypair_json().as_bytes())?;
+        self.save_config(&Config {
+            version: CONFIG_VERSION,
+            wallet: wallet.address().to_string(),
+            epoch: 0,
+            ipns_sequence: None,
+        })
+    }
+
+    /// The profile's config.
+    pub(crate) fn config(&self) -> anyhow::Result<Config> {
+        let path = self.config_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "no wallet in {}: run `kaichi wallet new` or `kaichi wallet import` first",
+                self.home.display()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let config: Config = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a Kaichi profile", path.display()))?;
+        if config.version != CONFIG_VERSION {
+            bail!(
+                "{} has version {}, this kaichi reads version {CONFIG_VERSION}",
+                path.display(),
+                config.version
+            );
+        }
+        Ok(config)
+    }
+
+    /// Writes the config.
+    pub(crate) fn save_config(&self, config: &Config) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(config)?;
+        text.push('\n');
+        write_private(&self.config_path(), text.as_bytes())
+    }
+
+    /// Loads the wallet and derives the identity keys at the current epoch.
+    pub(crate) fn identity(&self) -> anyhow::Result<(KeypairWallet, IdentityKeys, Config)> {
+        let config = self.config()?;
+        let path = self.wallet_path();
+        let bytes = crate::secrets::read_file(&path)?;
+        let wallet = KeypairWallet::from_keypair_json(&bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if wallet.address().to_string() != config.wallet {
+            bail!(
+                "{} holds wallet {}, but the profile is for {}",
+                path.display(),
+                wallet.address(),
+                config.wallet
+            );
+        }
+        let keys = IdentityKeys::derive(&wallet, KeyEpoch::new(config.epoch))?;
+        Ok((wallet, keys, config))
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700.
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Atomically replaces `path` with `bytes`, owner-only (0600), fsynced.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("path has no file name")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
