@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Kaichi: end-to-end encrypted messages between Solana wallets, with no server.
 #[derive(Debug, Parser)]
@@ -49,16 +49,16 @@ pub(crate) enum WalletCommand {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "source", required = true, multiple = false)]
+#[command(group(ArgGroup::new("source").required(true).args(["keypair", "seed_phrase", "base58"])))]
 pub(crate) struct ImportArgs {
     /// A solana-keygen keypair file (JSON array of 64 numbers).
-    #[arg(long, value_name = "FILE", group = "source")]
+    #[arg(long, value_name = "FILE")]
     pub(crate) keypair: Option<PathBuf>,
     /// Read a BIP39 seed phrase from standard input.
-    #[arg(long, group = "source")]
+    #[arg(long)]
     pub(crate) seed_phrase: bool,
     /// Read a base58 secret key (as Phantom exports it) from standard input.
-    #[arg(long, group = "source")]
+    #[arg(long)]
     pub(crate) base58: bool,
     /// With --seed-phrase: also read a BIP39 passphrase (the line after the phrase).
     #[arg(long, requires = "seed_phrase")]

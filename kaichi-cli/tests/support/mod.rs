@@ -1,0 +1,142 @@
+//! Helpers shared by the CLI's integration tests: running `kaichi`, and
+//! installing and running the independent implementations (npm, PyPI) the
+//! interop tests compare against.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// `kaichi --home <home>` with a clean environment for the profile.
+pub fn kaichi(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kaichi"));
+    c.arg("--home").arg(home).env_remove("KAICHI_HOME");
+    c
+}
+
+/// Runs `cmd` with `stdin` piped in.
+pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `cmd`, asserts success, parses stdout as JSON.
+pub fn json(mut cmd: Command) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{cmd:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+/// Interop tests can be skipped only on purpose (KAICHI_SKIP_INTEROP=1),
+/// never silently because a tool is missing.
+pub fn interop_skipped() -> bool {
+    if std::env::var_os("KAICHI_SKIP_INTEROP").is_some() {
+        eprintln!("KAICHI_SKIP_INTEROP is set: skipping an interop test");
+        return true;
+    }
+    false
+}
+
+/// Serialises installs across test processes (nextest runs tests in parallel processes).
+fn install_lock() -> File {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = File::create(dir.join("interop-install.lock")).unwrap();
+    f.lock().unwrap();
+    f
+}
+
+/// The npm project under interop/js with its locked dependencies installed
+/// (`npm ci` on first use).
+pub fn js_dir() -> PathBuf {
+    let dir = root().join("interop/js");
+    let _lock = install_lock();
+    if !dir.join("node_modules/.package-lock.json").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm is needed for the interop tests (Node.js 20+)");
+        assert!(status.success(), "npm ci in {} failed", dir.display());
+    }
+    dir
+}
+
+/// Runs `node interop/js/identity.mjs <args>`; returns (success, JSON).
+pub fn node(args: &[&str]) -> (bool, serde_json::Value) {
+    let dir = js_dir();
+    let out = Command::new("node")
+        .arg("identity.mjs")
+        .args(args)
+        .current_dir(&dir)
+        .output()
+        .expect("node is needed for the interop tests");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "node {args:?} printed no JSON ({e}): {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), v)
+}
+
+/// A directory with the pinned PyPI packages of interop/py installed.
+pub fn py_site() -> PathBuf {
+    let site = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-py");
+    let req = root().join("interop/py/requirements.txt");
+    let _lock = install_lock();
+    let stamp = site.join(".installed");
+    let wanted = std::fs::read_to_string(&req).unwrap();
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        let status = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "--target"])
+            .arg(&site)
+            .arg("-r")
+            .arg(&req)
+            .status()
+            .expect("python3 with pip is needed for the interop tests");
+        assert!(status.success(), "pip install -r {} failed", req.display());
+        std::fs::write(&stamp, wanted).unwrap();
+    }
+    site
+}
+
+/// Runs a script of interop/py with JSON on stdin; returns its JSON output.
+pub fn python(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    let site = py_site();
+    let mut cmd = Command::new("python3");
+    cmd.arg(root().join("interop/py").join(script))
+        .env("PYTHONPATH", &site)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = run_with_stdin(cmd, &input.to_string());
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
