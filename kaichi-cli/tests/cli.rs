@@ -5,7 +5,8 @@ mod support;
 
 use support::{json, kaichi, run_with_stdin};
 
-const PHRASE: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const PHRASE: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 /// Phantom's address for PHRASE on m/44'/501'/0'/0' (also checked against solders in interop.rs).
 const PHRASE_ADDRESS: &str = "HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk";
 
@@ -66,7 +67,8 @@ fn import_from_keypair_file_base58_and_seed_phrase() {
     });
     let b = json({
         let mut c = kaichi(&dir.path().join("b"));
-        c.args(["--json", "wallet", "import", "--keypair"]).arg(&file);
+        c.args(["--json", "wallet", "import", "--keypair"])
+            .arg(&file);
         c
     });
     assert_eq!(a, b);
@@ -75,13 +77,23 @@ fn import_from_keypair_file_base58_and_seed_phrase() {
     let mut c = kaichi(&dir.path().join("c"));
     c.args(["--json", "wallet", "import", "--seed-phrase"]);
     let out = run_with_stdin(c, &format!("{PHRASE}\n"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["wallet"], PHRASE_ADDRESS);
 
     // A passphrase changes the wallet.
     let mut c = kaichi(&dir.path().join("d"));
-    c.args(["--json", "wallet", "import", "--seed-phrase", "--passphrase"]);
+    c.args([
+        "--json",
+        "wallet",
+        "import",
+        "--seed-phrase",
+        "--passphrase",
+    ]);
     let out = run_with_stdin(c, &format!("{PHRASE}\nTREZOR\n"));
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -99,7 +111,11 @@ fn bad_secrets_get_clear_errors_and_change_nothing() {
     });
     let cases: [(&[&str], &str, &str); 4] = [
         (&["--seed-phrase"], "abandon abandon abandon\n", "3 words"),
-        (&["--seed-phrase"], &format!("{}\n", PHRASE.replace("about", "abandon")), "checksum"),
+        (
+            &["--seed-phrase"],
+            &format!("{}\n", PHRASE.replace("about", "abandon")),
+            "checksum",
+        ),
         (&["--base58"], "not-base58-0OIl\n", "base58"),
         (&["--base58"], "3yZe7d\n", "64 bytes"),
     ];
@@ -110,7 +126,10 @@ fn bad_secrets_get_clear_errors_and_change_nothing() {
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expect), "{args:?}: {err}");
-        assert!(!err.contains("abandon"), "the phrase must not be echoed: {err}");
+        assert!(
+            !err.contains("abandon"),
+            "the phrase must not be echoed: {err}"
+        );
     }
     // Truncated and oversized keypair files.
     let trunc = dir.path().join("t.json");
@@ -156,8 +175,19 @@ fn ipns_create_and_verify() {
     let rec = dir.path().join("r.ipns");
     let created = json({
         let mut c = kaichi(&home);
-        c.args(["--json", "ipns", "create", "--value", "/ipfs/bafkqaddwgevxmmraojswg33smq", "--ttl", "1m", "--lifetime", "2h", "--out"])
-            .arg(&rec);
+        c.args([
+            "--json",
+            "ipns",
+            "create",
+            "--value",
+            "/ipfs/bafkqaddwgevxmmraojswg33smq",
+            "--ttl",
+            "1m",
+            "--lifetime",
+            "2h",
+            "--out",
+        ])
+        .arg(&rec);
         c
     });
     assert_eq!(created["sequence"], 0);
@@ -175,8 +205,15 @@ fn ipns_create_and_verify() {
     // The next record gets the next sequence number.
     let second = json({
         let mut c = kaichi(&home);
-        c.args(["--json", "ipns", "create", "--value", "/ipfs/bafkqaddwgevxmmraojswg33smq", "--out"])
-            .arg(dir.path().join("r2.ipns"));
+        c.args([
+            "--json",
+            "ipns",
+            "create",
+            "--value",
+            "/ipfs/bafkqaddwgevxmmraojswg33smq",
+            "--out",
+        ])
+        .arg(dir.path().join("r2.ipns"));
         c
     });
     assert_eq!(second["sequence"], 1);
@@ -187,7 +224,11 @@ fn ipns_create_and_verify() {
     bytes[n - 5] ^= 0x40;
     let bad = dir.path().join("bad.ipns");
     std::fs::write(&bad, &bytes).unwrap();
-    let out = kaichi(&home).args(["ipns", "verify"]).arg(&bad).output().unwrap();
+    let out = kaichi(&home)
+        .args(["ipns", "verify"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid record"));
 
@@ -198,7 +239,13 @@ fn ipns_create_and_verify() {
         c
     });
     let out = kaichi(&home)
-        .args(["ipns", "verify", "--json", "--name", other["ipns_name"].as_str().unwrap()])
+        .args([
+            "ipns",
+            "verify",
+            "--json",
+            "--name",
+            other["ipns_name"].as_str().unwrap(),
+        ])
         .arg(&rec)
         .output()
         .unwrap();
@@ -242,7 +289,11 @@ fn demo_runs() {
         .args(["--json", "demo"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["alice"]["ipns_name"].as_str().unwrap().starts_with("k51"));
     assert_ne!(v["alice"]["wallet"], v["bob"]["wallet"]);

@@ -57,11 +57,26 @@ fn wallet_addresses_match_solders() {
     }
 
     let phrases = [
-        ("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", ""),
-        ("legal winner thank year wave sausage worth useful legal winner thank yellow", "TREZOR"),
-        ("letter advice cage absurd amount doctor acoustic avoid letter advice cage above", "correct horse"),
-        ("zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong", "ünïcödé"),
-        ("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art", ""),
+        (
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+            "",
+        ),
+        (
+            "legal winner thank year wave sausage worth useful legal winner thank yellow",
+            "TREZOR",
+        ),
+        (
+            "letter advice cage absurd amount doctor acoustic avoid letter advice cage above",
+            "correct horse",
+        ),
+        (
+            "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong",
+            "ünïcödé",
+        ),
+        (
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art",
+            "",
+        ),
     ];
     for (i, (phrase, pass)) in phrases.iter().enumerate() {
         for (path, kind) in [
@@ -69,7 +84,10 @@ fn wallet_addresses_match_solders() {
             (Some("m/44'/501'/1'/0'"), "seed_phrase"),
             (Some("solana-keygen"), "seed_phrase_solana_keygen"),
         ] {
-            let mut c = kaichi(&dir.path().join(format!("p{i}-{}", path.unwrap_or("default").replace('/', "_"))));
+            let mut c = kaichi(&dir.path().join(format!(
+                "p{i}-{}",
+                path.unwrap_or("default").replace('/', "_")
+            )));
             c.args(["--json", "wallet", "import", "--seed-phrase"]);
             if !pass.is_empty() {
                 c.arg("--passphrase");
@@ -78,7 +96,11 @@ fn wallet_addresses_match_solders() {
                 c.args(["--derivation-path", p]);
             }
             let out = run_with_stdin(c, &format!("{phrase}\n{pass}\n"));
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             ours.push(v["wallet"].as_str().unwrap().to_owned());
             cases.push(json!({
@@ -88,7 +110,8 @@ fn wallet_addresses_match_solders() {
         }
     }
 
-    let theirs: Vec<String> = serde_json::from_value(python("solana_wallets.py", &json!(cases))).unwrap();
+    let theirs: Vec<String> =
+        serde_json::from_value(python("solana_wallets.py", &json!(cases))).unwrap();
     assert_eq!(ours, theirs);
     // Phantom's well-known address for the all-"abandon" phrase.
     assert!(theirs.contains(&"HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk".to_owned()));
@@ -125,18 +148,35 @@ fn our_records_validate_in_js_ipns() {
     }
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let out = kaichi(&home).args(["--json", "wallet", "new"]).output().unwrap();
+    let out = kaichi(&home)
+        .args(["--json", "wallet", "new"])
+        .output()
+        .unwrap();
     let id: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let name = id["ipns_name"].as_str().unwrap();
     for (i, extra) in [vec![], vec!["--v2-only"]].into_iter().enumerate() {
         let rec = dir.path().join(format!("r{i}.ipns"));
         let out = kaichi(&home)
-            .args(["ipns", "create", "--value", "/ipfs/bafkqaddwgevxmmraojswg33smq", "--seq", "42", "--ttl", "90s", "--out"])
+            .args([
+                "ipns",
+                "create",
+                "--value",
+                "/ipfs/bafkqaddwgevxmmraojswg33smq",
+                "--seq",
+                "42",
+                "--ttl",
+                "90s",
+                "--out",
+            ])
             .arg(&rec)
             .args(&extra)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let (ok, v) = node(&["validate", name, rec.to_str().unwrap()]);
         assert!(ok, "js-ipns rejected our record: {v}");
         assert_eq!(v["value"], "/ipfs/bafkqaddwgevxmmraojswg33smq");
@@ -161,7 +201,14 @@ fn js_ipns_records_validate_in_ours() {
     }
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    assert!(kaichi(&home).args(["wallet", "new"]).output().unwrap().status.success());
+    assert!(
+        kaichi(&home)
+            .args(["wallet", "new"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     for (i, mode) in ["v1v2", "v2"].into_iter().enumerate() {
         let seed = random_seed();
         let rec = dir.path().join(format!("js{i}.ipns"));
@@ -182,13 +229,21 @@ fn js_ipns_records_validate_in_ours() {
             .arg(&rec)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(ours["value"], "/ipfs/bafkqadtwgiww63tmpeqhezldn5zgi");
         assert_eq!(ours["sequence"], 7);
         assert_eq!(ours["v1_compatible"], mode == "v1v2");
         // The profile's own name (not the signer's) must not validate it.
-        let out = kaichi(&home).args(["ipns", "verify"]).arg(&rec).output().unwrap();
+        let out = kaichi(&home)
+            .args(["ipns", "verify"])
+            .arg(&rec)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1));
     }
     let _ = KeypairWallet::from_secret_seed(&[1; 32]).address();

@@ -213,7 +213,8 @@ fn expand(hk: &Hkdf<Sha256>, info: &[u8]) -> Zeroizing<[u8; 32]> {
     let mut out = Zeroizing::new([0u8; 32]);
     // 32 bytes is far below HKDF-SHA256's 255 * 32 byte limit.
     #[allow(clippy::expect_used)]
-    hk.expand(info, out.as_mut()).expect("32 bytes is a valid HKDF-SHA256 length");
+    hk.expand(info, out.as_mut())
+        .expect("32 bytes is a valid HKDF-SHA256 length");
     out
 }
 

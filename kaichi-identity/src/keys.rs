@@ -302,7 +302,10 @@ mod tests {
     fn x25519_agreement_is_symmetric() {
         let a = DmSecret::from_bytes([1u8; 32]);
         let b = DmSecret::from_bytes([2u8; 32]);
-        assert_eq!(*a.diffie_hellman(&b.public()), *b.diffie_hellman(&a.public()));
+        assert_eq!(
+            *a.diffie_hellman(&b.public()),
+            *b.diffie_hellman(&a.public())
+        );
     }
 
     #[test]

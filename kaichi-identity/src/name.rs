@@ -109,7 +109,10 @@ impl IpnsName {
 
 impl fmt::Display for IpnsName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_cid().to_string_of_base(cid::multibase::Base::Base36Lower) {
+        match self
+            .to_cid()
+            .to_string_of_base(cid::multibase::Base::Base36Lower)
+        {
             Ok(s) => f.write_str(&s),
             Err(_) => f.write_str(&self.to_peer_id_string()),
         }

@@ -24,7 +24,13 @@ fn keys(w: &KeypairWallet) -> IdentityKeys {
 }
 
 /// Primary wallet 1 grants device wallet 2; returns the signed document.
-fn granted_document() -> (KeypairWallet, IdentityKeys, KeypairWallet, IdentityKeys, Vec<u8>) {
+fn granted_document() -> (
+    KeypairWallet,
+    IdentityKeys,
+    KeypairWallet,
+    IdentityKeys,
+    Vec<u8>,
+) {
     let (pw, dw) = (wallet(1), wallet(2));
     let (pk, dk) = (keys(&pw), keys(&dw));
     let req = DeviceRequest::create(&dw, &dk, pk.ipns().name()).unwrap();
@@ -73,7 +79,10 @@ fn grant_opens_on_the_device_only() {
     assert_ne!(opened.store(), pk.store());
     // A third wallet has no grant.
     let other = keys(&wallet(3));
-    assert!(matches!(v.open_grant(&other), Err(OpenGrantError::NoGrant(_))));
+    assert!(matches!(
+        v.open_grant(&other),
+        Err(OpenGrantError::NoGrant(_))
+    ));
     // The device at another epoch has other keys and cannot open it.
     let dk1 = IdentityKeys::derive(&dw, KeyEpoch::new(1)).unwrap();
     assert!(matches!(

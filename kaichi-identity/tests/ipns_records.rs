@@ -46,7 +46,14 @@ fn expiry_uses_the_time_passed_in() {
     let p = params(0);
     let bytes = create_record(&k, &p).unwrap();
     assert!(validate_record(&bytes, &k.name(), p.validity).is_err());
-    assert!(validate_record(&bytes, &k.name(), Timestamp::from_unix_nanos(p.validity.unix_nanos() - 1)).is_ok());
+    assert!(
+        validate_record(
+            &bytes,
+            &k.name(),
+            Timestamp::from_unix_nanos(p.validity.unix_nanos() - 1)
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -63,7 +70,10 @@ fn size_limits_hold_both_ways() {
     let k = key(1);
     let mut p = params(0);
     p.value = vec![b'a'; MAX_RECORD_BYTES];
-    assert!(matches!(create_record(&k, &p), Err(CreateError::TooLarge { .. })));
+    assert!(matches!(
+        create_record(&k, &p),
+        Err(CreateError::TooLarge { .. })
+    ));
     p.value = vec![];
     assert_eq!(create_record(&k, &p), Err(CreateError::EmptyValue));
     assert!(matches!(

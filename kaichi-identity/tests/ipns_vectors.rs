@@ -70,7 +70,10 @@ fn broken_signature_v1_is_still_valid() {
 fn v2_only_is_valid() {
     let (name, bytes) = vector("v2");
     let rec = validate_record(&bytes, &name, NOW).unwrap();
-    assert_eq!(rec.value_str(), Some("/ipfs/bafkqadtwgiww63tmpeqhezldn5zgi"));
+    assert_eq!(
+        rec.value_str(),
+        Some("/ipfs/bafkqadtwgiww63tmpeqhezldn5zgi")
+    );
     assert!(!rec.is_v1_compatible());
 }
 

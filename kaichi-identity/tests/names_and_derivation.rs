@@ -33,7 +33,11 @@ fn libp2p_peer_id_spec_ed25519_vector() {
         .to_cid()
         .to_string_of_base(cid::multibase::Base::Base32Lower)
         .unwrap();
-    for s in [k51.as_str(), b32.as_str(), "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"] {
+    for s in [
+        k51.as_str(),
+        b32.as_str(),
+        "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq",
+    ] {
         assert_eq!(s.parse::<IpnsName>().unwrap(), name, "{s}");
     }
 }
@@ -41,7 +45,9 @@ fn libp2p_peer_id_spec_ed25519_vector() {
 /// A sha2-256 (RSA-era) PeerId in base58 is accepted as a name too.
 #[test]
 fn hashed_peer_ids_parse_but_inline_no_key() {
-    let name: IpnsName = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N".parse().unwrap();
+    let name: IpnsName = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"
+        .parse()
+        .unwrap();
     assert_eq!(name.inlined_ed25519(), None);
     assert_eq!(name.to_string().parse::<IpnsName>().unwrap(), name);
 }
@@ -49,8 +55,14 @@ fn hashed_peer_ids_parse_but_inline_no_key() {
 #[test]
 fn bad_names_get_typed_errors() {
     assert_eq!("".parse::<IpnsName>(), Err(NameError::Empty));
-    assert!(matches!("k".repeat(300).parse::<IpnsName>(), Err(NameError::TooLong { .. })));
-    assert!(matches!("not a name".parse::<IpnsName>(), Err(NameError::Malformed(_))));
+    assert!(matches!(
+        "k".repeat(300).parse::<IpnsName>(),
+        Err(NameError::TooLong { .. })
+    ));
+    assert!(matches!(
+        "not a name".parse::<IpnsName>(),
+        Err(NameError::Malformed(_))
+    ));
     // A valid CIDv1 of another codec (raw).
     assert_eq!(
         "bafkqaddwgevxmmraojswg33smq".parse::<IpnsName>(),

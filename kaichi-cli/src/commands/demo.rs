@@ -59,7 +59,10 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     let mut ids = Vec::new();
     for who in ["alice", "bob"] {
         let profile = Profile::at(Some(dir.join(who)))?;
-        profile.set_wallet(&KeypairWallet::from_secret_seed(&*super::random32()?), false)?;
+        profile.set_wallet(
+            &KeypairWallet::from_secret_seed(&*super::random32()?),
+            false,
+        )?;
         let started = Instant::now();
         let (wallet, keys, _) = profile.identity()?;
         t.derive_keys = started.elapsed().as_micros();
@@ -73,7 +76,12 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
 
     // Alice publishes an IPNS record; Bob validates it knowing only her name.
     let value = "/ipfs/bafkqaddwgevxmmraojswg33smq";
-    let params = RecordParams::new(value, 1, now.checked_add(Duration::from_secs(86_400)).context("clock")?);
+    let params = RecordParams::new(
+        value,
+        1,
+        now.checked_add(Duration::from_secs(86_400))
+            .context("clock")?,
+    );
     let started = Instant::now();
     let record = create_record(alice.ipns(), &params)?;
     t.ipns_create = started.elapsed().as_micros();
@@ -157,5 +165,8 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use kaichi_identity::IpnsName;
-use kaichi_identity::ipns::{ContentPath, IpnsRecord, RecordParams, create_record, validate_record};
+use kaichi_identity::ipns::{
+    ContentPath, IpnsRecord, RecordParams, create_record, validate_record,
+};
 use serde::Serialize;
 
 use crate::cli::IpnsCommand;
@@ -90,7 +92,11 @@ pub(crate) fn run(profile: &Profile, cmd: IpnsCommand, json: bool) -> anyhow::Re
             profile.save_config(&config)?;
             let rec = validate_record(&bytes, &keys.ipns().name(), now)?;
             let view = RecordJson::new(&rec);
-            emit(json, &view, &format!("wrote {}\n{}", out.display(), view.text()))?;
+            emit(
+                json,
+                &view,
+                &format!("wrote {}\n{}", out.display(), view.text()),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         IpnsCommand::Verify { file, name } => {
@@ -103,7 +109,8 @@ pub(crate) fn run(profile: &Profile, cmd: IpnsCommand, json: bool) -> anyhow::Re
                     keys.ipns().name()
                 }
             };
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             match validate_record(&bytes, &name, super::now()?) {
                 Ok(rec) => {
                     let view = RecordJson::new(&rec);
@@ -113,7 +120,14 @@ pub(crate) fn run(profile: &Profile, cmd: IpnsCommand, json: bool) -> anyhow::Re
                 Err(e) => {
                     let msg = format!("invalid record for {name}: {e}");
                     if json {
-                        emit(true, &InvalidJson { valid: false, error: msg }, "")?;
+                        emit(
+                            true,
+                            &InvalidJson {
+                                valid: false,
+                                error: msg,
+                            },
+                            "",
+                        )?;
                     } else {
                         eprintln!("{msg}");
                     }

@@ -37,7 +37,11 @@ pub(crate) fn run(profile: &Profile, cmd: WalletCommand, json: bool) -> anyhow::
     };
     let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO)?;
     let id = IdJson::from(&keys.public());
-    let text = format!("Using wallet in {}\n{}", profile.home().display(), id.text());
+    let text = format!(
+        "Using wallet in {}\n{}",
+        profile.home().display(),
+        id.text()
+    );
     emit(json, &id, &text)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -65,7 +69,11 @@ fn import(args: &ImportArgs) -> anyhow::Result<KeypairWallet> {
         )?),
         Some(path) => {
             let path: DerivationPath = path.parse()?;
-            Ok(KeypairWallet::from_seed_phrase(&phrase, &passphrase, &path)?)
+            Ok(KeypairWallet::from_seed_phrase(
+                &phrase,
+                &passphrase,
+                &path,
+            )?)
         }
         None => Ok(KeypairWallet::from_seed_phrase(
             &phrase,

@@ -9,19 +9,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The repository root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `kaichi --home <home>` with a clean environment for the profile.
-pub fn kaichi(home: &Path) -> Command {
+pub(crate) fn kaichi(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kaichi"));
     c.arg("--home").arg(home).env_remove("KAICHI_HOME");
     c
 }
 
 /// Runs `cmd` with `stdin` piped in.
-pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+pub(crate) fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -38,7 +41,7 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
 }
 
 /// Runs `cmd`, asserts success, parses stdout as JSON.
-pub fn json(mut cmd: Command) -> serde_json::Value {
+pub(crate) fn json(mut cmd: Command) -> serde_json::Value {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -46,13 +49,16 @@ pub fn json(mut cmd: Command) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{cmd:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "{cmd:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
 /// Interop tests can be skipped only on purpose (KAICHI_SKIP_INTEROP=1),
 /// never silently because a tool is missing.
-pub fn interop_skipped() -> bool {
+pub(crate) fn interop_skipped() -> bool {
     if std::env::var_os("KAICHI_SKIP_INTEROP").is_some() {
         eprintln!("KAICHI_SKIP_INTEROP is set: skipping an interop test");
         return true;
@@ -71,7 +77,7 @@ fn install_lock() -> File {
 
 /// The npm project under interop/js with its locked dependencies installed
 /// (`npm ci` on first use).
-pub fn js_dir() -> PathBuf {
+pub(crate) fn js_dir() -> PathBuf {
     let dir = root().join("interop/js");
     let _lock = install_lock();
     if !dir.join("node_modules/.package-lock.json").exists() {
@@ -86,7 +92,7 @@ pub fn js_dir() -> PathBuf {
 }
 
 /// Runs `node interop/js/identity.mjs <args>`; returns (success, JSON).
-pub fn node(args: &[&str]) -> (bool, serde_json::Value) {
+pub(crate) fn node(args: &[&str]) -> (bool, serde_json::Value) {
     let dir = js_dir();
     let out = Command::new("node")
         .arg("identity.mjs")
@@ -105,7 +111,7 @@ pub fn node(args: &[&str]) -> (bool, serde_json::Value) {
 }
 
 /// A directory with the pinned PyPI packages of interop/py installed.
-pub fn py_site() -> PathBuf {
+pub(crate) fn py_site() -> PathBuf {
     let site = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-py");
     let req = root().join("interop/py/requirements.txt");
     let _lock = install_lock();
@@ -113,7 +119,15 @@ pub fn py_site() -> PathBuf {
     let wanted = std::fs::read_to_string(&req).unwrap();
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         let status = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "--target"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--upgrade",
+                "--target",
+            ])
             .arg(&site)
             .arg("-r")
             .arg(&req)
@@ -126,7 +140,7 @@ pub fn py_site() -> PathBuf {
 }
 
 /// Runs a script of interop/py with JSON on stdin; returns its JSON output.
-pub fn python(script: &str, input: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn python(script: &str, input: &serde_json::Value) -> serde_json::Value {
     let site = py_site();
     let mut cmd = Command::new("python3");
     cmd.arg(root().join("interop/py").join(script))

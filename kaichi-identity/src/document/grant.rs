@@ -63,9 +63,9 @@ pub enum GrantError {
     #[error("the request is for identity {requested}, not {ours}")]
     WrongIdentity {
         /// The identity named in the request.
-        requested: IpnsName,
+        requested: Box<IpnsName>,
         /// The identity issuing the grant.
-        ours: IpnsName,
+        ours: Box<IpnsName>,
     },
     /// The device is the identity's own wallet.
     #[error("the primary wallet cannot be its own device")]
@@ -150,7 +150,8 @@ impl DeviceRequest {
                 max: MAX_REQUEST_BYTES,
             });
         }
-        let pb = DeviceRequestPb::decode(bytes).map_err(|e| RequestError::Malformed(e.to_string()))?;
+        let pb =
+            DeviceRequestPb::decode(bytes).map_err(|e| RequestError::Malformed(e.to_string()))?;
         Self::from_pb(&pb)
     }
 
@@ -236,8 +237,8 @@ impl DeviceGrant {
         let ours = identity.ipns().name();
         if request.identity != ours {
             return Err(GrantError::WrongIdentity {
-                requested: request.identity,
-                ours,
+                requested: Box::new(request.identity),
+                ours: Box::new(ours),
             });
         }
         if request.device_wallet == identity.wallet() {
@@ -255,7 +256,13 @@ impl DeviceGrant {
         plain[32..].copy_from_slice(identity.dm().to_bytes().as_ref());
         let aad = seal_aad(identity.wallet(), &ours, identity.epoch(), request);
         let sealed = cipher
-            .encrypt(&[0u8; 12].into(), Payload { msg: plain.as_ref(), aad: &aad })
+            .encrypt(
+                &[0u8; 12].into(),
+                Payload {
+                    msg: plain.as_ref(),
+                    aad: &aad,
+                },
+            )
             .map_err(|_| GrantError::WeakDeviceKey)?;
         Ok(Self {
             request: request.clone(),
@@ -328,14 +335,23 @@ impl DeviceGrant {
         let aad = seal_aad(primary_wallet, identity, identity_epoch, &self.request);
         let plain = Zeroizing::new(
             cipher
-                .decrypt(&[0u8; 12].into(), Payload { msg: &self.sealed, aad: &aad })
+                .decrypt(
+                    &[0u8; 12].into(),
+                    Payload {
+                        msg: &self.sealed,
+                        aad: &aad,
+                    },
+                )
                 .map_err(|_| OpenGrantError::Unseal)?,
         );
         let mut ipns_seed = Zeroizing::new([0u8; 32]);
         let mut dm = Zeroizing::new([0u8; 32]);
         ipns_seed.copy_from_slice(plain.get(..32).ok_or(OpenGrantError::Unseal)?);
         dm.copy_from_slice(plain.get(32..64).ok_or(OpenGrantError::Unseal)?);
-        Ok((IpnsKeypair::from_seed(&ipns_seed), DmSecret::from_bytes(*dm)))
+        Ok((
+            IpnsKeypair::from_seed(&ipns_seed),
+            DmSecret::from_bytes(*dm),
+        ))
     }
 }
 

@@ -114,9 +114,9 @@ pub enum DocumentError {
     #[error("document is for IPNS name {actual}, expected {expected}")]
     NameMismatch {
         /// The name looked up.
-        expected: IpnsName,
+        expected: Box<IpnsName>,
         /// The name in the document.
-        actual: IpnsName,
+        actual: Box<IpnsName>,
     },
 }
 
@@ -177,7 +177,10 @@ pub fn verify_document(bytes: &[u8], now: Timestamp) -> Result<VerifiedDocument,
             expires_at,
         });
     }
-    if now.checked_add(MAX_CLOCK_SKEW).is_some_and(|limit| created_at > limit) {
+    if now
+        .checked_add(MAX_CLOCK_SKEW)
+        .is_some_and(|limit| created_at > limit)
+    {
         return Err(DocumentError::NotYetValid { created_at, now });
     }
     if now >= expires_at {
@@ -260,8 +263,8 @@ impl VerifiedDocument {
             Ok(self)
         } else {
             Err(DocumentError::NameMismatch {
-                expected: *expected,
-                actual,
+                expected: Box::new(*expected),
+                actual: Box::new(actual),
             })
         }
     }

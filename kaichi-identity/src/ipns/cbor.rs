@@ -153,15 +153,24 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, CborError> {
-        let b = *self.input.get(self.pos).ok_or(CborError::Truncated(self.pos))?;
+        let b = *self
+            .input
+            .get(self.pos)
+            .ok_or(CborError::Truncated(self.pos))?;
         self.pos += 1;
         Ok(b)
     }
 
     fn take(&mut self, n: u64) -> Result<&'a [u8], CborError> {
         let n = usize::try_from(n).map_err(|_| CborError::Truncated(self.pos))?;
-        let end = self.pos.checked_add(n).ok_or(CborError::Truncated(self.pos))?;
-        let s = self.input.get(self.pos..end).ok_or(CborError::Truncated(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(CborError::Truncated(self.pos))?;
+        let s = self
+            .input
+            .get(self.pos..end)
+            .ok_or(CborError::Truncated(self.pos))?;
         self.pos = end;
         Ok(s)
     }
@@ -253,14 +262,19 @@ impl<'a> Reader<'a> {
         }
         let at = self.pos;
         let not = |reason| CborError::NotDagCbor { offset: at, reason };
-        let first = *self.input.get(self.pos).ok_or(CborError::Truncated(self.pos))?;
+        let first = *self
+            .input
+            .get(self.pos)
+            .ok_or(CborError::Truncated(self.pos))?;
         let (major, n) = self.head()?;
         match major {
             0 | 1 => Ok(()),
             2 => self.take(n).map(drop),
             3 => {
                 let s = self.take(n)?;
-                std::str::from_utf8(s).map(drop).map_err(|_| not("text is not UTF-8"))
+                std::str::from_utf8(s)
+                    .map(drop)
+                    .map_err(|_| not("text is not UTF-8"))
             }
             4 => {
                 self.bounded(n)?;
@@ -341,7 +355,11 @@ mod tests {
     #[test]
     fn canonical_key_order() {
         let enc = sample().encode();
-        let pos = |k: &str| enc.windows(k.len()).position(|w| w == k.as_bytes()).unwrap();
+        let pos = |k: &str| {
+            enc.windows(k.len())
+                .position(|w| w == k.as_bytes())
+                .unwrap()
+        };
         assert!(pos("TTL") < pos("Value"));
         assert!(pos("Value") < pos("Sequence"));
         assert!(pos("Sequence") < pos("Validity"));
@@ -360,11 +378,17 @@ mod tests {
         let seq_at = enc.windows(9).position(|w| w == b"Sequence\x07").unwrap() + 8;
         let mut nm = enc.clone();
         nm.splice(seq_at..seq_at + 1, [0x18, 0x07]);
-        assert!(matches!(RecordData::decode(&nm), Err(CborError::NotDagCbor { .. })));
+        assert!(matches!(
+            RecordData::decode(&nm),
+            Err(CborError::NotDagCbor { .. })
+        ));
         // Indefinite-length map.
         let mut ind = enc.clone();
         ind[0] = 0xbf;
-        assert!(matches!(RecordData::decode(&ind), Err(CborError::NotDagCbor { .. })));
+        assert!(matches!(
+            RecordData::decode(&ind),
+            Err(CborError::NotDagCbor { .. })
+        ));
         // Not a map.
         assert_eq!(RecordData::decode(&[0x80]), Err(CborError::NotAMap));
         // Truncation anywhere is an error, never a panic.
@@ -392,11 +416,17 @@ mod tests {
         let mut short = enc[..enc.len() - 6 - 14].to_vec();
         text(&mut short, "A");
         short.push(0xf6);
-        assert!(matches!(RecordData::decode(&short), Err(CborError::KeyOrder(_))));
+        assert!(matches!(
+            RecordData::decode(&short),
+            Err(CborError::KeyOrder(_))
+        ));
         // Undefined (0xf7) is not DAG-CBOR.
         let mut undef = enc[..enc.len() - 6].to_vec();
         undef.push(0xf7);
-        assert!(matches!(RecordData::decode(&undef), Err(CborError::NotDagCbor { .. })));
+        assert!(matches!(
+            RecordData::decode(&undef),
+            Err(CborError::NotDagCbor { .. })
+        ));
     }
 
     proptest! {

@@ -82,11 +82,28 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert!("/ipfs/bafkqaddwgevxmmraojswg33smq".parse::<ContentPath>().is_ok());
-        assert!("/ipfs/bafkqaddwgevxmmraojswg33smq/a/b".parse::<ContentPath>().is_ok());
+        assert!(
+            "/ipfs/bafkqaddwgevxmmraojswg33smq"
+                .parse::<ContentPath>()
+                .is_ok()
+        );
+        assert!(
+            "/ipfs/bafkqaddwgevxmmraojswg33smq/a/b"
+                .parse::<ContentPath>()
+                .is_ok()
+        );
         assert!("/ipns/example.com".parse::<ContentPath>().is_ok());
-        assert!(matches!("/ipfs/nope".parse::<ContentPath>(), Err(PathError::BadCid(_))));
-        assert!(matches!("/ipns/nope".parse::<ContentPath>(), Err(PathError::BadName(_))));
-        assert_eq!("ipfs/x".parse::<ContentPath>(), Err(PathError::UnknownNamespace));
+        assert!(matches!(
+            "/ipfs/nope".parse::<ContentPath>(),
+            Err(PathError::BadCid(_))
+        ));
+        assert!(matches!(
+            "/ipns/nope".parse::<ContentPath>(),
+            Err(PathError::BadName(_))
+        ));
+        assert_eq!(
+            "ipfs/x".parse::<ContentPath>(),
+            Err(PathError::UnknownNamespace)
+        );
     }
 }

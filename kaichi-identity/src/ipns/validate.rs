@@ -43,9 +43,9 @@ pub enum ValidateError {
     #[error("pubKey belongs to {actual}, not {expected}")]
     PublicKeyMismatch {
         /// The name being resolved.
-        expected: IpnsName,
+        expected: Box<IpnsName>,
         /// The name of the embedded key.
-        actual: IpnsName,
+        actual: Box<IpnsName>,
     },
     /// Step 4: `data` is not the expected DAG-CBOR.
     #[error("record data: {0}")]
@@ -108,8 +108,8 @@ pub fn validate_record(
             let key = decode_libp2p_ed25519(pb).ok_or(ValidateError::UnsupportedPublicKey)?;
             if key.name() != *name {
                 return Err(ValidateError::PublicKeyMismatch {
-                    expected: *name,
-                    actual: key.name(),
+                    expected: Box::new(*name),
+                    actual: Box::new(key.name()),
                 });
             }
             key
@@ -141,10 +141,9 @@ pub fn validate_record(
     if data.validity_type != VALIDITY_EOL {
         return Err(ValidateError::UnsupportedValidityType(data.validity_type));
     }
-    let validity_text =
-        std::str::from_utf8(&data.validity).map_err(|_| ValidateError::BadValidity(
-            TimestampError::NotRfc3339("<not UTF-8>".into()),
-        ))?;
+    let validity_text = std::str::from_utf8(&data.validity).map_err(|_| {
+        ValidateError::BadValidity(TimestampError::NotRfc3339("<not UTF-8>".into()))
+    })?;
     let validity =
         Timestamp::parse_rfc3339_clamped(validity_text).map_err(ValidateError::BadValidity)?;
     if validity <= now {

@@ -177,7 +177,10 @@ mod tests {
     fn address_round_trips_and_rejects_bad_input() {
         let a = WalletAddress::from_bytes([1u8; 32]);
         assert_eq!(a.to_string().parse::<WalletAddress>().unwrap(), a);
-        assert!(matches!("0OIl".parse::<WalletAddress>(), Err(AddressError::NotBase58(_))));
+        assert!(matches!(
+            "0OIl".parse::<WalletAddress>(),
+            Err(AddressError::NotBase58(_))
+        ));
         assert!(matches!(
             "3yZe7d".parse::<WalletAddress>(),
             Err(AddressError::WrongLength { actual: 4, .. })

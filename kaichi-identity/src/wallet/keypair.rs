@@ -123,7 +123,10 @@ impl KeypairWallet {
     /// From a seed phrase the way `solana-keygen new` and
     /// `solana-keygen recover` do without a derivation path: the first 32
     /// bytes of the BIP39 seed are the secret.
-    pub fn from_seed_phrase_solana_keygen(phrase: &str, passphrase: &str) -> Result<Self, LoadError> {
+    pub fn from_seed_phrase_solana_keygen(
+        phrase: &str,
+        passphrase: &str,
+    ) -> Result<Self, LoadError> {
         let seed = bip39_seed(phrase, passphrase)?;
         let mut key = Zeroizing::new([0u8; 32]);
         key.copy_from_slice(&seed[..32]);
@@ -218,7 +221,11 @@ fn parse_byte_array(input: &[u8]) -> Result<Zeroizing<Vec<u8>>, LoadError> {
     }
 }
 
-fn finish(input: &[u8], i: usize, out: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, LoadError> {
+fn finish(
+    input: &[u8],
+    i: usize,
+    out: Zeroizing<Vec<u8>>,
+) -> Result<Zeroizing<Vec<u8>>, LoadError> {
     let end = skip_ws(input, i);
     if end != input.len() {
         return Err(LoadError::NotKeypairJson {
@@ -230,7 +237,10 @@ fn finish(input: &[u8], i: usize, out: Zeroizing<Vec<u8>>) -> Result<Zeroizing<V
 }
 
 fn skip_ws(input: &[u8], mut i: usize) -> usize {
-    while input.get(i).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
+    while input
+        .get(i)
+        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         i += 1;
     }
     i
@@ -272,7 +282,10 @@ mod tests {
         ));
         assert!(matches!(
             KeypairWallet::from_keypair_json(b"[1,2,3]"),
-            Err(LoadError::WrongLength { expected: 64, actual: 3 })
+            Err(LoadError::WrongLength {
+                expected: 64,
+                actual: 3
+            })
         ));
         assert!(matches!(
             KeypairWallet::from_keypair_json(b"[256]"),
@@ -292,7 +305,10 @@ mod tests {
             KeypairWallet::from_keypair_json(format!("{good}x").as_bytes()),
             Err(LoadError::NotKeypairJson { .. })
         ));
-        assert!(matches!(KeypairWallet::from_base58("0OIl"), Err(LoadError::NotBase58)));
+        assert!(matches!(
+            KeypairWallet::from_base58("0OIl"),
+            Err(LoadError::NotBase58)
+        ));
         assert!(matches!(
             KeypairWallet::from_base58("abc"),
             Err(LoadError::WrongLength { .. })

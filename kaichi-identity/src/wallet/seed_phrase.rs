@@ -154,7 +154,9 @@ fn describe(e: &bip39::Error) -> String {
     match e {
         bip39::Error::BadWordCount(n) => format!("{n} words (expected 12, 15, 18, 21 or 24)"),
         bip39::Error::UnknownWord(i) => format!("word {} is not in the English list", i + 1),
-        bip39::Error::InvalidChecksum => "checksum mismatch (a word is wrong or out of order)".into(),
+        bip39::Error::InvalidChecksum => {
+            "checksum mismatch (a word is wrong or out of order)".into()
+        }
         _ => "malformed phrase".into(),
     }
 }
@@ -175,10 +177,22 @@ mod tests {
     fn slip10_vector_1() {
         let seed = unhex("000102030405060708090a0b0c0d0e0f");
         let cases = [
-            ("m", "2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7"),
-            ("m/0'", "68e0fe46dfb67e368c75379acec591dad19df3cde26e63b93a8e704f1dade7a3"),
-            ("m/0'/1'", "b1d0bad404bf35da785a64ca1ac54b2617211d2777696fbffaf208f746ae84f2"),
-            ("m/0'/1'/2'/2'/1000000000'", "8f94d394a8e8fd6b1bc2f3f49f5c47e385281d5c17e65324b0f62483e37e8793"),
+            (
+                "m",
+                "2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7",
+            ),
+            (
+                "m/0'",
+                "68e0fe46dfb67e368c75379acec591dad19df3cde26e63b93a8e704f1dade7a3",
+            ),
+            (
+                "m/0'/1'",
+                "b1d0bad404bf35da785a64ca1ac54b2617211d2777696fbffaf208f746ae84f2",
+            ),
+            (
+                "m/0'/1'/2'/2'/1000000000'",
+                "8f94d394a8e8fd6b1bc2f3f49f5c47e385281d5c17e65324b0f62483e37e8793",
+            ),
         ];
         for (path, key) in cases {
             let p: DerivationPath = path.parse().unwrap();
@@ -191,8 +205,19 @@ mod tests {
         let p: DerivationPath = "m/44'/501'/0'/0'".parse().unwrap();
         assert_eq!(p, DerivationPath::default());
         assert_eq!(p.to_string(), "m/44'/501'/0'/0'");
-        assert_eq!("m/44h/501h".parse::<DerivationPath>().unwrap().indices(), &[44, 501]);
-        for bad in ["", "44'/501'", "m/44", "m/x'", "m/4294967295'", "m//0'", "m/-1'"] {
+        assert_eq!(
+            "m/44h/501h".parse::<DerivationPath>().unwrap().indices(),
+            &[44, 501]
+        );
+        for bad in [
+            "",
+            "44'/501'",
+            "m/44",
+            "m/x'",
+            "m/4294967295'",
+            "m//0'",
+            "m/-1'",
+        ] {
             assert!(bad.parse::<DerivationPath>().is_err(), "{bad}");
         }
     }
@@ -204,7 +229,9 @@ mod tests {
         let seed = bip39_seed(phrase, "TREZOR").unwrap();
         assert_eq!(
             seed.to_vec(),
-            unhex("c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04")
+            unhex(
+                "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04"
+            )
         );
         let err = bip39_seed("abandon abandon", "").unwrap_err();
         assert!(!err.to_string().contains("abandon"));

@@ -1,1 +1,0 @@
-//! Benchmarks for the Kaichi crates live in `benches/`.
