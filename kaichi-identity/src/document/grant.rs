@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::proto::{DeviceGrantPb, DeviceRequestPb};
 use crate::derive::{IdentityKeys, KeyEpoch};
 use crate::encoding::hex;
-use crate::keys::{DmPublicKey, DmSecret, IpnsKeypair};
+use crate::keys::{DmPublicKey, DmSecret, IpnsKeypair, IpnsPublicKey};
 use crate::name::IpnsName;
 use crate::time::Timestamp;
 use crate::wallet::{SignError, WalletAddress, WalletSignature, WalletSigner};
@@ -105,6 +105,7 @@ pub struct DeviceRequest {
     device_wallet: WalletAddress,
     device_epoch: KeyEpoch,
     device_key: DmPublicKey,
+    signing_key: IpnsPublicKey,
     signature: WalletSignature,
 }
 
@@ -124,13 +125,21 @@ impl DeviceRequest {
             });
         }
         let device_key = device_keys.dm().public();
-        let msg = request_message(&identity, &signer, device_keys.epoch(), &device_key);
+        let signing_key = device_keys.ipns().public();
+        let msg = request_message(
+            &identity,
+            &signer,
+            device_keys.epoch(),
+            &device_key,
+            &signing_key,
+        );
         let signature = device_wallet.sign_message(&msg)?;
         let req = Self {
             identity,
             device_wallet: signer,
             device_epoch: device_keys.epoch(),
             device_key,
+            signing_key,
             signature,
         };
         req.verify()?;
@@ -164,6 +173,8 @@ impl DeviceRequest {
             device_epoch: KeyEpoch::new(pb.device_epoch),
             device_key: DmPublicKey::from_bytes(&pb.device_key)
                 .map_err(|_| RequestError::InvalidField("device_key"))?,
+            signing_key: IpnsPublicKey::from_bytes(&pb.signing_key)
+                .map_err(|_| RequestError::InvalidField("signing_key"))?,
             signature: WalletSignature::try_from_slice(&pb.signature)
                 .map_err(|_| RequestError::InvalidField("signature"))?,
         };
@@ -177,6 +188,7 @@ impl DeviceRequest {
             device_wallet: self.device_wallet.to_bytes().to_vec(),
             device_epoch: self.device_epoch.get(),
             device_key: self.device_key.to_bytes().to_vec(),
+            signing_key: self.signing_key.to_bytes().to_vec(),
             signature: self.signature.as_bytes().to_vec(),
         }
     }
@@ -187,6 +199,7 @@ impl DeviceRequest {
             &self.device_wallet,
             self.device_epoch,
             &self.device_key,
+            &self.signing_key,
         );
         if self.device_wallet.verify(&msg, &self.signature) {
             Ok(())
@@ -213,6 +226,12 @@ impl DeviceRequest {
     /// The device's X25519 key the grant is sealed to.
     pub fn device_key(&self) -> DmPublicKey {
         self.device_key
+    }
+
+    /// The device's own Ed25519 signing key (its derived IPNS key), which
+    /// signs the entries it writes on the identity's behalf.
+    pub fn signing_key(&self) -> IpnsPublicKey {
+        self.signing_key
     }
 }
 
@@ -361,6 +380,7 @@ fn request_message(
     device: &WalletAddress,
     epoch: KeyEpoch,
     device_key: &DmPublicKey,
+    signing_key: &IpnsPublicKey,
 ) -> Vec<u8> {
     format!(
         "Kaichi device request v1\n\
@@ -368,8 +388,10 @@ fn request_message(
          identity: {identity}\n\
          device: {device}\n\
          device-key: {}\n\
+         device-signing-key: {}\n\
          epoch: {epoch}",
-        hex(device_key.as_bytes())
+        hex(device_key.as_bytes()),
+        hex(&signing_key.to_bytes())
     )
     .into_bytes()
 }

@@ -64,6 +64,9 @@ pub(crate) struct DeviceRequestPb {
     /// The device wallet's signature over the request message.
     #[prost(bytes = "vec", tag = "5")]
     pub(crate) signature: Vec<u8>,
+    /// The device's own derived Ed25519 key, which signs its log entries.
+    #[prost(bytes = "vec", tag = "6")]
+    pub(crate) signing_key: Vec<u8>,
 }
 
 /// A grant listed in a document.

@@ -294,6 +294,12 @@ impl VerifiedDocument {
         self.devices.iter().find(|g| g.device_wallet() == *device)
     }
 
+    /// Whether `key` may sign entries for this identity: the identity's IPNS
+    /// key or the signing key of a granted device.
+    pub fn is_authorised_signer(&self, key: &IpnsPublicKey) -> bool {
+        self.public.ipns == *key || self.devices.iter().any(|g| g.request().signing_key() == *key)
+    }
+
     /// Whether `wallet` may author for this identity (the owner or a granted device).
     pub fn is_authorised(&self, wallet: &WalletAddress) -> bool {
         self.public.wallet == *wallet || self.grant_for(wallet).is_some()
