@@ -297,7 +297,11 @@ impl VerifiedDocument {
     /// Whether `key` may sign entries for this identity: the identity's IPNS
     /// key or the signing key of a granted device.
     pub fn is_authorised_signer(&self, key: &IpnsPublicKey) -> bool {
-        self.public.ipns == *key || self.devices.iter().any(|g| g.request().signing_key() == *key)
+        self.public.ipns == *key
+            || self
+                .devices
+                .iter()
+                .any(|g| g.request().signing_key() == *key)
     }
 
     /// Whether `wallet` may author for this identity (the owner or a granted device).

@@ -1,0 +1,330 @@
+//! A conversation between two identities: append, ingest, merge, view.
+//!
+//! `Conversation` is sans-IO. Drive it like this: feed it blocks (from the
+//! network or the store) with [`Conversation::ingest`]; on `Ok`, persist the
+//! returned entry's block if it is new, then ask for [`Conversation::missing`]
+//! parents to fetch. To write, call [`Conversation::append`] with fresh random
+//! salt, persist the returned block and announce its CID. Nothing is kept
+//! unless it verified.
+
+use std::collections::{HashMap, HashSet};
+
+use kaichi_identity::document::VerifiedDocument;
+use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsKeypair, IpnsPublicKey};
+
+use crate::entry::{BuildError, Entry, IngestError, MAX_PARENTS};
+use crate::envelope::SALT_BYTES;
+use crate::ids::{ConversationId, EntryCid};
+use crate::keys::{ConversationKeyError, ConversationKeys};
+use crate::log::{EntryMeta, InsertError, LogSet, OrderKey};
+use crate::message::{Message, MessageBody};
+use crate::view::{self, Cursor, Page};
+
+/// A message could not be appended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// The signing key is neither this identity's nor an authorised device's.
+    #[error("the signing key may not write for this identity")]
+    UnauthorisedSigner,
+    /// The message or envelope is invalid.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The log's clock is exhausted (2^64 entries deep).
+    #[error("the conversation clock is exhausted")]
+    ClockExhausted,
+}
+
+/// The result of ingesting a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    /// The entry.
+    pub cid: EntryCid,
+    /// False for a duplicate (nothing changed).
+    pub new: bool,
+    /// Entries removed because this one proved their clocks wrong.
+    pub evicted: Vec<EntryCid>,
+}
+
+/// One conversation as seen by one participant.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    keys: ConversationKeys,
+    me: IpnsPublicKey,
+    peer: IpnsPublicKey,
+    /// Extra signing keys (granted devices) per participant.
+    devices: HashMap<[u8; 32], HashSet<[u8; 32]>>,
+    log: LogSet,
+    messages: HashMap<EntryCid, Message>,
+    /// Edits, deletes and reactions per target.
+    annotations: HashMap<EntryCid, Vec<OrderKey>>,
+}
+
+impl Conversation {
+    /// The conversation between `me` and `peer`.
+    pub fn new(me: &IdentityKeys, peer: &IdentityPublic) -> Result<Self, ConversationKeyError> {
+        Ok(Self {
+            keys: ConversationKeys::derive(me, peer)?,
+            me: me.ipns().public(),
+            peer: peer.ipns,
+            devices: HashMap::new(),
+            log: LogSet::new(),
+            messages: HashMap::new(),
+            annotations: HashMap::new(),
+        })
+    }
+
+    /// The conversation id.
+    pub fn id(&self) -> ConversationId {
+        self.keys.id()
+    }
+
+    /// This side's IPNS key.
+    pub fn me(&self) -> &IpnsPublicKey {
+        &self.me
+    }
+
+    /// The other side's IPNS key.
+    pub fn peer(&self) -> &IpnsPublicKey {
+        &self.peer
+    }
+
+    /// Accepts entries signed by the granted devices in a participant's
+    /// verified identity document. Documents of other identities are ignored.
+    pub fn authorise_devices(&mut self, document: &VerifiedDocument) {
+        let author = document.public().ipns;
+        if author != self.me && author != self.peer {
+            return;
+        }
+        let set = self.devices.entry(author.to_bytes()).or_default();
+        for grant in document.devices() {
+            set.insert(grant.request().signing_key().to_bytes());
+        }
+    }
+
+    fn may_sign(&self, author: &IpnsPublicKey, signer: Option<&IpnsPublicKey>) -> bool {
+        match signer {
+            None => true,
+            Some(s) => self
+                .devices
+                .get(&author.to_bytes())
+                .is_some_and(|d| d.contains(&s.to_bytes())),
+        }
+    }
+
+    /// Writes a message as this identity, signed by `signing` (this
+    /// identity's IPNS key, or an authorised device's own key), on top of
+    /// every current head. `salt` must be fresh random bytes.
+    pub fn append(
+        &mut self,
+        signing: &IpnsKeypair,
+        message: &Message,
+        salt: &[u8; SALT_BYTES],
+    ) -> Result<Entry, AppendError> {
+        let signer = signing.public();
+        if signer != self.me && !self.may_sign(&self.me, Some(&signer)) {
+            return Err(AppendError::UnauthorisedSigner);
+        }
+        // The newest heads, at most MAX_PARENTS of them, sorted by CID.
+        let mut heads: Vec<OrderKey> = self
+            .log
+            .heads()
+            .filter_map(|c| self.log.key_of(c))
+            .collect();
+        heads.sort_unstable();
+        let mut parents: Vec<EntryCid> = heads
+            .iter()
+            .rev()
+            .take(MAX_PARENTS)
+            .map(|k| k.cid)
+            .collect();
+        parents.sort_unstable();
+        let clock = match parents.iter().filter_map(|p| self.log.clock_of(p)).max() {
+            Some(c) => c.checked_add(1).ok_or(AppendError::ClockExhausted)?,
+            None => 1,
+        };
+        let entry = Entry::build(&self.keys, signing, self.me, clock, parents, message, salt)?;
+        self.insert(&entry, message.clone())
+            .map_err(|_| AppendError::ClockExhausted)?;
+        Ok(entry)
+    }
+
+    /// Verifies a block (CID when `expected` is given, size, fields,
+    /// signature, author, signer, clock, decryption) and adds it. On error
+    /// nothing changes.
+    pub fn ingest(
+        &mut self,
+        block: &[u8],
+        expected: Option<&EntryCid>,
+    ) -> Result<Ingested, IngestError> {
+        if let Some(cid) = expected.filter(|c| self.log.contains(c)) {
+            // Known CID: the bytes must still be what it names.
+            if EntryCid::of(block) != *cid {
+                return Err(IngestError::CidMismatch {
+                    expected: *cid,
+                    actual: EntryCid::of(block),
+                });
+            }
+            return Ok(Ingested {
+                cid: *cid,
+                new: false,
+                evicted: Vec::new(),
+            });
+        }
+        let entry = Entry::decode_and_verify(block, expected)?;
+        self.accept(entry)
+    }
+
+    /// Adds a block this process verified before (loaded from its own
+    /// store): the signature is not re-checked, everything else is.
+    pub fn ingest_stored(&mut self, block: &[u8]) -> Result<Ingested, IngestError> {
+        let entry = Entry::decode(block, None)?;
+        self.accept(entry)
+    }
+
+    fn accept(&mut self, entry: Entry) -> Result<Ingested, IngestError> {
+        if entry.conversation != self.id() {
+            return Err(IngestError::WrongConversation {
+                expected: self.id(),
+                actual: entry.conversation,
+            });
+        }
+        if self.log.contains(&entry.cid) {
+            return Ok(Ingested {
+                cid: entry.cid,
+                new: false,
+                evicted: Vec::new(),
+            });
+        }
+        if entry.author != self.me && entry.author != self.peer {
+            return Err(IngestError::UnknownAuthor);
+        }
+        if !self.may_sign(&entry.author, entry.signer.as_ref()) {
+            return Err(IngestError::UnauthorisedSigner);
+        }
+        let meta = meta_of(&entry);
+        self.log.check(&meta).map_err(|v| IngestError::ClockRule {
+            clock: v.clock,
+            expected: v.expected,
+        })?;
+        let message = entry.open(&self.keys)?;
+        let inserted = self.insert(&entry, message).map_err(|e| match e {
+            InsertError::ClockRule(v) => IngestError::ClockRule {
+                clock: v.clock,
+                expected: v.expected,
+            },
+            _ => IngestError::ClockRule {
+                clock: entry.clock,
+                expected: 0,
+            },
+        })?;
+        Ok(inserted)
+    }
+
+    fn insert(&mut self, entry: &Entry, message: Message) -> Result<Ingested, InsertError> {
+        let meta = meta_of(entry);
+        let key = meta.key();
+        let ins = self.log.insert(meta)?;
+        if ins.new {
+            if let Some(target) = annotation_target(&message) {
+                self.annotations.entry(target).or_default().push(key);
+            }
+            self.messages.insert(entry.cid, message);
+        }
+        for gone in &ins.evicted {
+            if let Some(m) = self.messages.remove(gone) {
+                if let Some(t) = annotation_target(&m) {
+                    if let Some(list) = self.annotations.get_mut(&t) {
+                        list.retain(|k| k.cid != *gone);
+                    }
+                }
+            }
+        }
+        Ok(Ingested {
+            cid: entry.cid,
+            new: ins.new,
+            evicted: ins.evicted,
+        })
+    }
+
+    /// Adds every entry of `other` (another replica of this conversation).
+    /// Returns the CIDs added.
+    pub fn merge(&mut self, other: &Conversation) -> Vec<EntryCid> {
+        if other.id() != self.id() {
+            return Vec::new();
+        }
+        let added = self.log.merge(&other.log);
+        for cid in &added {
+            if let (Some(m), Some(key)) = (other.messages.get(cid), self.log.key_of(cid)) {
+                if let Some(t) = annotation_target(m) {
+                    self.annotations.entry(t).or_default().push(key);
+                }
+                self.messages.insert(*cid, m.clone());
+            }
+        }
+        added
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty()
+    }
+
+    /// Whether an entry is present.
+    pub fn contains(&self, cid: &EntryCid) -> bool {
+        self.log.contains(cid)
+    }
+
+    /// The current heads (entries nothing builds on yet), sorted.
+    pub fn heads(&self) -> Vec<EntryCid> {
+        self.log.heads().copied().collect()
+    }
+
+    /// Parents referenced but not held: what sync should fetch.
+    pub fn missing(&self) -> Vec<EntryCid> {
+        self.log.missing().copied().collect()
+    }
+
+    /// The underlying CRDT state.
+    pub fn log(&self) -> &LogSet {
+        &self.log
+    }
+
+    /// The decrypted message of an entry.
+    pub fn message(&self, cid: &EntryCid) -> Option<&Message> {
+        self.messages.get(cid)
+    }
+
+    /// A page of the conversation view, newest first, starting before
+    /// `cursor` (from the newest when `None`).
+    pub fn page(&self, cursor: Option<&Cursor>, limit: usize) -> Page {
+        view::page(self, cursor, limit)
+    }
+
+    pub(crate) fn annotations(&self, cid: &EntryCid) -> &[OrderKey] {
+        self.annotations.get(cid).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn meta_of(entry: &Entry) -> EntryMeta {
+    EntryMeta {
+        cid: entry.cid,
+        author: entry.author.to_bytes(),
+        clock: entry.clock,
+        parents: entry.parents.clone(),
+    }
+}
+
+fn annotation_target(m: &Message) -> Option<EntryCid> {
+    match &m.body {
+        MessageBody::Edit { target, .. }
+        | MessageBody::Delete { target }
+        | MessageBody::Reaction { target, .. } => Some(*target),
+        _ => None,
+    }
+}

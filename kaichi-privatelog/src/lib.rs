@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod conversation;
+mod entry;
+mod envelope;
+mod ids;
+mod keys;
+mod log;
+mod message;
+mod proto;
+mod view;
+
+pub use conversation::{AppendError, Conversation, Ingested};
+pub use entry::{BuildError, Entry, IngestError, MAX_ENTRY_BYTES, MAX_PARENTS};
+pub use envelope::{EnvelopeError, MAX_ENVELOPE_BYTES, MAX_PLAINTEXT_BYTES, SALT_BYTES};
+pub use ids::{ConversationId, ENTRY_CID_BYTES, EntryCid, IdError, RAW_CODEC, SHA2_256};
+pub use keys::{ConversationKeyError, ConversationKeys};
+pub use log::{ClockViolation, EntryMeta, InsertError, Inserted, LogSet, OrderKey};
+pub use message::{
+    Attachment, AttachmentKey, MAX_ATTACHMENT_FIELD_BYTES, MAX_ATTACHMENTS, MAX_REACTION_BYTES,
+    MAX_TEXT_BYTES, Message, MessageBody, MessageError,
+};
+pub use view::{Cursor, CursorError, MAX_PAGE, Page, ViewMessage};

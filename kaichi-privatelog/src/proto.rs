@@ -1,0 +1,125 @@
+//! Protobuf messages of log entries and messages (see docs/PROTOCOL.md).
+
+/// A signed entry block: the bytes its CID hashes.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct SignedEntryPb {
+    /// `EntryBodyPb` bytes exactly as signed.
+    #[prost(bytes = "vec", tag = "1")]
+    pub(crate) body: Vec<u8>,
+    /// Ed25519 over the domain prefix and `body`.
+    #[prost(bytes = "vec", tag = "2")]
+    pub(crate) signature: Vec<u8>,
+}
+
+/// The signed part of an entry.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct EntryBodyPb {
+    /// Conversation id (32 bytes).
+    #[prost(bytes = "vec", tag = "1")]
+    pub(crate) conversation: Vec<u8>,
+    /// The author's IPNS public key (32 bytes).
+    #[prost(bytes = "vec", tag = "2")]
+    pub(crate) author: Vec<u8>,
+    /// Lamport clock: 1 + the largest parent clock.
+    #[prost(uint64, tag = "3")]
+    pub(crate) clock: u64,
+    /// Parent entry CIDs (binary), sorted and unique.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub(crate) parents: Vec<Vec<u8>>,
+    /// The encrypted message.
+    #[prost(bytes = "vec", tag = "5")]
+    pub(crate) envelope: Vec<u8>,
+    /// Signing key when it is a device's, not the author's (32 bytes), else empty.
+    #[prost(bytes = "vec", tag = "6")]
+    pub(crate) signer: Vec<u8>,
+}
+
+/// The plaintext of an envelope.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct MessagePb {
+    /// Sender's clock, Unix milliseconds (informational, not trusted for order).
+    #[prost(uint64, tag = "1")]
+    pub(crate) sent_at_ms: u64,
+    /// What the message is.
+    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6")]
+    pub(crate) kind: Option<Kind>,
+}
+
+/// The kinds of message.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum Kind {
+    /// A text message.
+    #[prost(message, tag = "2")]
+    Text(TextPb),
+    /// An edit of an earlier text message by its author.
+    #[prost(message, tag = "3")]
+    Edit(EditPb),
+    /// A deletion of an earlier message by its author.
+    #[prost(bytes, tag = "4")]
+    Delete(Vec<u8>),
+    /// A reaction to a message.
+    #[prost(message, tag = "5")]
+    Reaction(ReactionPb),
+    /// Everything up to this entry has been read.
+    #[prost(bytes, tag = "6")]
+    ReadMarker(Vec<u8>),
+}
+
+/// A text message.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct TextPb {
+    /// The text.
+    #[prost(string, tag = "1")]
+    pub(crate) text: String,
+    /// The entry replied to (CID bytes), or empty.
+    #[prost(bytes = "vec", tag = "2")]
+    pub(crate) reply_to: Vec<u8>,
+    /// Attached content.
+    #[prost(message, repeated, tag = "3")]
+    pub(crate) attachments: Vec<AttachmentPb>,
+}
+
+/// An edit.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct EditPb {
+    /// The edited entry (CID bytes).
+    #[prost(bytes = "vec", tag = "1")]
+    pub(crate) target: Vec<u8>,
+    /// The new text.
+    #[prost(string, tag = "2")]
+    pub(crate) text: String,
+}
+
+/// A reaction.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct ReactionPb {
+    /// The entry reacted to (CID bytes).
+    #[prost(bytes = "vec", tag = "1")]
+    pub(crate) target: Vec<u8>,
+    /// The reaction, e.g. an emoji.
+    #[prost(string, tag = "2")]
+    pub(crate) reaction: String,
+    /// Withdraws an earlier reaction.
+    #[prost(bool, tag = "3")]
+    pub(crate) remove: bool,
+}
+
+/// An attachment stored as its own (encrypted) IPFS content.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct AttachmentPb {
+    /// The content's CID (binary).
+    #[prost(bytes = "vec", tag = "1")]
+    pub(crate) cid: Vec<u8>,
+    /// The key that decrypts it (32 bytes).
+    #[prost(bytes = "vec", tag = "2")]
+    pub(crate) key: Vec<u8>,
+    /// Plaintext size in bytes.
+    #[prost(uint64, tag = "3")]
+    pub(crate) size: u64,
+    /// MIME type.
+    #[prost(string, tag = "4")]
+    pub(crate) mime: String,
+    /// File name.
+    #[prost(string, tag = "5")]
+    pub(crate) name: String,
+}
