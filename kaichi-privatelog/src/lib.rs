@@ -9,6 +9,7 @@ mod keys;
 mod log;
 mod message;
 mod proto;
+pub mod store;
 mod view;
 
 pub use conversation::{AppendError, Conversation, Ingested};

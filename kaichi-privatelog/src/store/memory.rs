@@ -1,0 +1,138 @@
+//! An in-memory store, for tests and simulations.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use cid::Cid;
+
+use super::{BlockStore, LogStore, StoredConversation};
+use crate::entry::Entry;
+use crate::ids::ConversationId;
+use crate::log::OrderKey;
+
+/// The memory store cannot fail except through a poisoned lock.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MemoryStoreError {
+    /// A thread panicked while holding the store's lock.
+    #[error("the memory store's lock is poisoned")]
+    Poisoned,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    blocks: HashMap<Cid, Vec<u8>>,
+    pins: HashSet<Cid>,
+    conversations: BTreeMap<ConversationId, StoredConversation>,
+    logs: HashMap<ConversationId, BTreeMap<OrderKey, Cid>>,
+}
+
+/// A [`LogStore`] in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<Inner>);
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, MemoryStoreError> {
+        self.0.lock().map_err(|_| MemoryStoreError::Poisoned)
+    }
+}
+
+impl BlockStore for MemoryStore {
+    type Error = MemoryStoreError;
+
+    fn put(&self, cid: &Cid, block: &[u8]) -> Result<(), Self::Error> {
+        self.lock()?
+            .blocks
+            .entry(*cid)
+            .or_insert_with(|| block.to_vec());
+        Ok(())
+    }
+
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.lock()?.blocks.get(cid).cloned())
+    }
+
+    fn has(&self, cid: &Cid) -> Result<bool, Self::Error> {
+        Ok(self.lock()?.blocks.contains_key(cid))
+    }
+
+    fn pin(&self, cid: &Cid) -> Result<(), Self::Error> {
+        self.lock()?.pins.insert(*cid);
+        Ok(())
+    }
+
+    fn unpin(&self, cid: &Cid) -> Result<(), Self::Error> {
+        self.lock()?.pins.remove(cid);
+        Ok(())
+    }
+
+    fn is_pinned(&self, cid: &Cid) -> Result<bool, Self::Error> {
+        Ok(self.lock()?.pins.contains(cid))
+    }
+}
+
+impl LogStore for MemoryStore {
+    fn save_conversation(&self, conversation: &StoredConversation) -> Result<(), Self::Error> {
+        self.lock()?
+            .conversations
+            .insert(conversation.id, *conversation);
+        Ok(())
+    }
+
+    fn conversations(&self) -> Result<Vec<StoredConversation>, Self::Error> {
+        Ok(self.lock()?.conversations.values().copied().collect())
+    }
+
+    fn add_entries(
+        &self,
+        conversation: &ConversationId,
+        entries: &[&Entry],
+    ) -> Result<(), Self::Error> {
+        let mut inner = self.lock()?;
+        for e in entries {
+            let cid = e.cid().to_cid();
+            inner
+                .blocks
+                .entry(cid)
+                .or_insert_with(|| e.block().to_vec());
+            inner.pins.insert(cid);
+            let key = OrderKey {
+                clock: e.clock(),
+                author: e.author().to_bytes(),
+                cid: e.cid(),
+            };
+            inner
+                .logs
+                .entry(*conversation)
+                .or_default()
+                .insert(key, cid);
+        }
+        Ok(())
+    }
+
+    fn entry_blocks(&self, conversation: &ConversationId) -> Result<Vec<Vec<u8>>, Self::Error> {
+        let inner = self.lock()?;
+        Ok(inner
+            .logs
+            .get(conversation)
+            .map(|log| {
+                log.values()
+                    .filter_map(|c| inner.blocks.get(c).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error> {
+        Ok(self
+            .lock()?
+            .logs
+            .get(conversation)
+            .map_or(0, |l| l.len() as u64))
+    }
+}

@@ -1,0 +1,103 @@
+//! Block storage and the log index.
+//!
+//! [`BlockStore`] is content-addressed storage (put/get/has/pin/unpin);
+//! [`LogStore`] adds the index of which entries belong to which conversation
+//! and who the peer is. [`MemoryStore`] is for tests; [`SqliteStore`] (feature
+//! `sqlite`, on by default) is the embedded on-disk default: one SQLite file
+//! per profile, WAL mode, versioned schema.
+
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use cid::Cid;
+use kaichi_identity::IdentityPublic;
+
+pub use memory::{MemoryStore, MemoryStoreError};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{Durability, SCHEMA_VERSION, SqliteStore, StoreError};
+
+use crate::conversation::Conversation;
+use crate::entry::{Entry, IngestError};
+use crate::ids::ConversationId;
+
+/// Content-addressed block storage. Callers verify blocks before `put`.
+pub trait BlockStore {
+    /// The store's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Stores a block under its CID (idempotent).
+    fn put(&self, cid: &Cid, block: &[u8]) -> Result<(), Self::Error>;
+    /// The block, if held.
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// Whether the block is held.
+    fn has(&self, cid: &Cid) -> Result<bool, Self::Error>;
+    /// Keeps the block from garbage collection.
+    fn pin(&self, cid: &Cid) -> Result<(), Self::Error>;
+    /// Allows garbage collection of the block.
+    fn unpin(&self, cid: &Cid) -> Result<(), Self::Error>;
+    /// Whether the block is pinned.
+    fn is_pinned(&self, cid: &Cid) -> Result<bool, Self::Error>;
+}
+
+/// A conversation as stored: its id and the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredConversation {
+    /// The conversation id.
+    pub id: ConversationId,
+    /// The other participant.
+    pub peer: IdentityPublic,
+}
+
+/// Block storage plus the per-conversation log index.
+pub trait LogStore: BlockStore {
+    /// Records a conversation and its peer (idempotent).
+    fn save_conversation(&self, conversation: &StoredConversation) -> Result<(), Self::Error>;
+    /// Every recorded conversation.
+    fn conversations(&self) -> Result<Vec<StoredConversation>, Self::Error>;
+    /// Atomically stores and pins the entries' blocks and indexes them under
+    /// `conversation`. When this returns `Ok`, the entries are durable.
+    fn add_entries(
+        &self,
+        conversation: &ConversationId,
+        entries: &[&Entry],
+    ) -> Result<(), Self::Error>;
+    /// Every entry block of a conversation, in (clock, author, CID) order.
+    fn entry_blocks(&self, conversation: &ConversationId) -> Result<Vec<Vec<u8>>, Self::Error>;
+    /// How many entries a conversation has.
+    fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error>;
+}
+
+/// A stored conversation could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError<E: std::error::Error + 'static> {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[source] E),
+    /// A stored block does not decode: the database was modified outside Kaichi.
+    #[error("stored entry {index} is invalid: {source}")]
+    Corrupt {
+        /// Position in the stored order.
+        index: usize,
+        /// Why.
+        source: IngestError,
+    },
+}
+
+impl Conversation {
+    /// Loads every stored entry of this conversation (blocks this process
+    /// verified before storing; signatures are not re-checked). Returns how
+    /// many entries were added.
+    pub fn load<S: LogStore>(&mut self, store: &S) -> Result<usize, LoadError<S::Error>> {
+        let blocks = store.entry_blocks(&self.id()).map_err(LoadError::Store)?;
+        let mut added = 0;
+        for (index, block) in blocks.iter().enumerate() {
+            let ins = self
+                .ingest_stored(block)
+                .map_err(|source| LoadError::Corrupt { index, source })?;
+            added += usize::from(ins.new);
+        }
+        Ok(added)
+    }
+}

@@ -1,0 +1,329 @@
+//! The embedded on-disk store: SQLite (bundled), WAL mode, one file per
+//! profile, shared with the MLS layer's tables.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use cid::Cid;
+use kaichi_identity::{DmPublicKey, IdentityPublic, IpnsPublicKey, KeyEpoch, WalletAddress};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{BlockStore, LogStore, StoredConversation};
+use crate::entry::Entry;
+use crate::ids::ConversationId;
+
+/// The schema version this crate writes (SQLite `user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations, in order: `MIGRATIONS[n]` takes the schema from version n to n + 1.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE kaichi_blocks (
+        cid BLOB PRIMARY KEY,
+        data BLOB NOT NULL,
+        pinned INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE kaichi_conversations (
+        id BLOB PRIMARY KEY,
+        peer_wallet BLOB NOT NULL,
+        peer_epoch INTEGER NOT NULL,
+        peer_ipns BLOB NOT NULL,
+        peer_dm BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE kaichi_log_entries (
+        conversation BLOB NOT NULL,
+        clock INTEGER NOT NULL,
+        author BLOB NOT NULL,
+        cid BLOB NOT NULL,
+        PRIMARY KEY (conversation, clock, author, cid)
+    ) WITHOUT ROWID;",
+];
+
+/// How hard commits push to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit is fsynced (`synchronous = FULL`): acknowledged entries
+    /// survive power loss. The default.
+    #[default]
+    Full,
+    /// Commits survive a process crash but the last ones may be lost on power
+    /// loss (`synchronous = NORMAL` in WAL mode). Faster.
+    Normal,
+}
+
+/// The SQLite store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer version of Kaichi.
+    #[error("database schema version {found} is newer than this Kaichi supports ({supported})")]
+    NewerSchema {
+        /// Version in the file.
+        found: i64,
+        /// Newest version this crate knows.
+        supported: i64,
+    },
+    /// A stored row is malformed (the file was modified outside Kaichi).
+    #[error("corrupt row in {0}")]
+    Corrupt(&'static str),
+    /// A thread panicked while holding the connection.
+    #[error("the store's lock is poisoned")]
+    Poisoned,
+}
+
+/// A [`LogStore`] in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        Self::setup(Connection::open(path)?, durability)
+    }
+
+    /// A private in-memory database (for tests).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?, Durability::Full)
+    }
+
+    fn setup(conn: Connection, durability: Durability) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match durability {
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+            },
+        )?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Self {
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let conn = self.conn.get_mut().map_err(|_| StoreError::Poisoned)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let tx = conn.transaction()?;
+        for (from, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(found).unwrap_or(0))
+        {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", from as i64 + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .lock()?
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`; true when the file is sound.
+    pub fn integrity_check(&self) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows == ["ok"])
+    }
+
+    /// Runs `f` with the connection, for layers that share the file (the MLS
+    /// storage). Their tables must not use the `kaichi_` prefix.
+    pub fn with_connection<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> T,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock()?;
+        Ok(f(&mut conn))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+impl BlockStore for SqliteStore {
+    type Error = StoreError;
+
+    fn put(&self, cid: &Cid, block: &[u8]) -> Result<(), Self::Error> {
+        self.lock()?.execute(
+            "INSERT OR IGNORE INTO kaichi_blocks (cid, data) VALUES (?1, ?2)",
+            params![cid.to_bytes(), block],
+        )?;
+        Ok(())
+    }
+
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT data FROM kaichi_blocks WHERE cid = ?1",
+                params![cid.to_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn has(&self, cid: &Cid) -> Result<bool, Self::Error> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT 1 FROM kaichi_blocks WHERE cid = ?1",
+                params![cid.to_bytes()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    fn pin(&self, cid: &Cid) -> Result<(), Self::Error> {
+        self.lock()?.execute(
+            "UPDATE kaichi_blocks SET pinned = 1 WHERE cid = ?1",
+            params![cid.to_bytes()],
+        )?;
+        Ok(())
+    }
+
+    fn unpin(&self, cid: &Cid) -> Result<(), Self::Error> {
+        self.lock()?.execute(
+            "UPDATE kaichi_blocks SET pinned = 0 WHERE cid = ?1",
+            params![cid.to_bytes()],
+        )?;
+        Ok(())
+    }
+
+    fn is_pinned(&self, cid: &Cid) -> Result<bool, Self::Error> {
+        let pinned: Option<i64> = self
+            .lock()?
+            .query_row(
+                "SELECT pinned FROM kaichi_blocks WHERE cid = ?1",
+                params![cid.to_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(pinned == Some(1))
+    }
+}
+
+impl LogStore for SqliteStore {
+    fn save_conversation(&self, c: &StoredConversation) -> Result<(), Self::Error> {
+        self.lock()?.execute(
+            "INSERT OR REPLACE INTO kaichi_conversations (id, peer_wallet, peer_epoch, peer_ipns, peer_dm)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                c.id.as_bytes().as_slice(),
+                c.peer.wallet.to_bytes().as_slice(),
+                c.peer.epoch.get(),
+                c.peer.ipns.to_bytes().as_slice(),
+                c.peer.dm.to_bytes().as_slice(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn conversations(&self) -> Result<Vec<StoredConversation>, Self::Error> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, peer_wallet, peer_epoch, peer_ipns, peer_dm FROM kaichi_conversations ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, wallet, epoch, ipns, dm) = row?;
+            let bad = || StoreError::Corrupt("kaichi_conversations");
+            out.push(StoredConversation {
+                id: ConversationId::try_from_slice(&id).ok_or_else(bad)?,
+                peer: IdentityPublic {
+                    wallet: WalletAddress::try_from_slice(&wallet).map_err(|_| bad())?,
+                    epoch: KeyEpoch::new(epoch),
+                    ipns: IpnsPublicKey::from_bytes(&ipns).map_err(|_| bad())?,
+                    dm: DmPublicKey::from_bytes(&dm).map_err(|_| bad())?,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    fn add_entries(
+        &self,
+        conversation: &ConversationId,
+        entries: &[&Entry],
+    ) -> Result<(), Self::Error> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        {
+            let mut block = tx.prepare_cached(
+                "INSERT INTO kaichi_blocks (cid, data, pinned) VALUES (?1, ?2, 1)
+                 ON CONFLICT (cid) DO UPDATE SET pinned = 1",
+            )?;
+            let mut index = tx.prepare_cached(
+                "INSERT OR IGNORE INTO kaichi_log_entries (conversation, clock, author, cid)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for e in entries {
+                let cid = e.cid().to_bytes();
+                block.execute(params![cid.as_slice(), e.block()])?;
+                // SQLite integers are signed; clocks past i64::MAX never occur
+                // in practice (2^63 appends) and are stored saturated.
+                let clock = i64::try_from(e.clock()).unwrap_or(i64::MAX);
+                index.execute(params![
+                    conversation.as_bytes().as_slice(),
+                    clock,
+                    e.author().to_bytes().as_slice(),
+                    cid.as_slice()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn entry_blocks(&self, conversation: &ConversationId) -> Result<Vec<Vec<u8>>, Self::Error> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT b.data FROM kaichi_log_entries e JOIN kaichi_blocks b ON b.cid = e.cid
+             WHERE e.conversation = ?1 ORDER BY e.clock, e.author, e.cid",
+        )?;
+        let rows = stmt.query_map(params![conversation.as_bytes().as_slice()], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error> {
+        let n: i64 = self.lock()?.query_row(
+            "SELECT COUNT(*) FROM kaichi_log_entries WHERE conversation = ?1",
+            params![conversation.as_bytes().as_slice()],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
