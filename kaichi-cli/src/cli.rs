@@ -29,6 +29,14 @@ pub(crate) enum Command {
     /// Create and verify IPNS records.
     #[command(subcommand)]
     Ipns(IpnsCommand),
+    /// List contacts, or add one from their identity document.
+    Contacts {
+        #[command(subcommand)]
+        command: Option<ContactsCommand>,
+    },
+    /// Local conversation logs: append, show, export, import and verify CAR files.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Run a self-contained demonstration in a temporary directory.
     Demo,
 }
@@ -76,6 +84,64 @@ pub(crate) struct ImportArgs {
 pub(crate) enum IdCommand {
     /// Wallet address, IPNS name, PeerId, DM public key and key epoch.
     Show,
+    /// Write this identity's signed identity document (to give to contacts).
+    Document {
+        /// How long the document stays valid (e.g. 30d).
+        #[arg(long, default_value = "30d")]
+        lifetime: String,
+        /// Where to write it (protobuf bytes).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ContactsCommand {
+    /// Verify a contact's identity document and start a conversation with them.
+    Add {
+        /// The document file (from `kaichi id document`).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LogCommand {
+    /// Write a message to this identity's outbox for a contact (local only).
+    Append {
+        /// The contact: wallet address or IPNS name.
+        peer: String,
+        /// The message text.
+        text: String,
+    },
+    /// Show a conversation, newest first.
+    Show {
+        /// The contact: wallet address or IPNS name.
+        peer: String,
+        /// How many messages.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Start before this cursor (from a previous page's `next`).
+        #[arg(long)]
+        before: Option<String>,
+    },
+    /// Export a conversation (both sides' blocks) as a CARv1 file.
+    Export {
+        /// The contact: wallet address or IPNS name.
+        peer: String,
+        /// Where to write the CAR file.
+        #[arg(long, value_name = "FILE.car")]
+        out: PathBuf,
+    },
+    /// Import a CAR file's entries into the matching conversations.
+    Import {
+        /// The CAR file.
+        file: PathBuf,
+    },
+    /// Check every block's CID and signature (exit 1 naming the first bad block).
+    Verify {
+        /// The CAR file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 use kaichi_identity::{IdentityKeys, KeyEpoch};
+use kaichi_privatelog::store::{Durability, SqliteStore};
 use serde::{Deserialize, Serialize};
 
 const WALLET_FILE: &str = "wallet.json";
 const CONFIG_FILE: &str = "profile.json";
+const DATABASE_FILE: &str = "kaichi.db";
 const CONFIG_VERSION: u32 = 1;
 
 /// Public, non-secret profile settings.
@@ -110,6 +112,14 @@ impl Profile {
         let mut text = serde_json::to_string_pretty(config)?;
         text.push('\n');
         write_private(&self.config_path(), text.as_bytes())
+    }
+
+    /// The profile's database (blocks, logs; shared with later layers).
+    pub(crate) fn store(&self) -> anyhow::Result<SqliteStore> {
+        create_private_dir(&self.home)?;
+        let path = self.home.join(DATABASE_FILE);
+        SqliteStore::open(&path, Durability::Full)
+            .with_context(|| format!("opening {}", path.display()))
     }
 
     /// Loads the wallet and derives the identity keys at the current epoch.

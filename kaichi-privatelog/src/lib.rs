@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod car;
 mod conversation;
 mod entry;
 mod envelope;

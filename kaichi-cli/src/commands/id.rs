@@ -2,12 +2,14 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use kaichi_identity::IdentityPublic;
+use kaichi_identity::document::DocumentBuilder;
 use serde::Serialize;
 
 use crate::cli::IdCommand;
 use crate::output::emit;
-use crate::profile::Profile;
+use crate::profile::{Profile, write_private};
 
 /// The public identity as `id show --json` prints it.
 #[derive(Debug, Serialize)]
@@ -47,6 +49,23 @@ pub(crate) fn run(profile: &Profile, cmd: IdCommand, json: bool) -> anyhow::Resu
             let (_, keys, _) = profile.identity()?;
             let id = IdJson::from(&keys.public());
             emit(json, &id, &id.text())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        IdCommand::Document { lifetime, out } => {
+            let lifetime = crate::duration::parse(&lifetime).context("--lifetime")?;
+            let (wallet, keys, _) = profile.identity()?;
+            let doc = DocumentBuilder::new(&keys, super::now()?, lifetime).sign(&wallet)?;
+            write_private(&out, &doc)?;
+            let id = IdJson::from(&keys.public());
+            emit(
+                json,
+                &id,
+                &format!(
+                    "wrote the identity document of {} to {}",
+                    id.ipns_name,
+                    out.display()
+                ),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,8 +1,10 @@
 //! Command implementations.
 
+mod contacts;
 mod demo;
 mod id;
 mod ipns;
+mod log;
 mod wallet;
 
 use std::process::ExitCode;
@@ -20,6 +22,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Wallet(cmd) => wallet::run(&Profile::at(cli.home)?, cmd, json),
         Command::Id(cmd) => id::run(&Profile::at(cli.home)?, cmd, json),
         Command::Ipns(cmd) => ipns::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Contacts { command } => contacts::run(&Profile::at(cli.home)?, command, json),
+        Command::Log(cmd) => log::run(&Profile::at(cli.home)?, cmd, json),
         Command::Demo => demo::run(json),
     }
 }
@@ -27,6 +31,18 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The current time: the CLI is the I/O shell that owns the clock.
 pub(crate) fn now() -> anyhow::Result<Timestamp> {
     Ok(Timestamp::from_system_time(SystemTime::now())?)
+}
+
+/// 16 random bytes (entry salts).
+pub(crate) fn random16() -> anyhow::Result<[u8; 16]> {
+    let mut out = [0u8; 16];
+    getrandom::fill(&mut out).map_err(|e| anyhow::anyhow!("OS randomness: {e}"))?;
+    Ok(out)
+}
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> anyhow::Result<u64> {
+    Ok(now()?.unix_nanos() / 1_000_000)
 }
 
 /// 32 bytes from the operating system's CSPRNG, zeroized on drop.

@@ -101,3 +101,19 @@ impl Conversation {
         Ok(added)
     }
 }
+
+/// Exports a conversation as a CARv1 file: every stored entry block, with
+/// the conversation's current heads as roots.
+pub fn export_conversation<S: LogStore>(
+    conversation: &Conversation,
+    store: &S,
+) -> Result<Vec<u8>, S::Error> {
+    let blocks = store.entry_blocks(&conversation.id())?;
+    let roots: Vec<Cid> = conversation.heads().iter().map(|c| c.to_cid()).collect();
+    Ok(crate::car::write_car(
+        &roots,
+        blocks
+            .iter()
+            .map(|b| (crate::ids::EntryCid::of(b).to_cid(), b.as_slice())),
+    ))
+}
