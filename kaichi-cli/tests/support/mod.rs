@@ -40,6 +40,35 @@ pub(crate) fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs `kaichi --home <home> --json <args>`, asserts success, parses JSON.
+pub(crate) fn kaichi_json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let mut c = kaichi(home);
+    c.arg("--json").args(args);
+    json(c)
+}
+
+/// Two profiles that are each other's contacts; returns (alice id, bob id).
+pub(crate) fn two_contacts(dir: &Path) -> (serde_json::Value, serde_json::Value) {
+    let (a, b) = (dir.join("alice"), dir.join("bob"));
+    let ida = kaichi_json(&a, &["wallet", "new"]);
+    let idb = kaichi_json(&b, &["wallet", "new"]);
+    for (home, out) in [(&a, "alice.doc"), (&b, "bob.doc")] {
+        kaichi_json(
+            home,
+            &["id", "document", "--out", dir.join(out).to_str().unwrap()],
+        );
+    }
+    kaichi_json(
+        &a,
+        &["contacts", "add", dir.join("bob.doc").to_str().unwrap()],
+    );
+    kaichi_json(
+        &b,
+        &["contacts", "add", dir.join("alice.doc").to_str().unwrap()],
+    );
+    (ida, idb)
+}
+
 /// Runs `cmd`, asserts success, parses stdout as JSON.
 pub(crate) fn json(mut cmd: Command) -> serde_json::Value {
     let out = cmd.output().unwrap();
@@ -80,22 +109,31 @@ fn install_lock() -> File {
 pub(crate) fn js_dir() -> PathBuf {
     let dir = root().join("interop/js");
     let _lock = install_lock();
-    if !dir.join("node_modules/.package-lock.json").exists() {
+    // Reinstall whenever the lock file changed since the last install.
+    let lock = std::fs::read_to_string(dir.join("package-lock.json")).unwrap();
+    let stamp = dir.join("node_modules/.kaichi-installed-lock");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(lock.as_str()) {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&dir)
             .status()
             .expect("npm is needed for the interop tests (Node.js 20+)");
         assert!(status.success(), "npm ci in {} failed", dir.display());
+        std::fs::write(&stamp, lock).unwrap();
     }
     dir
 }
 
 /// Runs `node interop/js/identity.mjs <args>`; returns (success, JSON).
 pub(crate) fn node(args: &[&str]) -> (bool, serde_json::Value) {
+    node_script("identity.mjs", args)
+}
+
+/// Runs `node interop/js/<script> <args>`; returns (success, JSON).
+pub(crate) fn node_script(script: &str, args: &[&str]) -> (bool, serde_json::Value) {
     let dir = js_dir();
     let out = Command::new("node")
-        .arg("identity.mjs")
+        .arg(script)
         .args(args)
         .current_dir(&dir)
         .output()
