@@ -215,13 +215,24 @@ fn read_head(h: &[u8], pos: &mut usize) -> Result<(u8, u64), CarError> {
         0..=23 => u64::from(info),
         24..=27 => {
             let len = 1usize << (info - 24);
-            let bytes = h.get(*pos..*pos + len).ok_or(bad.clone())?;
+            let bytes = h
+                .get(*pos..)
+                .and_then(|r| r.get(..len))
+                .ok_or(bad.clone())?;
             *pos += len;
             bytes.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b))
         }
         _ => return Err(bad),
     };
     Ok((major, n))
+}
+
+/// `len` bytes of `h` from `pos`, or a header error (never an overflow).
+fn slice(h: &[u8], pos: usize, len: u64) -> Result<&[u8], CarError> {
+    let len = usize::try_from(len).map_err(|_| CarError::BadHeader("truncated"))?;
+    h.get(pos..)
+        .and_then(|r| r.get(..len))
+        .ok_or(CarError::BadHeader("truncated"))
 }
 
 fn parse_header(h: &[u8]) -> Result<Vec<Cid>, CarError> {
@@ -237,9 +248,7 @@ fn parse_header(h: &[u8]) -> Result<Vec<Cid>, CarError> {
         if m != 3 {
             return Err(CarError::BadHeader("map keys must be text"));
         }
-        let key = h
-            .get(pos..pos + usize::try_from(len).unwrap_or(usize::MAX))
-            .ok_or(CarError::BadHeader("truncated"))?;
+        let key = slice(h, pos, len)?;
         pos += key.len();
         match key {
             b"version" => {
@@ -261,9 +270,7 @@ fn parse_header(h: &[u8]) -> Result<Vec<Cid>, CarError> {
                     if m != 6 || tag != 42 || bm != 2 {
                         return Err(CarError::BadHeader("roots must be tag-42 CIDs"));
                     }
-                    let bytes = h
-                        .get(pos..pos + usize::try_from(blen).unwrap_or(usize::MAX))
-                        .ok_or(CarError::BadHeader("truncated"))?;
+                    let bytes = slice(h, pos, blen)?;
                     pos += bytes.len();
                     let (prefix, cid) = bytes
                         .split_first()
@@ -316,6 +323,15 @@ mod tests {
     }
 
     /// The header bytes match what go-car and @ipld/car write for one root.
+    /// Found by the car_read fuzz target: a key length near usize::MAX
+    /// overflowed the slice bound.
+    #[test]
+    fn huge_header_lengths_are_errors() {
+        let mut car = vec![0x0a, 0xa2, 0x7b];
+        car.extend_from_slice(&[0xff; 8]);
+        assert!(read_car(&car).is_err());
+    }
+
     #[test]
     fn header_layout() {
         let cid = EntryCid::of(b"x").to_cid();

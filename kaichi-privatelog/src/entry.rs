@@ -122,6 +122,11 @@ impl Entry {
         &self.parents
     }
 
+    /// The encrypted message.
+    pub fn envelope(&self) -> &[u8] {
+        &self.envelope
+    }
+
     /// The device key that signed, when not the author's own key.
     pub fn signer(&self) -> Option<&IpnsPublicKey> {
         self.signer.as_ref()

@@ -1,0 +1,106 @@
+//! Seed corpora for the privatelog fuzz targets (fuzz/seeds/<target>/), and
+//! a check that the committed seeds still load: they double as fixtures of
+//! the stored entry and CAR formats, so a change that stops old entries from
+//! verifying fails here.
+//!
+//! Regenerate with:
+//! `cargo test -p kaichi-privatelog --test fuzz_seeds -- --ignored`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{keys, salt, text};
+use kaichi_privatelog::car::{read_car, write_car};
+use kaichi_privatelog::{Conversation, Entry, EntryCid, Message, MessageBody};
+
+fn seeds(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds")
+        .join(target)
+}
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    std::fs::create_dir_all(seeds(target)).unwrap();
+    std::fs::write(seeds(target).join(name), bytes).unwrap();
+}
+
+/// Alice (seed 1) -> Bob (seed 2): the conversation the fuzz targets use.
+fn entries() -> Vec<Entry> {
+    let (a, b) = (keys(1), keys(2));
+    let mut ca = Conversation::new(&a, &b.public()).unwrap();
+    let mut cb = Conversation::new(&b, &a.public()).unwrap();
+    let e1 = ca.append(a.ipns(), &text("hello"), &salt(1)).unwrap();
+    cb.ingest(e1.block(), None).unwrap();
+    let e2 = cb.append(b.ipns(), &text("hi!"), &salt(2)).unwrap();
+    ca.ingest(e2.block(), None).unwrap();
+    let e3 = ca
+        .append(
+            a.ipns(),
+            &Message {
+                sent_at_ms: 3,
+                body: MessageBody::Reaction {
+                    target: e2.cid(),
+                    reaction: "👍".into(),
+                    remove: false,
+                },
+            },
+            &salt(3),
+        )
+        .unwrap();
+    vec![e1, e2, e3]
+}
+
+#[test]
+#[ignore = "writes fuzz/seeds; run on purpose to regenerate"]
+fn write_fuzz_seeds() {
+    let es = entries();
+    for (i, e) in es.iter().enumerate() {
+        write("entry_decode_verify", &format!("entry-v1-{i}"), e.block());
+        write("envelope_open", &format!("envelope-v1-{i}"), e.envelope());
+    }
+    let car = write_car(
+        &[es[2].cid().to_cid()],
+        es.iter().map(|e| (e.cid().to_cid(), e.block())),
+    );
+    write("car_read", "conversation-v1.car", &car);
+    write("car_read", "empty.car", &write_car(&[], []));
+    write(
+        "log_merge_model",
+        "appends-and-merges",
+        &[0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 2, 3, 0, 1, 0, 2, 0, 0, 1],
+    );
+    write(
+        "log_merge_model",
+        "deliveries",
+        &[1, 0, 0, 1, 0, 1, 0, 2, 2, 2, 0, 3, 1, 2, 0, 1],
+    );
+}
+
+#[test]
+fn committed_seeds_still_load() {
+    let (a, b) = (keys(1), keys(2));
+    let mut bob = Conversation::new(&b, &a.public()).unwrap();
+    let mut dir: Vec<_> = std::fs::read_dir(seeds("entry_decode_verify"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dir.sort();
+    assert_eq!(dir.len(), 3);
+    for p in &dir {
+        let block = std::fs::read(p).unwrap();
+        bob.ingest(&block, Some(&EntryCid::of(&block)))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+    let page = bob.page(None, 10);
+    assert_eq!(page.messages.len(), 2);
+    assert_eq!(page.messages[0].text, "hi!");
+    assert_eq!(
+        page.messages[0].reactions["👍"],
+        vec![a.ipns().public().to_bytes()]
+    );
+    let car =
+        read_car(&std::fs::read(seeds("car_read").join("conversation-v1.car")).unwrap()).unwrap();
+    assert_eq!(car.blocks.len(), 3);
+}
