@@ -115,17 +115,22 @@ impl LogStore for MemoryStore {
         Ok(())
     }
 
-    fn entry_blocks(&self, conversation: &ConversationId) -> Result<Vec<Vec<u8>>, Self::Error> {
+    fn for_each_entry_block(
+        &self,
+        conversation: &ConversationId,
+        f: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), Self::Error> {
         let inner = self.lock()?;
-        Ok(inner
-            .logs
-            .get(conversation)
-            .map(|log| {
-                log.values()
-                    .filter_map(|c| inner.blocks.get(c).cloned())
-                    .collect()
-            })
-            .unwrap_or_default())
+        if let Some(log) = inner.logs.get(conversation) {
+            for cid in log.values() {
+                if let Some(block) = inner.blocks.get(cid) {
+                    if !f(block) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error> {

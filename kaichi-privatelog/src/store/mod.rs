@@ -63,7 +63,21 @@ pub trait LogStore: BlockStore {
         entries: &[&Entry],
     ) -> Result<(), Self::Error>;
     /// Every entry block of a conversation, in (clock, author, CID) order.
-    fn entry_blocks(&self, conversation: &ConversationId) -> Result<Vec<Vec<u8>>, Self::Error>;
+    fn entry_blocks(&self, conversation: &ConversationId) -> Result<Vec<Vec<u8>>, Self::Error> {
+        let mut out = Vec::new();
+        self.for_each_entry_block(conversation, &mut |b| {
+            out.push(b.to_vec());
+            true
+        })?;
+        Ok(out)
+    }
+    /// Streams the entry blocks of a conversation in (clock, author, CID)
+    /// order without holding them all; `f` returns false to stop early.
+    fn for_each_entry_block(
+        &self,
+        conversation: &ConversationId,
+        f: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), Self::Error>;
     /// How many entries a conversation has.
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error>;
 }
@@ -90,15 +104,26 @@ impl Conversation {
     /// verified before storing; signatures are not re-checked). Returns how
     /// many entries were added.
     pub fn load<S: LogStore>(&mut self, store: &S) -> Result<usize, LoadError<S::Error>> {
-        let blocks = store.entry_blocks(&self.id()).map_err(LoadError::Store)?;
         let mut added = 0;
-        for (index, block) in blocks.iter().enumerate() {
-            let ins = self
-                .ingest_stored(block)
-                .map_err(|source| LoadError::Corrupt { index, source })?;
-            added += usize::from(ins.new);
+        let mut index = 0;
+        let mut corrupt = None;
+        store
+            .for_each_entry_block(&self.id(), &mut |block| match self.ingest_stored(block) {
+                Ok(ins) => {
+                    added += usize::from(ins.new);
+                    index += 1;
+                    true
+                }
+                Err(source) => {
+                    corrupt = Some(LoadError::Corrupt { index, source });
+                    false
+                }
+            })
+            .map_err(LoadError::Store)?;
+        match corrupt {
+            Some(e) => Err(e),
+            None => Ok(added),
         }
-        Ok(added)
     }
 }
 

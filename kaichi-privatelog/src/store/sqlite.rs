@@ -308,14 +308,24 @@ impl LogStore for SqliteStore {
         Ok(())
     }
 
-    fn entry_blocks(&self, conversation: &ConversationId) -> Result<Vec<Vec<u8>>, Self::Error> {
+    fn for_each_entry_block(
+        &self,
+        conversation: &ConversationId,
+        f: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), Self::Error> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
             "SELECT b.data FROM kaichi_log_entries e JOIN kaichi_blocks b ON b.cid = e.cid
              WHERE e.conversation = ?1 ORDER BY e.clock, e.author, e.cid",
         )?;
-        let rows = stmt.query_map(params![conversation.as_bytes().as_slice()], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = stmt.query(params![conversation.as_bytes().as_slice()])?;
+        while let Some(row) = rows.next()? {
+            let block = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            if !f(block) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error> {
