@@ -160,10 +160,10 @@ fn synthetic_log(author: u8, n: u64, cross: &[EntryCid]) -> LogSet {
     for i in 0..n {
         let mut parents: Vec<EntryCid> = prev.into_iter().collect();
         // Every 10th entry also names the other side's entry of the same height.
-        if i % 10 == 0 {
-            if let Some(c) = cross.get(i as usize) {
-                parents.push(*c);
-            }
+        if i % 10 == 0
+            && let Some(c) = cross.get(i as usize)
+        {
+            parents.push(*c);
         }
         parents.sort_unstable();
         let cid = EntryCid::of(&[&[author][..], &i.to_be_bytes()].concat());

@@ -232,12 +232,11 @@ impl Conversation {
             self.messages.insert(entry.cid, message);
         }
         for gone in &ins.evicted {
-            if let Some(m) = self.messages.remove(gone) {
-                if let Some(t) = annotation_target(&m) {
-                    if let Some(list) = self.annotations.get_mut(&t) {
-                        list.retain(|k| k.cid != *gone);
-                    }
-                }
+            if let Some(m) = self.messages.remove(gone)
+                && let Some(t) = annotation_target(&m)
+                && let Some(list) = self.annotations.get_mut(&t)
+            {
+                list.retain(|k| k.cid != *gone);
             }
         }
         Ok(Ingested {

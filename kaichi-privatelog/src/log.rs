@@ -226,12 +226,12 @@ impl LogSet {
         self.add(meta);
         let mut evicted = Vec::new();
         for child in waiting {
-            if let Some(child_meta) = self.meta(&child) {
-                if self.check(&child_meta).is_err() {
-                    self.remove(&child);
-                    self.rejected.insert(child);
-                    evicted.push(child);
-                }
+            if let Some(child_meta) = self.meta(&child)
+                && self.check(&child_meta).is_err()
+            {
+                self.remove(&child);
+                self.rejected.insert(child);
+                evicted.push(child);
             }
         }
         Ok(Inserted { new: true, evicted })
@@ -318,12 +318,11 @@ impl LogSet {
             if self.nodes.contains_key(&key.cid) {
                 continue;
             }
-            if let Some(meta) = other.meta(&key.cid) {
-                if let Ok(ins) = self.insert(meta) {
-                    if ins.new {
-                        added.push(key.cid);
-                    }
-                }
+            if let Some(meta) = other.meta(&key.cid)
+                && let Ok(ins) = self.insert(meta)
+                && ins.new
+            {
+                added.push(key.cid);
             }
         }
         added

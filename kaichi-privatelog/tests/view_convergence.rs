@@ -68,7 +68,10 @@ fn replica(order: &[usize]) -> Conversation {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // 64 cases by default; the long run in .ci/run sets PROPTEST_CASES=10000.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64)
+    ))]
 
     #[test]
     fn same_set_same_view(order in proptest::collection::vec(any::<usize>(), 0..80)) {

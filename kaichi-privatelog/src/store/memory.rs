@@ -123,10 +123,10 @@ impl LogStore for MemoryStore {
         let inner = self.lock()?;
         if let Some(log) = inner.logs.get(conversation) {
             for cid in log.values() {
-                if let Some(block) = inner.blocks.get(cid) {
-                    if !f(block) {
-                        break;
-                    }
+                if let Some(block) = inner.blocks.get(cid)
+                    && !f(block)
+                {
+                    break;
                 }
             }
         }
