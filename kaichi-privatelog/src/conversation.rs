@@ -33,6 +33,9 @@ pub enum AppendError {
     /// The log's clock is exhausted (2^64 entries deep).
     #[error("the conversation clock is exhausted")]
     ClockExhausted,
+    /// The log refused the new entry.
+    #[error("the log refused the entry: {0}")]
+    Log(#[from] InsertError),
 }
 
 /// The result of ingesting a block.
@@ -144,8 +147,7 @@ impl Conversation {
             None => 1,
         };
         let entry = Entry::build(&self.keys, signing, self.me, clock, parents, message, salt)?;
-        self.insert(&entry, message.clone())
-            .map_err(|_| AppendError::ClockExhausted)?;
+        self.insert(&entry, message.clone())?;
         Ok(entry)
     }
 
@@ -213,10 +215,7 @@ impl Conversation {
                 clock: v.clock,
                 expected: v.expected,
             },
-            _ => IngestError::ClockRule {
-                clock: entry.clock,
-                expected: 0,
-            },
+            InsertError::PreviouslyRejected => IngestError::PreviouslyRejected,
         })?;
         Ok(inserted)
     }

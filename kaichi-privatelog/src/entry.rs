@@ -70,6 +70,9 @@ pub enum IngestError {
         /// What the parents imply (a lower bound while parents are missing).
         expected: u64,
     },
+    /// The entry was rejected before for breaking the clock rule.
+    #[error("the entry was rejected before for breaking the clock rule")]
+    PreviouslyRejected,
     /// The envelope does not open.
     #[error("envelope: {0}")]
     Envelope(#[from] EnvelopeError),
