@@ -19,10 +19,11 @@ pub const SCHEMA_VERSION: i64 = 1;
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE kaichi_blocks (
-        cid BLOB PRIMARY KEY,
+        id INTEGER PRIMARY KEY,
+        cid BLOB NOT NULL UNIQUE,
         data BLOB NOT NULL,
         pinned INTEGER NOT NULL DEFAULT 0
-    ) WITHOUT ROWID;
+    );
     CREATE TABLE kaichi_conversations (
         id BLOB PRIMARY KEY,
         peer_wallet BLOB NOT NULL,
