@@ -304,6 +304,20 @@ impl Conversation {
         view::page(self, cursor, limit)
     }
 
+    /// The latest entry `author` marked as read up to (by conversation order
+    /// of the markers), if any.
+    pub fn read_marker(&self, author: &IpnsPublicKey) -> Option<EntryCid> {
+        let author = author.to_bytes();
+        self.log
+            .iter()
+            .rev()
+            .filter(|k| k.author == author)
+            .find_map(|k| match self.messages.get(&k.cid).map(|m| &m.body) {
+                Some(MessageBody::ReadMarker { up_to }) => Some(*up_to),
+                _ => None,
+            })
+    }
+
     pub(crate) fn annotations(&self, cid: &EntryCid) -> &[OrderKey] {
         self.annotations.get(cid).map_or(&[], Vec::as_slice)
     }

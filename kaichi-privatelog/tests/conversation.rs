@@ -195,6 +195,34 @@ fn edits_deletes_and_reactions_apply_in_the_view() {
 }
 
 #[test]
+fn read_markers_track_the_latest_per_author() {
+    let (a, mut ca, b, mut cb) = pair();
+    let m1 = ca.append(a.ipns(), &text("1"), &salt(1)).unwrap();
+    let m2 = ca.append(a.ipns(), &text("2"), &salt(2)).unwrap();
+    for e in [&m1, &m2] {
+        cb.ingest(e.block(), None).unwrap();
+    }
+    assert_eq!(ca.read_marker(&b.ipns().public()), None);
+    for (i, up_to) in [m1.cid(), m2.cid()].into_iter().enumerate() {
+        let r = cb
+            .append(
+                b.ipns(),
+                &Message {
+                    sent_at_ms: 0,
+                    body: MessageBody::ReadMarker { up_to },
+                },
+                &salt(10 + i as u64),
+            )
+            .unwrap();
+        ca.ingest(r.block(), None).unwrap();
+    }
+    assert_eq!(ca.read_marker(&b.ipns().public()), Some(m2.cid()));
+    assert_eq!(ca.read_marker(&a.ipns().public()), None);
+    // Markers are not messages.
+    assert_eq!(ca.page(None, 10).messages.len(), 2);
+}
+
+#[test]
 fn paging_walks_the_whole_view_newest_first() {
     let (a, mut ca, _, _) = pair();
     let mut cids = Vec::new();
