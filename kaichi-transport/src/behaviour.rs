@@ -1,0 +1,62 @@
+//! The libp2p behaviours a Kaichi node runs.
+
+use std::time::Duration;
+
+use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{identify, identity, ping};
+use sha2::{Digest, Sha256};
+
+use crate::exchange::{BlockCodec, PROTOCOL};
+use crate::notification::MAX_NOTIFICATION_BYTES;
+
+/// Identify protocol version string.
+const IDENTIFY_PROTOCOL: &str = "/kaichi/1.0.0";
+
+/// gossipsub, block exchange, identify and ping.
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    pub(crate) gossipsub: gossipsub::Behaviour,
+    pub(crate) blocks: request_response::Behaviour<BlockCodec>,
+    pub(crate) identify: identify::Behaviour,
+    pub(crate) ping: ping::Behaviour,
+}
+
+impl Behaviour {
+    pub(crate) fn new(key: &identity::Keypair) -> Result<Self, String> {
+        let config = gossipsub::ConfigBuilder::default()
+            .heartbeat_interval(Duration::from_millis(500))
+            // Signed messages, strictly validated.
+            .validation_mode(ValidationMode::Strict)
+            // Content-hash message ids: the same notification is one message.
+            .message_id_fn(|m: &gossipsub::Message| {
+                gossipsub::MessageId::from(Sha256::digest(&m.data).to_vec())
+            })
+            .max_transmit_size(MAX_NOTIFICATION_BYTES + 1024)
+            // The application accepts or rejects each message (and so scores its sender).
+            .validate_messages()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut gossipsub =
+            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)?;
+        gossipsub
+            .with_peer_score(
+                gossipsub::PeerScoreParams::default(),
+                gossipsub::PeerScoreThresholds::default(),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            gossipsub,
+            blocks: request_response::Behaviour::new(
+                [(PROTOCOL, ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            ),
+            identify: identify::Behaviour::new(identify::Config::new(
+                IDENTIFY_PROTOCOL.into(),
+                key.public(),
+            )),
+            ping: ping::Behaviour::default(),
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! Node configuration.
+
+use std::time::Duration;
+
+use libp2p::Multiaddr;
+
+/// A configuration could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A bound is zero.
+    #[error("{0} must be positive")]
+    Zero(&'static str),
+}
+
+/// How a node runs. Build with [`NodeConfig::builder`].
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub(crate) listen: Vec<Multiaddr>,
+    pub(crate) bootstrap: Vec<Multiaddr>,
+    pub(crate) max_pending_notifications: usize,
+    pub(crate) event_buffer: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) retry_interval: Duration,
+}
+
+impl NodeConfig {
+    /// A builder with defaults: listen on 127.0.0.1 (TCP, any port), no bootstrap peers.
+    pub fn builder() -> NodeConfigBuilder {
+        NodeConfigBuilder {
+            config: NodeConfig {
+                listen: Vec::new(),
+                bootstrap: Vec::new(),
+                max_pending_notifications: 1024,
+                event_buffer: 1024,
+                idle_timeout: Duration::from_secs(60),
+                retry_interval: Duration::from_secs(2),
+            },
+        }
+    }
+}
+
+/// Builds a [`NodeConfig`]; `build` validates.
+#[derive(Debug, Clone)]
+pub struct NodeConfigBuilder {
+    config: NodeConfig,
+}
+
+impl NodeConfigBuilder {
+    /// Adds a listen address (e.g. `/ip4/127.0.0.1/tcp/0` or `/ip4/127.0.0.1/udp/0/quic-v1`).
+    pub fn listen(mut self, addr: Multiaddr) -> Self {
+        self.config.listen.push(addr);
+        self
+    }
+
+    /// Adds a peer to dial at start.
+    pub fn bootstrap(mut self, addr: Multiaddr) -> Self {
+        self.config.bootstrap.push(addr);
+        self
+    }
+
+    /// Most notifications queued for recipients not reachable yet.
+    pub fn max_pending_notifications(mut self, n: usize) -> Self {
+        self.config.max_pending_notifications = n;
+        self
+    }
+
+    /// Capacity of the event channel; events beyond it are dropped (and counted).
+    pub fn event_buffer(mut self, n: usize) -> Self {
+        self.config.event_buffer = n;
+        self
+    }
+
+    /// How often queued notifications are retried.
+    pub fn retry_interval(mut self, d: Duration) -> Self {
+        self.config.retry_interval = d;
+        self
+    }
+
+    /// Validates the configuration.
+    pub fn build(mut self) -> Result<NodeConfig, ConfigError> {
+        if self.config.max_pending_notifications == 0 {
+            return Err(ConfigError::Zero("max_pending_notifications"));
+        }
+        if self.config.event_buffer == 0 {
+            return Err(ConfigError::Zero("event_buffer"));
+        }
+        if self.config.retry_interval.is_zero() {
+            return Err(ConfigError::Zero("retry_interval"));
+        }
+        if self.config.listen.is_empty() {
+            self.config.listen.push(
+                Multiaddr::from(std::net::Ipv4Addr::LOCALHOST)
+                    .with(libp2p::multiaddr::Protocol::Tcp(0)),
+            );
+        }
+        Ok(self.config)
+    }
+}

@@ -1,0 +1,488 @@
+//! The node task: drives the libp2p swarm, the conversations and the store.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use kaichi_identity::document::verify_document;
+use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp, WalletAddress};
+use kaichi_privatelog::store::{BlockStore as _, LogStore as _, SqliteStore, StoredConversation};
+use kaichi_privatelog::{Conversation, ConversationId, Entry, EntryCid, Message, MessageBody};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
+use tokio::sync::mpsc;
+use zeroize::Zeroizing;
+
+use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::config::NodeConfig;
+use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES, MAX_WANT};
+use crate::node::{Command, NodeError, NodeEvent};
+use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
+
+/// The inbox topic of an identity.
+pub fn inbox_topic(name: &IpnsName) -> IdentTopic {
+    IdentTopic::new(format!("/kaichi/inbox/1/{name}"))
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_system_time(std::time::SystemTime::now()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn random<const N: usize>() -> Result<[u8; N], NodeError> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|e| NodeError::Network(format!("OS randomness: {e}")))?;
+    Ok(out)
+}
+
+pub(crate) struct Engine {
+    swarm: Swarm<Behaviour>,
+    config: NodeConfig,
+    keys: IdentityKeys,
+    document: Vec<u8>,
+    store: Arc<SqliteStore>,
+    conversations: HashMap<ConversationId, Conversation>,
+    /// Sealed notifications waiting for a subscriber on their topic.
+    pending: VecDeque<(TopicHash, Vec<u8>)>,
+    /// Outstanding block fetches: request -> conversation.
+    fetches: HashMap<OutboundRequestId, ConversationId>,
+    events: mpsc::Sender<NodeEvent>,
+    dropped_events: u64,
+    listen_addrs: Vec<Multiaddr>,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        config: NodeConfig,
+        keys: IdentityKeys,
+        document: Vec<u8>,
+        store: Arc<SqliteStore>,
+        events: mpsc::Sender<NodeEvent>,
+    ) -> Result<Self, NodeError> {
+        let net = |e: &dyn std::fmt::Display| NodeError::Network(e.to_string());
+        let key = keys.ipns().to_libp2p().map_err(|e| net(&e))?;
+        let idle = config.idle_timeout;
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| net(&e))?
+            .with_quic()
+            .with_behaviour(|k| Behaviour::new(k).map_err(|e| e.into()))
+            .map_err(|e| net(&e))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build();
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&inbox_topic(&keys.ipns().name()))
+            .map_err(|e| net(&e))?;
+        for addr in &config.listen {
+            swarm.listen_on(addr.clone()).map_err(|e| net(&e))?;
+        }
+        for addr in &config.bootstrap {
+            swarm.dial(addr.clone()).map_err(|e| net(&e))?;
+        }
+        Ok(Self {
+            swarm,
+            config,
+            keys,
+            document,
+            store,
+            conversations: HashMap::new(),
+            pending: VecDeque::new(),
+            fetches: HashMap::new(),
+            events,
+            dropped_events: 0,
+            listen_addrs: Vec::new(),
+        })
+    }
+
+    pub(crate) fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut retry = tokio::time::interval(self.config.retry_interval);
+        loop {
+            tokio::select! {
+                // Local work first (rust-libp2p's guideline: prioritise local
+                // work over new remote work).
+                biased;
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(c) => self.command(c),
+                },
+                event = self.swarm.select_next_some() => self.swarm_event(event),
+                _ = retry.tick() => self.flush_pending(),
+            }
+        }
+        if self.dropped_events > 0 {
+            tracing::warn!(
+                dropped = self.dropped_events,
+                "events dropped: the event stream was full"
+            );
+        }
+    }
+
+    fn emit(&mut self, event: NodeEvent) {
+        if self.events.try_send(event).is_err() {
+            self.dropped_events += 1;
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::ListenAddrs(reply) => {
+                let _ = reply.send(self.listen_addrs.clone());
+            }
+            Command::Dial(addr, reply) => {
+                let _ = reply.send(
+                    self.swarm
+                        .dial(addr)
+                        .map_err(|e| NodeError::Network(e.to_string())),
+                );
+            }
+            Command::AddContact(doc, reply) => {
+                let _ = reply.send(self.add_contact(&doc).map(|(p, _)| p));
+            }
+            Command::SendDm { to, text, reply } => {
+                let _ = reply.send(self.send_dm(&to, text));
+            }
+            Command::Read { peer, limit, reply } => {
+                let result = self
+                    .find_contact(&peer)
+                    .and_then(|c| self.conversation(&c))
+                    .map(|conv| conv.page(None, limit));
+                let _ = reply.send(result);
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Verifies a document and records the conversation; returns the peer and
+    /// whether they are new.
+    fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
+        let peer = *verify_document(doc, now())?.public();
+        let id = Conversation::new(&self.keys, &peer)?.id();
+        let known = self.store.conversations()?.iter().any(|c| c.id == id);
+        if !known {
+            self.store
+                .save_conversation(&StoredConversation { id, peer })?;
+        }
+        Ok((peer, !known))
+    }
+
+    fn find_contact(&self, who: &str) -> Result<StoredConversation, NodeError> {
+        let wallet = who.parse::<WalletAddress>().ok();
+        let name = who.parse::<IpnsName>().ok();
+        self.store
+            .conversations()?
+            .into_iter()
+            .find(|c| Some(c.peer.wallet) == wallet || Some(c.peer.ipns_name()) == name)
+            .ok_or_else(|| NodeError::NotAContact(who.to_owned()))
+    }
+
+    /// The loaded conversation with a stored contact.
+    fn conversation(&mut self, c: &StoredConversation) -> Result<&mut Conversation, NodeError> {
+        if !self.conversations.contains_key(&c.id) {
+            let mut conv = Conversation::new(&self.keys, &c.peer)?;
+            conv.load(self.store.as_ref())
+                .map_err(|e| NodeError::Network(e.to_string()))?;
+            self.conversations.insert(c.id, conv);
+        }
+        self.conversations
+            .get_mut(&c.id)
+            .ok_or_else(|| NodeError::NotAContact(c.id.to_string()))
+    }
+
+    fn send_dm(&mut self, to: &str, text: String) -> Result<EntryCid, NodeError> {
+        let contact = self.find_contact(to)?;
+        let sent_at = now().unix_nanos() / 1_000_000;
+        let salt = random::<16>()?;
+        let ipns = self.keys.ipns().clone();
+        let conv = self.conversation(&contact)?;
+        let entry = conv.append(&ipns, &Message::text(text, sent_at), &salt)?;
+        let heads = conv.heads();
+        self.store.add_entries(&contact.id, &[&entry])?;
+        let notification = Notification {
+            sender_document: self.document.clone(),
+            conversation: contact.id.as_bytes().to_vec(),
+            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
+            blocks: vec![entry.block().to_vec()],
+        };
+        let sealed = notification.seal(&contact.peer.dm, Zeroizing::new(random::<32>()?))?;
+        self.publish(inbox_topic(&contact.peer.ipns_name()).hash(), sealed);
+        Ok(entry.cid())
+    }
+
+    fn publish(&mut self, topic: TopicHash, sealed: Vec<u8>) {
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic.clone(), sealed.clone())
+        {
+            Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
+            Err(e) => {
+                tracing::debug!(%e, "notification queued for retry");
+                if self.pending.len() >= self.config.max_pending_notifications {
+                    self.pending.pop_front();
+                }
+                self.pending.push_back((topic, sealed));
+            }
+        }
+    }
+
+    fn flush_pending(&mut self) {
+        for _ in 0..self.pending.len() {
+            if let Some((topic, sealed)) = self.pending.pop_front() {
+                self.publish(topic, sealed);
+            }
+        }
+    }
+
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                self.listen_addrs.push(address.clone());
+                self.emit(NodeEvent::Listening(address));
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } if num_established.get() == 1 => {
+                self.emit(NodeEvent::PeerConnected(peer_id));
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.emit(NodeEvent::PeerDisconnected(peer_id));
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.gossip(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Blocks(e)) => self.blocks(e),
+            _ => {}
+        }
+    }
+
+    fn gossip(&mut self, event: gossipsub::Event) {
+        match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => {
+                let acceptance = if message.topic == inbox_topic(&self.keys.ipns().name()).hash() {
+                    match self.notification(&propagation_source, &message.data) {
+                        Ok(()) => MessageAcceptance::Accept,
+                        Err(reason) => {
+                            self.emit(NodeEvent::Rejected {
+                                peer: propagation_source,
+                                reason,
+                            });
+                            MessageAcceptance::Reject
+                        }
+                    }
+                } else {
+                    MessageAcceptance::Ignore
+                };
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
+            }
+            gossipsub::Event::Subscribed { .. } => self.flush_pending(),
+            _ => {}
+        }
+    }
+
+    /// Opens, verifies and merges a notification; asks `from` for missing blocks.
+    fn notification(&mut self, from: &PeerId, data: &[u8]) -> Result<(), String> {
+        if data.len() > MAX_NOTIFICATION_BYTES {
+            return Err("oversized notification".into());
+        }
+        let n = Notification::open(self.keys.dm(), data).map_err(|e| e.to_string())?;
+        let (peer, new) = self
+            .add_contact(&n.sender_document)
+            .map_err(|e| e.to_string())?;
+        if new {
+            self.emit(NodeEvent::ContactAdded {
+                name: peer.ipns_name(),
+                wallet: peer.wallet,
+            });
+        }
+        let stored = StoredConversation {
+            id: Conversation::new(&self.keys, &peer)
+                .map_err(|e| e.to_string())?
+                .id(),
+            peer,
+        };
+        if stored.id.as_bytes().as_slice() != n.conversation.as_slice() {
+            return Err("notification names another conversation".into());
+        }
+        let mut accepted = Vec::new();
+        {
+            let conv = self.conversation(&stored).map_err(|e| e.to_string())?;
+            for block in &n.blocks {
+                let ins = conv.ingest(block, None).map_err(|e| e.to_string())?;
+                if ins.new {
+                    accepted.push(
+                        Entry::decode_and_verify(block, Some(&ins.cid))
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+            }
+        }
+        self.accepted(&stored, accepted);
+        // Heads we do not hold, and parents of what we hold, are fetched from the sender.
+        let mut want: Vec<EntryCid> = n
+            .heads
+            .iter()
+            .filter_map(|h| EntryCid::from_bytes(h).ok())
+            .filter(|h| {
+                !self
+                    .conversations
+                    .get(&stored.id)
+                    .is_some_and(|c| c.contains(h))
+            })
+            .collect();
+        if let Some(conv) = self.conversations.get(&stored.id) {
+            want.extend(conv.missing());
+        }
+        self.fetch(from, stored.id, want);
+        Ok(())
+    }
+
+    fn fetch(&mut self, from: &PeerId, conversation: ConversationId, mut want: Vec<EntryCid>) {
+        want.sort_unstable();
+        want.dedup();
+        want.truncate(MAX_WANT);
+        if want.is_empty() {
+            return;
+        }
+        let request = BlockRequest {
+            want: want.iter().map(|c| c.to_bytes().to_vec()).collect(),
+        };
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .blocks
+            .send_request(from, request);
+        self.fetches.insert(id, conversation);
+    }
+
+    /// Persists newly accepted entries and reports text messages.
+    fn accepted(&mut self, stored: &StoredConversation, entries: Vec<Entry>) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .add_entries(&stored.id, &entries.iter().collect::<Vec<_>>())
+        {
+            tracing::error!(%e, "could not store received entries");
+            return;
+        }
+        let mut events = Vec::new();
+        if let Some(conv) = self.conversations.get(&stored.id) {
+            for e in &entries {
+                if let Some(Message {
+                    body: MessageBody::Text { text, .. },
+                    ..
+                }) = conv.message(&e.cid())
+                {
+                    events.push(NodeEvent::MessageReceived {
+                        conversation: stored.id,
+                        from: e.author().name(),
+                        cid: e.cid(),
+                        text: text.clone(),
+                    });
+                }
+            }
+        }
+        for ev in events {
+            self.emit(ev);
+        }
+    }
+
+    fn blocks(&mut self, event: request_response::Event<BlockRequest, BlockResponse>) {
+        let request_response::Event::Message { peer, message, .. } = event else {
+            return;
+        };
+        match message {
+            request_response::Message::Request {
+                request, channel, ..
+            } => {
+                let mut blocks = Vec::new();
+                let mut size = 0;
+                for want in request.want.iter().take(MAX_WANT) {
+                    let Ok(cid) = EntryCid::from_bytes(want) else {
+                        continue;
+                    };
+                    if let Ok(Some(block)) = self.store.get(&cid.to_cid()) {
+                        size += block.len();
+                        if size > MAX_RESPONSE_BYTES {
+                            break;
+                        }
+                        blocks.push(block);
+                    }
+                }
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .blocks
+                    .send_response(channel, BlockResponse { blocks });
+            }
+            request_response::Message::Response {
+                request_id,
+                response,
+            } => {
+                let Some(id) = self.fetches.remove(&request_id) else {
+                    return;
+                };
+                let Some(stored) = self
+                    .store
+                    .conversations()
+                    .ok()
+                    .and_then(|cs| cs.into_iter().find(|c| c.id == id))
+                else {
+                    return;
+                };
+                let mut accepted = Vec::new();
+                let mut bad = None;
+                if let Some(conv) = self.conversations.get_mut(&id) {
+                    for block in &response.blocks {
+                        match conv.ingest(block, None) {
+                            Ok(ins) if ins.new => {
+                                if let Ok(e) = Entry::decode_and_verify(block, Some(&ins.cid)) {
+                                    accepted.push(e);
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => bad = Some(e.to_string()),
+                        }
+                    }
+                }
+                self.accepted(&stored, accepted);
+                if let Some(reason) = bad {
+                    self.emit(NodeEvent::Rejected { peer, reason });
+                    return;
+                }
+                // Breadth-first: ask again for whatever is still missing.
+                let missing = self
+                    .conversations
+                    .get(&id)
+                    .map(|c| c.missing())
+                    .unwrap_or_default();
+                self.fetch(&peer, id, missing);
+            }
+        }
+    }
+}

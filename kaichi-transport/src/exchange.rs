@@ -1,0 +1,110 @@
+//! Block exchange: a request-response protocol fetching blocks by CID, with
+//! size limits on both sides.
+
+use std::io;
+
+use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use libp2p::StreamProtocol;
+use prost::Message as _;
+
+/// The protocol id.
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/kaichi/blocks/1.0.0");
+/// Most CIDs one request may ask for.
+pub const MAX_WANT: usize = 64;
+/// Largest request accepted.
+const MAX_REQUEST_BYTES: usize = MAX_WANT * 64 + 64;
+/// Largest response accepted or sent.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Asks for blocks.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BlockRequest {
+    /// Binary CIDs wanted.
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub want: Vec<Vec<u8>>,
+}
+
+/// The blocks the peer holds (each to be checked against its CID by the caller).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BlockResponse {
+    /// Blocks, in any order.
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub blocks: Vec<Vec<u8>>,
+}
+
+/// Length-prefixed protobuf framing with limits.
+#[derive(Debug, Clone, Default)]
+pub struct BlockCodec;
+
+async fn read_limited<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("message of {len} bytes exceeds {max}"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_framed<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too large"))?;
+    io.write_all(&len.to_be_bytes()).await?;
+    io.write_all(bytes).await?;
+    io.close().await
+}
+
+fn invalid(e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+impl libp2p::request_response::Codec for BlockCodec {
+    type Protocol = StreamProtocol;
+    type Request = BlockRequest;
+    type Response = BlockResponse;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<BlockRequest> {
+        let req = BlockRequest::decode(read_limited(io, MAX_REQUEST_BYTES).await?.as_slice())
+            .map_err(invalid)?;
+        if req.want.len() > MAX_WANT {
+            return Err(invalid("too many CIDs wanted"));
+        }
+        Ok(req)
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<BlockResponse> {
+        BlockResponse::decode(read_limited(io, MAX_RESPONSE_BYTES).await?.as_slice())
+            .map_err(invalid)
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: BlockRequest,
+    ) -> io::Result<()> {
+        write_framed(io, &req.encode_to_vec()).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: BlockResponse,
+    ) -> io::Result<()> {
+        write_framed(io, &res.encode_to_vec()).await
+    }
+}

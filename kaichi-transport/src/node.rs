@@ -1,0 +1,206 @@
+//! The `Node` API: start from a config, send and read direct messages,
+//! subscribe to events, shut down.
+
+use std::sync::Arc;
+
+use kaichi_identity::document::{DocumentError, verify_document};
+use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp, WalletAddress};
+use kaichi_privatelog::store::{SqliteStore, StoreError};
+use kaichi_privatelog::{AppendError, ConversationId, EntryCid, Page};
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::NodeConfig;
+use crate::engine::Engine;
+use crate::notification::NotificationError;
+
+/// Capacity of the command channel between handles and the node task.
+const COMMAND_BUFFER: usize = 256;
+
+/// What the node reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// Listening on an address.
+    Listening(Multiaddr),
+    /// A connection to a peer opened.
+    PeerConnected(PeerId),
+    /// The last connection to a peer closed.
+    PeerDisconnected(PeerId),
+    /// Someone new wrote to us; their identity document verified.
+    ContactAdded {
+        /// Their IPNS name.
+        name: IpnsName,
+        /// Their wallet.
+        wallet: WalletAddress,
+    },
+    /// A text message arrived (decrypted and verified).
+    MessageReceived {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The author.
+        from: IpnsName,
+        /// The entry.
+        cid: EntryCid,
+        /// The text.
+        text: String,
+    },
+    /// A notification or block was rejected and its sender penalised.
+    Rejected {
+        /// The peer that forwarded it.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A node operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The node has stopped.
+    #[error("the node has stopped")]
+    Stopped,
+    /// The recipient is not a contact.
+    #[error("{0} is not a contact")]
+    NotAContact(String),
+    /// The identity document is invalid.
+    #[error("identity document: {0}")]
+    Document(#[from] DocumentError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The message could not be written.
+    #[error("append: {0}")]
+    Append(#[from] AppendError),
+    /// The notification could not be sealed.
+    #[error("notification: {0}")]
+    Notification(#[from] NotificationError),
+    /// A network operation failed.
+    #[error("network: {0}")]
+    Network(String),
+    /// The conversation keys could not be derived.
+    #[error("conversation: {0}")]
+    Conversation(#[from] kaichi_privatelog::ConversationKeyError),
+}
+
+pub(crate) enum Command {
+    ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    Dial(Multiaddr, oneshot::Sender<Result<(), NodeError>>),
+    AddContact(Vec<u8>, oneshot::Sender<Result<IdentityPublic, NodeError>>),
+    SendDm {
+        to: String,
+        text: String,
+        reply: oneshot::Sender<Result<EntryCid, NodeError>>,
+    },
+    Read {
+        peer: String,
+        limit: usize,
+        reply: oneshot::Sender<Result<Page, NodeError>>,
+    },
+    Shutdown,
+}
+
+/// A running Kaichi node. Cloning gives another handle to the same node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    name: IpnsName,
+    task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Node {
+    /// Starts a node for `keys`, publishing `document` (this identity's
+    /// signed identity document) to the peers it writes to, storing in
+    /// `store`. Returns the node and its event stream (bounded: events past
+    /// the configured buffer are dropped rather than block the node).
+    pub async fn start(
+        config: NodeConfig,
+        keys: IdentityKeys,
+        document: Vec<u8>,
+        store: Arc<SqliteStore>,
+    ) -> Result<(Node, mpsc::Receiver<NodeEvent>), NodeError> {
+        let now = Timestamp::from_system_time(std::time::SystemTime::now())
+            .map_err(|e| NodeError::Network(e.to_string()))?;
+        verify_document(&document, now)?.for_name(&keys.ipns().name())?;
+        let (events_tx, events_rx) = mpsc::channel(config.event_buffer);
+        let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
+        let name = keys.ipns().name();
+        let engine = Engine::new(config, keys, document, store, events_tx)?;
+        let peer_id = engine.peer_id();
+        let task = tokio::spawn(engine.run(commands_rx));
+        Ok((
+            Node {
+                commands,
+                peer_id,
+                name,
+                task: Arc::new(std::sync::Mutex::new(Some(task))),
+            },
+            events_rx,
+        ))
+    }
+
+    /// The node's PeerId (its identity's IPNS name as a PeerId).
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The identity's IPNS name.
+    pub fn name(&self) -> IpnsName {
+        self.name
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// The addresses the node listens on.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
+        self.ask(Command::ListenAddrs).await
+    }
+
+    /// Dials a peer.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
+        self.ask(|tx| Command::Dial(addr, tx)).await?
+    }
+
+    /// Verifies a contact's identity document and records the conversation.
+    pub async fn add_contact(&self, document: Vec<u8>) -> Result<IdentityPublic, NodeError> {
+        self.ask(|tx| Command::AddContact(document, tx)).await?
+    }
+
+    /// Sends a direct message to a contact (wallet address or IPNS name).
+    /// Returns once the entry is stored; delivery continues in the background
+    /// (retried while the recipient is unreachable).
+    pub async fn send_dm(&self, to: &str, text: &str) -> Result<EntryCid, NodeError> {
+        let (to, text) = (to.to_owned(), text.to_owned());
+        self.ask(|reply| Command::SendDm { to, text, reply })
+            .await?
+    }
+
+    /// The newest `limit` messages of the conversation with a contact.
+    pub async fn read(&self, peer: &str, limit: usize) -> Result<Page, NodeError> {
+        let peer = peer.to_owned();
+        self.ask(|reply| Command::Read { peer, limit, reply })
+            .await?
+    }
+
+    /// Stops the node and waits for its task to end.
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}

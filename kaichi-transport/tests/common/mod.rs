@@ -1,0 +1,83 @@
+//! Shared fixtures: identities, documents and nodes on loopback.
+#![allow(
+    dead_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kaichi_identity::document::DocumentBuilder;
+use kaichi_identity::wallet::KeypairWallet;
+use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
+use kaichi_privatelog::store::SqliteStore;
+use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent};
+use tokio::sync::mpsc;
+
+pub struct Peer {
+    pub node: Node,
+    pub events: mpsc::Receiver<NodeEvent>,
+    pub keys: IdentityKeys,
+    pub document: Vec<u8>,
+    pub addr: Multiaddr,
+    pub wallet: String,
+}
+
+pub fn identity(seed: u8) -> (KeypairWallet, IdentityKeys, Vec<u8>) {
+    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let doc = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
+        .sign(&wallet)
+        .unwrap();
+    (wallet, keys, doc)
+}
+
+pub async fn start(seed: u8, store: Arc<SqliteStore>) -> Peer {
+    let (wallet, keys, document) = identity(seed);
+    let config = NodeConfig::builder()
+        .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .retry_interval(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
+        .await
+        .unwrap();
+    let addr = loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::Listening(a)) => break a,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    };
+    Peer {
+        node,
+        events,
+        keys,
+        document,
+        addr,
+        wallet: kaichi_identity::wallet::WalletSigner::address(&wallet).to_string(),
+    }
+}
+
+/// Awaits `f` for at most 20 seconds.
+pub async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("timed out")
+}
+
+/// Waits for the next received message's text.
+pub async fn next_message(events: &mut mpsc::Receiver<NodeEvent>) -> String {
+    loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::MessageReceived { text, .. }) => return text,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    }
+}
