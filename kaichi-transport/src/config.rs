@@ -22,6 +22,10 @@ pub struct NodeConfig {
     pub(crate) event_buffer: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) retry_interval: Duration,
+    pub(crate) relay: bool,
+    pub(crate) relay_retention: Duration,
+    pub(crate) relay_max_per_inbox: usize,
+    pub(crate) relay_max_inboxes: usize,
 }
 
 impl NodeConfig {
@@ -35,6 +39,10 @@ impl NodeConfig {
                 event_buffer: 1024,
                 idle_timeout: Duration::from_secs(60),
                 retry_interval: Duration::from_secs(2),
+                relay: false,
+                relay_retention: Duration::from_secs(7 * 86_400),
+                relay_max_per_inbox: 1024,
+                relay_max_inboxes: 10_000,
             },
         }
     }
@@ -77,6 +85,22 @@ impl NodeConfigBuilder {
         self
     }
 
+    /// Relay/store mode: follow the inbox topics of connected peers, keep
+    /// their sealed notifications for `retention`, and hand them over when
+    /// they reconnect.
+    pub fn relay(mut self, retention: Duration) -> Self {
+        self.config.relay = true;
+        self.config.relay_retention = retention;
+        self
+    }
+
+    /// Relay limits: notifications kept per inbox, and inboxes followed.
+    pub fn relay_limits(mut self, per_inbox: usize, inboxes: usize) -> Self {
+        self.config.relay_max_per_inbox = per_inbox;
+        self.config.relay_max_inboxes = inboxes;
+        self
+    }
+
     /// Validates the configuration.
     pub fn build(mut self) -> Result<NodeConfig, ConfigError> {
         if self.config.max_pending_notifications == 0 {
@@ -84,6 +108,9 @@ impl NodeConfigBuilder {
         }
         if self.config.event_buffer == 0 {
             return Err(ConfigError::Zero("event_buffer"));
+        }
+        if self.config.relay_max_per_inbox == 0 || self.config.relay_max_inboxes == 0 {
+            return Err(ConfigError::Zero("relay limits"));
         }
         if self.config.retry_interval.is_zero() {
             return Err(ConfigError::Zero("retry_interval"));

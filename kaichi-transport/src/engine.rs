@@ -50,6 +50,8 @@ pub(crate) struct Engine {
     events: mpsc::Sender<NodeEvent>,
     dropped_events: u64,
     listen_addrs: Vec<Multiaddr>,
+    /// Relay mode: sealed notifications held per followed inbox topic.
+    mailboxes: HashMap<TopicHash, VecDeque<(std::time::Instant, Vec<u8>)>>,
 }
 
 impl Engine {
@@ -99,6 +101,7 @@ impl Engine {
             events,
             dropped_events: 0,
             listen_addrs: Vec::new(),
+            mailboxes: HashMap::new(),
         })
     }
 
@@ -258,6 +261,15 @@ impl Engine {
                 ..
             } if num_established.get() == 1 => {
                 self.emit(NodeEvent::PeerConnected(peer_id));
+                // Any peer may be a relay holding our notifications: ask.
+                let request = BlockRequest {
+                    want: Vec::new(),
+                    mailbox: true,
+                };
+                self.swarm
+                    .behaviour_mut()
+                    .blocks
+                    .send_request(&peer_id, request);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -280,16 +292,10 @@ impl Engine {
                 message,
             } => {
                 let acceptance = if message.topic == inbox_topic(&self.keys.ipns().name()).hash() {
-                    match self.notification(&propagation_source, &message.data) {
-                        Ok(()) => MessageAcceptance::Accept,
-                        Err(reason) => {
-                            self.emit(NodeEvent::Rejected {
-                                peer: propagation_source,
-                                reason,
-                            });
-                            MessageAcceptance::Reject
-                        }
-                    }
+                    self.own_notification(propagation_source, &message.data)
+                } else if self.config.relay && self.mailboxes.contains_key(&message.topic) {
+                    self.hold(message.topic.clone(), message.data);
+                    MessageAcceptance::Accept
                 } else {
                     MessageAcceptance::Ignore
                 };
@@ -298,8 +304,65 @@ impl Engine {
                     .gossipsub
                     .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
-            gossipsub::Event::Subscribed { .. } => self.flush_pending(),
+            gossipsub::Event::Subscribed { topic, .. } => {
+                if self.config.relay {
+                    self.follow(topic);
+                }
+                self.flush_pending();
+            }
             _ => {}
+        }
+    }
+
+    fn own_notification(&mut self, from: PeerId, data: &[u8]) -> MessageAcceptance {
+        match self.notification(&from, data) {
+            Ok(()) => MessageAcceptance::Accept,
+            Err(reason) => {
+                self.emit(NodeEvent::Rejected { peer: from, reason });
+                MessageAcceptance::Reject
+            }
+        }
+    }
+
+    /// Relay: follows an inbox topic a connected peer subscribed to.
+    fn follow(&mut self, topic: TopicHash) {
+        let is_inbox = topic.as_str().starts_with("/kaichi/inbox/1/");
+        let own = topic == inbox_topic(&self.keys.ipns().name()).hash();
+        if !is_inbox
+            || own
+            || self.mailboxes.contains_key(&topic)
+            || self.mailboxes.len() >= self.config.relay_max_inboxes
+        {
+            return;
+        }
+        let ident = IdentTopic::new(topic.as_str());
+        if self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&ident)
+            .is_ok()
+        {
+            self.mailboxes.insert(topic, VecDeque::new());
+        }
+    }
+
+    /// Relay: keeps a sealed notification for an offline recipient.
+    fn hold(&mut self, topic: TopicHash, data: Vec<u8>) {
+        let retention = self.config.relay_retention;
+        let max = self.config.relay_max_per_inbox;
+        if let Some(queue) = self.mailboxes.get_mut(&topic) {
+            let now = std::time::Instant::now();
+            while queue
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > retention)
+            {
+                queue.pop_front();
+            }
+            if queue.len() >= max {
+                queue.pop_front();
+            }
+            queue.push_back((now, data));
         }
     }
 
@@ -369,6 +432,7 @@ impl Engine {
         }
         let request = BlockRequest {
             want: want.iter().map(|c| c.to_bytes().to_vec()).collect(),
+            mailbox: false,
         };
         let id = self
             .swarm
@@ -420,6 +484,24 @@ impl Engine {
             request_response::Message::Request {
                 request, channel, ..
             } => {
+                // Held notifications go only to the inbox's owner: its
+                // PeerId is its IPNS name.
+                let notifications = if request.mailbox {
+                    let topic = inbox_topic(&IpnsName::from_peer_id(peer)).hash();
+                    let retention = self.config.relay_retention;
+                    self.mailboxes
+                        .get_mut(&topic)
+                        .map(|q| {
+                            let now = std::time::Instant::now();
+                            q.drain(..)
+                                .filter(|(t, _)| now.duration_since(*t) <= retention)
+                                .map(|(_, n)| n)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let mut blocks = Vec::new();
                 let mut size = 0;
                 for want in request.want.iter().take(MAX_WANT) {
@@ -434,16 +516,23 @@ impl Engine {
                         blocks.push(block);
                     }
                 }
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .blocks
-                    .send_response(channel, BlockResponse { blocks });
+                let _ = self.swarm.behaviour_mut().blocks.send_response(
+                    channel,
+                    BlockResponse {
+                        blocks,
+                        notifications,
+                    },
+                );
             }
             request_response::Message::Response {
                 request_id,
                 response,
             } => {
+                for sealed in &response.notifications {
+                    if let Err(reason) = self.notification(&peer, sealed) {
+                        self.emit(NodeEvent::Rejected { peer, reason });
+                    }
+                }
                 let Some(id) = self.fetches.remove(&request_id) else {
                     return;
                 };

@@ -16,20 +16,28 @@ const MAX_REQUEST_BYTES: usize = MAX_WANT * 64 + 64;
 /// Largest response accepted or sent.
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Asks for blocks.
+/// Asks for blocks, and (from a relay) for the requester's held notifications.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct BlockRequest {
     /// Binary CIDs wanted.
     #[prost(bytes = "vec", repeated, tag = "1")]
     pub want: Vec<Vec<u8>>,
+    /// Also return the sealed notifications a relay holds for the requester's
+    /// inbox (the requester's PeerId is its IPNS name).
+    #[prost(bool, tag = "2")]
+    pub mailbox: bool,
 }
 
-/// The blocks the peer holds (each to be checked against its CID by the caller).
+/// The blocks the peer holds (each to be checked against its CID by the
+/// caller) and, for a mailbox request to a relay, held notifications.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct BlockResponse {
     /// Blocks, in any order.
     #[prost(bytes = "vec", repeated, tag = "1")]
     pub blocks: Vec<Vec<u8>>,
+    /// Sealed notifications for the requester's inbox, oldest first.
+    #[prost(bytes = "vec", repeated, tag = "2")]
+    pub notifications: Vec<Vec<u8>>,
 }
 
 /// Length-prefixed protobuf framing with limits.

@@ -38,12 +38,22 @@ pub fn identity(seed: u8) -> (KeypairWallet, IdentityKeys, Vec<u8>) {
 }
 
 pub async fn start(seed: u8, store: Arc<SqliteStore>) -> Peer {
+    start_with(seed, store, false).await
+}
+
+pub async fn start_relay(seed: u8) -> Peer {
+    start_with(seed, Arc::new(SqliteStore::open_in_memory().unwrap()), true).await
+}
+
+pub async fn start_with(seed: u8, store: Arc<SqliteStore>, relay: bool) -> Peer {
     let (wallet, keys, document) = identity(seed);
-    let config = NodeConfig::builder()
+    let mut builder = NodeConfig::builder()
         .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .retry_interval(Duration::from_millis(200))
-        .build()
-        .unwrap();
+        .retry_interval(Duration::from_millis(200));
+    if relay {
+        builder = builder.relay(Duration::from_secs(3600));
+    }
+    let config = builder.build().unwrap();
     let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
         .await
         .unwrap();

@@ -1,0 +1,92 @@
+//! Relays: routing between nodes that are not directly connected, and
+//! holding sealed notifications for recipients who are offline.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{next_message, start, start_relay};
+use kaichi_privatelog::store::SqliteStore;
+use kaichi_transport::NodeEvent;
+
+fn memory_store() -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open_in_memory().unwrap())
+}
+
+/// Waits until `peer`'s event stream reports a connection.
+async fn connected(events: &mut tokio::sync::mpsc::Receiver<NodeEvent>) {
+    loop {
+        if let Some(NodeEvent::PeerConnected(_)) = common::within(events.recv()).await {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_recipient_catches_up_through_a_relay() {
+    let relay = start_relay(20).await;
+    let bob_store = memory_store();
+    // Bob is online once, so the relay follows his inbox.
+    let mut bob = start(22, bob_store.clone()).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut bob.events).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let bob_doc = bob.document.clone();
+    let bob_wallet = bob.wallet.clone();
+    bob.node.shutdown().await;
+
+    let mut alice = start(21, memory_store()).await;
+    alice.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut alice.events).await;
+    alice.node.add_contact(bob_doc).await.unwrap();
+    alice
+        .node
+        .send_dm(&bob_wallet, "while you were out")
+        .await
+        .unwrap();
+    // Give the relay time to receive and hold it, then stop Alice too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    alice.node.shutdown().await;
+
+    // Bob comes back; only the relay is there.
+    let mut bob = start(22, bob_store).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    assert_eq!(next_message(&mut bob.events).await, "while you were out");
+    relay.node.shutdown().await;
+    bob.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_nodes_deliver_between_ends_of_a_line() {
+    // alice - r1 - r2 - ... - r8 - bob: alice and bob never connect directly.
+    let mut relays = Vec::new();
+    for i in 0..8 {
+        relays.push(start_relay(30 + i).await);
+    }
+    for pair in relays.windows(2) {
+        pair[1].node.dial(pair[0].addr.clone()).await.unwrap();
+    }
+    let mut alice = start(40, memory_store()).await;
+    let mut bob = start(41, memory_store()).await;
+    alice.node.dial(relays[0].addr.clone()).await.unwrap();
+    bob.node.dial(relays[7].addr.clone()).await.unwrap();
+    connected(&mut bob.events).await;
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    // The relays learn to follow Bob's inbox hop by hop; Alice's
+    // notification waits in her queue until a route exists.
+    alice
+        .node
+        .send_dm(&bob.wallet, "across nine hops")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut bob.events).await, "across nine hops");
+    bob.node.send_dm(&alice.wallet, "and back").await.unwrap();
+    assert_eq!(next_message(&mut alice.events).await, "and back");
+    for r in &relays {
+        r.node.shutdown().await;
+    }
+    alice.node.shutdown().await;
+    bob.node.shutdown().await;
+}
