@@ -37,6 +37,11 @@ pub(crate) enum Command {
     /// Local conversation logs: append, show, export, import and verify CAR files.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Run the node: listen, deliver and receive messages, serve the other commands.
+    Node(NodeArgs),
+    /// Direct messages through the running node.
+    #[command(subcommand)]
+    Dm(DmCommand),
     /// Run a self-contained demonstration in a temporary directory.
     Demo,
 }
@@ -175,4 +180,42 @@ pub(crate) enum IpnsCommand {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// Listen address (repeatable; default /ip4/127.0.0.1/tcp/0).
+    #[arg(long)]
+    pub(crate) listen: Vec<String>,
+    /// Peer to dial at start (repeatable).
+    #[arg(long)]
+    pub(crate) bootstrap: Vec<String>,
+    /// Relay/store mode: follow connected peers' inboxes and hold their
+    /// notifications while they are offline.
+    #[arg(long)]
+    pub(crate) relay: bool,
+    /// With --relay: how long held notifications are kept.
+    #[arg(long, default_value = "7d")]
+    pub(crate) retention: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DmCommand {
+    /// Send a direct message (the node must be running).
+    Send {
+        /// The contact: wallet address or IPNS name.
+        peer: String,
+        /// The text.
+        text: String,
+    },
+    /// Read a conversation (through the node, or from the profile's store when no node runs).
+    Read {
+        /// The contact: wallet address or IPNS name.
+        peer: String,
+        /// How many messages.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print incoming messages and node events as they happen.
+    Watch,
 }

@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod control;
 mod duration;
 mod output;
 mod profile;

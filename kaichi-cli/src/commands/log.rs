@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use kaichi_identity::{IdentityKeys, IpnsName, IpnsPublicKey, WalletAddress};
+use kaichi_identity::{IdentityKeys, IpnsName, WalletAddress};
 use kaichi_privatelog::car::read_car;
 use kaichi_privatelog::store::{
     LogStore as _, SqliteStore, StoredConversation, export_conversation,
 };
-use kaichi_privatelog::{Conversation, ConversationId, Cursor, Entry, EntryCid, Message, Page};
+use kaichi_privatelog::{Conversation, ConversationId, Cursor, Entry, EntryCid, Message};
 use serde::Serialize;
 
 use crate::cli::LogCommand;
@@ -18,26 +18,6 @@ use crate::profile::Profile;
 
 /// Largest CAR file read.
 const MAX_CAR_FILE: u64 = 256 * 1024 * 1024;
-
-#[derive(Debug, Serialize)]
-struct MessageJson {
-    cid: String,
-    author: String,
-    mine: bool,
-    clock: u64,
-    sent_at_ms: u64,
-    text: String,
-    edited: bool,
-    deleted: bool,
-    reply_to: Option<String>,
-    reactions: HashMap<String, usize>,
-}
-
-#[derive(Debug, Serialize)]
-struct PageJson {
-    messages: Vec<MessageJson>,
-    next: Option<String>,
-}
 
 #[derive(Debug, Serialize)]
 struct VerifyJson {
@@ -83,7 +63,7 @@ pub(crate) fn run(profile: &Profile, cmd: LogCommand, json: bool) -> anyhow::Res
             let (_, _, conv) = open(profile, &peer)?;
             let cursor: Option<Cursor> = before.map(|b| b.parse()).transpose()?;
             let page = conv.page(cursor.as_ref(), limit);
-            let view = page_json(&conv, &page);
+            let view = crate::output::page_json(&conv, &page);
             if json {
                 println!("{}", serde_json::to_string(&view)?);
             } else {
@@ -299,37 +279,4 @@ pub(crate) fn find_contact(store: &SqliteStore, peer: &str) -> anyhow::Result<St
         .with_context(|| {
             format!("{peer} is not a contact: add them with `kaichi contacts add FILE`")
         })
-}
-
-fn page_json(conv: &Conversation, page: &Page) -> PageJson {
-    let name = |a: &[u8; 32]| {
-        IpnsPublicKey::from_bytes(a).map_or_else(|_| "?".into(), |k| k.name().to_string())
-    };
-    PageJson {
-        messages: page
-            .messages
-            .iter()
-            .map(|m| MessageJson {
-                cid: m.cid.to_string(),
-                author: if m.author == conv.me().to_bytes() {
-                    conv.me().name().to_string()
-                } else {
-                    name(&m.author)
-                },
-                mine: m.mine,
-                clock: m.clock,
-                sent_at_ms: m.sent_at_ms,
-                text: m.text.clone(),
-                edited: m.edited,
-                deleted: m.deleted,
-                reply_to: m.reply_to.map(|c| c.to_string()),
-                reactions: m
-                    .reactions
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.len()))
-                    .collect(),
-            })
-            .collect(),
-        next: page.next.map(|c| c.to_string()),
-    }
 }

@@ -2,9 +2,11 @@
 
 mod contacts;
 mod demo;
+mod dm;
 mod id;
 mod ipns;
 mod log;
+mod node;
 mod wallet;
 
 use std::process::ExitCode;
@@ -24,6 +26,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ipns(cmd) => ipns::run(&Profile::at(cli.home)?, cmd, json),
         Command::Contacts { command } => contacts::run(&Profile::at(cli.home)?, command, json),
         Command::Log(cmd) => log::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Node(args) => node::run(&Profile::at(cli.home)?, args, json),
+        Command::Dm(cmd) => dm::run(&Profile::at(cli.home)?, cmd, json),
         Command::Demo => demo::run(json),
     }
 }

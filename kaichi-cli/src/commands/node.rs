@@ -1,0 +1,205 @@
+//! `kaichi node`: runs the node and serves the control socket.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kaichi_identity::document::DocumentBuilder;
+use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::broadcast;
+
+use crate::cli::NodeArgs;
+use crate::control::{MAX_LINE, Request, socket_path};
+use crate::profile::Profile;
+
+/// Events buffered for slow `watch` clients (older ones are dropped).
+const WATCH_BUFFER: usize = 1024;
+/// Lifetime of the identity document the node publishes.
+const DOCUMENT_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+
+pub(crate) fn run(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(profile, args, json))
+}
+
+fn event_json(e: &NodeEvent) -> serde_json::Value {
+    match e {
+        NodeEvent::Listening(a) => json!({"event": "listening", "addr": a.to_string()}),
+        NodeEvent::PeerConnected(p) => json!({"event": "peer_connected", "peer": p.to_string()}),
+        NodeEvent::PeerDisconnected(p) => {
+            json!({"event": "peer_disconnected", "peer": p.to_string()})
+        }
+        NodeEvent::ContactAdded { name, wallet } => {
+            json!({"event": "contact_added", "ipns_name": name.to_string(), "wallet": wallet.to_string()})
+        }
+        NodeEvent::MessageReceived {
+            conversation,
+            from,
+            cid,
+            text,
+        } => json!({
+            "event": "message", "conversation": conversation.to_string(), "from": from.to_string(),
+            "cid": cid.to_string(), "text": text,
+        }),
+        NodeEvent::Rejected { peer, reason } => {
+            json!({"event": "rejected", "peer": peer.to_string(), "reason": reason})
+        }
+        other => json!({"event": "other", "debug": format!("{other:?}")}),
+    }
+}
+
+async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let (wallet, keys, _) = profile.identity()?;
+    let document = DocumentBuilder::new(&keys, super::now()?, DOCUMENT_LIFETIME).sign(&wallet)?;
+    let store = Arc::new(profile.store()?);
+    let mut builder = NodeConfig::builder();
+    for l in &args.listen {
+        builder = builder.listen(
+            l.parse::<Multiaddr>()
+                .with_context(|| format!("--listen {l}"))?,
+        );
+    }
+    for b in &args.bootstrap {
+        builder = builder.bootstrap(
+            b.parse::<Multiaddr>()
+                .with_context(|| format!("--bootstrap {b}"))?,
+        );
+    }
+    if args.relay {
+        builder = builder.relay(crate::duration::parse(&args.retention).context("--retention")?);
+    }
+    let (node, mut events) = Node::start(builder.build()?, keys, document, store).await?;
+
+    let path = socket_path(profile.home());
+    let _ = std::fs::remove_file(&path);
+    let listener =
+        UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    if !json {
+        println!("kaichi node {} (peer id {})", node.name(), node.peer_id());
+        println!("control socket {}", path.display());
+    }
+
+    let (watch_tx, _) = broadcast::channel::<String>(WATCH_BUFFER);
+    let pump_tx = watch_tx.clone();
+    let peer_id = node.peer_id();
+    let printer = tokio::spawn(async move {
+        while let Some(e) = events.recv().await {
+            let line = event_json(&e).to_string();
+            if json {
+                println!("{line}");
+            } else if let NodeEvent::Listening(a) = &e {
+                println!("listening on {a}/p2p/{peer_id}");
+            } else if let NodeEvent::MessageReceived { from, text, .. } = &e {
+                println!("{from}: {text}");
+            }
+            let _ = pump_tx.send(line);
+        }
+    });
+
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    loop {
+        #[cfg(unix)]
+        let term = terminate.recv();
+        #[cfg(not(unix))]
+        let term = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = term => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let node = node.clone();
+                let watch = watch_tx.subscribe();
+                tokio::spawn(async move {
+                    if let Err(e) = client(stream, node, watch).await {
+                        tracing_free_log(&e);
+                    }
+                });
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    node.shutdown().await;
+    printer.abort();
+    let _ = std::fs::remove_file(&path);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tracing_free_log(e: &anyhow::Error) {
+    eprintln!("control client: {e:#}");
+}
+
+async fn client(
+    stream: UnixStream,
+    node: Node,
+    mut watch: broadcast::Receiver<String>,
+) -> anyhow::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read.take(MAX_LINE as u64));
+    let mut line = String::new();
+    reader.read_line(&mut line).await?;
+    let reply = |v: serde_json::Value| format!("{v}\n");
+    let request: Request = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => {
+            write
+                .write_all(
+                    reply(json!({"ok": false, "error": format!("bad request: {e}")})).as_bytes(),
+                )
+                .await?;
+            return Ok(());
+        }
+    };
+    let response = match request {
+        Request::Addrs => {
+            let addrs = node.listen_addrs().await?;
+            let peer = node.peer_id();
+            json!({"ok": true, "peer_id": peer.to_string(), "addrs": addrs.iter().map(|a| format!("{a}/p2p/{peer}")).collect::<Vec<_>>()})
+        }
+        Request::Send { to, text } => match node.send_dm(&to, &text).await {
+            Ok(cid) => json!({"ok": true, "cid": cid.to_string()}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::Read { peer, limit } => match node.read(&peer, limit).await {
+            Ok(page) => {
+                let messages: Vec<_> = page
+                    .messages
+                    .iter()
+                    .map(|m| json!({"cid": m.cid.to_string(), "mine": m.mine, "clock": m.clock, "sent_at_ms": m.sent_at_ms, "text": m.text}))
+                    .collect();
+                json!({"ok": true, "messages": messages})
+            }
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::Watch => {
+            write
+                .write_all(reply(json!({"ok": true})).as_bytes())
+                .await?;
+            loop {
+                match watch.recv().await {
+                    Ok(line) => write.write_all(format!("{line}\n").as_bytes()).await?,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        write
+                            .write_all(reply(json!({"event": "lagged", "dropped": n})).as_bytes())
+                            .await?;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                }
+            }
+        }
+    };
+    write.write_all(reply(response).as_bytes()).await?;
+    Ok(())
+}

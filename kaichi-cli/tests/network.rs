@@ -1,0 +1,109 @@
+//! Three `kaichi node` processes on 127.0.0.1 (Alice, a relay, Bob) and the
+//! CLI commands against them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{kaichi, kaichi_json};
+
+/// A `kaichi node` child process, killed on drop.
+struct NodeProcess(Child);
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `kaichi node --json` and returns it with its first listen address.
+fn node(home: &Path, extra: &[&str]) -> (NodeProcess, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kaichi"))
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "node", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("node exited").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["event"] == "listening" {
+            break v["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    // Keep draining stdout so the node never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    // Wait for the control socket.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !home.join("node.sock").exists() {
+        assert!(Instant::now() < deadline, "no control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (NodeProcess(child), addr)
+}
+
+/// Polls `dm read` until `text` shows up.
+fn wait_for(home: &Path, peer: &str, text: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = kaichi_json(home, &["dm", "read", peer]);
+        if v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == text)
+        {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{text:?} never arrived: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn three_node_processes_deliver_through_a_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, r) = (
+        dir.path().join("alice"),
+        dir.path().join("bob"),
+        dir.path().join("relay"),
+    );
+    let (ida, idb) = support::two_contacts(dir.path());
+    kaichi_json(&r, &["wallet", "new"]);
+    let wa = ida["wallet"].as_str().unwrap();
+    let wb = idb["wallet"].as_str().unwrap();
+
+    // Without a node, sending says so clearly.
+    let out = kaichi(&a)
+        .args(["dm", "send", wb, "too early"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no kaichi node is running"));
+
+    let (_relay, relay_addr) = node(&r, &["--relay"]);
+    let (_bob, _) = node(&b, &["--bootstrap", &relay_addr]);
+    let (_alice, _) = node(&a, &["--bootstrap", &relay_addr]);
+
+    let sent = kaichi_json(&a, &["dm", "send", wb, "hello through the relay"]);
+    assert!(sent["cid"].as_str().unwrap().starts_with("bafkrei"));
+    let at_bob = wait_for(&b, wa, "hello through the relay");
+    assert_eq!(at_bob["messages"][0]["mine"], false);
+
+    kaichi_json(&b, &["dm", "send", wa, "loud and clear"]);
+    let at_alice = wait_for(&a, wb, "loud and clear");
+    assert_eq!(at_alice["messages"].as_array().unwrap().len(), 2);
+    // Bob learned Alice as a contact from her signed document.
+    let contacts = kaichi_json(&b, &["contacts"]);
+    assert_eq!(contacts[0]["wallet"], ida["wallet"]);
+}
