@@ -2,9 +2,9 @@
 //!
 //! Two fresh wallets get profiles on disk, derive their identities, publish
 //! and validate IPNS records, publish identity documents, and Alice adds a
-//! second device; then Alice and Bob exchange direct messages through their
-//! outbox logs (delivered in-process until the transport layer lands), write
-//! concurrently, merge, and export the conversation as a CAR file.
+//! second device; then Alice, Bob and a relay run real nodes on loopback,
+//! exchange direct messages both ways, Bob goes offline and catches up from
+//! the relay, and Alice exports the conversation as a CAR file.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -16,11 +16,12 @@ use kaichi_identity::document::{
 use kaichi_identity::ipns::{RecordParams, create_record, validate_record};
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 use kaichi_identity::{IdentityKeys, KeyEpoch};
-use kaichi_privatelog::store::{
-    Durability, LogStore as _, SqliteStore, StoredConversation, export_conversation,
-};
-use kaichi_privatelog::{Conversation, Message};
+use kaichi_privatelog::Conversation;
+use kaichi_privatelog::store::{Durability, SqliteStore, export_conversation};
+use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent};
 use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::mpsc;
 
 use super::id::IdJson;
 use crate::profile::Profile;
@@ -41,6 +42,132 @@ struct Timings {
     ipns_validate: u128,
     document_sign: u128,
     document_verify: u128,
+    dm_first_delivery: u128,
+    dm_reply: u128,
+    dm_catch_up: u128,
+}
+
+struct NetTimings {
+    first: u128,
+    reply: u128,
+    catch_up: u128,
+}
+
+async fn start_node(
+    dir: &std::path::Path,
+    who: &str,
+    wallet: &KeypairWallet,
+    keys: &IdentityKeys,
+    bootstrap: Option<&Multiaddr>,
+    relay: bool,
+) -> anyhow::Result<(Node, mpsc::Receiver<NodeEvent>, Multiaddr)> {
+    let now = super::now()?;
+    let document = DocumentBuilder::new(keys, now, Duration::from_secs(86_400)).sign(wallet)?;
+    crate::profile::create_private_dir(&dir.join(who))?;
+    let store = Arc::new(SqliteStore::open(
+        &dir.join(who).join("kaichi.db"),
+        Durability::Full,
+    )?);
+    let mut config = NodeConfig::builder()
+        .listen("/ip4/127.0.0.1/tcp/0".parse()?)
+        .retry_interval(Duration::from_millis(100));
+    if let Some(b) = bootstrap {
+        config = config.bootstrap(b.clone());
+    }
+    if relay {
+        config = config.relay(Duration::from_secs(3600));
+    }
+    let (node, mut events) = Node::start(config.build()?, keys.clone(), document, store).await?;
+    let addr = loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.recv()).await? {
+            Some(NodeEvent::Listening(a)) => break a,
+            Some(_) => {}
+            None => anyhow::bail!("{who}'s node stopped"),
+        }
+    };
+    Ok((node, events, addr))
+}
+
+async fn until(
+    events: &mut mpsc::Receiver<NodeEvent>,
+    want: impl Fn(&NodeEvent) -> bool,
+) -> anyhow::Result<()> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.recv()).await? {
+            Some(e) if want(&e) => return Ok(()),
+            Some(_) => {}
+            None => anyhow::bail!("a node stopped"),
+        }
+    }
+}
+
+fn text_is(t: &'static str) -> impl Fn(&NodeEvent) -> bool {
+    move |e| matches!(e, NodeEvent::MessageReceived { text, .. } if text == t)
+}
+
+async fn network(
+    dir: &std::path::Path,
+    alice_wallet: &KeypairWallet,
+    alice: &IdentityKeys,
+    bob_wallet: &KeypairWallet,
+    bob: &IdentityKeys,
+    relay_wallet: &KeypairWallet,
+    json: bool,
+) -> anyhow::Result<NetTimings> {
+    let relay_keys = IdentityKeys::derive(relay_wallet, KeyEpoch::ZERO)?;
+    let (relay, _relay_events, relay_addr) =
+        start_node(dir, "relay", relay_wallet, &relay_keys, None, true).await?;
+    let (bob_node, mut bob_events, _) =
+        start_node(dir, "bob", bob_wallet, bob, Some(&relay_addr), false).await?;
+    let (alice_node, mut alice_events, _) =
+        start_node(dir, "alice", alice_wallet, alice, Some(&relay_addr), false).await?;
+    say(
+        json,
+        &format!("\nnetwork: relay {relay_addr}; alice and bob connect only to the relay"),
+    );
+    let bob_doc =
+        DocumentBuilder::new(bob, super::now()?, Duration::from_secs(86_400)).sign(bob_wallet)?;
+    alice_node.add_contact(bob_doc).await?;
+    let bob_name = bob.ipns().name().to_string();
+    let alice_name = alice.ipns().name().to_string();
+
+    let started = Instant::now();
+    alice_node.send_dm(&bob_name, "hi bob, it's alice").await?;
+    until(&mut bob_events, text_is("hi bob, it's alice")).await?;
+    let first = started.elapsed().as_micros();
+    say(
+        json,
+        &format!("bob received alice's first message in {first} us"),
+    );
+
+    let started = Instant::now();
+    bob_node.send_dm(&alice_name, "hey alice!").await?;
+    until(&mut alice_events, text_is("hey alice!")).await?;
+    let reply = started.elapsed().as_micros();
+    say(json, &format!("alice received bob's reply in {reply} us"));
+
+    bob_node.shutdown().await;
+    say(json, "bob goes offline");
+    alice_node.send_dm(&bob_name, "while you were away").await?;
+    alice_node.send_dm(&bob_name, "see you tomorrow?").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let (bob_node, mut bob_events, _) =
+        start_node(dir, "bob", bob_wallet, bob, Some(&relay_addr), false).await?;
+    until(&mut bob_events, text_is("see you tomorrow?")).await?;
+    let catch_up = started.elapsed().as_micros();
+    say(
+        json,
+        &format!("bob is back and caught up from the relay in {catch_up} us"),
+    );
+    for node in [&alice_node, &bob_node, &relay] {
+        node.shutdown().await;
+    }
+    Ok(NetTimings {
+        first,
+        reply,
+        catch_up,
+    })
 }
 
 pub(crate) fn run(json: bool) -> anyhow::Result<ExitCode> {
@@ -149,53 +276,36 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
         say(json, &format!("bob cannot open it: {e}"));
     }
 
-    // Direct messages: each writes to their own outbox; blocks travel (here
-    // in-process; over libp2p in the transport layer) and each side merges.
-    let started = Instant::now();
-    let mut alice_conv = Conversation::new(&alice, &bob.public())?;
-    let mut bob_conv = Conversation::new(&bob, &alice.public())?;
+    // Direct messages over the network: Alice, Bob and a relay on loopback,
+    // each with its own embedded store in the temporary directory.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let bob_wallet =
+        KeypairWallet::from_keypair_json(&std::fs::read(dir.join("bob").join("wallet.json"))?)?;
+    let relay_wallet = KeypairWallet::from_secret_seed(&*super::random32()?);
+    let net = runtime.block_on(network(
+        dir,
+        &alice_wallet,
+        &alice,
+        &bob_wallet,
+        &bob,
+        &relay_wallet,
+        json,
+    ))?;
+    t.dm_first_delivery = net.first;
+    t.dm_reply = net.reply;
+    t.dm_catch_up = net.catch_up;
+
     let store = SqliteStore::open(&dir.join("alice").join("kaichi.db"), Durability::Full)?;
-    store.save_conversation(&StoredConversation {
-        id: alice_conv.id(),
-        peer: bob.public(),
-    })?;
-    let mut stored = Vec::new();
-    let e = alice_conv.append(
-        alice.ipns(),
-        &Message::text("hi bob, it's alice", super::now_ms()?),
-        &super::random16()?,
-    )?;
-    bob_conv.ingest(e.block(), Some(&e.cid()))?;
-    stored.push(e);
-    let e = bob_conv.append(
-        bob.ipns(),
-        &Message::text("hey alice!", super::now_ms()?),
-        &super::random16()?,
-    )?;
-    alice_conv.ingest(e.block(), Some(&e.cid()))?;
-    stored.push(e);
-    // Both write at once; each merges the other's block later.
-    let a3 = alice_conv.append(
-        alice.ipns(),
-        &Message::text("lunch tomorrow?", super::now_ms()?),
-        &super::random16()?,
-    )?;
-    let b3 = bob_conv.append(
-        bob.ipns(),
-        &Message::text("are you free tomorrow?", super::now_ms()?),
-        &super::random16()?,
-    )?;
-    alice_conv.ingest(b3.block(), None)?;
-    bob_conv.ingest(a3.block(), None)?;
-    stored.extend([a3, b3]);
-    store.add_entries(&alice_conv.id(), &stored.iter().collect::<Vec<_>>())?;
-    let dm_elapsed = started.elapsed();
+    let mut alice_conv = Conversation::new(&alice, &bob.public())?;
+    alice_conv.load(&store)?;
     say(
         json,
         &format!(
-            "\nalice and bob's conversation {} (both sides agree: {}):",
-            alice_conv.id(),
-            alice_conv.heads() == bob_conv.heads()
+            "\nthe conversation as alice's store holds it ({}):",
+            alice_conv.id()
         ),
     );
     for m in alice_conv.page(None, 10).messages.iter().rev() {
@@ -213,18 +323,25 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     say(
         json,
         &format!(
-            "exported as a CAR file: {} blocks, {} bytes; 4 messages written, delivered and merged in {} us",
+            "exported as a CAR file: {} blocks, {} bytes",
             alice_conv.len(),
-            car.len(),
-            dm_elapsed.as_micros()
+            car.len()
         ),
     );
 
     say(
         json,
         &format!(
-            "\ntimings: derive keys {} us, IPNS create {} us, IPNS validate {} us, document sign {} us, verify {} us",
-            t.derive_keys, t.ipns_create, t.ipns_validate, t.document_sign, t.document_verify
+            "\ntimings: derive keys {} us, IPNS create {} us, IPNS validate {} us, document sign {} us, verify {} us\n\
+             delivery: first DM {} us (includes connection and subscription set-up), reply {} us, catch-up after reconnect {} us",
+            t.derive_keys,
+            t.ipns_create,
+            t.ipns_validate,
+            t.document_sign,
+            t.document_verify,
+            t.dm_first_delivery,
+            t.dm_reply,
+            t.dm_catch_up
         ),
     );
     if json {
