@@ -177,6 +177,13 @@ impl Conversation {
         self.accept(entry)
     }
 
+    /// Adds an entry already decoded and verified with
+    /// [`Entry::decode_and_verify`] (its signature is not checked again;
+    /// author, signer, clock and decryption are).
+    pub fn ingest_entry(&mut self, entry: &Entry) -> Result<Ingested, IngestError> {
+        self.accept(entry.clone())
+    }
+
     /// Adds a block this process verified before (loaded from its own
     /// store): the signature is not re-checked, everything else is.
     pub fn ingest_stored(&mut self, block: &[u8]) -> Result<Ingested, IngestError> {

@@ -1,5 +1,6 @@
 //! The libp2p behaviours a Kaichi node runs.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
@@ -40,11 +41,16 @@ impl Behaviour {
             .map_err(|e| e.to_string())?;
         let mut gossipsub =
             gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)?;
+        // Peer scoring on. Many peers behind one IP count against each other
+        // (a Sybil signal on the internet), except on loopback, where every
+        // local node shares 127.0.0.1.
+        let mut score = gossipsub::PeerScoreParams::default();
+        score.ip_colocation_factor_whitelist.extend([
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]);
         gossipsub
-            .with_peer_score(
-                gossipsub::PeerScoreParams::default(),
-                gossipsub::PeerScoreThresholds::default(),
-            )
+            .with_peer_score(score, gossipsub::PeerScoreThresholds::default())
             .map_err(|e| e.to_string())?;
         Ok(Self {
             gossipsub,

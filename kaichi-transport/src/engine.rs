@@ -12,6 +12,7 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
+use sha2::Digest as _;
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
@@ -52,7 +53,16 @@ pub(crate) struct Engine {
     listen_addrs: Vec<Multiaddr>,
     /// Relay mode: sealed notifications held per followed inbox topic.
     mailboxes: HashMap<TopicHash, VecDeque<(std::time::Instant, Vec<u8>)>>,
+    /// Identity documents already verified: SHA-256 of the bytes -> (peer, expiry).
+    documents: HashMap<[u8; 32], (IdentityPublic, Timestamp)>,
+    /// Conversations known to be recorded in the store.
+    contacts: HashMap<ConversationId, StoredConversation>,
+    /// Conversation ids by peer IPNS key (each costs an X25519 to derive).
+    conversation_ids: HashMap<[u8; 32], ConversationId>,
 }
+
+/// Most verified documents cached (the cache is cleared when full).
+const MAX_CACHED_DOCUMENTS: usize = 4096;
 
 impl Engine {
     pub(crate) fn new(
@@ -102,6 +112,9 @@ impl Engine {
             dropped_events: 0,
             listen_addrs: Vec::new(),
             mailboxes: HashMap::new(),
+            documents: HashMap::new(),
+            contacts: HashMap::new(),
+            conversation_ids: HashMap::new(),
         })
     }
 
@@ -170,24 +183,66 @@ impl Engine {
     /// Verifies a document and records the conversation; returns the peer and
     /// whether they are new.
     fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
-        let peer = *verify_document(doc, now())?.public();
-        let id = Conversation::new(&self.keys, &peer)?.id();
-        let known = self.store.conversations()?.iter().any(|c| c.id == id);
-        if !known {
-            self.store
-                .save_conversation(&StoredConversation { id, peer })?;
+        let now = now();
+        let digest: [u8; 32] = sha2::Sha256::digest(doc).into();
+        let peer = match self.documents.get(&digest) {
+            Some((peer, expires)) if now < *expires => *peer,
+            _ => {
+                let verified = verify_document(doc, now)?;
+                if self.documents.len() >= MAX_CACHED_DOCUMENTS {
+                    self.documents.clear();
+                }
+                self.documents
+                    .insert(digest, (*verified.public(), verified.expires_at()));
+                *verified.public()
+            }
+        };
+        let id = self.conversation_id(&peer)?;
+        if self.contacts.get(&id).is_some_and(|c| c.peer == peer) {
+            return Ok((peer, false));
         }
+        let known = self.store.conversations()?.iter().any(|c| c.id == id);
+        let stored = StoredConversation { id, peer };
+        if !known {
+            self.store.save_conversation(&stored)?;
+        }
+        self.contacts.insert(id, stored);
         Ok((peer, !known))
     }
 
-    fn find_contact(&self, who: &str) -> Result<StoredConversation, NodeError> {
+    /// The id of the conversation with `peer` (cached: deriving it costs an X25519).
+    fn conversation_id(&mut self, peer: &IdentityPublic) -> Result<ConversationId, NodeError> {
+        let key = peer.ipns.to_bytes();
+        if let Some(id) = self.conversation_ids.get(&key) {
+            return Ok(*id);
+        }
+        let id = Conversation::new(&self.keys, peer)?.id();
+        if self.conversation_ids.len() >= MAX_CACHED_DOCUMENTS {
+            self.conversation_ids.clear();
+        }
+        self.conversation_ids.insert(key, id);
+        Ok(id)
+    }
+
+    /// A contact by wallet address or IPNS name: from the cache, else the
+    /// store (contacts may be added by another process sharing the file).
+    fn find_contact(&mut self, who: &str) -> Result<StoredConversation, NodeError> {
         let wallet = who.parse::<WalletAddress>().ok();
         let name = who.parse::<IpnsName>().ok();
-        self.store
+        let matches = |c: &StoredConversation| {
+            Some(c.peer.wallet) == wallet || Some(c.peer.ipns_name()) == name
+        };
+        if let Some(c) = self.contacts.values().find(|c| matches(c)) {
+            return Ok(*c);
+        }
+        let found = self
+            .store
             .conversations()?
             .into_iter()
-            .find(|c| Some(c.peer.wallet) == wallet || Some(c.peer.ipns_name()) == name)
-            .ok_or_else(|| NodeError::NotAContact(who.to_owned()))
+            .find(|c| matches(c))
+            .ok_or_else(|| NodeError::NotAContact(who.to_owned()))?;
+        self.contacts.insert(found.id, found);
+        Ok(found)
     }
 
     /// The loaded conversation with a stored contact.
@@ -382,9 +437,7 @@ impl Engine {
             });
         }
         let stored = StoredConversation {
-            id: Conversation::new(&self.keys, &peer)
-                .map_err(|e| e.to_string())?
-                .id(),
+            id: self.conversation_id(&peer).map_err(|e| e.to_string())?,
             peer,
         };
         if stored.id.as_bytes().as_slice() != n.conversation.as_slice() {
@@ -394,12 +447,9 @@ impl Engine {
         {
             let conv = self.conversation(&stored).map_err(|e| e.to_string())?;
             for block in &n.blocks {
-                let ins = conv.ingest(block, None).map_err(|e| e.to_string())?;
-                if ins.new {
-                    accepted.push(
-                        Entry::decode_and_verify(block, Some(&ins.cid))
-                            .map_err(|e| e.to_string())?,
-                    );
+                let entry = Entry::decode_and_verify(block, None).map_err(|e| e.to_string())?;
+                if conv.ingest_entry(&entry).map_err(|e| e.to_string())?.new {
+                    accepted.push(entry);
                 }
             }
         }
@@ -536,24 +586,22 @@ impl Engine {
                 let Some(id) = self.fetches.remove(&request_id) else {
                     return;
                 };
-                let Some(stored) = self
-                    .store
-                    .conversations()
-                    .ok()
-                    .and_then(|cs| cs.into_iter().find(|c| c.id == id))
-                else {
+                let Some(stored) = self.contacts.get(&id).copied().or_else(|| {
+                    self.store
+                        .conversations()
+                        .ok()
+                        .and_then(|cs| cs.into_iter().find(|c| c.id == id))
+                }) else {
                     return;
                 };
                 let mut accepted = Vec::new();
                 let mut bad = None;
                 if let Some(conv) = self.conversations.get_mut(&id) {
                     for block in &response.blocks {
-                        match conv.ingest(block, None) {
-                            Ok(ins) if ins.new => {
-                                if let Ok(e) = Entry::decode_and_verify(block, Some(&ins.cid)) {
-                                    accepted.push(e);
-                                }
-                            }
+                        let checked = Entry::decode_and_verify(block, None)
+                            .and_then(|e| conv.ingest_entry(&e).map(|ins| (e, ins.new)));
+                        match checked {
+                            Ok((e, true)) => accepted.push(e),
                             Ok(_) => {}
                             Err(e) => bad = Some(e.to_string()),
                         }

@@ -90,3 +90,31 @@ async fn ten_nodes_deliver_between_ends_of_a_line() {
     alice.node.shutdown().await;
     bob.node.shutdown().await;
 }
+
+/// Found by the fan-out bench: with gossipsub's default IP-colocation
+/// penalty, more than ten local peers on 127.0.0.1 scored each other out of
+/// the mesh and nothing was forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sender_reaches_twenty_recipients_behind_a_relay() {
+    let relay = start_relay(60).await;
+    let mut sender = start(61, memory_store()).await;
+    sender.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut sender.events).await;
+    let mut recipients = Vec::new();
+    for i in 0..20 {
+        let r = start(62 + i, memory_store()).await;
+        r.node.dial(relay.addr.clone()).await.unwrap();
+        sender.node.add_contact(r.document.clone()).await.unwrap();
+        recipients.push(r);
+    }
+    for r in &recipients {
+        sender
+            .node
+            .send_dm(&r.wallet, "hello everyone")
+            .await
+            .unwrap();
+    }
+    for r in &mut recipients {
+        assert_eq!(next_message(&mut r.events).await, "hello everyone");
+    }
+}
