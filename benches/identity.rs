@@ -2,7 +2,7 @@
 //! document sign/verify. Target: each under 100 us on one core.
 //!
 //! `cargo bench -p kaichi-benches --bench identity`
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 //! 100,000-entry logs < 100 ms once ingested. Memory: see privatelog_memory.
 //!
 //! `cargo bench -p kaichi-benches --bench privatelog`
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::Duration;

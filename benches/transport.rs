@@ -7,7 +7,7 @@
 //! idle node < 40 MB resident.
 //!
 //! `cargo bench -p kaichi-benches --bench transport`
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
