@@ -92,13 +92,37 @@ fn three_node_processes_deliver_through_a_relay() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no kaichi node is running"));
 
     let (_relay, relay_addr) = node(&r, &["--relay"]);
-    let (_bob, _) = node(&b, &["--bootstrap", &relay_addr]);
+    let (bob_node, _) = node(&b, &["--bootstrap", &relay_addr]);
     let (_alice, _) = node(&a, &["--bootstrap", &relay_addr]);
+
+    // `dm watch` on Bob's side prints incoming messages as JSON lines.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_kaichi"))
+        .arg("--home")
+        .arg(&b)
+        .args(["--json", "dm", "watch"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let watch_out = watch.stdout.take().unwrap();
+    let watcher = std::thread::spawn(move || {
+        for line in BufReader::new(watch_out).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if v["event"] == "message" {
+                return v;
+            }
+        }
+        panic!("watch ended without a message");
+    });
+    std::thread::sleep(Duration::from_millis(200));
 
     let sent = kaichi_json(&a, &["dm", "send", wb, "hello through the relay"]);
     assert!(sent["cid"].as_str().unwrap().starts_with("bafkrei"));
     let at_bob = wait_for(&b, wa, "hello through the relay");
     assert_eq!(at_bob["messages"][0]["mine"], false);
+    let watched = watcher.join().unwrap();
+    assert_eq!(watched["text"], "hello through the relay");
+    let _ = watch.kill();
+    let _ = watch.wait();
 
     kaichi_json(&b, &["dm", "send", wa, "loud and clear"]);
     let at_alice = wait_for(&a, wb, "loud and clear");
@@ -106,4 +130,27 @@ fn three_node_processes_deliver_through_a_relay() {
     // Bob learned Alice as a contact from her signed document.
     let contacts = kaichi_json(&b, &["contacts"]);
     assert_eq!(contacts[0]["wallet"], ida["wallet"]);
+
+    // Bob's node is killed with SIGKILL: what it stored survives, and what
+    // Alice sends meanwhile waits at the relay until Bob's node is back.
+    drop(bob_node);
+    std::fs::remove_file(b.join("node.sock")).ok();
+    kaichi_json(&a, &["dm", "send", wb, "sent while you were down"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let (_bob, _) = node(&b, &["--bootstrap", &relay_addr]);
+    let after = wait_for(&b, wa, "sent while you were down");
+    let texts: Vec<_> = after["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "sent while you were down",
+            "loud and clear",
+            "hello through the relay"
+        ]
+    );
 }

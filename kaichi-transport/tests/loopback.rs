@@ -134,3 +134,38 @@ async fn unknown_recipients_are_refused() {
         assert!(!matches!(e, NodeEvent::MessageReceived { .. }));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_over_quic() {
+    use kaichi_transport::{Node, NodeConfig};
+    let mut nodes = Vec::new();
+    for seed in [70u8, 71] {
+        let (_, keys, doc) = common::identity(seed);
+        let config = NodeConfig::builder()
+            .listen("/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap())
+            .retry_interval(std::time::Duration::from_millis(100))
+            .build()
+            .unwrap();
+        let (node, mut events) = Node::start(config, keys, doc.clone(), memory_store())
+            .await
+            .unwrap();
+        let addr = loop {
+            if let Some(NodeEvent::Listening(a)) = within(events.recv()).await {
+                break a;
+            }
+        };
+        assert!(addr.to_string().contains("quic-v1"), "{addr}");
+        nodes.push((node, events, addr, doc));
+    }
+    let (b_node, mut b_events, b_addr, b_doc) = nodes.pop().unwrap();
+    let (a_node, _a_events, _, _) = nodes.pop().unwrap();
+    a_node.dial(b_addr).await.unwrap();
+    a_node.add_contact(b_doc).await.unwrap();
+    a_node
+        .send_dm(&b_node.name().to_string(), "over quic")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut b_events).await, "over quic");
+    a_node.shutdown().await;
+    b_node.shutdown().await;
+}
