@@ -107,7 +107,13 @@ fn install_lock() -> File {
 /// The npm project under interop/js with its locked dependencies installed
 /// (`npm ci` on first use).
 pub(crate) fn js_dir() -> PathBuf {
-    let dir = root().join("interop/js");
+    npm_project("interop/js")
+}
+
+/// An npm project of the repository with its locked dependencies installed
+/// (`npm ci` whenever its lock file changed since the last install).
+pub(crate) fn npm_project(path: &str) -> PathBuf {
+    let dir = root().join(path);
     let _lock = install_lock();
     // Reinstall whenever the lock file changed since the last install.
     let lock = std::fs::read_to_string(dir.join("package-lock.json")).unwrap();

@@ -1,0 +1,130 @@
+//! A js-libp2p node (npm `libp2p` 2.x with `@chainsafe/libp2p-gossipsub` 14,
+//! noise, yamux, tcp) joins the mesh and carries gossipsub traffic between
+//! two Kaichi nodes that are connected only through it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kaichi_identity::document::DocumentBuilder;
+use kaichi_identity::wallet::KeypairWallet;
+use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
+use kaichi_privatelog::store::SqliteStore;
+use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent, inbox_topic};
+use support::interop_skipped;
+
+fn identity(seed: u8) -> (IdentityKeys, Vec<u8>) {
+    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let doc = DocumentBuilder::new(&keys, now, Duration::from_secs(3600))
+        .sign(&wallet)
+        .unwrap();
+    (keys, doc)
+}
+
+async fn message(events: &mut tokio::sync::mpsc::Receiver<NodeEvent>) -> String {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .expect("timed out")
+        {
+            Some(NodeEvent::MessageReceived { text, .. }) => return text,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    }
+}
+
+#[test]
+fn js_libp2p_relays_our_gossipsub_between_two_kaichi_nodes() {
+    if interop_skipped() {
+        return;
+    }
+    let dir = support::npm_project("interop/libp2p");
+    let (alice_keys, alice_doc) = identity(80);
+    let (bob_keys, bob_doc) = identity(81);
+    let topics = [
+        inbox_topic(&alice_keys.ipns().name()),
+        inbox_topic(&bob_keys.ipns().name()),
+    ];
+
+    let mut js = Command::new("node")
+        .arg("relay.mjs")
+        .args(topics.iter().map(|t| t.hash().into_string()))
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node (Node.js) is needed for the interop tests");
+    let mut lines = BufReader::new(js.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["event"], "listening");
+    let js_addr: Multiaddr = first["addrs"][0].as_str().unwrap().parse().unwrap();
+    let (tx, forwarded) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if v["event"] == "message" {
+                let _ = tx.send(v);
+            }
+        }
+    });
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let start = |keys: IdentityKeys, doc: Vec<u8>| {
+            let js_addr = js_addr.clone();
+            async move {
+                let config = NodeConfig::builder()
+                    .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+                    .bootstrap(js_addr)
+                    .retry_interval(Duration::from_millis(100))
+                    .build()
+                    .unwrap();
+                Node::start(
+                    config,
+                    keys,
+                    doc,
+                    Arc::new(SqliteStore::open_in_memory().unwrap()),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let (alice, mut alice_events) = start(alice_keys.clone(), alice_doc).await;
+        let (bob, mut bob_events) = start(bob_keys.clone(), bob_doc.clone()).await;
+        // Let the gossipsub meshes form through the JS node.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        alice.add_contact(bob_doc).await.unwrap();
+        alice
+            .send_dm(&bob_keys.ipns().name().to_string(), "via js-libp2p")
+            .await
+            .unwrap();
+        assert_eq!(message(&mut bob_events).await, "via js-libp2p");
+        bob.send_dm(
+            &alice_keys.ipns().name().to_string(),
+            "and back via js-libp2p",
+        )
+        .await
+        .unwrap();
+        assert_eq!(message(&mut alice_events).await, "and back via js-libp2p");
+        alice.shutdown().await;
+        bob.shutdown().await;
+    });
+
+    // The JS node saw (and so forwarded) both sealed notifications.
+    let seen: Vec<serde_json::Value> = forwarded.try_iter().collect();
+    assert!(seen.len() >= 2, "js-libp2p forwarded {seen:?}");
+    drop(js.stdin.take());
+    let _ = js.kill();
+    let _ = js.wait();
+}
