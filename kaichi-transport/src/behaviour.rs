@@ -6,7 +6,7 @@ use std::time::Duration;
 use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{identify, identity, ping};
+use libp2p::{StreamProtocol, identify, identity, kad, ping};
 use sha2::{Digest, Sha256};
 
 use crate::exchange::{BlockCodec, PROTOCOL};
@@ -22,7 +22,13 @@ pub(crate) struct Behaviour {
     pub(crate) blocks: request_response::Behaviour<BlockCodec>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
+    pub(crate) kad: kad::Behaviour<kad::store::MemoryStore>,
 }
+
+/// Kaichi's own DHT (identity documents under wallet-derived keys, IPNS
+/// records): a separate protocol id, so the public IPFS DHT, which rejects
+/// unknown key namespaces, is not polluted.
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/kaichi/kad/1.0.0");
 
 impl Behaviour {
     pub(crate) fn new(key: &identity::Keypair) -> Result<Self, String> {
@@ -63,6 +69,24 @@ impl Behaviour {
                 key.public(),
             )),
             ping: ping::Behaviour::default(),
+            kad: {
+                let peer = key.public().to_peer_id();
+                let mut config = kad::Config::new(KAD_PROTOCOL);
+                // Every record is validated before it is stored (see engine).
+                config.set_record_filtering(kad::StoreInserts::FilterBoth);
+                config.set_query_timeout(Duration::from_secs(10));
+                let store = kad::store::MemoryStore::with_config(
+                    peer,
+                    kad::store::MemoryStoreConfig {
+                        max_value_bytes: 70 * 1024,
+                        ..Default::default()
+                    },
+                );
+                let mut kad = kad::Behaviour::with_config(peer, store, config);
+                // Answer queries even without a confirmed public address (loopback, LANs).
+                kad.set_mode(Some(kad::Mode::Server));
+                kad
+            },
         })
     }
 }

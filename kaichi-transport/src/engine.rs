@@ -9,18 +9,21 @@ use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp, WalletA
 use kaichi_privatelog::store::{BlockStore as _, LogStore as _, SqliteStore, StoredConversation};
 use kaichi_privatelog::{Conversation, ConversationId, Entry, EntryCid, Message, MessageBody};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::kad::store::RecordStore as _;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, noise, tcp, yamux};
 use sha2::Digest as _;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
-use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use crate::config::NodeConfig;
+use crate::dht::validate_dht_record;
 use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES, MAX_WANT};
 use crate::node::{Command, NodeError, NodeEvent};
 use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
+use kaichi_identity::ipns::{RecordParams, create_record};
 
 /// The inbox topic of an identity.
 pub fn inbox_topic(name: &IpnsName) -> IdentTopic {
@@ -59,7 +62,19 @@ pub(crate) struct Engine {
     contacts: HashMap<ConversationId, StoredConversation>,
     /// Conversation ids by peer IPNS key (each costs an X25519 to derive).
     conversation_ids: HashMap<[u8; 32], ConversationId>,
+    /// DHT lookups of identity documents by wallet, with the sends waiting on them.
+    lookups: HashMap<kad::QueryId, Lookup>,
+    /// Whether this node's document and IPNS record went into the DHT.
+    published: bool,
 }
+
+struct Lookup {
+    wallet: WalletAddress,
+    sends: Vec<(String, oneshot::Sender<Result<EntryCid, NodeError>>)>,
+}
+
+/// Most concurrent DHT lookups.
+const MAX_LOOKUPS: usize = 256;
 
 /// Most verified documents cached (the cache is cleared when full).
 const MAX_CACHED_DOCUMENTS: usize = 4096;
@@ -115,6 +130,8 @@ impl Engine {
             documents: HashMap::new(),
             contacts: HashMap::new(),
             conversation_ids: HashMap::new(),
+            lookups: HashMap::new(),
+            published: false,
         })
     }
 
@@ -166,9 +183,17 @@ impl Engine {
             Command::AddContact(doc, reply) => {
                 let _ = reply.send(self.add_contact(&doc).map(|(p, _)| p));
             }
-            Command::SendDm { to, text, reply } => {
-                let _ = reply.send(self.send_dm(&to, text));
-            }
+            Command::SendDm { to, text, reply } => match self.send_dm(&to, text.clone()) {
+                // A wallet address we have no document for: look it up in the DHT.
+                Err(NodeError::NotAContact(_)) if to.parse::<WalletAddress>().is_ok() => {
+                    if let Ok(wallet) = to.parse::<WalletAddress>() {
+                        self.lookup(wallet, text, reply);
+                    }
+                }
+                result => {
+                    let _ = reply.send(result);
+                }
+            },
             Command::Read { peer, limit, reply } => {
                 let result = self
                     .find_contact(&peer)
@@ -334,6 +359,21 @@ impl Engine {
                 self.emit(NodeEvent::PeerDisconnected(peer_id));
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.gossip(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => self.kad(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            }))
+                // Only peers that speak Kaichi's DHT join its routing table.
+                if info.protocols.contains(&KAD_PROTOCOL) => {
+                    for addr in info.listen_addrs {
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
+                    if !self.published {
+                        self.publish_identity();
+                    }
+                }
             SwarmEvent::Behaviour(BehaviourEvent::Blocks(e)) => self.blocks(e),
             _ => {}
         }
@@ -376,6 +416,138 @@ impl Engine {
                 self.emit(NodeEvent::Rejected { peer: from, reason });
                 MessageAcceptance::Reject
             }
+        }
+    }
+
+    /// Puts this identity's document (under its wallet's key) and an IPNS
+    /// record pointing at the document into the DHT.
+    fn publish_identity(&mut self) {
+        let now = now();
+        let wallet = self.keys.wallet();
+        let doc_cid = EntryCid::of(&self.document);
+        let mut records = vec![kad::Record::new(
+            kaichi_identity::document::document_dht_key(&wallet),
+            self.document.clone(),
+        )];
+        if let Some(validity) = now.checked_add(std::time::Duration::from_secs(86_400)) {
+            let params = RecordParams::new(format!("/ipfs/{doc_cid}"), now.unix_secs(), validity);
+            if let Ok(ipns) = create_record(self.keys.ipns(), &params) {
+                records.push(kad::Record::new(
+                    self.keys.ipns().name().routing_key(),
+                    ipns,
+                ));
+            }
+        }
+        for record in records {
+            if self
+                .swarm
+                .behaviour_mut()
+                .kad
+                .put_record(record, kad::Quorum::One)
+                .is_err()
+            {
+                return;
+            }
+        }
+        self.published = true;
+    }
+
+    fn lookup(
+        &mut self,
+        wallet: WalletAddress,
+        text: String,
+        reply: oneshot::Sender<Result<EntryCid, NodeError>>,
+    ) {
+        if let Some(l) = self.lookups.values_mut().find(|l| l.wallet == wallet) {
+            l.sends.push((text, reply));
+            return;
+        }
+        if self.lookups.len() >= MAX_LOOKUPS {
+            let _ = reply.send(Err(NodeError::Network(
+                "too many DHT lookups in flight".into(),
+            )));
+            return;
+        }
+        let key = kad::RecordKey::new(&kaichi_identity::document::document_dht_key(&wallet));
+        let id = self.swarm.behaviour_mut().kad.get_record(key);
+        self.lookups.insert(
+            id,
+            Lookup {
+                wallet,
+                sends: vec![(text, reply)],
+            },
+        );
+    }
+
+    fn kad(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        record: Some(record),
+                        ..
+                    },
+            } => {
+                let existing = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .store_mut()
+                    .get(&record.key)
+                    .map(|r| r.value.clone());
+                match validate_dht_record(
+                    record.key.as_ref(),
+                    &record.value,
+                    existing.as_deref(),
+                    now(),
+                ) {
+                    Ok(()) => {
+                        let _ = self.swarm.behaviour_mut().kad.store_mut().put(record);
+                    }
+                    Err(e) => tracing::debug!(%e, "refused a DHT record"),
+                }
+            }
+            kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
+                kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
+                    let Some(lookup) = self.lookups.remove(&id) else {
+                        return;
+                    };
+                    let doc = found.record.value;
+                    let owned = verify_document(&doc, now())
+                        .ok()
+                        .and_then(|d| d.for_wallet(&lookup.wallet).ok())
+                        .is_some();
+                    if !owned || self.add_contact(&doc).is_err() {
+                        // Not a valid document for this wallet: keep looking.
+                        let key = kad::RecordKey::new(
+                            &kaichi_identity::document::document_dht_key(&lookup.wallet),
+                        );
+                        let retry = self.swarm.behaviour_mut().kad.get_record(key);
+                        self.lookups.insert(retry, lookup);
+                        return;
+                    }
+                    let to = lookup.wallet.to_string();
+                    for (text, reply) in lookup.sends {
+                        let _ = reply.send(self.send_dm(&to, text));
+                    }
+                }
+                kad::QueryResult::GetRecord(_) => {
+                    if let Some(lookup) = self.lookups.remove(&id) {
+                        for (_, reply) in lookup.sends {
+                            let _ = reply.send(Err(NodeError::NotAContact(format!(
+                                "{} (no identity document found in the DHT)",
+                                lookup.wallet
+                            ))));
+                        }
+                    }
+                }
+                kad::QueryResult::PutRecord(Err(e)) => {
+                    tracing::debug!(%e, "publishing to the DHT failed; will retry");
+                    self.published = false;
+                }
+                _ => {}
+            },
+            _ => {}
         }
     }
 

@@ -10,11 +10,13 @@
 
 mod behaviour;
 mod config;
+pub mod dht;
 mod engine;
 pub mod exchange;
 mod node;
 pub mod notification;
 
+pub use behaviour::KAD_PROTOCOL;
 pub use config::{ConfigError, NodeConfig, NodeConfigBuilder};
 pub use engine::inbox_topic;
 pub use node::{Node, NodeError, NodeEvent};
