@@ -699,8 +699,15 @@ impl Engine {
     }
 
     fn blocks(&mut self, event: request_response::Event<BlockRequest, BlockResponse>) {
-        let request_response::Event::Message { peer, message, .. } = event else {
-            return;
+        let (peer, message) = match event {
+            request_response::Event::Message { peer, message, .. } => (peer, message),
+            // A fetch that failed (timeout, peer gone, protocol unsupported)
+            // is forgotten; the next notification or reconnect retries.
+            request_response::Event::OutboundFailure { request_id, .. } => {
+                self.fetches.remove(&request_id);
+                return;
+            }
+            _ => return,
         };
         match message {
             request_response::Message::Request {
