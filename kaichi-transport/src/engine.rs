@@ -66,7 +66,14 @@ pub(crate) struct Engine {
     lookups: HashMap<kad::QueryId, Lookup>,
     /// Whether this node's document and IPNS record went into the DHT.
     published: bool,
+    /// When each conversation was last re-announced.
+    last_resync: HashMap<ConversationId, std::time::Instant>,
 }
+
+/// Least time between two re-announcements of one conversation.
+const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Most own entries inlined in a re-announcement.
+const MAX_RESYNC_BLOCKS: usize = 32;
 
 struct Lookup {
     wallet: WalletAddress,
@@ -114,6 +121,11 @@ impl Engine {
         for addr in &config.bootstrap {
             swarm.dial(addr.clone()).map_err(|e| net(&e))?;
         }
+        let contacts = store
+            .conversations()?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
         Ok(Self {
             swarm,
             config,
@@ -128,10 +140,11 @@ impl Engine {
             listen_addrs: Vec::new(),
             mailboxes: HashMap::new(),
             documents: HashMap::new(),
-            contacts: HashMap::new(),
+            contacts,
             conversation_ids: HashMap::new(),
             lookups: HashMap::new(),
             published: false,
+            last_resync: HashMap::new(),
         })
     }
 
@@ -303,6 +316,69 @@ impl Engine {
         Ok(entry.cid())
     }
 
+    /// When a contact's inbox gains a subscriber (the contact, or a relay
+    /// for it, came back), re-announce our heads with our newest own entries
+    /// inline, so whatever a lost notification carried is recovered. At
+    /// most once per contact per [`RESYNC_INTERVAL`].
+    fn resync(&mut self, topic: &TopicHash) {
+        let Some(contact) = self
+            .contacts
+            .values()
+            .find(|c| inbox_topic(&c.peer.ipns_name()).hash() == *topic)
+            .copied()
+        else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if self
+            .last_resync
+            .get(&contact.id)
+            .is_some_and(|t| now.duration_since(*t) < RESYNC_INTERVAL)
+        {
+            return;
+        }
+        let me = self.keys.ipns().public().to_bytes();
+        let Ok(conv) = self.conversation(&contact) else {
+            return;
+        };
+        let heads = conv.heads();
+        let mine: Vec<EntryCid> = conv
+            .log()
+            .iter()
+            .rev()
+            .filter(|k| k.author == me)
+            .take(MAX_RESYNC_BLOCKS)
+            .map(|k| k.cid)
+            .collect();
+        let mut blocks = Vec::new();
+        let mut size = 0;
+        for cid in mine {
+            if let Ok(Some(block)) = self.store.get(&cid.to_cid()) {
+                size += block.len();
+                if size > MAX_NOTIFICATION_BYTES / 2 {
+                    break;
+                }
+                blocks.push(block);
+            }
+        }
+        if blocks.is_empty() {
+            return;
+        }
+        let notification = Notification {
+            sender_document: self.document.clone(),
+            conversation: contact.id.as_bytes().to_vec(),
+            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
+            blocks,
+        };
+        let Ok(ephemeral) = random::<32>() else {
+            return;
+        };
+        if let Ok(sealed) = notification.seal(&contact.peer.dm, Zeroizing::new(ephemeral)) {
+            self.last_resync.insert(contact.id, now);
+            self.publish(topic.clone(), sealed);
+        }
+    }
+
     fn publish(&mut self, topic: TopicHash, sealed: Vec<u8>) {
         match self
             .swarm
@@ -400,10 +476,11 @@ impl Engine {
                     .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
             gossipsub::Event::Subscribed { topic, .. } => {
+                self.flush_pending();
+                self.resync(&topic);
                 if self.config.relay {
                     self.follow(topic);
                 }
-                self.flush_pending();
             }
             _ => {}
         }

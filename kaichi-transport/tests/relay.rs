@@ -118,3 +118,71 @@ async fn one_sender_reaches_twenty_recipients_behind_a_relay() {
         assert_eq!(next_message(&mut r.events).await, "hello everyone");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_heals_and_both_sides_converge() {
+    // alice - relay - bob; the relay goes away (the partition), both write,
+    // the relay comes back and both re-dial it (the heal).
+    let relay = start_relay(100).await;
+    let mut alice = start(101, memory_store()).await;
+    let mut bob = start(102, memory_store()).await;
+    alice.node.dial(relay.addr.clone()).await.unwrap();
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut bob.events).await;
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    alice.node.send_dm(&bob.wallet, "before").await.unwrap();
+    assert_eq!(next_message(&mut bob.events).await, "before");
+    let relay_id = relay.node.peer_id();
+    relay.node.shutdown().await;
+    // Both sides notice the relay is gone before they write.
+    for events in [&mut alice.events, &mut bob.events] {
+        loop {
+            if let Some(NodeEvent::PeerDisconnected(p)) = common::within(events.recv()).await
+                && p == relay_id
+            {
+                break;
+            }
+        }
+    }
+
+    // Partitioned: both write; the notifications wait in each sender's queue.
+    for i in 0..3 {
+        alice
+            .node
+            .send_dm(&bob.wallet, &format!("alice {i}"))
+            .await
+            .unwrap();
+        bob.node
+            .send_dm(&alice.wallet, &format!("bob {i}"))
+            .await
+            .unwrap();
+    }
+
+    // Heal: the relay is back (same identity, new address); both re-dial.
+    let relay = start_relay(100).await;
+    alice.node.dial(relay.addr.clone()).await.unwrap();
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    let mut at_bob = Vec::new();
+    while at_bob.len() < 3 {
+        at_bob.push(next_message(&mut bob.events).await);
+    }
+    let mut at_alice = Vec::new();
+    while at_alice.len() < 3 {
+        at_alice.push(next_message(&mut alice.events).await);
+    }
+    at_bob.sort();
+    at_alice.sort();
+    assert_eq!(at_bob, ["alice 0", "alice 1", "alice 2"]);
+    assert_eq!(at_alice, ["bob 0", "bob 1", "bob 2"]);
+    // Both replicas hold the same conversation in the same order.
+    let va = alice.node.read(&bob.wallet, 100).await.unwrap();
+    let vb = bob.node.read(&alice.wallet, 100).await.unwrap();
+    let texts = |p: &kaichi_privatelog::Page| {
+        p.messages
+            .iter()
+            .map(|m| m.text.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(&va), texts(&vb));
+    assert_eq!(va.messages.len(), 7);
+}
