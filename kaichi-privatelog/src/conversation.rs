@@ -174,24 +174,24 @@ impl Conversation {
             });
         }
         let entry = Entry::decode_and_verify(block, expected)?;
-        self.accept(entry)
+        self.accept(&entry)
     }
 
     /// Adds an entry already decoded and verified with
     /// [`Entry::decode_and_verify`] (its signature is not checked again;
     /// author, signer, clock and decryption are).
     pub fn ingest_entry(&mut self, entry: &Entry) -> Result<Ingested, IngestError> {
-        self.accept(entry.clone())
+        self.accept(entry)
     }
 
     /// Adds a block this process verified before (loaded from its own
     /// store): the signature is not re-checked, everything else is.
     pub fn ingest_stored(&mut self, block: &[u8]) -> Result<Ingested, IngestError> {
         let entry = Entry::decode(block, None)?;
-        self.accept(entry)
+        self.accept(&entry)
     }
 
-    fn accept(&mut self, entry: Entry) -> Result<Ingested, IngestError> {
+    fn accept(&mut self, entry: &Entry) -> Result<Ingested, IngestError> {
         if entry.conversation != self.id() {
             return Err(IngestError::WrongConversation {
                 expected: self.id(),
@@ -211,13 +211,13 @@ impl Conversation {
         if !self.may_sign(&entry.author, entry.signer.as_ref()) {
             return Err(IngestError::UnauthorisedSigner);
         }
-        let meta = meta_of(&entry);
+        let meta = meta_of(entry);
         self.log.check(&meta).map_err(|v| IngestError::ClockRule {
             clock: v.clock,
             expected: v.expected,
         })?;
         let message = entry.open(&self.keys)?;
-        let inserted = self.insert(&entry, message).map_err(|e| match e {
+        let inserted = self.insert(entry, message).map_err(|e| match e {
             InsertError::ClockRule(v) => IngestError::ClockRule {
                 clock: v.clock,
                 expected: v.expected,

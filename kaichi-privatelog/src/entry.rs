@@ -203,21 +203,21 @@ impl Entry {
         block: &[u8],
         expected: Option<&EntryCid>,
     ) -> Result<Self, IngestError> {
-        let entry = Self::decode(block, expected)?;
-        let pb = SignedEntryPb::decode(block).map_err(|e| IngestError::Malformed(e.to_string()))?;
-        let key = entry.signer.as_ref().unwrap_or(&entry.author);
-        let mut signed = Vec::with_capacity(SIGNATURE_PREFIX.len() + pb.body.len());
-        signed.extend_from_slice(SIGNATURE_PREFIX);
-        signed.extend_from_slice(&pb.body);
-        if !key.verify(&signed, &pb.signature) {
-            return Err(IngestError::BadSignature);
-        }
-        Ok(entry)
+        Self::decode_checked(block, expected, true)
     }
 
     /// Decodes a block without verifying its signature: only for blocks this
     /// process verified before storing them.
     pub(crate) fn decode(block: &[u8], expected: Option<&EntryCid>) -> Result<Self, IngestError> {
+        Self::decode_checked(block, expected, false)
+    }
+
+    /// Decodes once; checks the signature when `verify` is set.
+    fn decode_checked(
+        block: &[u8],
+        expected: Option<&EntryCid>,
+        verify: bool,
+    ) -> Result<Self, IngestError> {
         if block.len() > MAX_ENTRY_BYTES {
             return Err(IngestError::TooLarge {
                 actual: block.len(),
@@ -265,6 +265,15 @@ impl Entry {
                 clock: body.clock,
                 expected: if parents.is_empty() { 1 } else { 2 },
             });
+        }
+        if verify {
+            let key = signer.as_ref().unwrap_or(&author);
+            let mut signed = Vec::with_capacity(SIGNATURE_PREFIX.len() + pb.body.len());
+            signed.extend_from_slice(SIGNATURE_PREFIX);
+            signed.extend_from_slice(&pb.body);
+            if !key.verify(&signed, &pb.signature) {
+                return Err(IngestError::BadSignature);
+            }
         }
         Ok(Self {
             cid,
