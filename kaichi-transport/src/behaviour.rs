@@ -6,18 +6,22 @@ use std::time::Duration;
 use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{StreamProtocol, identify, identity, kad, ping};
+use libp2p::{StreamProtocol, connection_limits, identify, identity, kad, ping};
 use sha2::{Digest, Sha256};
 
+use crate::config::ConnectionLimits;
 use crate::exchange::{BlockCodec, PROTOCOL};
 use crate::notification::MAX_NOTIFICATION_BYTES;
 
 /// Identify protocol version string.
 const IDENTIFY_PROTOCOL: &str = "/kaichi/1.0.0";
 
-/// gossipsub, block exchange, identify and ping.
+/// Connection limits, gossipsub, block exchange, identify, ping and Kademlia.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    /// First, so a connection over the limits is denied before any other
+    /// behaviour sets up state for it.
+    pub(crate) limits: connection_limits::Behaviour,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) blocks: request_response::Behaviour<BlockCodec>,
     pub(crate) identify: identify::Behaviour,
@@ -31,7 +35,7 @@ pub(crate) struct Behaviour {
 pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/kaichi/kad/1.0.0");
 
 impl Behaviour {
-    pub(crate) fn new(key: &identity::Keypair) -> Result<Self, String> {
+    pub(crate) fn new(key: &identity::Keypair, limits: &ConnectionLimits) -> Result<Self, String> {
         let config = gossipsub::ConfigBuilder::default()
             .heartbeat_interval(Duration::from_millis(500))
             // Signed messages, strictly validated.
@@ -59,6 +63,14 @@ impl Behaviour {
             .with_peer_score(score, gossipsub::PeerScoreThresholds::default())
             .map_err(|e| e.to_string())?;
         Ok(Self {
+            limits: connection_limits::Behaviour::new(
+                connection_limits::ConnectionLimits::default()
+                    .with_max_established_incoming(Some(limits.max_incoming))
+                    .with_max_established_outgoing(Some(limits.max_outgoing))
+                    .with_max_pending_incoming(Some(limits.max_pending))
+                    .with_max_pending_outgoing(Some(limits.max_pending))
+                    .with_max_established_per_peer(Some(limits.max_per_peer)),
+            ),
             gossipsub,
             blocks: request_response::Behaviour::new(
                 [(PROTOCOL, ProtocolSupport::Full)],

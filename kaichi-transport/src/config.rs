@@ -13,6 +13,32 @@ pub enum ConfigError {
     Zero(&'static str),
 }
 
+/// Bounds on libp2p connections (see [`NodeConfigBuilder::connection_limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most established inbound connections.
+    pub max_incoming: u32,
+    /// Most established outbound connections.
+    pub max_outgoing: u32,
+    /// Most connections being set up in each direction.
+    pub max_pending: u32,
+    /// Most established connections to one peer.
+    pub max_per_peer: u32,
+}
+
+impl Default for ConnectionLimits {
+    /// 256 in, 128 out, 64 pending each way, 2 per peer (a TCP and a QUIC
+    /// connection, or one each way while two peers dial each other).
+    fn default() -> Self {
+        Self {
+            max_incoming: 256,
+            max_outgoing: 128,
+            max_pending: 64,
+            max_per_peer: 2,
+        }
+    }
+}
+
 /// How a node runs. Build with [`NodeConfig::builder`].
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -26,6 +52,8 @@ pub struct NodeConfig {
     pub(crate) relay_retention: Duration,
     pub(crate) relay_max_per_inbox: usize,
     pub(crate) relay_max_inboxes: usize,
+    pub(crate) limits: ConnectionLimits,
+    pub(crate) redial_interval: Duration,
 }
 
 impl NodeConfig {
@@ -43,6 +71,8 @@ impl NodeConfig {
                 relay_retention: Duration::from_secs(7 * 86_400),
                 relay_max_per_inbox: 1024,
                 relay_max_inboxes: 10_000,
+                limits: ConnectionLimits::default(),
+                redial_interval: Duration::from_secs(10),
             },
         }
     }
@@ -101,6 +131,18 @@ impl NodeConfigBuilder {
         self
     }
 
+    /// Connection limits; connections beyond them are denied.
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// How often bootstrap peers that are not connected are dialled again.
+    pub fn redial_interval(mut self, d: Duration) -> Self {
+        self.config.redial_interval = d;
+        self
+    }
+
     /// Validates the configuration.
     pub fn build(mut self) -> Result<NodeConfig, ConfigError> {
         if self.config.max_pending_notifications == 0 {
@@ -114,6 +156,13 @@ impl NodeConfigBuilder {
         }
         if self.config.retry_interval.is_zero() {
             return Err(ConfigError::Zero("retry_interval"));
+        }
+        if self.config.redial_interval.is_zero() {
+            return Err(ConfigError::Zero("redial_interval"));
+        }
+        let l = self.config.limits;
+        if l.max_incoming == 0 || l.max_outgoing == 0 || l.max_pending == 0 || l.max_per_peer == 0 {
+            return Err(ConfigError::Zero("connection limits"));
         }
         if self.config.listen.is_empty() {
             self.config.listen.push(

@@ -68,6 +68,17 @@ pub(crate) struct Engine {
     published: bool,
     /// When each conversation was last re-announced.
     last_resync: HashMap<ConversationId, std::time::Instant>,
+    /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
+    /// suffix, or learned when a dial to it succeeded).
+    bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
+}
+
+/// The peer a `/p2p/…` multiaddr names.
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
 }
 
 /// Least time between two re-announcements of one conversation.
@@ -97,6 +108,7 @@ impl Engine {
         let net = |e: &dyn std::fmt::Display| NodeError::Network(e.to_string());
         let key = keys.ipns().to_libp2p().map_err(|e| net(&e))?;
         let idle = config.idle_timeout;
+        let limits = config.limits;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -106,7 +118,7 @@ impl Engine {
             )
             .map_err(|e| net(&e))?
             .with_quic()
-            .with_behaviour(|k| Behaviour::new(k).map_err(|e| e.into()))
+            .with_behaviour(|k| Behaviour::new(k, &limits).map_err(|e| e.into()))
             .map_err(|e| net(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
@@ -121,6 +133,11 @@ impl Engine {
         for addr in &config.bootstrap {
             swarm.dial(addr.clone()).map_err(|e| net(&e))?;
         }
+        let bootstrap = config
+            .bootstrap
+            .iter()
+            .map(|a| (a.clone(), peer_of(a)))
+            .collect();
         let contacts = store
             .conversations()?
             .into_iter()
@@ -145,6 +162,7 @@ impl Engine {
             lookups: HashMap::new(),
             published: false,
             last_resync: HashMap::new(),
+            bootstrap,
         })
     }
 
@@ -154,6 +172,10 @@ impl Engine {
 
     pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut retry = tokio::time::interval(self.config.retry_interval);
+        let mut redial = tokio::time::interval(self.config.redial_interval);
+        redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate, and the bootstrap peers were just dialled.
+        redial.reset();
         loop {
             tokio::select! {
                 // Local work first (rust-libp2p's guideline: prioritise local
@@ -165,6 +187,7 @@ impl Engine {
                 },
                 event = self.swarm.select_next_some() => self.swarm_event(event),
                 _ = retry.tick() => self.flush_pending(),
+                _ = redial.tick() => self.redial(),
             }
         }
         if self.dropped_events > 0 {
@@ -172,6 +195,19 @@ impl Engine {
                 dropped = self.dropped_events,
                 "events dropped: the event stream was full"
             );
+        }
+    }
+
+    /// Dials every bootstrap peer that is not connected (a relay restarted,
+    /// a network came back).
+    fn redial(&mut self) {
+        for (addr, peer) in &self.bootstrap {
+            if peer.is_some_and(|p| self.swarm.is_connected(&p)) {
+                continue;
+            }
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                tracing::debug!(%addr, %e, "re-dialling a bootstrap peer failed");
+            }
         }
     }
 
@@ -185,6 +221,9 @@ impl Engine {
         match command {
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.listen_addrs.clone());
+            }
+            Command::ConnectedPeers(reply) => {
+                let _ = reply.send(self.swarm.connected_peers().copied().collect());
             }
             Command::Dial(addr, reply) => {
                 let _ = reply.send(
@@ -414,8 +453,17 @@ impl Engine {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 num_established,
+                endpoint,
                 ..
             } if num_established.get() == 1 => {
+                if endpoint.is_dialer() {
+                    let remote = endpoint.get_remote_address();
+                    for (addr, peer) in &mut self.bootstrap {
+                        if peer.is_none() && addr == remote {
+                            *peer = Some(peer_id);
+                        }
+                    }
+                }
                 self.emit(NodeEvent::PeerConnected(peer_id));
                 // Any peer may be a relay holding our notifications: ask.
                 let request = BlockRequest {

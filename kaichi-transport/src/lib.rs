@@ -17,7 +17,7 @@ mod node;
 pub mod notification;
 
 pub use behaviour::KAD_PROTOCOL;
-pub use config::{ConfigError, NodeConfig, NodeConfigBuilder};
+pub use config::{ConfigError, ConnectionLimits, NodeConfig, NodeConfigBuilder};
 pub use engine::inbox_topic;
 pub use node::{Node, NodeError, NodeEvent};
 

@@ -87,6 +87,7 @@ pub enum NodeError {
 
 pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
     Dial(Multiaddr, oneshot::Sender<Result<(), NodeError>>),
     AddContact(Vec<u8>, oneshot::Sender<Result<IdentityPublic, NodeError>>),
     SendDm {
@@ -167,6 +168,11 @@ impl Node {
     /// The addresses the node listens on.
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
         self.ask(Command::ListenAddrs).await
+    }
+
+    /// The peers with at least one open connection.
+    pub async fn connected_peers(&self) -> Result<Vec<PeerId>, NodeError> {
+        self.ask(Command::ConnectedPeers).await
     }
 
     /// Dials a peer.

@@ -15,7 +15,7 @@ use kaichi_identity::document::DocumentBuilder;
 use kaichi_identity::wallet::KeypairWallet;
 use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
 use kaichi_privatelog::store::SqliteStore;
-use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent};
+use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeConfigBuilder, NodeEvent};
 use tokio::sync::mpsc;
 
 pub struct Peer {
@@ -46,14 +46,27 @@ pub async fn start_relay(seed: u8) -> Peer {
 }
 
 pub async fn start_with(seed: u8, store: Arc<SqliteStore>, relay: bool) -> Peer {
+    start_configured(seed, store, |b| {
+        let b = b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap());
+        if relay {
+            b.relay(Duration::from_secs(3600))
+        } else {
+            b
+        }
+    })
+    .await
+}
+
+/// Starts a node whose configuration `configure` completes (it must add a
+/// listen address).
+pub async fn start_configured(
+    seed: u8,
+    store: Arc<SqliteStore>,
+    configure: impl FnOnce(NodeConfigBuilder) -> NodeConfigBuilder,
+) -> Peer {
     let (wallet, keys, document) = identity(seed);
-    let mut builder = NodeConfig::builder()
-        .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .retry_interval(Duration::from_millis(200));
-    if relay {
-        builder = builder.relay(Duration::from_secs(3600));
-    }
-    let config = builder.build().unwrap();
+    let builder = NodeConfig::builder().retry_interval(Duration::from_millis(200));
+    let config = configure(builder).build().unwrap();
     let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
         .await
         .unwrap();

@@ -1,0 +1,119 @@
+//! Connection management: limits, and bootstrap peers dialled again.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{start_configured, within};
+use kaichi_privatelog::store::SqliteStore;
+use kaichi_transport::{ConnectionLimits, Multiaddr, NodeEvent, PeerId};
+use tokio::sync::mpsc::Receiver;
+
+fn memory_store() -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open_in_memory().unwrap())
+}
+
+fn loopback_tcp(port: u16) -> Multiaddr {
+    format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()
+}
+
+/// Waits for a connection to `peer`.
+async fn connected_to(events: &mut Receiver<NodeEvent>, peer: PeerId) {
+    loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::PeerConnected(p)) if p == peer => return,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_peer_that_restarts_is_dialled_again() {
+    let relay = start_configured(60, memory_store(), |b| {
+        b.listen(loopback_tcp(0)).relay(Duration::from_secs(60))
+    })
+    .await;
+    let relay_id = relay.node.peer_id();
+    let port = relay
+        .addr
+        .iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+            _ => None,
+        })
+        .unwrap();
+    // A bootstrap address without /p2p/: the node learns whom it reached.
+    let bootstrap = relay.addr.clone();
+    let mut alice = start_configured(61, memory_store(), |b| {
+        b.listen(loopback_tcp(0))
+            .bootstrap(bootstrap)
+            .redial_interval(Duration::from_millis(200))
+    })
+    .await;
+    connected_to(&mut alice.events, relay_id).await;
+
+    relay.node.shutdown().await;
+    loop {
+        match within(alice.events.recv()).await {
+            Some(NodeEvent::PeerDisconnected(p)) if p == relay_id => break,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    }
+    // The relay comes back on the same address; Alice finds it by herself.
+    let relay = start_configured(60, memory_store(), |b| {
+        b.listen(loopback_tcp(port)).relay(Duration::from_secs(60))
+    })
+    .await;
+    connected_to(&mut alice.events, relay_id).await;
+    relay.node.shutdown().await;
+    alice.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_are_denied() {
+    let limits = ConnectionLimits {
+        max_incoming: 1,
+        ..ConnectionLimits::default()
+    };
+    let mut hub = start_configured(62, memory_store(), |b| {
+        b.listen(loopback_tcp(0)).connection_limits(limits)
+    })
+    .await;
+    let mut first = start_configured(63, memory_store(), |b| b.listen(loopback_tcp(0))).await;
+    let mut second = start_configured(64, memory_store(), |b| b.listen(loopback_tcp(0))).await;
+
+    first.node.dial(hub.addr.clone()).await.unwrap();
+    connected_to(&mut first.events, hub.node.peer_id()).await;
+    connected_to(&mut hub.events, first.node.peer_id()).await;
+
+    // The second inbound connection is refused: neither side reports it.
+    second.node.dial(hub.addr.clone()).await.unwrap();
+    let quiet = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match hub.events.recv().await {
+                Some(NodeEvent::PeerConnected(p)) if p == second.node.peer_id() => return,
+                Some(_) => {}
+                None => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "the hub accepted a connection over its limit");
+    assert!(
+        !within(second.node.connected_peers())
+            .await
+            .unwrap()
+            .contains(&hub.node.peer_id())
+    );
+
+    // Once the first peer leaves, there is room again.
+    first.node.shutdown().await;
+    second.node.dial(hub.addr.clone()).await.unwrap();
+    connected_to(&mut second.events, hub.node.peer_id()).await;
+    hub.node.shutdown().await;
+    second.node.shutdown().await;
+}
