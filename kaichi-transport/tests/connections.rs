@@ -102,7 +102,10 @@ async fn connections_beyond_the_limit_are_denied() {
         }
     })
     .await;
-    assert!(quiet.is_err(), "the hub accepted a connection over its limit");
+    assert!(
+        quiet.is_err(),
+        "the hub accepted a connection over its limit"
+    );
     assert!(
         !within(second.node.connected_peers())
             .await

@@ -1,4 +1,13 @@
 //! The node task: drives the libp2p swarm, the conversations and the store.
+//!
+//! This module holds the task's state, its loop and the commands; the
+//! submodules add the sync engine, the DHT and the relay.
+
+mod dht;
+mod relay;
+mod sync;
+
+use dht::Lookup;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -6,24 +15,21 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use kaichi_identity::document::verify_document;
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp, WalletAddress};
-use kaichi_privatelog::store::{BlockStore as _, LogStore as _, SqliteStore, StoredConversation};
-use kaichi_privatelog::{Conversation, ConversationId, Entry, EntryCid, Message, MessageBody};
+use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
+use kaichi_privatelog::{Conversation, ConversationId, EntryCid, Message};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
-use libp2p::kad::store::RecordStore as _;
-use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::request_response::OutboundRequestId;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, noise, tcp, yamux};
 use sha2::Digest as _;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
 use crate::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use crate::config::NodeConfig;
-use crate::dht::validate_dht_record;
-use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES, MAX_WANT};
+use crate::exchange::BlockRequest;
 use crate::node::{Command, NodeError, NodeEvent};
-use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
-use kaichi_identity::ipns::{RecordParams, create_record};
+use crate::notification::Notification;
 
 /// The inbox topic of an identity.
 pub fn inbox_topic(name: &IpnsName) -> IdentTopic {
@@ -80,19 +86,6 @@ fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
         _ => None,
     })
 }
-
-/// Least time between two re-announcements of one conversation.
-const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
-/// Most own entries inlined in a re-announcement.
-const MAX_RESYNC_BLOCKS: usize = 32;
-
-struct Lookup {
-    wallet: WalletAddress,
-    sends: Vec<(String, oneshot::Sender<Result<EntryCid, NodeError>>)>,
-}
-
-/// Most concurrent DHT lookups.
-const MAX_LOOKUPS: usize = 256;
 
 /// Most verified documents cached (the cache is cleared when full).
 const MAX_CACHED_DOCUMENTS: usize = 4096;
@@ -355,69 +348,6 @@ impl Engine {
         Ok(entry.cid())
     }
 
-    /// When a contact's inbox gains a subscriber (the contact, or a relay
-    /// for it, came back), re-announce our heads with our newest own entries
-    /// inline, so whatever a lost notification carried is recovered. At
-    /// most once per contact per [`RESYNC_INTERVAL`].
-    fn resync(&mut self, topic: &TopicHash) {
-        let Some(contact) = self
-            .contacts
-            .values()
-            .find(|c| inbox_topic(&c.peer.ipns_name()).hash() == *topic)
-            .copied()
-        else {
-            return;
-        };
-        let now = std::time::Instant::now();
-        if self
-            .last_resync
-            .get(&contact.id)
-            .is_some_and(|t| now.duration_since(*t) < RESYNC_INTERVAL)
-        {
-            return;
-        }
-        let me = self.keys.ipns().public().to_bytes();
-        let Ok(conv) = self.conversation(&contact) else {
-            return;
-        };
-        let heads = conv.heads();
-        let mine: Vec<EntryCid> = conv
-            .log()
-            .iter()
-            .rev()
-            .filter(|k| k.author == me)
-            .take(MAX_RESYNC_BLOCKS)
-            .map(|k| k.cid)
-            .collect();
-        let mut blocks = Vec::new();
-        let mut size = 0;
-        for cid in mine {
-            if let Ok(Some(block)) = self.store.get(&cid.to_cid()) {
-                size += block.len();
-                if size > MAX_NOTIFICATION_BYTES / 2 {
-                    break;
-                }
-                blocks.push(block);
-            }
-        }
-        if blocks.is_empty() {
-            return;
-        }
-        let notification = Notification {
-            sender_document: self.document.clone(),
-            conversation: contact.id.as_bytes().to_vec(),
-            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
-            blocks,
-        };
-        let Ok(ephemeral) = random::<32>() else {
-            return;
-        };
-        if let Ok(sealed) = notification.seal(&contact.peer.dm, Zeroizing::new(ephemeral)) {
-            self.last_resync.insert(contact.id, now);
-            self.publish(topic.clone(), sealed);
-        }
-    }
-
     fn publish(&mut self, topic: TopicHash, sealed: Vec<u8>) {
         match self
             .swarm
@@ -540,389 +470,6 @@ impl Engine {
             Err(reason) => {
                 self.emit(NodeEvent::Rejected { peer: from, reason });
                 MessageAcceptance::Reject
-            }
-        }
-    }
-
-    /// Puts this identity's document (under its wallet's key) and an IPNS
-    /// record pointing at the document into the DHT.
-    fn publish_identity(&mut self) {
-        let now = now();
-        let wallet = self.keys.wallet();
-        let doc_cid = EntryCid::of(&self.document);
-        let mut records = vec![kad::Record::new(
-            kaichi_identity::document::document_dht_key(&wallet),
-            self.document.clone(),
-        )];
-        if let Some(validity) = now.checked_add(std::time::Duration::from_secs(86_400)) {
-            let params = RecordParams::new(format!("/ipfs/{doc_cid}"), now.unix_secs(), validity);
-            if let Ok(ipns) = create_record(self.keys.ipns(), &params) {
-                records.push(kad::Record::new(
-                    self.keys.ipns().name().routing_key(),
-                    ipns,
-                ));
-            }
-        }
-        for record in records {
-            if self
-                .swarm
-                .behaviour_mut()
-                .kad
-                .put_record(record, kad::Quorum::One)
-                .is_err()
-            {
-                return;
-            }
-        }
-        self.published = true;
-    }
-
-    fn lookup(
-        &mut self,
-        wallet: WalletAddress,
-        text: String,
-        reply: oneshot::Sender<Result<EntryCid, NodeError>>,
-    ) {
-        if let Some(l) = self.lookups.values_mut().find(|l| l.wallet == wallet) {
-            l.sends.push((text, reply));
-            return;
-        }
-        if self.lookups.len() >= MAX_LOOKUPS {
-            let _ = reply.send(Err(NodeError::Network(
-                "too many DHT lookups in flight".into(),
-            )));
-            return;
-        }
-        let key = kad::RecordKey::new(&kaichi_identity::document::document_dht_key(&wallet));
-        let id = self.swarm.behaviour_mut().kad.get_record(key);
-        self.lookups.insert(
-            id,
-            Lookup {
-                wallet,
-                sends: vec![(text, reply)],
-            },
-        );
-    }
-
-    fn kad(&mut self, event: kad::Event) {
-        match event {
-            kad::Event::InboundRequest {
-                request:
-                    kad::InboundRequest::PutRecord {
-                        record: Some(record),
-                        ..
-                    },
-            } => {
-                let existing = self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .store_mut()
-                    .get(&record.key)
-                    .map(|r| r.value.clone());
-                match validate_dht_record(
-                    record.key.as_ref(),
-                    &record.value,
-                    existing.as_deref(),
-                    now(),
-                ) {
-                    Ok(()) => {
-                        let _ = self.swarm.behaviour_mut().kad.store_mut().put(record);
-                    }
-                    Err(e) => tracing::debug!(%e, "refused a DHT record"),
-                }
-            }
-            kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
-                kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
-                    let Some(lookup) = self.lookups.remove(&id) else {
-                        return;
-                    };
-                    let doc = found.record.value;
-                    let owned = verify_document(&doc, now())
-                        .ok()
-                        .and_then(|d| d.for_wallet(&lookup.wallet).ok())
-                        .is_some();
-                    if !owned || self.add_contact(&doc).is_err() {
-                        // Not a valid document for this wallet: keep looking.
-                        let key = kad::RecordKey::new(
-                            &kaichi_identity::document::document_dht_key(&lookup.wallet),
-                        );
-                        let retry = self.swarm.behaviour_mut().kad.get_record(key);
-                        self.lookups.insert(retry, lookup);
-                        return;
-                    }
-                    let to = lookup.wallet.to_string();
-                    for (text, reply) in lookup.sends {
-                        let _ = reply.send(self.send_dm(&to, text));
-                    }
-                }
-                kad::QueryResult::GetRecord(_) => {
-                    if let Some(lookup) = self.lookups.remove(&id) {
-                        for (_, reply) in lookup.sends {
-                            let _ = reply.send(Err(NodeError::NotAContact(format!(
-                                "{} (no identity document found in the DHT)",
-                                lookup.wallet
-                            ))));
-                        }
-                    }
-                }
-                kad::QueryResult::PutRecord(Err(e)) => {
-                    tracing::debug!(%e, "publishing to the DHT failed; will retry");
-                    self.published = false;
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-
-    /// Relay: follows an inbox topic a connected peer subscribed to.
-    fn follow(&mut self, topic: TopicHash) {
-        let is_inbox = topic.as_str().starts_with("/kaichi/inbox/1/");
-        let own = topic == inbox_topic(&self.keys.ipns().name()).hash();
-        if !is_inbox
-            || own
-            || self.mailboxes.contains_key(&topic)
-            || self.mailboxes.len() >= self.config.relay_max_inboxes
-        {
-            return;
-        }
-        let ident = IdentTopic::new(topic.as_str());
-        if self
-            .swarm
-            .behaviour_mut()
-            .gossipsub
-            .subscribe(&ident)
-            .is_ok()
-        {
-            self.mailboxes.insert(topic, VecDeque::new());
-        }
-    }
-
-    /// Relay: keeps a sealed notification for an offline recipient.
-    fn hold(&mut self, topic: TopicHash, data: Vec<u8>) {
-        let retention = self.config.relay_retention;
-        let max = self.config.relay_max_per_inbox;
-        if let Some(queue) = self.mailboxes.get_mut(&topic) {
-            let now = std::time::Instant::now();
-            while queue
-                .front()
-                .is_some_and(|(t, _)| now.duration_since(*t) > retention)
-            {
-                queue.pop_front();
-            }
-            if queue.len() >= max {
-                queue.pop_front();
-            }
-            queue.push_back((now, data));
-        }
-    }
-
-    /// Opens, verifies and merges a notification; asks `from` for missing blocks.
-    fn notification(&mut self, from: &PeerId, data: &[u8]) -> Result<(), String> {
-        if data.len() > MAX_NOTIFICATION_BYTES {
-            return Err("oversized notification".into());
-        }
-        let n = Notification::open(self.keys.dm(), data).map_err(|e| e.to_string())?;
-        let (peer, new) = self
-            .add_contact(&n.sender_document)
-            .map_err(|e| e.to_string())?;
-        if new {
-            self.emit(NodeEvent::ContactAdded {
-                name: peer.ipns_name(),
-                wallet: peer.wallet,
-            });
-        }
-        let stored = StoredConversation {
-            id: self.conversation_id(&peer).map_err(|e| e.to_string())?,
-            peer,
-        };
-        if stored.id.as_bytes().as_slice() != n.conversation.as_slice() {
-            return Err("notification names another conversation".into());
-        }
-        let mut accepted = Vec::new();
-        {
-            let conv = self.conversation(&stored).map_err(|e| e.to_string())?;
-            for block in &n.blocks {
-                let entry = Entry::decode_and_verify(block, None).map_err(|e| e.to_string())?;
-                if conv.ingest_entry(&entry).map_err(|e| e.to_string())?.new {
-                    accepted.push(entry);
-                }
-            }
-        }
-        self.accepted(&stored, accepted);
-        // Heads we do not hold, and parents of what we hold, are fetched from the sender.
-        let mut want: Vec<EntryCid> = n
-            .heads
-            .iter()
-            .filter_map(|h| EntryCid::from_bytes(h).ok())
-            .filter(|h| {
-                !self
-                    .conversations
-                    .get(&stored.id)
-                    .is_some_and(|c| c.contains(h))
-            })
-            .collect();
-        if let Some(conv) = self.conversations.get(&stored.id) {
-            want.extend(conv.missing());
-        }
-        self.fetch(from, stored.id, want);
-        Ok(())
-    }
-
-    fn fetch(&mut self, from: &PeerId, conversation: ConversationId, mut want: Vec<EntryCid>) {
-        want.sort_unstable();
-        want.dedup();
-        want.truncate(MAX_WANT);
-        if want.is_empty() {
-            return;
-        }
-        let request = BlockRequest {
-            want: want.iter().map(|c| c.to_bytes().to_vec()).collect(),
-            mailbox: false,
-        };
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .blocks
-            .send_request(from, request);
-        self.fetches.insert(id, conversation);
-    }
-
-    /// Persists newly accepted entries and reports text messages.
-    fn accepted(&mut self, stored: &StoredConversation, entries: Vec<Entry>) {
-        if entries.is_empty() {
-            return;
-        }
-        if let Err(e) = self
-            .store
-            .add_entries(&stored.id, &entries.iter().collect::<Vec<_>>())
-        {
-            tracing::error!(%e, "could not store received entries");
-            return;
-        }
-        let mut events = Vec::new();
-        if let Some(conv) = self.conversations.get(&stored.id) {
-            for e in &entries {
-                if let Some(Message {
-                    body: MessageBody::Text { text, .. },
-                    ..
-                }) = conv.message(&e.cid())
-                {
-                    events.push(NodeEvent::MessageReceived {
-                        conversation: stored.id,
-                        from: e.author().name(),
-                        cid: e.cid(),
-                        text: text.clone(),
-                    });
-                }
-            }
-        }
-        for ev in events {
-            self.emit(ev);
-        }
-    }
-
-    fn blocks(&mut self, event: request_response::Event<BlockRequest, BlockResponse>) {
-        let (peer, message) = match event {
-            request_response::Event::Message { peer, message, .. } => (peer, message),
-            // A fetch that failed (timeout, peer gone, protocol unsupported)
-            // is forgotten; the next notification or reconnect retries.
-            request_response::Event::OutboundFailure { request_id, .. } => {
-                self.fetches.remove(&request_id);
-                return;
-            }
-            _ => return,
-        };
-        match message {
-            request_response::Message::Request {
-                request, channel, ..
-            } => {
-                // Held notifications go only to the inbox's owner: its
-                // PeerId is its IPNS name.
-                let notifications = if request.mailbox {
-                    let topic = inbox_topic(&IpnsName::from_peer_id(peer)).hash();
-                    let retention = self.config.relay_retention;
-                    self.mailboxes
-                        .get_mut(&topic)
-                        .map(|q| {
-                            let now = std::time::Instant::now();
-                            q.drain(..)
-                                .filter(|(t, _)| now.duration_since(*t) <= retention)
-                                .map(|(_, n)| n)
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                let mut blocks = Vec::new();
-                let mut size = 0;
-                for want in request.want.iter().take(MAX_WANT) {
-                    let Ok(cid) = EntryCid::from_bytes(want) else {
-                        continue;
-                    };
-                    if let Ok(Some(block)) = self.store.get(&cid.to_cid()) {
-                        size += block.len();
-                        if size > MAX_RESPONSE_BYTES {
-                            break;
-                        }
-                        blocks.push(block);
-                    }
-                }
-                let _ = self.swarm.behaviour_mut().blocks.send_response(
-                    channel,
-                    BlockResponse {
-                        blocks,
-                        notifications,
-                    },
-                );
-            }
-            request_response::Message::Response {
-                request_id,
-                response,
-            } => {
-                for sealed in &response.notifications {
-                    if let Err(reason) = self.notification(&peer, sealed) {
-                        self.emit(NodeEvent::Rejected { peer, reason });
-                    }
-                }
-                let Some(id) = self.fetches.remove(&request_id) else {
-                    return;
-                };
-                let Some(stored) = self.contacts.get(&id).copied().or_else(|| {
-                    self.store
-                        .conversations()
-                        .ok()
-                        .and_then(|cs| cs.into_iter().find(|c| c.id == id))
-                }) else {
-                    return;
-                };
-                let mut accepted = Vec::new();
-                let mut bad = None;
-                if let Some(conv) = self.conversations.get_mut(&id) {
-                    for block in &response.blocks {
-                        let checked = Entry::decode_and_verify(block, None)
-                            .and_then(|e| conv.ingest_entry(&e).map(|ins| (e, ins.new)));
-                        match checked {
-                            Ok((e, true)) => accepted.push(e),
-                            Ok(_) => {}
-                            Err(e) => bad = Some(e.to_string()),
-                        }
-                    }
-                }
-                self.accepted(&stored, accepted);
-                if let Some(reason) = bad {
-                    self.emit(NodeEvent::Rejected { peer, reason });
-                    return;
-                }
-                // Breadth-first: ask again for whatever is still missing.
-                let missing = self
-                    .conversations
-                    .get(&id)
-                    .map(|c| c.missing())
-                    .unwrap_or_default();
-                self.fetch(&peer, id, missing);
             }
         }
     }

@@ -1,0 +1,288 @@
+//! The sync engine: notifications opened and merged, missing blocks fetched
+//! breadth-first, blocks served, heads re-announced.
+
+use kaichi_privatelog::store::{BlockStore as _, LogStore as _, StoredConversation};
+use kaichi_privatelog::{ConversationId, Entry, EntryCid, Message, MessageBody};
+use libp2p::PeerId;
+use libp2p::gossipsub::TopicHash;
+use libp2p::request_response;
+use zeroize::Zeroizing;
+
+use super::{Engine, random};
+use crate::engine::inbox_topic;
+use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES, MAX_WANT};
+use crate::node::NodeEvent;
+use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
+
+/// Least time between two re-announcements of one conversation.
+const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Most own entries inlined in a re-announcement.
+const MAX_RESYNC_BLOCKS: usize = 32;
+
+impl Engine {
+    /// When a contact's inbox gains a subscriber (the contact, or a relay
+    /// for it, came back), re-announce our heads with our newest own entries
+    /// inline, so whatever a lost notification carried is recovered. At
+    /// most once per contact per [`RESYNC_INTERVAL`].
+    pub(super) fn resync(&mut self, topic: &TopicHash) {
+        let Some(contact) = self
+            .contacts
+            .values()
+            .find(|c| inbox_topic(&c.peer.ipns_name()).hash() == *topic)
+            .copied()
+        else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if self
+            .last_resync
+            .get(&contact.id)
+            .is_some_and(|t| now.duration_since(*t) < RESYNC_INTERVAL)
+        {
+            return;
+        }
+        let me = self.keys.ipns().public().to_bytes();
+        let Ok(conv) = self.conversation(&contact) else {
+            return;
+        };
+        let heads = conv.heads();
+        let mine: Vec<EntryCid> = conv
+            .log()
+            .iter()
+            .rev()
+            .filter(|k| k.author == me)
+            .take(MAX_RESYNC_BLOCKS)
+            .map(|k| k.cid)
+            .collect();
+        let mut blocks = Vec::new();
+        let mut size = 0;
+        for cid in mine {
+            if let Ok(Some(block)) = self.store.get(&cid.to_cid()) {
+                size += block.len();
+                if size > MAX_NOTIFICATION_BYTES / 2 {
+                    break;
+                }
+                blocks.push(block);
+            }
+        }
+        if blocks.is_empty() {
+            return;
+        }
+        let notification = Notification {
+            sender_document: self.document.clone(),
+            conversation: contact.id.as_bytes().to_vec(),
+            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
+            blocks,
+        };
+        let Ok(ephemeral) = random::<32>() else {
+            return;
+        };
+        if let Ok(sealed) = notification.seal(&contact.peer.dm, Zeroizing::new(ephemeral)) {
+            self.last_resync.insert(contact.id, now);
+            self.publish(topic.clone(), sealed);
+        }
+    }
+
+    /// Opens, verifies and merges a notification; asks `from` for missing blocks.
+    pub(super) fn notification(&mut self, from: &PeerId, data: &[u8]) -> Result<(), String> {
+        if data.len() > MAX_NOTIFICATION_BYTES {
+            return Err("oversized notification".into());
+        }
+        let n = Notification::open(self.keys.dm(), data).map_err(|e| e.to_string())?;
+        let (peer, new) = self
+            .add_contact(&n.sender_document)
+            .map_err(|e| e.to_string())?;
+        if new {
+            self.emit(NodeEvent::ContactAdded {
+                name: peer.ipns_name(),
+                wallet: peer.wallet,
+            });
+        }
+        let stored = StoredConversation {
+            id: self.conversation_id(&peer).map_err(|e| e.to_string())?,
+            peer,
+        };
+        if stored.id.as_bytes().as_slice() != n.conversation.as_slice() {
+            return Err("notification names another conversation".into());
+        }
+        let mut accepted = Vec::new();
+        {
+            let conv = self.conversation(&stored).map_err(|e| e.to_string())?;
+            for block in &n.blocks {
+                let entry = Entry::decode_and_verify(block, None).map_err(|e| e.to_string())?;
+                if conv.ingest_entry(&entry).map_err(|e| e.to_string())?.new {
+                    accepted.push(entry);
+                }
+            }
+        }
+        self.accepted(&stored, accepted);
+        // Heads we do not hold, and parents of what we hold, are fetched from the sender.
+        let mut want: Vec<EntryCid> = n
+            .heads
+            .iter()
+            .filter_map(|h| EntryCid::from_bytes(h).ok())
+            .filter(|h| {
+                !self
+                    .conversations
+                    .get(&stored.id)
+                    .is_some_and(|c| c.contains(h))
+            })
+            .collect();
+        if let Some(conv) = self.conversations.get(&stored.id) {
+            want.extend(conv.missing());
+        }
+        self.fetch(from, stored.id, want);
+        Ok(())
+    }
+
+    pub(super) fn fetch(
+        &mut self,
+        from: &PeerId,
+        conversation: ConversationId,
+        mut want: Vec<EntryCid>,
+    ) {
+        want.sort_unstable();
+        want.dedup();
+        want.truncate(MAX_WANT);
+        if want.is_empty() {
+            return;
+        }
+        let request = BlockRequest {
+            want: want.iter().map(|c| c.to_bytes().to_vec()).collect(),
+            mailbox: false,
+        };
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .blocks
+            .send_request(from, request);
+        self.fetches.insert(id, conversation);
+    }
+
+    /// Persists newly accepted entries and reports text messages.
+    pub(super) fn accepted(&mut self, stored: &StoredConversation, entries: Vec<Entry>) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .add_entries(&stored.id, &entries.iter().collect::<Vec<_>>())
+        {
+            tracing::error!(%e, "could not store received entries");
+            return;
+        }
+        let mut events = Vec::new();
+        if let Some(conv) = self.conversations.get(&stored.id) {
+            for e in &entries {
+                if let Some(Message {
+                    body: MessageBody::Text { text, .. },
+                    ..
+                }) = conv.message(&e.cid())
+                {
+                    events.push(NodeEvent::MessageReceived {
+                        conversation: stored.id,
+                        from: e.author().name(),
+                        cid: e.cid(),
+                        text: text.clone(),
+                    });
+                }
+            }
+        }
+        for ev in events {
+            self.emit(ev);
+        }
+    }
+
+    pub(super) fn blocks(&mut self, event: request_response::Event<BlockRequest, BlockResponse>) {
+        let (peer, message) = match event {
+            request_response::Event::Message { peer, message, .. } => (peer, message),
+            // A fetch that failed (timeout, peer gone, protocol unsupported)
+            // is forgotten; the next notification or reconnect retries.
+            request_response::Event::OutboundFailure { request_id, .. } => {
+                self.fetches.remove(&request_id);
+                return;
+            }
+            _ => return,
+        };
+        match message {
+            request_response::Message::Request {
+                request, channel, ..
+            } => {
+                // Held notifications go only to the inbox's owner: its
+                // PeerId is its IPNS name.
+                let notifications = if request.mailbox {
+                    self.drain_mailbox(&peer)
+                } else {
+                    Vec::new()
+                };
+                let mut blocks = Vec::new();
+                let mut size = 0;
+                for want in request.want.iter().take(MAX_WANT) {
+                    let Ok(cid) = EntryCid::from_bytes(want) else {
+                        continue;
+                    };
+                    if let Ok(Some(block)) = self.store.get(&cid.to_cid()) {
+                        size += block.len();
+                        if size > MAX_RESPONSE_BYTES {
+                            break;
+                        }
+                        blocks.push(block);
+                    }
+                }
+                let _ = self.swarm.behaviour_mut().blocks.send_response(
+                    channel,
+                    BlockResponse {
+                        blocks,
+                        notifications,
+                    },
+                );
+            }
+            request_response::Message::Response {
+                request_id,
+                response,
+            } => {
+                for sealed in &response.notifications {
+                    if let Err(reason) = self.notification(&peer, sealed) {
+                        self.emit(NodeEvent::Rejected { peer, reason });
+                    }
+                }
+                let Some(id) = self.fetches.remove(&request_id) else {
+                    return;
+                };
+                let Some(stored) = self.contacts.get(&id).copied().or_else(|| {
+                    self.store
+                        .conversations()
+                        .ok()
+                        .and_then(|cs| cs.into_iter().find(|c| c.id == id))
+                }) else {
+                    return;
+                };
+                let mut accepted = Vec::new();
+                let mut bad = None;
+                if let Some(conv) = self.conversations.get_mut(&id) {
+                    for block in &response.blocks {
+                        let checked = Entry::decode_and_verify(block, None)
+                            .and_then(|e| conv.ingest_entry(&e).map(|ins| (e, ins.new)));
+                        match checked {
+                            Ok((e, true)) => accepted.push(e),
+                            Ok(_) => {}
+                            Err(e) => bad = Some(e.to_string()),
+                        }
+                    }
+                }
+                self.accepted(&stored, accepted);
+                if let Some(reason) = bad {
+                    self.emit(NodeEvent::Rejected { peer, reason });
+                    return;
+                }
+                // Breadth-first: ask again for whatever is still missing.
+                let missing = self
+                    .conversations
+                    .get(&id)
+                    .map(|c| c.missing())
+                    .unwrap_or_default();
+                self.fetch(&peer, id, missing);
+            }
+        }
+    }
+}
