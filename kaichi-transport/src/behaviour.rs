@@ -91,6 +91,8 @@ impl Behaviour {
                     peer,
                     kad::store::MemoryStoreConfig {
                         max_value_bytes: 70 * 1024,
+                        // Keys with provider records, ours and others'.
+                        max_provided_keys: 16 * 1024,
                         ..Default::default()
                     },
                 );

@@ -18,7 +18,7 @@ pub mod notification;
 
 pub use behaviour::KAD_PROTOCOL;
 pub use config::{ConfigError, ConnectionLimits, NodeConfig, NodeConfigBuilder};
-pub use engine::inbox_topic;
+pub use engine::{inbox_topic, provider_key};
 pub use node::{Node, NodeError, NodeEvent};
 
 pub use libp2p::{Multiaddr, PeerId};

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{next_message, start, start_relay};
+use common::{next_message, start, start_configured, start_relay};
 use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::NodeEvent;
 
@@ -185,4 +185,51 @@ async fn a_partition_heals_and_both_sides_converge() {
     };
     assert_eq!(texts(&va), texts(&vb));
     assert_eq!(va.messages.len(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_the_relay_dropped_is_found_through_provider_records() {
+    // The relay keeps one notification per inbox: Bob, back online, gets
+    // only the newest. The relay holds none of the blocks, so Bob asks the
+    // DHT who provides the conversation's head and fetches the rest from
+    // Alice, whom he has never connected to.
+    let relay = start_configured(25, memory_store(), |b| {
+        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .relay(Duration::from_secs(3600))
+            .relay_limits(1, 100)
+    })
+    .await;
+    let bob_store = memory_store();
+    let mut bob = start(26, bob_store.clone()).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut bob.events).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (bob_doc, bob_wallet) = (bob.document.clone(), bob.wallet.clone());
+    bob.node.shutdown().await;
+
+    let mut alice = start(27, memory_store()).await;
+    alice.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut alice.events).await;
+    alice.node.add_contact(bob_doc).await.unwrap();
+    for text in ["one", "two", "three"] {
+        alice.node.send_dm(&bob_wallet, text).await.unwrap();
+    }
+    // The relay holds the last notification; Alice's head reaches the DHT;
+    // gossipsub's message cache (a few heartbeats) forgets the notifications.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    let mut bob = start(26, bob_store).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(next_message(&mut bob.events).await);
+    }
+    got.sort();
+    assert_eq!(got, ["one", "three", "two"]);
+    let page = bob.node.read(&alice.wallet, 10).await.unwrap();
+    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["three", "two", "one"]);
+    for n in [&alice.node, &bob.node, &relay.node] {
+        n.shutdown().await;
+    }
 }

@@ -22,6 +22,11 @@ pub(super) struct Lookup {
 /// Most concurrent DHT lookups.
 const MAX_LOOKUPS: usize = 256;
 
+/// Whether a provider key is a SHA-256 multihash (code 0x12, 32 bytes).
+fn is_block_key(key: &[u8]) -> bool {
+    key.len() == 34 && key[0] == 0x12 && key[1] == 0x20
+}
+
 impl Engine {
     /// Puts this identity's document (under its wallet's key) and an IPNS
     /// record pointing at the document into the DHT.
@@ -111,6 +116,30 @@ impl Engine {
                     Err(e) => tracing::debug!(%e, "refused a DHT record"),
                 }
             }
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::AddProvider {
+                        record: Some(record),
+                    },
+            } => {
+                // Only block multihashes (SHA-256) are provided.
+                if is_block_key(record.key.as_ref())
+                    && let Err(e) = self
+                        .swarm
+                        .behaviour_mut()
+                        .kad
+                        .store_mut()
+                        .add_provider(record)
+                {
+                    tracing::debug!(%e, "refused a provider record");
+                }
+            }
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetProviders(result),
+                step,
+                ..
+            } => self.providers_found(id, result, step.last),
             kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
                     let Some(lookup) = self.lookups.remove(&id) else {

@@ -4,8 +4,11 @@
 //! submodules add the sync engine, the DHT and the relay.
 
 mod dht;
+mod providers;
 mod relay;
 mod sync;
+
+pub use providers::provider_key;
 
 use dht::Lookup;
 
@@ -77,6 +80,14 @@ pub(crate) struct Engine {
     /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
     /// suffix, or learned when a dial to it succeeded).
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
+    /// Conversations whose heads changed since they were last provided.
+    heads_changed: std::collections::HashSet<ConversationId>,
+    /// The heads provided in the DHT, per conversation.
+    provided: HashMap<ConversationId, Vec<EntryCid>>,
+    /// Provider lookups in flight: conversation, and the peer that lacked its blocks.
+    provider_queries: HashMap<kad::QueryId, (ConversationId, PeerId)>,
+    /// When each conversation's providers were last looked up.
+    last_provider_lookup: HashMap<ConversationId, std::time::Instant>,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -156,6 +167,10 @@ impl Engine {
             published: false,
             last_resync: HashMap::new(),
             bootstrap,
+            heads_changed: Default::default(),
+            provided: HashMap::new(),
+            provider_queries: HashMap::new(),
+            last_provider_lookup: HashMap::new(),
         })
     }
 
@@ -179,7 +194,10 @@ impl Engine {
                     Some(c) => self.command(c),
                 },
                 event = self.swarm.select_next_some() => self.swarm_event(event),
-                _ = retry.tick() => self.flush_pending(),
+                _ = retry.tick() => {
+                    self.flush_pending();
+                    self.provide_changed_heads();
+                }
                 _ = redial.tick() => self.redial(),
             }
         }
@@ -337,6 +355,7 @@ impl Engine {
         let entry = conv.append(&ipns, &Message::text(text, sent_at), &salt)?;
         let heads = conv.heads();
         self.store.add_entries(&contact.id, &[&entry])?;
+        self.heads_changed.insert(contact.id);
         let notification = Notification {
             sender_document: self.document.clone(),
             conversation: contact.id.as_bytes().to_vec(),

@@ -171,6 +171,7 @@ impl Engine {
             tracing::error!(%e, "could not store received entries");
             return;
         }
+        self.heads_changed.insert(stored.id);
         let mut events = Vec::new();
         if let Some(conv) = self.conversations.get(&stored.id) {
             for e in &entries {
@@ -196,10 +197,14 @@ impl Engine {
     pub(super) fn blocks(&mut self, event: request_response::Event<BlockRequest, BlockResponse>) {
         let (peer, message) = match event {
             request_response::Event::Message { peer, message, .. } => (peer, message),
-            // A fetch that failed (timeout, peer gone, protocol unsupported)
-            // is forgotten; the next notification or reconnect retries.
-            request_response::Event::OutboundFailure { request_id, .. } => {
-                self.fetches.remove(&request_id);
+            // A fetch that failed (timeout, peer gone, protocol unsupported):
+            // look for other holders of the conversation's blocks.
+            request_response::Event::OutboundFailure {
+                request_id, peer, ..
+            } => {
+                if let Some(id) = self.fetches.remove(&request_id) {
+                    self.find_providers(id, peer);
+                }
                 return;
             }
             _ => return,
@@ -270,18 +275,27 @@ impl Engine {
                         }
                     }
                 }
+                let progress = !accepted.is_empty();
                 self.accepted(&stored, accepted);
                 if let Some(reason) = bad {
                     self.emit(NodeEvent::Rejected { peer, reason });
                     return;
                 }
-                // Breadth-first: ask again for whatever is still missing.
                 let missing = self
                     .conversations
                     .get(&id)
                     .map(|c| c.missing())
                     .unwrap_or_default();
-                self.fetch(&peer, id, missing);
+                if missing.is_empty() {
+                    return;
+                }
+                if progress {
+                    // Breadth-first: ask again for whatever is still missing.
+                    self.fetch(&peer, id, missing);
+                } else {
+                    // This peer has none of it: ask who else does.
+                    self.find_providers(id, peer);
+                }
             }
         }
     }
