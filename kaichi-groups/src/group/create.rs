@@ -1,0 +1,71 @@
+//! Creating a group.
+
+use openmls::prelude::{MlsGroup, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY};
+use openmls_traits::OpenMlsProvider;
+use openmls_traits::random::OpenMlsRand as _;
+
+use super::{CreateError, Group};
+use crate::CIPHERSUITE;
+use crate::ids::GroupId;
+use crate::keypackage::capabilities;
+use crate::metadata::GroupMetadata;
+use crate::signer::MemberSigner;
+
+/// Epochs whose application messages can still be decrypted after a commit
+/// (messages sent just before a commit, delivered after it).
+pub(crate) const MAX_PAST_EPOCHS: usize = 5;
+
+/// What a new group starts with; the creator is its sequencer and only admin.
+#[derive(Debug, Clone, Default)]
+pub struct NewGroup {
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+}
+
+impl NewGroup {
+    /// A group with a name and no description.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: String::new(),
+        }
+    }
+}
+
+impl Group {
+    /// Creates a group with `me` as its only member, admin and sequencer,
+    /// under a random 32-byte id.
+    pub fn create(
+        provider: &impl OpenMlsProvider,
+        me: &MemberSigner,
+        new: NewGroup,
+    ) -> Result<Self, CreateError> {
+        let metadata = GroupMetadata {
+            name: new.name,
+            description: new.description,
+            admins: vec![me.name()],
+            sequencer: me.name(),
+        };
+        metadata.validate()?;
+        let extensions = metadata.to_extensions().map_err(CreateError::Mls)?;
+        let id = GroupId::from_bytes(
+            provider
+                .rand()
+                .random_array::<32>()
+                .map_err(|e| CreateError::Mls(format!("randomness: {e:?}")))?,
+        );
+        let mls = MlsGroup::builder()
+            .with_group_id(id.to_mls())
+            .ciphersuite(CIPHERSUITE)
+            .with_capabilities(capabilities())
+            .with_wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+            .use_ratchet_tree_extension(false)
+            .max_past_epochs(MAX_PAST_EPOCHS)
+            .with_group_context_extensions(extensions)
+            .build(provider, me, me.credential())
+            .map_err(|e| CreateError::Mls(e.to_string()))?;
+        Ok(Self { mls, id, metadata })
+    }
+}

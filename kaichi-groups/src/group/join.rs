@@ -1,0 +1,61 @@
+//! Joining a group from a Welcome.
+
+use openmls::prelude::{
+    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+    RatchetTreeIn, StagedWelcome,
+};
+use openmls_traits::OpenMlsProvider;
+use tls_codec::Deserialize as _;
+
+use super::create::MAX_PAST_EPOCHS;
+use super::{Group, JoinError};
+use crate::MAX_MESSAGE_BYTES;
+use crate::credential::{DeviceDirectory, verify_binding};
+use crate::metadata::GroupMetadata;
+
+impl Group {
+    /// Joins from a Welcome (`MLSMessage` bytes) and the group's ratchet tree
+    /// (TLS-serialised; `None` when the Welcome carries it inline). Every
+    /// member's credential must bind to its key, and the group must carry
+    /// Kaichi metadata; otherwise nothing is kept.
+    pub fn join(
+        provider: &impl OpenMlsProvider,
+        welcome: &[u8],
+        ratchet_tree: Option<&[u8]>,
+        devices: &(impl DeviceDirectory + ?Sized),
+    ) -> Result<Self, JoinError> {
+        if welcome.len() > MAX_MESSAGE_BYTES
+            || ratchet_tree.is_some_and(|t| t.len() > MAX_MESSAGE_BYTES)
+        {
+            return Err(JoinError::TooLarge);
+        }
+        let message =
+            MlsMessageIn::tls_deserialize_exact(welcome).map_err(|_| JoinError::Decode)?;
+        let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+            return Err(JoinError::Decode);
+        };
+        let tree = ratchet_tree
+            .map(|t| RatchetTreeIn::tls_deserialize_exact(t).map_err(|_| JoinError::Decode))
+            .transpose()?;
+        let config = MlsGroupJoinConfig::builder()
+            .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+            .use_ratchet_tree_extension(false)
+            .max_past_epochs(MAX_PAST_EPOCHS)
+            .build();
+        let staged = StagedWelcome::new_from_welcome(provider, &config, welcome, tree)
+            .map_err(|e| JoinError::Mls(e.to_string()))?;
+        for member in staged.members() {
+            verify_binding(&member.credential, &member.signature_key, devices).map_err(
+                |error| JoinError::Credential {
+                    leaf: member.index.u32(),
+                    error,
+                },
+            )?;
+        }
+        GroupMetadata::from_extensions(staged.group_context().extensions())?;
+        let mls = staged
+            .into_group(provider)
+            .map_err(|e| JoinError::Mls(e.to_string()))?;
+        Ok(Self::from_mls(mls)?)
+    }
+}

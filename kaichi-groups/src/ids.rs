@@ -1,0 +1,70 @@
+//! Group ids.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A group's id: 32 random bytes, shown as lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId([u8; 32]);
+
+/// A group id did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GroupIdError {
+    /// Not 32 bytes.
+    #[error("a group id is 32 bytes, got {0}")]
+    Length(usize),
+    /// Not hex.
+    #[error("a group id is 64 hex digits")]
+    Hex,
+}
+
+impl GroupId {
+    /// From its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// From a byte slice of exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, GroupIdError> {
+        <[u8; 32]>::try_from(bytes)
+            .map(Self)
+            .map_err(|_| GroupIdError::Length(bytes.len()))
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub(crate) fn to_mls(self) -> openmls::group::GroupId {
+        openmls::group::GroupId::from_slice(&self.0)
+    }
+}
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GroupId({self})")
+    }
+}
+
+impl FromStr for GroupId {
+    type Err = GroupIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(GroupIdError::Hex);
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| GroupIdError::Hex)?;
+        }
+        Ok(Self(out))
+    }
+}

@@ -1,0 +1,92 @@
+//! KeyPackages: how others invite this member.
+
+use openmls::prelude::{
+    Capabilities, CredentialType, ExtensionType, KeyPackage, KeyPackageIn, MlsMessageBodyIn,
+    MlsMessageIn, MlsMessageOut, ProtocolVersion,
+};
+use openmls_traits::OpenMlsProvider;
+use tls_codec::{Deserialize as _, Serialize as _};
+
+use crate::credential::{DeviceDirectory, verify_binding};
+use crate::metadata::METADATA_EXTENSION;
+use crate::signer::MemberSigner;
+use crate::{CIPHERSUITE, MAX_MESSAGE_BYTES};
+
+/// A KeyPackage could not be made or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyPackageError {
+    /// openmls could not build it (storage, crypto).
+    #[error("building the KeyPackage: {0}")]
+    Build(String),
+    /// Not an `MLSMessage` holding a KeyPackage.
+    #[error("not an MLSMessage carrying a KeyPackage")]
+    Decode,
+    /// Over [`MAX_MESSAGE_BYTES`].
+    #[error("KeyPackage too large")]
+    TooLarge,
+    /// Invalid: signature, ciphersuite, lifetime or capabilities.
+    #[error("invalid KeyPackage: {0}")]
+    Invalid(String),
+    /// Its credential does not bind to its key.
+    #[error("credential: {0}")]
+    Credential(#[from] crate::CredentialError),
+}
+
+/// The capabilities every Kaichi leaf advertises.
+pub(crate) fn capabilities() -> Capabilities {
+    Capabilities::new(
+        None,
+        Some(&[CIPHERSUITE]),
+        Some(&[ExtensionType::Unknown(METADATA_EXTENSION)]),
+        None,
+        Some(&[CredentialType::Basic]),
+    )
+}
+
+/// A fresh KeyPackage for `me`, as TLS-serialised `MLSMessage` bytes. Its
+/// private keys stay in `provider`'s storage until a Welcome uses them.
+/// A last-resort KeyPackage (RFC 9420 §10.1 extension) may be used more than once.
+pub fn key_package(
+    provider: &impl OpenMlsProvider,
+    me: &MemberSigner,
+    last_resort: bool,
+) -> Result<Vec<u8>, KeyPackageError> {
+    let mut builder = KeyPackage::builder().leaf_node_capabilities(capabilities());
+    if last_resort {
+        builder = builder.mark_as_last_resort();
+    }
+    let bundle = builder
+        .build(CIPHERSUITE, provider, me, me.credential())
+        .map_err(|e| KeyPackageError::Build(e.to_string()))?;
+    MlsMessageOut::from(bundle.key_package().clone())
+        .tls_serialize_detached()
+        .map_err(|e| KeyPackageError::Build(e.to_string()))
+}
+
+/// Parses and validates a KeyPackage `MLSMessage`: signature, ciphersuite,
+/// lifetime, and the credential's binding to its key.
+pub fn parse_key_package(
+    provider: &impl OpenMlsProvider,
+    bytes: &[u8],
+    devices: &(impl DeviceDirectory + ?Sized),
+) -> Result<(KeyPackage, kaichi_identity::IpnsName), KeyPackageError> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(KeyPackageError::TooLarge);
+    }
+    let message =
+        MlsMessageIn::tls_deserialize_exact(bytes).map_err(|_| KeyPackageError::Decode)?;
+    let MlsMessageBodyIn::KeyPackage(kp) = message.extract() else {
+        return Err(KeyPackageError::Decode);
+    };
+    let kp: KeyPackageIn = kp;
+    let kp = kp
+        .validate(provider.crypto(), ProtocolVersion::Mls10)
+        .map_err(|e| KeyPackageError::Invalid(e.to_string()))?;
+    if kp.ciphersuite() != CIPHERSUITE {
+        return Err(KeyPackageError::Invalid("not Kaichi's ciphersuite".into()));
+    }
+    let leaf = kp.leaf_node();
+    let name = verify_binding(leaf.credential(), leaf.signature_key().as_slice(), devices)?;
+    Ok((kp, name))
+}

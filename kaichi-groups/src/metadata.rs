@@ -1,0 +1,145 @@
+//! Group metadata, carried in a group context extension so every member
+//! agrees on it at every epoch.
+//!
+//! Extension type [`METADATA_EXTENSION`] (from the private-use range), value:
+//!
+//! ```proto
+//! message GroupMetadata {
+//!   string name = 1;          // at most 128 bytes
+//!   string description = 2;   // at most 1,024 bytes
+//!   repeated string admins = 3;  // IPNS names, at most 64
+//!   string sequencer = 4;     // IPNS name of the only member that commits
+//! }
+//! ```
+
+use kaichi_identity::IpnsName;
+use openmls::prelude::{Extension, ExtensionType, Extensions, GroupContext, UnknownExtension};
+use prost::Message as _;
+
+/// The group context extension type of [`GroupMetadata`] (private use, RFC 9420 §17.3).
+pub const METADATA_EXTENSION: u16 = 0xF1CA;
+/// Most bytes in a group name.
+pub const MAX_NAME_BYTES: usize = 128;
+/// Most bytes in a description.
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+/// Most admins.
+pub const MAX_ADMINS: usize = 64;
+
+/// A group's name, description, admins and sequencer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMetadata {
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Members who may add and remove others and change the metadata.
+    pub admins: Vec<IpnsName>,
+    /// The one member whose commits are accepted.
+    pub sequencer: IpnsName,
+}
+
+/// Metadata is malformed or over its bounds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataDecodeError {
+    /// The group has no metadata extension.
+    #[error("the group context has no Kaichi metadata")]
+    Missing,
+    /// Not a valid encoding.
+    #[error("metadata does not decode")]
+    Decode,
+    /// A field is over its bound.
+    #[error("metadata field {0} is over its bound")]
+    TooLong(&'static str),
+    /// An admin or the sequencer is not an IPNS name.
+    #[error("metadata names something that is not an IPNS name")]
+    BadName,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Proto {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(string, tag = "2")]
+    description: String,
+    #[prost(string, repeated, tag = "3")]
+    admins: Vec<String>,
+    #[prost(string, tag = "4")]
+    sequencer: String,
+}
+
+impl GroupMetadata {
+    /// Checks the bounds.
+    pub fn validate(&self) -> Result<(), MetadataDecodeError> {
+        if self.name.len() > MAX_NAME_BYTES {
+            return Err(MetadataDecodeError::TooLong("name"));
+        }
+        if self.description.len() > MAX_DESCRIPTION_BYTES {
+            return Err(MetadataDecodeError::TooLong("description"));
+        }
+        if self.admins.len() > MAX_ADMINS {
+            return Err(MetadataDecodeError::TooLong("admins"));
+        }
+        Ok(())
+    }
+
+    /// Whether `name` is an admin.
+    pub fn is_admin(&self, name: &IpnsName) -> bool {
+        self.admins.contains(name)
+    }
+
+    /// The encoded extension value.
+    pub fn encode(&self) -> Vec<u8> {
+        Proto {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            admins: self.admins.iter().map(|a| a.to_string()).collect(),
+            sequencer: self.sequencer.to_string(),
+        }
+        .encode_to_vec()
+    }
+
+    /// Decodes and validates an extension value.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MetadataDecodeError> {
+        let max = MAX_NAME_BYTES + MAX_DESCRIPTION_BYTES + MAX_ADMINS * 80 + 256;
+        if bytes.len() > max {
+            return Err(MetadataDecodeError::TooLong("metadata"));
+        }
+        let p = Proto::decode(bytes).map_err(|_| MetadataDecodeError::Decode)?;
+        let name = |s: &str| {
+            s.parse::<IpnsName>()
+                .map_err(|_| MetadataDecodeError::BadName)
+        };
+        let m = Self {
+            name: p.name,
+            description: p.description,
+            admins: p.admins.iter().map(|a| name(a)).collect::<Result<_, _>>()?,
+            sequencer: name(&p.sequencer)?,
+        };
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// The metadata of a group context.
+    pub fn from_extensions(ext: &Extensions<GroupContext>) -> Result<Self, MetadataDecodeError> {
+        ext.unknown(METADATA_EXTENSION)
+            .ok_or(MetadataDecodeError::Missing)
+            .and_then(|u| Self::decode(&u.0))
+    }
+
+    /// The group context extensions carrying this metadata (and requiring
+    /// every member to support it).
+    pub(crate) fn to_extensions(&self) -> Result<Extensions<GroupContext>, String> {
+        Extensions::from_vec(vec![
+            Extension::Unknown(METADATA_EXTENSION, UnknownExtension(self.encode())),
+            Extension::RequiredCapabilities(
+                openmls::extensions::RequiredCapabilitiesExtension::new(
+                    &[ExtensionType::Unknown(METADATA_EXTENSION)],
+                    &[],
+                    &[],
+                ),
+            ),
+        ])
+        .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,179 @@
+//! Who may do what in a group. The sequencer applies a policy before it
+//! commits; every member applies it again to each commit it receives.
+
+use kaichi_identity::{IpnsName, WalletAddress};
+
+use crate::metadata::GroupMetadata;
+
+/// What a policy sees: the group as of the current epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyContext<'a> {
+    /// The current metadata.
+    pub metadata: &'a GroupMetadata,
+    /// The current members' names.
+    pub members: &'a [IpnsName],
+}
+
+/// A policy refused an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
+
+/// Who may propose, add, remove, commit and change the metadata.
+pub trait GroupPolicy {
+    /// Whether `by` may add `name` (whose wallet the caller vouches for, when
+    /// it is known: see [`crate::Candidate::with_wallet`]).
+    fn may_add(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        name: &IpnsName,
+        wallet: Option<&WalletAddress>,
+    ) -> Result<(), Denied>;
+
+    /// Whether `by` may remove `member`.
+    fn may_remove(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        member: &IpnsName,
+    ) -> Result<(), Denied>;
+
+    /// Whether `by` may send proposals.
+    fn may_propose(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        if ctx.members.contains(by) {
+            Ok(())
+        } else {
+            Err(Denied(format!("{by} is not a member")))
+        }
+    }
+
+    /// Whether `by` may commit: the sequencer only.
+    fn may_commit(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        if ctx.metadata.sequencer == *by {
+            Ok(())
+        } else {
+            Err(Denied(format!("{by} is not the sequencer")))
+        }
+    }
+
+    /// Whether `by` may replace the metadata (rename, admins, sequencer).
+    fn may_change_metadata(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        if ctx.metadata.is_admin(by) {
+            Ok(())
+        } else {
+            Err(Denied(format!("{by} is not an admin")))
+        }
+    }
+}
+
+/// The default: admins add and remove, anyone may remove themselves, members
+/// propose, the sequencer commits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdminPolicy;
+
+impl GroupPolicy for AdminPolicy {
+    fn may_add(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        _: &IpnsName,
+        _: Option<&WalletAddress>,
+    ) -> Result<(), Denied> {
+        if ctx.metadata.is_admin(by) {
+            Ok(())
+        } else {
+            Err(Denied(format!("{by} is not an admin")))
+        }
+    }
+
+    fn may_remove(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        member: &IpnsName,
+    ) -> Result<(), Denied> {
+        if by == member || ctx.metadata.is_admin(by) {
+            Ok(())
+        } else {
+            Err(Denied(format!("{by} may not remove {member}")))
+        }
+    }
+}
+
+/// A wallet's balance of an SPL token could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token balance unavailable: {0}")]
+pub struct BalanceError(pub String);
+
+/// Reads SPL token balances (an RPC client, an indexer, a snapshot).
+pub trait BalanceSource {
+    /// How many base units of `mint` `wallet` holds (across its token accounts).
+    fn balance(&self, wallet: &WalletAddress, mint: &WalletAddress) -> Result<u64, BalanceError>;
+}
+
+/// Token-holder groups: on top of `inner`, a new member's wallet must hold
+/// at least `minimum` of `mint`. The wallet must be known (from the invitee's
+/// verified identity document), so this is enforced where adds are decided:
+/// by the sequencer before it commits. Members receiving the commit check
+/// everything else (binding, sequencer, `inner`).
+#[derive(Debug, Clone)]
+pub struct TokenHolderPolicy<B, P = AdminPolicy> {
+    /// The token's mint address.
+    pub mint: WalletAddress,
+    /// Least balance, in base units.
+    pub minimum: u64,
+    /// Where balances come from.
+    pub balances: B,
+    /// The rules besides the token.
+    pub inner: P,
+}
+
+impl<B: BalanceSource, P: GroupPolicy> GroupPolicy for TokenHolderPolicy<B, P> {
+    fn may_add(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        name: &IpnsName,
+        wallet: Option<&WalletAddress>,
+    ) -> Result<(), Denied> {
+        self.inner.may_add(ctx, by, name, wallet)?;
+        let Some(wallet) = wallet else {
+            // A received commit: the sequencer checked the balance.
+            return Ok(());
+        };
+        let held = self
+            .balances
+            .balance(wallet, &self.mint)
+            .map_err(|e| Denied(e.to_string()))?;
+        if held >= self.minimum {
+            Ok(())
+        } else {
+            Err(Denied(format!(
+                "{wallet} holds {held} of {}, needs {}",
+                self.mint, self.minimum
+            )))
+        }
+    }
+
+    fn may_remove(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        member: &IpnsName,
+    ) -> Result<(), Denied> {
+        self.inner.may_remove(ctx, by, member)
+    }
+
+    fn may_propose(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        self.inner.may_propose(ctx, by)
+    }
+
+    fn may_commit(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        self.inner.may_commit(ctx, by)
+    }
+
+    fn may_change_metadata(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        self.inner.may_change_metadata(ctx, by)
+    }
+}
