@@ -55,6 +55,9 @@ pub enum JoinError {
     /// The group has no valid Kaichi metadata.
     #[error("metadata: {0}")]
     Metadata(#[from] MetadataDecodeError),
+    /// This member is already in that group (an active state exists).
+    #[error("already a member of this group")]
+    AlreadyMember,
 }
 
 /// Members could not be added; the group is unchanged.

@@ -1,8 +1,8 @@
 //! Joining a group from a Welcome.
 
 use openmls::prelude::{
-    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
-    RatchetTreeIn, StagedWelcome,
+    MlsGroup, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn,
+    PURE_CIPHERTEXT_WIRE_FORMAT_POLICY, RatchetTreeIn, StagedWelcome,
 };
 use openmls_traits::OpenMlsProvider;
 use tls_codec::Deserialize as _;
@@ -42,8 +42,25 @@ impl Group {
             .use_ratchet_tree_extension(false)
             .max_past_epochs(MAX_PAST_EPOCHS)
             .build();
-        let staged = StagedWelcome::new_from_welcome(provider, &config, welcome, tree)
+        let mut builder = StagedWelcome::build_from_welcome(provider, &config, welcome)
             .map_err(|e| JoinError::Mls(e.to_string()))?;
+        if let Some(tree) = tree {
+            builder = builder.with_ratchet_tree(tree);
+        }
+        // A member removed earlier and invited again: its old, inactive state
+        // gives way. An active group with this id is not replaced.
+        let id = builder
+            .processed_welcome()
+            .unverified_group_info()
+            .group_id()
+            .clone();
+        match MlsGroup::load(provider.storage(), &id) {
+            Ok(Some(old)) if old.is_active() => return Err(JoinError::AlreadyMember),
+            Ok(Some(_)) => builder = builder.replace_old_group(),
+            Ok(None) => {}
+            Err(e) => return Err(JoinError::Mls(format!("storage: {e:?}"))),
+        }
+        let staged = builder.build().map_err(|e| JoinError::Mls(e.to_string()))?;
         for member in staged.members() {
             verify_binding(&member.credential, &member.signature_key, devices).map_err(
                 |error| JoinError::Credential {
