@@ -6,12 +6,39 @@ use kaichi_identity::{IpnsName, WalletAddress};
 use crate::metadata::GroupMetadata;
 
 /// What a policy sees: the group as of the current epoch.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct PolicyContext<'a> {
     /// The current metadata.
     pub metadata: &'a GroupMetadata,
-    /// The current members' names.
-    pub members: &'a [IpnsName],
+    pub(crate) group: &'a openmls::group::MlsGroup,
+}
+
+impl std::fmt::Debug for PolicyContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyContext")
+            .field("metadata", self.metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyContext<'_> {
+    /// Whether `name` has a leaf in the group (a scan of the leaves'
+    /// credentials; nothing is parsed).
+    pub fn is_member(&self, name: &IpnsName) -> bool {
+        let wanted = name.to_string();
+        self.group.members().any(|m| {
+            openmls::prelude::BasicCredential::try_from(m.credential)
+                .is_ok_and(|c| c.identity() == wanted.as_bytes())
+        })
+    }
+
+    /// The members' names (one per leaf; parsed, so O(members)).
+    pub fn members(&self) -> Vec<IpnsName> {
+        self.group
+            .members()
+            .filter_map(|m| crate::credential::credential_name(&m.credential).ok())
+            .collect()
+    }
 }
 
 /// A policy refused an operation.
@@ -41,7 +68,7 @@ pub trait GroupPolicy {
 
     /// Whether `by` may send proposals.
     fn may_propose(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
-        if ctx.members.contains(by) {
+        if ctx.is_member(by) {
             Ok(())
         } else {
             Err(Denied(format!("{by} is not a member")))

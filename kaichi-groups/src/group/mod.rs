@@ -168,10 +168,9 @@ impl Group {
     }
 
     fn with_context<T>(&self, f: impl FnOnce(PolicyContext<'_>) -> T) -> T {
-        let members = self.member_names();
         f(PolicyContext {
             metadata: &self.metadata,
-            members: &members,
+            group: &self.mls,
         })
     }
 }

@@ -153,9 +153,7 @@ impl Group {
             Proposal::GroupContextExtensions(gce) => {
                 self.with_context(|ctx| policy.may_change_metadata(ctx, &by))?;
                 let new = GroupMetadata::from_extensions(gce.extensions())?;
-                let mut names = self.member_names();
-                names.push(by);
-                if !names.contains(&new.sequencer) {
+                if !self.with_context(|ctx| ctx.is_member(&new.sequencer)) {
                     return Err(Denied("the new sequencer is not a member".into()).into());
                 }
             }
@@ -194,26 +192,34 @@ impl Group {
                 .map_err(|e| ProcessError::Mls(e.to_string()))?;
             return Ok(GroupEvent::RemovedSelf { from });
         }
-        let before = self.member_names();
+        // Who joins and leaves, from the proposals (no scan of the tree).
+        let added: Vec<IpnsName> = commit
+            .add_proposals()
+            .filter_map(|a| {
+                credential_name(a.add_proposal().key_package().leaf_node().credential()).ok()
+            })
+            .collect();
+        let removed_leaves: Vec<IpnsName> = commit
+            .remove_proposals()
+            .filter_map(|r| self.name_at(r.remove_proposal().removed()))
+            .collect();
         let old_metadata = self.metadata.clone();
         self.mls
             .merge_staged_commit(provider, commit)
             .map_err(|e| ProcessError::Mls(e.to_string()))?;
         self.refresh_metadata();
-        let after = self.member_names();
+        // An identity is removed when its last leaf goes.
+        let mut removed = Vec::new();
+        for name in removed_leaves {
+            if !removed.contains(&name) && !self.with_context(|ctx| ctx.is_member(&name)) {
+                removed.push(name);
+            }
+        }
         Ok(GroupEvent::Commit {
             from,
             epoch: self.epoch(),
-            added: after
-                .iter()
-                .filter(|n| !before.contains(n))
-                .copied()
-                .collect(),
-            removed: before
-                .iter()
-                .filter(|n| !after.contains(n))
-                .copied()
-                .collect(),
+            added,
+            removed,
             metadata_changed: self.metadata != old_metadata,
         })
     }

@@ -1,0 +1,85 @@
+//! Policies: token-holder admission, metadata bounds.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::Client;
+use kaichi_groups::policy::BalanceError;
+use kaichi_groups::{
+    AddError, AdminPolicy, BalanceSource, Candidate, GroupMetadata, NoDevices, Outgoing,
+    TokenHolderPolicy,
+};
+use kaichi_identity::WalletAddress;
+use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
+
+struct Snapshot(HashMap<(WalletAddress, WalletAddress), u64>);
+
+impl BalanceSource for Snapshot {
+    fn balance(&self, wallet: &WalletAddress, mint: &WalletAddress) -> Result<u64, BalanceError> {
+        self.0
+            .get(&(*wallet, *mint))
+            .copied()
+            .ok_or_else(|| BalanceError(format!("no account for {wallet}")))
+    }
+}
+
+fn wallet(seed: u8) -> WalletAddress {
+    KeypairWallet::from_secret_seed(&[seed; 32]).address()
+}
+
+#[test]
+fn token_holders_are_admitted_and_others_refused() {
+    let mint = wallet(200);
+    let (rich, poor, unknown) = (wallet(2), wallet(3), wallet(4));
+    let policy = TokenHolderPolicy {
+        mint,
+        minimum: 1_000,
+        balances: Snapshot(HashMap::from([((rich, mint), 5_000), ((poor, mint), 999)])),
+        inner: AdminPolicy,
+    };
+    let mut alice = Client::new(1);
+    alice.create("holders");
+    let g = alice.group.as_mut().unwrap();
+    let add = |g: &mut kaichi_groups::Group, c: Candidate| {
+        g.add(&alice.provider, &alice.me, &policy, &NoDevices, &[c])
+    };
+    let kp = |s| Client::new(s).key_package();
+    assert!(matches!(
+        add(g, Candidate::new(kp(3)).with_wallet(poor)),
+        Err(AddError::Policy(_))
+    ));
+    assert!(matches!(
+        add(g, Candidate::new(kp(4)).with_wallet(unknown)),
+        Err(AddError::Policy(_))
+    ));
+    assert_eq!(g.epoch(), 0);
+    assert!(matches!(
+        add(g, Candidate::new(kp(2)).with_wallet(rich)),
+        Ok(Outgoing::Commit(_))
+    ));
+    assert_eq!(g.member_names().len(), 2);
+}
+
+#[test]
+fn metadata_round_trips_and_is_bounded() {
+    let name = |s| kaichi_identity::IpnsKeypair::from_seed(&[s; 32]).name();
+    let m = GroupMetadata {
+        name: "ギルド".into(),
+        description: "token holders".into(),
+        admins: vec![name(1), name(2)],
+        sequencer: name(1),
+    };
+    assert_eq!(GroupMetadata::decode(&m.encode()).unwrap(), m);
+    let long = GroupMetadata {
+        name: "x".repeat(129),
+        ..m.clone()
+    };
+    assert!(long.validate().is_err());
+    assert!(GroupMetadata::decode(&long.encode()).is_err());
+    assert!(GroupMetadata::decode(b"\x0a\xff").is_err());
+    let mut bad = m.encode();
+    bad.extend_from_slice(b"\x22\x03abc"); // sequencer "abc"
+    assert!(GroupMetadata::decode(&bad).is_err());
+}
