@@ -98,6 +98,9 @@ mod tests {
     fn the_inlined_key_is_the_names_key() {
         let k = kaichi_identity::IpnsKeypair::from_seed(&[7; 32]);
         assert_eq!(inlined_key(&k.name()), Some(k.public().to_bytes()));
-        assert_eq!(k.name().inlined_ed25519().unwrap().to_bytes(), k.public().to_bytes());
+        assert_eq!(
+            k.name().inlined_ed25519().unwrap().to_bytes(),
+            k.public().to_bytes()
+        );
     }
 }
