@@ -54,7 +54,7 @@ pub use keypackage::{KeyPackageError, key_package, parse_key_package};
 pub use metadata::GroupMetadata;
 pub use policy::{AdminPolicy, BalanceSource, GroupPolicy, PolicyContext, TokenHolderPolicy};
 pub use signer::MemberSigner;
-pub use storage::{MemoryProvider, SqliteProvider};
+pub use storage::{GroupDatabase, MemoryProvider, SqliteProvider};
 
 /// The one ciphersuite Kaichi groups use:
 /// `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519` (0x0001).

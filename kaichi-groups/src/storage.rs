@@ -1,5 +1,6 @@
 //! openmls providers: crypto and randomness from `openmls_rust_crypto`,
-//! group state in memory or in SQLite (the profile's database file).
+//! group state in memory or in SQLite (the profile's database file), with
+//! a registry of groups and their messages.
 
 use std::path::Path;
 
@@ -27,59 +28,22 @@ impl Codec for JsonCodec {
     }
 }
 
-/// Group state in a SQLite database through `openmls_sqlite_storage` (its
-/// own tables, beside any others in the same file).
-pub struct SqliteProvider {
+/// The MLS provider over a [`GroupDatabase`]'s connection.
+pub struct SqliteProvider<'c> {
     crypto: RustCrypto,
-    storage: SqliteStorageProvider<JsonCodec, rusqlite::Connection>,
+    storage: SqliteStorageProvider<JsonCodec, &'c rusqlite::Connection>,
 }
 
-impl std::fmt::Debug for SqliteProvider {
+impl std::fmt::Debug for SqliteProvider<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SqliteProvider")
     }
 }
 
-/// The database could not be opened or migrated.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OpenError {
-    /// SQLite failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The schema migration failed.
-    #[error("migrating the MLS tables: {0}")]
-    Migration(String),
-}
-
-impl SqliteProvider {
-    /// Opens (creating if needed) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, OpenError> {
-        Self::with_connection(rusqlite::Connection::open(path)?)
-    }
-
-    /// A private in-memory database.
-    pub fn open_in_memory() -> Result<Self, OpenError> {
-        Self::with_connection(rusqlite::Connection::open_in_memory()?)
-    }
-
-    fn with_connection(connection: rusqlite::Connection) -> Result<Self, OpenError> {
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut storage = SqliteStorageProvider::new(connection);
-        storage
-            .run_migrations()
-            .map_err(|e| OpenError::Migration(e.to_string()))?;
-        Ok(Self {
-            crypto: RustCrypto::default(),
-            storage,
-        })
-    }
-}
-
-impl OpenMlsProvider for SqliteProvider {
+impl<'c> OpenMlsProvider for SqliteProvider<'c> {
     type CryptoProvider = RustCrypto;
     type RandProvider = RustCrypto;
-    type StorageProvider = SqliteStorageProvider<JsonCodec, rusqlite::Connection>;
+    type StorageProvider = SqliteStorageProvider<JsonCodec, &'c rusqlite::Connection>;
 
     fn storage(&self) -> &Self::StorageProvider {
         &self.storage
@@ -91,5 +55,223 @@ impl OpenMlsProvider for SqliteProvider {
 
     fn rand(&self) -> &Self::RandProvider {
         &self.crypto
+    }
+}
+
+/// The database could not be opened, migrated or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatabaseError {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The schema migration failed.
+    #[error("migrating the MLS tables: {0}")]
+    Migration(String),
+    /// A stored row is malformed.
+    #[error("corrupt row in {0}")]
+    Corrupt(&'static str),
+}
+
+/// A group this member is in, as recorded locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    /// The group.
+    pub id: crate::GroupId,
+    /// Its name when last seen.
+    pub name: String,
+}
+
+/// A message kept for reading later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredGroupMessage {
+    /// The epoch it was sent in.
+    pub epoch: u64,
+    /// The sender's IPNS name.
+    pub sender: String,
+    /// The plaintext.
+    pub body: Vec<u8>,
+    /// When it was stored (Unix milliseconds, the caller's clock).
+    pub at_ms: u64,
+}
+
+/// Group state in a SQLite file (the profile's database): openmls' tables
+/// (through `openmls_sqlite_storage`), a registry of groups and their
+/// received messages. Run each group operation in [`Self::transaction`],
+/// so that an operation's many writes land together or not at all.
+pub struct GroupDatabase {
+    conn: rusqlite::Connection,
+}
+
+impl std::fmt::Debug for GroupDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupDatabase")
+    }
+}
+
+/// Most messages kept per group (the oldest go first).
+pub const MAX_STORED_MESSAGES: u64 = 100_000;
+
+impl GroupDatabase {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, DatabaseError> {
+        Self::with_connection(rusqlite::Connection::open(path)?)
+    }
+
+    /// A private in-memory database.
+    pub fn open_in_memory() -> Result<Self, DatabaseError> {
+        Self::with_connection(rusqlite::Connection::open_in_memory()?)
+    }
+
+    fn with_connection(mut conn: rusqlite::Connection) -> Result<Self, DatabaseError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        SqliteStorageProvider::<JsonCodec, &mut rusqlite::Connection>::new(&mut conn)
+            .run_migrations()
+            .map_err(|e| DatabaseError::Migration(e.to_string()))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS kaichi_group_registry (
+                 id BLOB PRIMARY KEY NOT NULL,
+                 name TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS kaichi_group_messages (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 group_id BLOB NOT NULL,
+                 epoch INTEGER NOT NULL,
+                 sender TEXT NOT NULL,
+                 body BLOB NOT NULL,
+                 at_ms INTEGER NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS kaichi_group_messages_by_group
+                 ON kaichi_group_messages (group_id, seq);",
+        )?;
+        Ok(Self { conn })
+    }
+
+    /// An openmls provider over this database.
+    pub fn provider(&self) -> SqliteProvider<'_> {
+        SqliteProvider {
+            crypto: RustCrypto::default(),
+            storage: SqliteStorageProvider::new(&self.conn),
+        }
+    }
+
+    /// Runs `f` in one SQLite transaction: committed when it returns `Ok`,
+    /// rolled back otherwise (reload any `Group` it changed in memory).
+    pub fn transaction<T, E: From<DatabaseError>>(
+        &self,
+        f: impl FnOnce(&SqliteProvider<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| E::from(e.into()))?;
+        let provider = self.provider();
+        match f(&provider) {
+            Ok(v) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(|e| E::from(e.into()))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Records (or renames) a group.
+    pub fn record_group(&self, id: &crate::GroupId, name: &str) -> Result<(), DatabaseError> {
+        self.conn.execute(
+            "INSERT INTO kaichi_group_registry (id, name) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            rusqlite::params![id.as_bytes().as_slice(), name],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a group and its messages (its MLS state is deleted with `Group::delete`).
+    pub fn forget_group(&self, id: &crate::GroupId) -> Result<(), DatabaseError> {
+        let id = id.as_bytes().as_slice();
+        self.conn
+            .execute("DELETE FROM kaichi_group_registry WHERE id = ?1", [id])?;
+        self.conn.execute(
+            "DELETE FROM kaichi_group_messages WHERE group_id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// The recorded groups, by name.
+    pub fn groups(&self) -> Result<Vec<GroupRecord>, DatabaseError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name FROM kaichi_group_registry ORDER BY name, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name) = row?;
+            let id = crate::GroupId::from_slice(&id)
+                .map_err(|_| DatabaseError::Corrupt("kaichi_group_registry"))?;
+            out.push(GroupRecord { id, name });
+        }
+        Ok(out)
+    }
+
+    /// Keeps a received or sent message.
+    pub fn save_message(
+        &self,
+        id: &crate::GroupId,
+        message: &StoredGroupMessage,
+    ) -> Result<(), DatabaseError> {
+        let gid = id.as_bytes().as_slice();
+        self.conn.execute(
+            "INSERT INTO kaichi_group_messages (group_id, epoch, sender, body, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                gid,
+                i64::try_from(message.epoch).unwrap_or(i64::MAX),
+                message.sender,
+                message.body,
+                i64::try_from(message.at_ms).unwrap_or(i64::MAX)
+            ],
+        )?;
+        self.conn.execute(
+            "DELETE FROM kaichi_group_messages WHERE group_id = ?1 AND seq <= (
+                 SELECT seq FROM kaichi_group_messages WHERE group_id = ?1
+                 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+            rusqlite::params![gid, MAX_STORED_MESSAGES as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The newest `limit` messages of a group, oldest first.
+    pub fn messages(
+        &self,
+        id: &crate::GroupId,
+        limit: usize,
+    ) -> Result<Vec<StoredGroupMessage>, DatabaseError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT epoch, sender, body, at_ms FROM kaichi_group_messages
+             WHERE group_id = ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            rusqlite::params![
+                id.as_bytes().as_slice(),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| {
+                Ok(StoredGroupMessage {
+                    epoch: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                    sender: r.get(1)?,
+                    body: r.get(2)?,
+                    at_ms: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                })
+            },
+        )?;
+        let mut out = rows.collect::<Result<Vec<_>, _>>()?;
+        out.reverse();
+        Ok(out)
     }
 }

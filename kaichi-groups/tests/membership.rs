@@ -7,8 +7,8 @@ mod common;
 
 use common::Client;
 use kaichi_groups::{
-    AdminPolicy, Group, GroupEvent, MemberSigner, NoDevices, Outgoing, ProcessError,
-    SqliteProvider, key_package,
+    AdminPolicy, Group, GroupDatabase, GroupEvent, MemberSigner, NoDevices, Outgoing, ProcessError,
+    key_package,
 };
 use kaichi_identity::IpnsKeypair;
 
@@ -225,7 +225,8 @@ fn state_survives_a_restart_in_sqlite() {
     let bob_me = MemberSigner::identity(IpnsKeypair::from_seed(&[2; 32]));
     let id;
     {
-        let bob_p = SqliteProvider::open(&path).unwrap();
+        let bob_db = GroupDatabase::open(&path).unwrap();
+        let bob_p = bob_db.provider();
         let kp = key_package(&bob_p, &bob_me, false).unwrap();
         let Outgoing::Commit(out) = alice
             .group
@@ -257,7 +258,8 @@ fn state_survives_a_restart_in_sqlite() {
         ));
     }
     // A new process: reopen the file, load the group, carry on.
-    let bob_p = SqliteProvider::open(&path).unwrap();
+    let bob_db = GroupDatabase::open(&path).unwrap();
+    let bob_p = bob_db.provider();
     let mut bob = Group::load(&bob_p, &id).unwrap().expect("stored");
     assert_eq!(bob.metadata().name, "persisted");
     let Outgoing::Commit(c) = alice
