@@ -42,8 +42,119 @@ pub(crate) enum Command {
     /// Direct messages through the running node.
     #[command(subcommand)]
     Dm(DmCommand),
+    /// Group chats (MLS, RFC 9420).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// List the groups this profile is in (`--json`: id, name, epoch, members).
+    Groups,
     /// Run a self-contained demonstration in a temporary directory.
     Demo,
+}
+
+/// `kaichi group …`. A group is named by its id (hex) or, when unique, its name.
+/// These commands work on the profile's database and on files, with no node.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupCommand {
+    /// Create a group (you are its admin and sequencer); prints its id.
+    Create {
+        /// The group's name.
+        name: String,
+        /// A description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Write this identity's KeyPackage (an MLSMessage) for an inviter.
+    Keypackage {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// A last-resort KeyPackage (may be used more than once).
+        #[arg(long)]
+        last_resort: bool,
+    },
+    /// Add a member from their KeyPackage file; writes the Welcome (and the
+    /// ratchet tree) for them, and the commit for the other members.
+    Invite {
+        /// The group.
+        group: String,
+        /// The invitee's KeyPackage (an MLSMessage file).
+        #[arg(long, value_name = "FILE")]
+        keypackage: PathBuf,
+        /// Where to write the Welcome.
+        #[arg(long, value_name = "FILE")]
+        welcome_out: PathBuf,
+        /// Where to write the ratchet tree (the invitee needs it beside the Welcome).
+        #[arg(long, value_name = "FILE")]
+        tree_out: Option<PathBuf>,
+        /// Where to write the commit (or, from a non-sequencer, the proposal) for the other members.
+        #[arg(long, value_name = "FILE")]
+        commit_out: Option<PathBuf>,
+    },
+    /// Join a group from a Welcome file; prints its id.
+    Join {
+        /// The Welcome (an MLSMessage file).
+        #[arg(long, value_name = "FILE")]
+        welcome: PathBuf,
+        /// The ratchet tree, when the Welcome does not carry it.
+        #[arg(long, value_name = "FILE")]
+        tree: Option<PathBuf>,
+    },
+    /// Encrypt a message to the group into a file (an MLSMessage).
+    Send {
+        /// The group.
+        group: String,
+        /// The text.
+        text: String,
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Process a received MLSMessage file: show a message, apply a commit, queue a proposal.
+    Decrypt {
+        /// The group.
+        group: String,
+        /// The message file.
+        file: PathBuf,
+    },
+    /// Show the group's messages received so far.
+    Read {
+        /// The group.
+        group: String,
+        /// How many (the newest).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// List the members.
+    Members {
+        /// The group.
+        group: String,
+    },
+    /// Remove a member (IPNS name); writes the commit for the others.
+    Remove {
+        /// The group.
+        group: String,
+        /// The member's IPNS name.
+        member: String,
+        /// Where to write the commit (or proposal).
+        #[arg(long, value_name = "FILE")]
+        commit_out: PathBuf,
+    },
+    /// Leave the group: writes the proposal the sequencer commits.
+    Leave {
+        /// The group.
+        group: String,
+        /// Where to write the proposal.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Sequencer: commit the proposals received so far; writes the commit.
+    Commit {
+        /// The group.
+        group: String,
+        /// Where to write the commit (and, for adds, `<FILE>.welcome` and `<FILE>.tree`).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -122,6 +122,14 @@ impl Profile {
             .with_context(|| format!("opening {}", path.display()))
     }
 
+    /// The profile's group database (the same file as the store).
+    pub(crate) fn groups(&self) -> anyhow::Result<kaichi_groups::GroupDatabase> {
+        create_private_dir(&self.home)?;
+        let path = self.home.join(DATABASE_FILE);
+        kaichi_groups::GroupDatabase::open(&path)
+            .with_context(|| format!("opening {}", path.display()))
+    }
+
     /// Loads the wallet and derives the identity keys at the current epoch.
     pub(crate) fn identity(&self) -> anyhow::Result<(KeypairWallet, IdentityKeys, Config)> {
         let config = self.config()?;

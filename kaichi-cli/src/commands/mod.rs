@@ -3,6 +3,7 @@
 mod contacts;
 mod demo;
 mod dm;
+mod group;
 mod id;
 mod ipns;
 mod log;
@@ -28,6 +29,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(cmd) => log::run(&Profile::at(cli.home)?, cmd, json),
         Command::Node(args) => node::run(&Profile::at(cli.home)?, args, json),
         Command::Dm(cmd) => dm::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Group(cmd) => group::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Groups => group::list(&Profile::at(cli.home)?, json),
         Command::Demo => demo::run(json),
     }
 }
