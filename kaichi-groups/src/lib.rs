@@ -42,6 +42,7 @@ pub mod metadata;
 pub mod policy;
 mod signer;
 pub mod storage;
+mod wire;
 
 pub use credential::{CredentialError, DeviceDirectory, NoDevices};
 pub use group::{
@@ -55,6 +56,7 @@ pub use metadata::GroupMetadata;
 pub use policy::{AdminPolicy, BalanceSource, GroupPolicy, PolicyContext, TokenHolderPolicy};
 pub use signer::MemberSigner;
 pub use storage::{GroupDatabase, MemoryProvider, SqliteProvider};
+pub use wire::{MessageInfo, MessageInfoError, MessageKind, message_info};
 
 /// The one ciphersuite Kaichi groups use:
 /// `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519` (0x0001).

@@ -97,7 +97,7 @@ pub struct StoredGroupMessage {
 
 /// Group state in a SQLite file (the profile's database): openmls' tables
 /// (through `openmls_sqlite_storage`), a registry of groups and their
-/// received messages. Run each group operation in [`Self::transaction`],
+/// received messages, and each group's log of MLS messages. Run each group operation in [`Self::transaction`],
 /// so that an operation's many writes land together or not at all.
 pub struct GroupDatabase {
     conn: rusqlite::Connection,
@@ -111,6 +111,13 @@ impl std::fmt::Debug for GroupDatabase {
 
 /// Most messages kept per group (the oldest go first).
 pub const MAX_STORED_MESSAGES: u64 = 100_000;
+/// Most MLS messages kept in each group's log (the oldest go first).
+pub const MAX_LOG_MESSAGES: u64 = 10_000;
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
 
 impl GroupDatabase {
     /// Opens (creating if needed) the database at `path`.
@@ -142,7 +149,18 @@ impl GroupDatabase {
                  at_ms INTEGER NOT NULL
              );
              CREATE INDEX IF NOT EXISTS kaichi_group_messages_by_group
-                 ON kaichi_group_messages (group_id, seq);",
+                 ON kaichi_group_messages (group_id, seq);
+             CREATE TABLE IF NOT EXISTS kaichi_group_log (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 group_id BLOB NOT NULL,
+                 epoch INTEGER NOT NULL,
+                 kind INTEGER NOT NULL,
+                 digest BLOB NOT NULL UNIQUE,
+                 bytes BLOB NOT NULL,
+                 done INTEGER NOT NULL DEFAULT 0
+             );
+             CREATE INDEX IF NOT EXISTS kaichi_group_log_by_epoch
+                 ON kaichi_group_log (group_id, epoch, kind, seq);",
         )?;
         Ok(Self { conn })
     }
@@ -244,6 +262,105 @@ impl GroupDatabase {
             rusqlite::params![gid, MAX_STORED_MESSAGES as i64],
         )?;
         Ok(())
+    }
+
+    /// Adds an MLS message to its group's log (a grow-only set, keyed by
+    /// the SHA-256 of the bytes); `done` marks it as already applied (one's
+    /// own messages). Returns whether it was new. Keeps at most
+    /// [`MAX_LOG_MESSAGES`] per group.
+    pub fn log_message(
+        &self,
+        info: &crate::MessageInfo,
+        bytes: &[u8],
+        done: bool,
+    ) -> Result<bool, DatabaseError> {
+        let digest = sha256(bytes);
+        let gid = info.group.as_bytes().as_slice();
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO kaichi_group_log (group_id, epoch, kind, digest, bytes, done)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                gid,
+                i64::try_from(info.epoch).unwrap_or(i64::MAX),
+                info.kind.code(),
+                digest.as_slice(),
+                bytes,
+                done
+            ],
+        )?;
+        if n > 0 {
+            self.conn.execute(
+                "DELETE FROM kaichi_group_log WHERE group_id = ?1 AND seq <= (
+                     SELECT seq FROM kaichi_group_log WHERE group_id = ?1
+                     ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                rusqlite::params![gid, MAX_LOG_MESSAGES as i64],
+            )?;
+        }
+        Ok(n > 0)
+    }
+
+    /// Messages of a group's log not applied yet, up to `epoch`, in the
+    /// order they apply: by epoch, application messages and proposals
+    /// before the commit that ends their epoch.
+    pub fn pending_messages(
+        &self,
+        group: &crate::GroupId,
+        epoch: u64,
+    ) -> Result<Vec<Vec<u8>>, DatabaseError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT bytes FROM kaichi_group_log
+             WHERE group_id = ?1 AND done = 0 AND epoch <= ?2
+             ORDER BY epoch, kind, seq LIMIT 1024",
+        )?;
+        let rows = stmt.query_map(
+            rusqlite::params![
+                group.as_bytes().as_slice(),
+                i64::try_from(epoch).unwrap_or(i64::MAX)
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks a logged message as applied (or refused for good).
+    pub fn message_done(&self, bytes: &[u8]) -> Result<(), DatabaseError> {
+        self.conn.execute(
+            "UPDATE kaichi_group_log SET done = 1 WHERE digest = ?1",
+            [sha256(bytes).as_slice()],
+        )?;
+        Ok(())
+    }
+
+    /// The group's logged messages from `since_epoch` on, oldest first,
+    /// at most `max_bytes` in all (what a peer that was away asks for).
+    pub fn log_since(
+        &self,
+        group: &crate::GroupId,
+        since_epoch: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, DatabaseError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT bytes FROM kaichi_group_log WHERE group_id = ?1 AND epoch >= ?2
+             ORDER BY epoch, kind, seq",
+        )?;
+        let rows = stmt.query_map(
+            rusqlite::params![
+                group.as_bytes().as_slice(),
+                i64::try_from(since_epoch).unwrap_or(i64::MAX)
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )?;
+        let mut out = Vec::new();
+        let mut size = 0;
+        for row in rows {
+            let bytes = row?;
+            size += bytes.len();
+            if size > max_bytes {
+                break;
+            }
+            out.push(bytes);
+        }
+        Ok(out)
     }
 
     /// The newest `limit` messages of a group, oldest first.

@@ -91,3 +91,59 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn the_group_log_orders_messages_for_applying() {
+    use kaichi_groups::{
+        AdminPolicy, Candidate, MemoryProvider, NoDevices, Outgoing, key_package, message_info,
+    };
+    let (ap, bp) = (MemoryProvider::default(), MemoryProvider::default());
+    let alice = MemberSigner::identity(IpnsKeypair::from_seed(&[1; 32]));
+    let bob = MemberSigner::identity(IpnsKeypair::from_seed(&[2; 32]));
+    let mut g = Group::create(&ap, &alice, NewGroup::named("log")).unwrap();
+    let kp = key_package(&bp, &bob, false).unwrap();
+    let Outgoing::Commit(add) = g
+        .add(&ap, &alice, &AdminPolicy, &NoDevices, &[Candidate::new(kp)])
+        .unwrap()
+    else {
+        panic!()
+    };
+    let m1 = g.send(&ap, &alice, b"one").unwrap();
+    let Outgoing::Commit(upd) = g.self_update(&ap, &alice).unwrap() else {
+        panic!()
+    };
+    let m2 = g.send(&ap, &alice, b"two").unwrap();
+    let db = GroupDatabase::open_in_memory().unwrap();
+    // Delivered out of order, with a duplicate.
+    for bytes in [&m2, &upd.commit, &m1, &add.commit, &m1] {
+        let info = message_info(bytes).unwrap();
+        assert_eq!(info.group, g.id());
+        db.log_message(&info, bytes, false).unwrap();
+    }
+    let order = db.pending_messages(&g.id(), u64::MAX).unwrap();
+    assert_eq!(
+        order,
+        vec![
+            add.commit.clone(),
+            m1.clone(),
+            upd.commit.clone(),
+            m2.clone()
+        ]
+    );
+    // Only what applies up to epoch 1.
+    assert_eq!(
+        db.pending_messages(&g.id(), 0).unwrap(),
+        vec![add.commit.clone()]
+    );
+    db.message_done(&add.commit).unwrap();
+    assert_eq!(
+        db.pending_messages(&g.id(), 1).unwrap(),
+        vec![m1.clone(), upd.commit.clone()]
+    );
+    assert_eq!(
+        db.log_since(&g.id(), 2, usize::MAX).unwrap(),
+        vec![m2.clone()]
+    );
+    assert_eq!(db.log_since(&g.id(), 0, 1).unwrap().len(), 0);
+    assert!(message_info(b"junk").is_err());
+}
