@@ -38,7 +38,12 @@ pub(crate) fn capabilities() -> Capabilities {
     Capabilities::new(
         None,
         Some(&[CIPHERSUITE]),
-        Some(&[ExtensionType::Unknown(METADATA_EXTENSION)]),
+        // Last-resort KeyPackages carry the last_resort extension, which
+        // the leaf must then list.
+        Some(&[
+            ExtensionType::Unknown(METADATA_EXTENSION),
+            ExtensionType::LastResort,
+        ]),
         None,
         Some(&[CredentialType::Basic]),
     )

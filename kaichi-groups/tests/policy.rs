@@ -83,3 +83,33 @@ fn metadata_round_trips_and_is_bounded() {
     bad.extend_from_slice(b"\x22\x03abc"); // sequencer "abc"
     assert!(GroupMetadata::decode(&bad).is_err());
 }
+
+#[test]
+fn a_last_resort_key_package_validates_and_serves_twice() {
+    let bob = Client::new(2);
+    let kp = kaichi_groups::key_package(&bob.provider, &bob.me, true).unwrap();
+    let (parsed, name) = kaichi_groups::parse_key_package(&bob.provider, &kp, &NoDevices).unwrap();
+    assert_eq!(name, bob.name());
+    assert!(parsed.last_resort());
+    // Two groups admit Bob from the same KeyPackage.
+    let mut bob = bob;
+    for (seed, group) in [(1u8, "first"), (3, "second")] {
+        let mut owner = Client::new(seed);
+        owner.create(group);
+        let c = owner.group.as_mut().unwrap();
+        let Outgoing::Commit(out) = c
+            .add(
+                &owner.provider,
+                &owner.me,
+                &AdminPolicy,
+                &NoDevices,
+                &[Candidate::new(kp.clone())],
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        bob.join(&out);
+        assert_eq!(bob.group.as_mut().unwrap().metadata().name, group);
+    }
+}

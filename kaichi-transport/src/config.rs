@@ -54,6 +54,7 @@ pub struct NodeConfig {
     pub(crate) relay_max_inboxes: usize,
     pub(crate) limits: ConnectionLimits,
     pub(crate) redial_interval: Duration,
+    pub(crate) group_database: Option<std::path::PathBuf>,
 }
 
 impl NodeConfig {
@@ -73,6 +74,7 @@ impl NodeConfig {
                 relay_max_inboxes: 10_000,
                 limits: ConnectionLimits::default(),
                 redial_interval: Duration::from_secs(10),
+                group_database: None,
             },
         }
     }
@@ -140,6 +142,13 @@ impl NodeConfigBuilder {
     /// How often bootstrap peers that are not connected are dialled again.
     pub fn redial_interval(mut self, d: Duration) -> Self {
         self.config.redial_interval = d;
+        self
+    }
+
+    /// Where group state lives (a SQLite file; may be the block store's
+    /// file). Without it, groups live in memory for the node's lifetime.
+    pub fn group_database(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.group_database = Some(path.into());
         self
     }
 

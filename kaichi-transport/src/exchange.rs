@@ -26,6 +26,13 @@ pub struct BlockRequest {
     /// inbox (the requester's PeerId is its IPNS name).
     #[prost(bool, tag = "2")]
     pub mailbox: bool,
+    /// Also return this group's logged MLS messages (32-byte group id;
+    /// answered only to members of the group).
+    #[prost(bytes = "vec", tag = "3")]
+    pub group: Vec<u8>,
+    /// With `group`: from this epoch on.
+    #[prost(uint64, tag = "4")]
+    pub since_epoch: u64,
 }
 
 /// The blocks the peer holds (each to be checked against its CID by the
@@ -38,6 +45,9 @@ pub struct BlockResponse {
     /// Sealed notifications for the requester's inbox, oldest first.
     #[prost(bytes = "vec", repeated, tag = "2")]
     pub notifications: Vec<Vec<u8>>,
+    /// The requested group's MLS messages, in the order they apply.
+    #[prost(bytes = "vec", repeated, tag = "3")]
+    pub group_messages: Vec<Vec<u8>>,
 }
 
 /// Length-prefixed protobuf framing with limits.

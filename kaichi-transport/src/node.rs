@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use kaichi_groups::GroupId;
+use kaichi_groups::storage::StoredGroupMessage;
 use kaichi_identity::document::{DocumentError, verify_document};
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp, WalletAddress};
 use kaichi_privatelog::store::{SqliteStore, StoreError};
@@ -46,6 +48,38 @@ pub enum NodeEvent {
         /// The text.
         text: String,
     },
+    /// This node joined a group (from an invitation).
+    GroupJoined {
+        /// The group.
+        group: GroupId,
+        /// Its name.
+        name: String,
+    },
+    /// A group message arrived (decrypted and verified).
+    GroupMessage {
+        /// The group.
+        group: GroupId,
+        /// The sender.
+        from: IpnsName,
+        /// The text.
+        text: String,
+    },
+    /// A group's membership or metadata changed (a commit applied).
+    GroupChanged {
+        /// The group.
+        group: GroupId,
+        /// The epoch it is at now.
+        epoch: u64,
+        /// Who joined.
+        added: Vec<IpnsName>,
+        /// Who left or was removed.
+        removed: Vec<IpnsName>,
+    },
+    /// This node was removed from a group.
+    GroupRemoved {
+        /// The group.
+        group: GroupId,
+    },
     /// A notification or block was rejected and its sender penalised.
     Rejected {
         /// The peer that forwarded it.
@@ -83,6 +117,58 @@ pub enum NodeError {
     /// The conversation keys could not be derived.
     #[error("conversation: {0}")]
     Conversation(#[from] kaichi_privatelog::ConversationKeyError),
+    /// A group operation failed.
+    #[error("group: {0}")]
+    Group(String),
+}
+
+/// A group as the node reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    /// Its id.
+    pub id: GroupId,
+    /// Its name.
+    pub name: String,
+    /// The current epoch.
+    pub epoch: u64,
+    /// The members' identities.
+    pub members: Vec<IpnsName>,
+    /// The sequencer.
+    pub sequencer: IpnsName,
+}
+
+pub(crate) enum GroupCommand {
+    Create {
+        name: String,
+        reply: oneshot::Sender<Result<GroupSummary, NodeError>>,
+    },
+    Invite {
+        group: String,
+        member: String,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    },
+    Send {
+        group: String,
+        text: String,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Read {
+        group: String,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<StoredGroupMessage>, NodeError>>,
+    },
+    List {
+        reply: oneshot::Sender<Result<Vec<GroupSummary>, NodeError>>,
+    },
+    Remove {
+        group: String,
+        member: String,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    },
+    Leave {
+        group: String,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
 }
 
 pub(crate) enum Command {
@@ -100,6 +186,7 @@ pub(crate) enum Command {
         limit: usize,
         reply: oneshot::Sender<Result<Page, NodeError>>,
     },
+    Group(GroupCommand),
     Shutdown,
 }
 
@@ -198,6 +285,79 @@ impl Node {
     pub async fn read(&self, peer: &str, limit: usize) -> Result<Page, NodeError> {
         let peer = peer.to_owned();
         self.ask(|reply| Command::Read { peer, limit, reply })
+            .await?
+    }
+
+    /// Creates a group (this identity is its admin and sequencer).
+    pub async fn create_group(&self, name: &str) -> Result<GroupSummary, NodeError> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::Group(GroupCommand::Create { name, reply }))
+            .await?
+    }
+
+    /// Invites a contact (wallet address or IPNS name): fetches the
+    /// KeyPackage their identity document references, commits the add,
+    /// and sends them the Welcome sealed to their inbox. Returns the new
+    /// epoch. Only the group's sequencer invites.
+    pub async fn invite(&self, group: &str, member: &str) -> Result<u64, NodeError> {
+        let (group, member) = (group.to_owned(), member.to_owned());
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Invite {
+                group,
+                member,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Sends a message to a group (by id or unique name).
+    pub async fn send_group(&self, group: &str, text: &str) -> Result<(), NodeError> {
+        let (group, text) = (group.to_owned(), text.to_owned());
+        self.ask(|reply| Command::Group(GroupCommand::Send { group, text, reply }))
+            .await?
+    }
+
+    /// The newest `limit` messages of a group, oldest first.
+    pub async fn read_group(
+        &self,
+        group: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredGroupMessage>, NodeError> {
+        let group = group.to_owned();
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Read {
+                group,
+                limit,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// The groups this identity is in.
+    pub async fn groups(&self) -> Result<Vec<GroupSummary>, NodeError> {
+        self.ask(|reply| Command::Group(GroupCommand::List { reply }))
+            .await?
+    }
+
+    /// Removes a member (sequencer; others propose it). Returns the epoch.
+    pub async fn remove_member(&self, group: &str, member: &str) -> Result<u64, NodeError> {
+        let (group, member) = (group.to_owned(), member.to_owned());
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Remove {
+                group,
+                member,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Leaves a group (a proposal the sequencer commits).
+    pub async fn leave_group(&self, group: &str) -> Result<(), NodeError> {
+        let group = group.to_owned();
+        self.ask(|reply| Command::Group(GroupCommand::Leave { group, reply }))
             .await?
     }
 

@@ -65,6 +65,28 @@ pub struct Notification {
     /// New entry blocks, inline when they fit.
     #[prost(bytes = "vec", repeated, tag = "4")]
     pub blocks: Vec<Vec<u8>>,
+    /// An invitation to a group (then `conversation` and `heads` are empty).
+    #[prost(message, optional, tag = "5")]
+    pub invitation: Option<GroupInvitation>,
+}
+
+/// An invitation: the Welcome and the ratchet tree travel as blocks the
+/// invitee fetches from the inviter by CID (a Welcome for a large group is
+/// megabytes; the notification stays small).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GroupInvitation {
+    /// The group's 32-byte id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub group: Vec<u8>,
+    /// CID of the Welcome (an `MLSMessage`).
+    #[prost(bytes = "vec", tag = "2")]
+    pub welcome: Vec<u8>,
+    /// CID of the TLS-serialised ratchet tree.
+    #[prost(bytes = "vec", tag = "3")]
+    pub ratchet_tree: Vec<u8>,
+    /// The inviter's listen addresses (binary multiaddrs), to fetch from.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub addresses: Vec<Vec<u8>>,
 }
 
 fn cipher(shared: &[u8; 32], ephemeral: &DmPublicKey, recipient: &DmPublicKey) -> ChaCha20Poly1305 {
@@ -165,6 +187,7 @@ mod tests {
             conversation: vec![9; 32],
             heads: vec![vec![1; 36]],
             blocks: vec![vec![7; 300]],
+            ..Default::default()
         };
         let sealed = n.seal(&bob.public(), Zeroizing::new([5; 32])).unwrap();
         assert_eq!(Notification::open(&bob, &sealed).unwrap(), n);

@@ -66,6 +66,7 @@ async fn forged_notifications_are_rejected_and_the_node_carries_on() {
         conversation: vec![0; 32],
         heads: vec![],
         blocks: vec![vec![0xff; 100]],
+        ..Default::default()
     };
     let (_, bob_keys, _) = common::identity(50);
     let (_, other, _) = common::identity(51);

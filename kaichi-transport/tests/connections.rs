@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{start_configured, within};
 use kaichi_privatelog::store::SqliteStore;
-use kaichi_transport::{ConnectionLimits, Multiaddr, NodeEvent, PeerId};
+use kaichi_transport::{ConnectionLimits, Multiaddr, Node, NodeEvent, PeerId};
 use tokio::sync::mpsc::Receiver;
 
 fn memory_store() -> Arc<SqliteStore> {
@@ -19,15 +19,18 @@ fn loopback_tcp(port: u16) -> Multiaddr {
     format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()
 }
 
-/// Waits for a connection to `peer`.
-async fn connected_to(events: &mut Receiver<NodeEvent>, peer: PeerId) {
-    loop {
-        match within(events.recv()).await {
-            Some(NodeEvent::PeerConnected(p)) if p == peer => return,
-            Some(_) => {}
-            None => panic!("node stopped"),
+/// Waits for a connection to `peer` (which may have come up before the
+/// caller started listening for events: the node is asked first).
+async fn connected_to(node: &Node, events: &mut Receiver<NodeEvent>, peer: PeerId) {
+    within(async {
+        loop {
+            if node.connected_peers().await.unwrap().contains(&peer) {
+                return;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
         }
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,7 +56,7 @@ async fn a_bootstrap_peer_that_restarts_is_dialled_again() {
             .redial_interval(Duration::from_millis(200))
     })
     .await;
-    connected_to(&mut alice.events, relay_id).await;
+    connected_to(&alice.node, &mut alice.events, relay_id).await;
 
     relay.node.shutdown().await;
     loop {
@@ -68,7 +71,7 @@ async fn a_bootstrap_peer_that_restarts_is_dialled_again() {
         b.listen(loopback_tcp(port)).relay(Duration::from_secs(60))
     })
     .await;
-    connected_to(&mut alice.events, relay_id).await;
+    connected_to(&alice.node, &mut alice.events, relay_id).await;
     relay.node.shutdown().await;
     alice.node.shutdown().await;
 }
@@ -87,8 +90,8 @@ async fn connections_beyond_the_limit_are_denied() {
     let mut second = start_configured(64, memory_store(), |b| b.listen(loopback_tcp(0))).await;
 
     first.node.dial(hub.addr.clone()).await.unwrap();
-    connected_to(&mut first.events, hub.node.peer_id()).await;
-    connected_to(&mut hub.events, first.node.peer_id()).await;
+    connected_to(&first.node, &mut first.events, hub.node.peer_id()).await;
+    connected_to(&hub.node, &mut hub.events, first.node.peer_id()).await;
 
     // The second inbound connection is refused: neither side reports it.
     second.node.dial(hub.addr.clone()).await.unwrap();
@@ -116,7 +119,7 @@ async fn connections_beyond_the_limit_are_denied() {
     // Once the first peer leaves, there is room again.
     first.node.shutdown().await;
     second.node.dial(hub.addr.clone()).await.unwrap();
-    connected_to(&mut second.events, hub.node.peer_id()).await;
+    connected_to(&second.node, &mut second.events, hub.node.peer_id()).await;
     hub.node.shutdown().await;
     second.node.shutdown().await;
 }

@@ -4,10 +4,12 @@
 //! submodules add the sync engine, the DHT and the relay.
 
 mod dht;
+mod groups;
 mod providers;
 mod relay;
 mod sync;
 
+pub use groups::{group_topic, prepare_key_package};
 pub use providers::provider_key;
 
 use dht::Lookup;
@@ -80,6 +82,10 @@ pub(crate) struct Engine {
     /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
     /// suffix, or learned when a dial to it succeeded).
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
+    /// Group state: database, loaded groups, group fetches.
+    groups: groups::Groups,
+    /// Relay mode: group topics followed (forwarded, not readable).
+    followed_groups: std::collections::HashSet<TopicHash>,
     /// Conversations whose heads changed since they were last provided.
     heads_changed: std::collections::HashSet<ConversationId>,
     /// The heads provided in the DHT, per conversation.
@@ -147,7 +153,8 @@ impl Engine {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        Ok(Self {
+        let groups = groups::Groups::open(config.group_database.as_deref(), &keys)?;
+        let mut engine = Self {
             swarm,
             config,
             keys,
@@ -171,7 +178,11 @@ impl Engine {
             provided: HashMap::new(),
             provider_queries: HashMap::new(),
             last_provider_lookup: HashMap::new(),
-        })
+            groups,
+            followed_groups: Default::default(),
+        };
+        engine.subscribe_groups();
+        Ok(engine)
     }
 
     pub(crate) fn peer_id(&self) -> PeerId {
@@ -264,6 +275,7 @@ impl Engine {
                     .map(|conv| conv.page(None, limit));
                 let _ = reply.send(result);
             }
+            Command::Group(c) => self.group_command(c),
             Command::Shutdown => {}
         }
     }
@@ -280,6 +292,7 @@ impl Engine {
                 if self.documents.len() >= MAX_CACHED_DOCUMENTS {
                     self.documents.clear();
                 }
+                self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
                 self.documents
                     .insert(digest, (*verified.public(), verified.expires_at()));
                 *verified.public()
@@ -361,6 +374,7 @@ impl Engine {
             conversation: contact.id.as_bytes().to_vec(),
             heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
             blocks: vec![entry.block().to_vec()],
+            ..Default::default()
         };
         let sealed = notification.seal(&contact.peer.dm, Zeroizing::new(random::<32>()?))?;
         self.publish(inbox_topic(&contact.peer.ipns_name()).hash(), sealed);
@@ -418,6 +432,7 @@ impl Engine {
                 let request = BlockRequest {
                     want: Vec::new(),
                     mailbox: true,
+                    ..Default::default()
                 };
                 self.swarm
                     .behaviour_mut()
@@ -461,8 +476,13 @@ impl Engine {
             } => {
                 let acceptance = if message.topic == inbox_topic(&self.keys.ipns().name()).hash() {
                     self.own_notification(propagation_source, &message.data)
+                } else if let Some(id) = self.group_of_topic(&message.topic) {
+                    self.group_gossip(id, &message.data)
                 } else if self.config.relay && self.mailboxes.contains_key(&message.topic) {
                     self.hold(message.topic.clone(), message.data);
+                    MessageAcceptance::Accept
+                } else if self.config.relay && self.followed_groups.contains(&message.topic) {
+                    // Forwarded for the members; a relay cannot read it.
                     MessageAcceptance::Accept
                 } else {
                     MessageAcceptance::Ignore
@@ -472,8 +492,11 @@ impl Engine {
                     .gossipsub
                     .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
-            gossipsub::Event::Subscribed { topic, .. } => {
+            gossipsub::Event::Subscribed { peer_id, topic } => {
                 self.flush_pending();
+                if let Some(id) = self.group_of_topic(&topic) {
+                    self.group_peer_subscribed(id, peer_id);
+                }
                 self.resync(&topic);
                 if self.config.relay {
                     self.follow(topic);

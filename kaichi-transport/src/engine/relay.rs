@@ -12,6 +12,10 @@ use super::{Engine, inbox_topic};
 impl Engine {
     /// Relay: follows an inbox topic a connected peer subscribed to.
     pub(super) fn follow(&mut self, topic: TopicHash) {
+        if topic.as_str().starts_with("/kaichi/group/1/") {
+            self.follow_group(topic);
+            return;
+        }
         let is_inbox = topic.as_str().starts_with("/kaichi/inbox/1/");
         let own = topic == inbox_topic(&self.keys.ipns().name()).hash();
         if !is_inbox
@@ -67,5 +71,25 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Relay: forwards a group topic a connected peer subscribed to (the
+    /// messages are MLS ciphertext; the relay keeps none of them).
+    fn follow_group(&mut self, topic: TopicHash) {
+        if self.followed_groups.contains(&topic)
+            || self.followed_groups.len() >= self.config.relay_max_inboxes
+        {
+            return;
+        }
+        let ident = IdentTopic::new(topic.as_str());
+        if self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&ident)
+            .is_ok()
+        {
+            self.followed_groups.insert(topic);
+        }
     }
 }

@@ -73,6 +73,7 @@ impl Engine {
             conversation: contact.id.as_bytes().to_vec(),
             heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
             blocks,
+            ..Default::default()
         };
         let Ok(ephemeral) = random::<32>() else {
             return;
@@ -97,6 +98,9 @@ impl Engine {
                 name: peer.ipns_name(),
                 wallet: peer.wallet,
             });
+        }
+        if let Some(invitation) = &n.invitation {
+            return self.invitation(&peer, invitation);
         }
         let stored = StoredConversation {
             id: self.conversation_id(&peer).map_err(|e| e.to_string())?,
@@ -150,6 +154,7 @@ impl Engine {
         let request = BlockRequest {
             want: want.iter().map(|c| c.to_bytes().to_vec()).collect(),
             mailbox: false,
+            ..Default::default()
         };
         let id = self
             .swarm
@@ -200,9 +205,14 @@ impl Engine {
             // A fetch that failed (timeout, peer gone, protocol unsupported):
             // look for other holders of the conversation's blocks.
             request_response::Event::OutboundFailure {
-                request_id, peer, ..
+                request_id,
+                peer,
+                error,
+                ..
             } => {
-                if let Some(id) = self.fetches.remove(&request_id) {
+                if let Some(fetch) = self.groups.fetches.remove(&request_id) {
+                    self.group_fetch_failed(fetch, error.to_string());
+                } else if let Some(id) = self.fetches.remove(&request_id) {
                     self.find_providers(id, peer);
                 }
                 return;
@@ -219,6 +229,11 @@ impl Engine {
                     self.drain_mailbox(&peer)
                 } else {
                     Vec::new()
+                };
+                let group_messages = if request.group.is_empty() {
+                    Vec::new()
+                } else {
+                    self.serve_group_log(&peer, &request)
                 };
                 let mut blocks = Vec::new();
                 let mut size = 0;
@@ -239,6 +254,7 @@ impl Engine {
                     BlockResponse {
                         blocks,
                         notifications,
+                        group_messages,
                     },
                 );
             }
@@ -250,6 +266,10 @@ impl Engine {
                     if let Err(reason) = self.notification(&peer, sealed) {
                         self.emit(NodeEvent::Rejected { peer, reason });
                     }
+                }
+                if let Some(fetch) = self.groups.fetches.remove(&request_id) {
+                    self.group_response(fetch, &response);
+                    return;
                 }
                 let Some(id) = self.fetches.remove(&request_id) else {
                     return;

@@ -104,3 +104,79 @@ pub async fn next_message(events: &mut mpsc::Receiver<NodeEvent>) -> String {
         }
     }
 }
+
+/// A node with a group database and a published KeyPackage, in `dir`
+/// (the block store and the group state share one SQLite file).
+pub async fn start_member(seed: u8, dir: &std::path::Path) -> Peer {
+    start_member_with(seed, dir, |b| b).await
+}
+
+/// [`start_member`] with more configuration.
+pub async fn start_member_with(
+    seed: u8,
+    dir: &std::path::Path,
+    configure: impl FnOnce(NodeConfigBuilder) -> NodeConfigBuilder,
+) -> Peer {
+    let (wallet, keys, _) = identity(seed);
+    let path = dir.join(format!("member-{seed}.db"));
+    let store =
+        Arc::new(SqliteStore::open(&path, kaichi_privatelog::store::Durability::Normal).unwrap());
+    let kp = kaichi_transport::prepare_key_package(&path, &store, &keys).unwrap();
+    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let document = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
+        .key_package(kp)
+        .sign(&wallet)
+        .unwrap();
+    let config = configure(
+        NodeConfig::builder()
+            .retry_interval(Duration::from_millis(200))
+            .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .group_database(&path),
+    )
+    .build()
+    .unwrap();
+    let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
+        .await
+        .unwrap();
+    let addr = loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::Listening(a)) => break a,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    };
+    Peer {
+        node,
+        events,
+        keys,
+        document,
+        addr,
+        wallet: kaichi_identity::wallet::WalletSigner::address(&wallet).to_string(),
+    }
+}
+
+/// Waits for an event `f` picks out.
+pub async fn wait_for<T>(
+    events: &mut mpsc::Receiver<NodeEvent>,
+    mut f: impl FnMut(&NodeEvent) -> Option<T>,
+) -> T {
+    loop {
+        match within(events.recv()).await {
+            Some(e) => {
+                if let Some(t) = f(&e) {
+                    return t;
+                }
+            }
+            None => panic!("node stopped"),
+        }
+    }
+}
+
+/// Waits for the next group message's text.
+pub async fn next_group_message(events: &mut mpsc::Receiver<NodeEvent>) -> String {
+    wait_for(events, |e| match e {
+        NodeEvent::GroupMessage { text, .. } => Some(text.clone()),
+        _ => None,
+    })
+    .await
+}

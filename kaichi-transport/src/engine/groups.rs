@@ -1,0 +1,749 @@
+//! Group chats over the network: a gossipsub topic per group for MLS
+//! messages, a per-group log (in the group database) from which members
+//! that were away catch up in epoch order, Welcomes sent to the invitee's
+//! inbox sealed like DMs with the Welcome and ratchet tree as blocks
+//! fetched by CID, and KeyPackages fetched by the CID an identity document
+//! references.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use kaichi_groups::storage::{DatabaseError, StoredGroupMessage};
+use kaichi_groups::{
+    AdminPolicy, Candidate, Group, GroupDatabase, GroupEvent, GroupId, MemberSigner, NewGroup,
+    NoDevices, Outgoing, key_package, message_info,
+};
+use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName};
+use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::store::{BlockStore as _, SqliteStore};
+use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::request_response::OutboundRequestId;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::oneshot;
+use zeroize::Zeroizing;
+
+use super::{Engine, inbox_topic, random};
+use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES};
+use crate::node::{GroupCommand, GroupSummary, NodeError, NodeEvent};
+use crate::notification::{GroupInvitation, Notification};
+
+/// The gossipsub topic of a group.
+pub fn group_topic(id: &GroupId) -> IdentTopic {
+    IdentTopic::new(format!("{GROUP_TOPIC_PREFIX}{id}"))
+}
+
+const GROUP_TOPIC_PREFIX: &str = "/kaichi/group/1/";
+/// Most rounds of applying a group's log in one go.
+const MAX_DRAIN_ROUNDS: usize = 256;
+
+/// Creates a last-resort KeyPackage for this identity in the group database
+/// at `groups`, stores it as a block in `store` (so the node serves it),
+/// and returns its CID bytes for the identity document's KeyPackage list.
+pub fn prepare_key_package(
+    groups: &Path,
+    store: &SqliteStore,
+    keys: &IdentityKeys,
+) -> Result<Vec<u8>, NodeError> {
+    let db = GroupDatabase::open(groups).map_err(group_err)?;
+    let me = MemberSigner::identity(keys.ipns().clone());
+    let kp = db
+        .transaction(|p| key_package(p, &me, true).map_err(|e| TxError(e.to_string())))
+        .map_err(|e| NodeError::Group(e.0))?;
+    let cid = EntryCid::of(&kp);
+    store.put(&cid.to_cid(), &kp)?;
+    store.pin(&cid.to_cid())?;
+    Ok(cid.to_bytes().to_vec())
+}
+
+fn group_err(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Group(e.to_string())
+}
+
+/// An error inside a database transaction.
+pub(super) struct TxError(String);
+
+impl From<DatabaseError> for TxError {
+    fn from(e: DatabaseError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// What a block request made for groups is waiting for.
+pub(super) enum GroupFetch {
+    /// An invitee's KeyPackage, for an invite in progress.
+    KeyPackage {
+        group: GroupId,
+        member: IdentityPublic,
+        cid: EntryCid,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    },
+    /// A Welcome and ratchet tree, for an invitation received.
+    Invitation {
+        inviter: PeerId,
+        group: GroupId,
+        welcome: EntryCid,
+        tree: EntryCid,
+    },
+    /// A group's log, to catch up.
+    Log,
+}
+
+/// The group state the node task keeps.
+pub(super) struct Groups {
+    pub(super) db: GroupDatabase,
+    pub(super) me: MemberSigner,
+    pub(super) loaded: HashMap<GroupId, Group>,
+    /// KeyPackage references from contacts' identity documents.
+    pub(super) key_packages: HashMap<IpnsName, Vec<Vec<u8>>>,
+    pub(super) fetches: HashMap<OutboundRequestId, GroupFetch>,
+}
+
+impl Groups {
+    pub(super) fn open(path: Option<&Path>, keys: &IdentityKeys) -> Result<Self, NodeError> {
+        let db = match path {
+            Some(p) => GroupDatabase::open(p),
+            None => GroupDatabase::open_in_memory(),
+        }
+        .map_err(group_err)?;
+        let mut loaded = HashMap::new();
+        {
+            let p = db.provider();
+            for record in db.groups().map_err(group_err)? {
+                if let Ok(Some(g)) = Group::load(&p, &record.id)
+                    && g.is_active()
+                {
+                    loaded.insert(record.id, g);
+                }
+            }
+        }
+        Ok(Self {
+            db,
+            me: MemberSigner::identity(keys.ipns().clone()),
+            loaded,
+            key_packages: HashMap::new(),
+            fetches: HashMap::new(),
+        })
+    }
+
+    /// A group by hex id or unique name.
+    fn find(&self, which: &str) -> Result<GroupId, NodeError> {
+        if let Ok(id) = which.parse::<GroupId>()
+            && self.loaded.contains_key(&id)
+        {
+            return Ok(id);
+        }
+        let matches: Vec<GroupId> = self
+            .loaded
+            .iter()
+            .filter(|(_, g)| g.metadata().name == which)
+            .map(|(id, _)| *id)
+            .collect();
+        match matches.as_slice() {
+            [id] => Ok(*id),
+            [] => Err(NodeError::Group(format!("not in a group {which:?}"))),
+            _ => Err(NodeError::Group(format!(
+                "several groups are named {which:?}: use the id"
+            ))),
+        }
+    }
+}
+
+fn summary(g: &Group) -> GroupSummary {
+    GroupSummary {
+        id: g.id(),
+        name: g.metadata().name.clone(),
+        epoch: g.epoch(),
+        members: g.member_names(),
+        sequencer: g.metadata().sequencer,
+    }
+}
+
+fn now_ms() -> u64 {
+    super::now().unix_nanos() / 1_000_000
+}
+
+impl Engine {
+    /// Subscribes to the topics of every group loaded at start.
+    pub(super) fn subscribe_groups(&mut self) {
+        let ids: Vec<GroupId> = self.groups.loaded.keys().copied().collect();
+        for id in ids {
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .gossipsub
+                .subscribe(&group_topic(&id));
+        }
+    }
+
+    /// Records the KeyPackage references of a verified document.
+    pub(super) fn remember_key_packages(&mut self, name: IpnsName, refs: &[Vec<u8>]) {
+        if self.groups.key_packages.len() >= super::MAX_CACHED_DOCUMENTS {
+            self.groups.key_packages.clear();
+        }
+        self.groups.key_packages.insert(name, refs.to_vec());
+    }
+
+    pub(super) fn group_command(&mut self, command: GroupCommand) {
+        match command {
+            GroupCommand::Create { name, reply } => {
+                let _ = reply.send(self.create_group(name));
+            }
+            GroupCommand::Invite {
+                group,
+                member,
+                reply,
+            } => self.invite(&group, &member, reply),
+            GroupCommand::Send { group, text, reply } => {
+                let _ = reply.send(self.send_group(&group, &text));
+            }
+            GroupCommand::Read {
+                group,
+                limit,
+                reply,
+            } => {
+                let r = self
+                    .groups
+                    .find(&group)
+                    .and_then(|id| self.groups.db.messages(&id, limit).map_err(group_err));
+                let _ = reply.send(r);
+            }
+            GroupCommand::List { reply } => {
+                let mut list: Vec<GroupSummary> =
+                    self.groups.loaded.values().map(summary).collect();
+                list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+                let _ = reply.send(Ok(list));
+            }
+            GroupCommand::Remove {
+                group,
+                member,
+                reply,
+            } => {
+                let _ = reply.send(self.remove_member(&group, &member));
+            }
+            GroupCommand::Leave { group, reply } => {
+                let _ = reply.send(self.leave_group(&group));
+            }
+        }
+    }
+
+    fn create_group(&mut self, name: String) -> Result<GroupSummary, NodeError> {
+        let g = &mut self.groups;
+        let group =
+            g.db.transaction(|p| {
+                let group = Group::create(p, &g.me, NewGroup::named(name.clone()))
+                    .map_err(|e| TxError(e.to_string()))?;
+                g.db.record_group(&group.id(), &name)?;
+                Ok(group)
+            })
+            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let s = summary(&group);
+        self.groups.loaded.insert(group.id(), group);
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&group_topic(&s.id));
+        Ok(s)
+    }
+
+    /// Logs one of this node's MLS messages and publishes it on the group topic.
+    fn publish_group(&mut self, id: &GroupId, bytes: Vec<u8>) {
+        if let Ok(info) = message_info(&bytes) {
+            let _ = self.groups.db.log_message(&info, &bytes, true);
+        }
+        self.publish(group_topic(id).hash(), bytes);
+    }
+
+    fn send_group(&mut self, which: &str, text: &str) -> Result<(), NodeError> {
+        let id = self.groups.find(which)?;
+        let g = &mut self.groups;
+        let group = g
+            .loaded
+            .get_mut(&id)
+            .ok_or_else(|| group_err("not loaded"))?;
+        let bytes =
+            g.db.transaction(|p| {
+                let bytes = group
+                    .send(p, &g.me, text.as_bytes())
+                    .map_err(|e| TxError(e.to_string()))?;
+                g.db.save_message(
+                    &id,
+                    &StoredGroupMessage {
+                        epoch: group.epoch(),
+                        sender: g.me.name().to_string(),
+                        body: text.as_bytes().to_vec(),
+                        at_ms: now_ms(),
+                    },
+                )?;
+                Ok(bytes)
+            })
+            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        self.publish_group(&id, bytes);
+        Ok(())
+    }
+
+    fn invite(
+        &mut self,
+        which: &str,
+        member: &str,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    ) {
+        let prepared = (|| {
+            let id = self.groups.find(which)?;
+            let group = self
+                .groups
+                .loaded
+                .get(&id)
+                .ok_or_else(|| group_err("not loaded"))?;
+            if !group.is_sequencer(&self.groups.me) {
+                return Err(group_err("only the group's sequencer invites"));
+            }
+            let contact = self.find_contact(member)?;
+            let name = contact.peer.ipns_name();
+            let cid = self
+                .groups
+                .key_packages
+                .get(&name)
+                .and_then(|refs| refs.iter().find_map(|r| EntryCid::from_bytes(r).ok()))
+                .ok_or_else(|| {
+                    group_err(format!(
+                        "{member} publishes no KeyPackage (their identity document lists none)"
+                    ))
+                })?;
+            Ok((id, contact.peer, cid))
+        })();
+        let (group, member, cid) = match prepared {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let request = BlockRequest {
+            want: vec![cid.to_bytes().to_vec()],
+            ..Default::default()
+        };
+        let peer = *member.ipns_name().peer_id();
+        let request_id = self
+            .swarm
+            .behaviour_mut()
+            .blocks
+            .send_request(&peer, request);
+        self.groups.fetches.insert(
+            request_id,
+            GroupFetch::KeyPackage {
+                group,
+                member,
+                cid,
+                reply,
+            },
+        );
+    }
+
+    /// The invitee's KeyPackage arrived: add them, publish the commit, and
+    /// send them the invitation.
+    fn finish_invite(
+        &mut self,
+        group: GroupId,
+        member: IdentityPublic,
+        kp: Vec<u8>,
+    ) -> Result<u64, NodeError> {
+        let g = &mut self.groups;
+        let grp = g
+            .loaded
+            .get_mut(&group)
+            .ok_or_else(|| group_err("not loaded"))?;
+        let out =
+            g.db.transaction(|p| {
+                grp.add(p, &g.me, &AdminPolicy, &NoDevices, &[Candidate::new(kp)])
+                    .map_err(|e| TxError(e.to_string()))
+            })
+            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let Outgoing::Commit(c) = out else {
+            return Err(group_err("the add became a proposal"));
+        };
+        let (Some(welcome), Some(tree)) = (c.welcome, c.ratchet_tree) else {
+            return Err(group_err("no Welcome produced"));
+        };
+        self.publish_group(&group, c.commit);
+        let (welcome_cid, tree_cid) = (EntryCid::of(&welcome), EntryCid::of(&tree));
+        for (cid, block) in [(welcome_cid, &welcome), (tree_cid, &tree)] {
+            self.store.put(&cid.to_cid(), block)?;
+        }
+        let notification = Notification {
+            sender_document: self.document.clone(),
+            invitation: Some(GroupInvitation {
+                group: group.as_bytes().to_vec(),
+                welcome: welcome_cid.to_bytes().to_vec(),
+                ratchet_tree: tree_cid.to_bytes().to_vec(),
+                addresses: self.listen_addrs.iter().map(|a| a.to_vec()).collect(),
+            }),
+            ..Default::default()
+        };
+        let sealed = notification.seal(&member.dm, Zeroizing::new(random::<32>()?))?;
+        self.publish(inbox_topic(&member.ipns_name()).hash(), sealed);
+        Ok(c.epoch)
+    }
+
+    fn remove_member(&mut self, which: &str, member: &str) -> Result<u64, NodeError> {
+        let id = self.groups.find(which)?;
+        let name: IpnsName = match member.parse() {
+            Ok(n) => n,
+            Err(_) => self.find_contact(member)?.peer.ipns_name(),
+        };
+        let g = &mut self.groups;
+        let group = g
+            .loaded
+            .get_mut(&id)
+            .ok_or_else(|| group_err("not loaded"))?;
+        let out =
+            g.db.transaction(|p| {
+                group
+                    .remove(p, &g.me, &AdminPolicy, &[name])
+                    .map_err(|e| TxError(e.to_string()))
+            })
+            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let epoch = group.epoch();
+        self.publish_outgoing(&id, out);
+        Ok(epoch)
+    }
+
+    fn leave_group(&mut self, which: &str) -> Result<(), NodeError> {
+        let id = self.groups.find(which)?;
+        let g = &mut self.groups;
+        let group = g
+            .loaded
+            .get_mut(&id)
+            .ok_or_else(|| group_err("not loaded"))?;
+        let proposal =
+            g.db.transaction(|p| group.leave(p, &g.me).map_err(|e| TxError(e.to_string())))
+                .map_err(|e: TxError| NodeError::Group(e.0))?;
+        self.publish_group(&id, proposal);
+        Ok(())
+    }
+
+    fn publish_outgoing(&mut self, id: &GroupId, out: Outgoing) {
+        match out {
+            Outgoing::Commit(c) => self.publish_group(id, c.commit),
+            Outgoing::Proposals(ps) => {
+                for p in ps {
+                    self.publish_group(id, p);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether a topic is a group topic, and which group.
+    pub(super) fn group_of_topic(&self, topic: &TopicHash) -> Option<GroupId> {
+        topic
+            .as_str()
+            .strip_prefix(GROUP_TOPIC_PREFIX)
+            .and_then(|hex| hex.parse().ok())
+            .filter(|id| self.groups.loaded.contains_key(id))
+    }
+
+    /// A message on one of our group topics.
+    pub(super) fn group_gossip(&mut self, id: GroupId, data: &[u8]) -> MessageAcceptance {
+        match message_info(data) {
+            Ok(info) if info.group == id => {
+                if self
+                    .groups
+                    .db
+                    .log_message(&info, data, false)
+                    .unwrap_or(false)
+                {
+                    self.drain_group(id);
+                }
+                MessageAcceptance::Accept
+            }
+            _ => MessageAcceptance::Reject,
+        }
+    }
+
+    /// Applies whatever the group's log holds that can be applied now, in
+    /// epoch order; a message that fails is set aside for good.
+    pub(super) fn drain_group(&mut self, id: GroupId) {
+        for _ in 0..MAX_DRAIN_ROUNDS {
+            let Some(epoch) = self.groups.loaded.get(&id).map(|g| g.epoch()) else {
+                return;
+            };
+            let Ok(pending) = self.groups.db.pending_messages(&id, epoch) else {
+                return;
+            };
+            if pending.is_empty() {
+                return;
+            }
+            for bytes in pending {
+                let g = &mut self.groups;
+                let Some(group) = g.loaded.get_mut(&id) else {
+                    return;
+                };
+                let before = group.epoch();
+                let result = g.db.transaction(|p| {
+                    let event = group
+                        .process(p, &AdminPolicy, &NoDevices, &bytes)
+                        .map_err(|e| TxError(e.to_string()))?;
+                    if let GroupEvent::Message { from, text, epoch } = &event {
+                        g.db.save_message(
+                            &id,
+                            &StoredGroupMessage {
+                                epoch: *epoch,
+                                sender: from.to_string(),
+                                body: text.clone(),
+                                at_ms: now_ms(),
+                            },
+                        )?;
+                    }
+                    Ok(event)
+                });
+                let _ = g.db.message_done(&bytes);
+                let after = group.epoch();
+                match result {
+                    Ok(event) => self.group_event(id, event),
+                    Err(TxError(e)) => {
+                        tracing::debug!(group = %id, %e, "group message refused");
+                        // Whatever the failed operation did in memory is dropped.
+                        if let Ok(Some(fresh)) = Group::load(&self.groups.db.provider(), &id) {
+                            self.groups.loaded.insert(id, fresh);
+                        }
+                    }
+                }
+                if !self.groups.loaded.contains_key(&id) {
+                    return;
+                }
+                if after != before {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn group_event(&mut self, id: GroupId, event: GroupEvent) {
+        match event {
+            GroupEvent::Message { from, text, .. } => self.emit(NodeEvent::GroupMessage {
+                group: id,
+                from,
+                text: String::from_utf8_lossy(&text).into_owned(),
+            }),
+            GroupEvent::Commit {
+                epoch,
+                added,
+                removed,
+                metadata_changed,
+                ..
+            } => {
+                if metadata_changed && let Some(g) = self.groups.loaded.get(&id) {
+                    let _ = self.groups.db.record_group(&id, &g.metadata().name);
+                }
+                self.emit(NodeEvent::GroupChanged {
+                    group: id,
+                    epoch,
+                    added,
+                    removed,
+                });
+            }
+            GroupEvent::Proposal { .. } => self.commit_proposals(id),
+            GroupEvent::RemovedSelf { .. } => {
+                self.groups.loaded.remove(&id);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .unsubscribe(&group_topic(&id));
+                self.emit(NodeEvent::GroupRemoved { group: id });
+            }
+            _ => {}
+        }
+    }
+
+    /// The sequencer commits proposals as they arrive.
+    fn commit_proposals(&mut self, id: GroupId) {
+        let g = &mut self.groups;
+        let Some(group) = g.loaded.get_mut(&id) else {
+            return;
+        };
+        if !group.is_sequencer(&g.me) {
+            return;
+        }
+        let result = g.db.transaction(|p| {
+            group
+                .commit_pending(p, &g.me, &AdminPolicy)
+                .map_err(|e| TxError(e.to_string()))
+        });
+        match result {
+            Ok(c) => {
+                let epoch = c.epoch;
+                self.publish_group(&id, c.commit);
+                self.emit(NodeEvent::GroupChanged {
+                    group: id,
+                    epoch,
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                });
+            }
+            Err(TxError(e)) => tracing::debug!(group = %id, %e, "could not commit proposals"),
+        }
+    }
+
+    /// A peer subscribed to one of our group topics: catch up from it.
+    pub(super) fn group_peer_subscribed(&mut self, id: GroupId, peer: PeerId) {
+        let Some(epoch) = self.groups.loaded.get(&id).map(|g| g.epoch()) else {
+            return;
+        };
+        let request = BlockRequest {
+            group: id.as_bytes().to_vec(),
+            since_epoch: epoch,
+            ..Default::default()
+        };
+        let rid = self
+            .swarm
+            .behaviour_mut()
+            .blocks
+            .send_request(&peer, request);
+        self.groups.fetches.insert(rid, GroupFetch::Log);
+    }
+
+    /// Serves a group's log to a member.
+    pub(super) fn serve_group_log(&self, peer: &PeerId, request: &BlockRequest) -> Vec<Vec<u8>> {
+        let Ok(id) = GroupId::from_slice(&request.group) else {
+            return Vec::new();
+        };
+        let Some(group) = self.groups.loaded.get(&id) else {
+            return Vec::new();
+        };
+        if !group
+            .member_names()
+            .contains(&IpnsName::from_peer_id(*peer))
+        {
+            return Vec::new();
+        }
+        self.groups
+            .db
+            .log_since(&id, request.since_epoch, MAX_RESPONSE_BYTES / 2)
+            .unwrap_or_default()
+    }
+
+    /// An invitation arrived (its sender's document verified): fetch the
+    /// Welcome and tree from the inviter.
+    pub(super) fn invitation(
+        &mut self,
+        inviter: &IdentityPublic,
+        inv: &GroupInvitation,
+    ) -> Result<(), String> {
+        let group = GroupId::from_slice(&inv.group).map_err(|e| e.to_string())?;
+        let welcome = EntryCid::from_bytes(&inv.welcome).map_err(|e| e.to_string())?;
+        let tree = EntryCid::from_bytes(&inv.ratchet_tree).map_err(|e| e.to_string())?;
+        if self.groups.loaded.contains_key(&group) {
+            return Ok(());
+        }
+        let peer = *inviter.ipns_name().peer_id();
+        for addr in inv.addresses.iter().take(16) {
+            if let Ok(a) = Multiaddr::try_from(addr.clone()) {
+                self.swarm.add_peer_address(peer, a);
+            }
+        }
+        let request = BlockRequest {
+            want: vec![welcome.to_bytes().to_vec(), tree.to_bytes().to_vec()],
+            ..Default::default()
+        };
+        let rid = self
+            .swarm
+            .behaviour_mut()
+            .blocks
+            .send_request(&peer, request);
+        self.groups.fetches.insert(
+            rid,
+            GroupFetch::Invitation {
+                inviter: peer,
+                group,
+                welcome,
+                tree,
+            },
+        );
+        Ok(())
+    }
+
+    /// A block request made for groups failed.
+    pub(super) fn group_fetch_failed(&mut self, fetch: GroupFetch, reason: String) {
+        if let GroupFetch::KeyPackage { reply, .. } = fetch {
+            let _ = reply.send(Err(group_err(format!(
+                "could not fetch the invitee's KeyPackage: {reason}"
+            ))));
+        }
+    }
+
+    /// A block response to a group request.
+    pub(super) fn group_response(&mut self, fetch: GroupFetch, response: &BlockResponse) {
+        let find = |cid: &EntryCid| response.blocks.iter().find(|b| EntryCid::of(b) == *cid);
+        match fetch {
+            GroupFetch::KeyPackage {
+                group,
+                member,
+                cid,
+                reply,
+            } => {
+                let result = match find(&cid) {
+                    Some(kp) => self.finish_invite(group, member, kp.clone()),
+                    None => Err(group_err("the invitee did not send its KeyPackage")),
+                };
+                let _ = reply.send(result);
+            }
+            GroupFetch::Invitation {
+                inviter,
+                group,
+                welcome,
+                tree,
+            } => {
+                let (Some(w), Some(t)) = (find(&welcome), find(&tree)) else {
+                    tracing::debug!(%group, "the inviter did not send the Welcome and tree");
+                    return;
+                };
+                self.join_group(inviter, group, w, t);
+            }
+            GroupFetch::Log => {}
+        }
+        for bytes in &response.group_messages {
+            if let Ok(info) = message_info(bytes)
+                && self.groups.loaded.contains_key(&info.group)
+            {
+                let _ = self.groups.db.log_message(&info, bytes, false);
+            }
+        }
+        let ids: std::collections::BTreeSet<GroupId> = response
+            .group_messages
+            .iter()
+            .filter_map(|b| message_info(b).ok().map(|i| i.group))
+            .collect();
+        for id in ids {
+            self.drain_group(id);
+        }
+    }
+
+    fn join_group(&mut self, inviter: PeerId, expected: GroupId, welcome: &[u8], tree: &[u8]) {
+        let g = &mut self.groups;
+        let joined = g.db.transaction(|p| {
+            let group = Group::join(p, welcome, Some(tree), &NoDevices)
+                .map_err(|e| TxError(e.to_string()))?;
+            if group.id() != expected {
+                return Err(TxError("the Welcome is for another group".into()));
+            }
+            g.db.record_group(&group.id(), &group.metadata().name)?;
+            Ok(group)
+        });
+        match joined {
+            Ok(group) => {
+                let (id, name) = (group.id(), group.metadata().name.clone());
+                self.groups.loaded.insert(id, group);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .subscribe(&group_topic(&id));
+                self.emit(NodeEvent::GroupJoined { group: id, name });
+                self.group_peer_subscribed(id, inviter);
+            }
+            Err(TxError(e)) => tracing::debug!(%e, "could not join from an invitation"),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Group chats between real nodes on loopback: invitations through the
+//! inbox, MLS messages on the group topic, catch-up from the group log,
+//! removal, and a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Peer, next_group_message, start_member, wait_for};
+use kaichi_transport::NodeEvent;
+
+/// Connects every pair, and makes everyone a contact of `sequencer`.
+async fn mesh(peers: &[&Peer]) {
+    for (i, a) in peers.iter().enumerate() {
+        for b in &peers[i + 1..] {
+            a.node.dial(b.addr.clone()).await.unwrap();
+        }
+    }
+    for p in &peers[1..] {
+        peers[0].node.add_contact(p.document.clone()).await.unwrap();
+    }
+    // Let gossipsub exchange subscriptions.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+}
+
+async fn joined(p: &mut Peer) -> kaichi_groups::GroupId {
+    wait_for(&mut p.events, |e| match e {
+        NodeEvent::GroupJoined { group, .. } => Some(*group),
+        _ => None,
+    })
+    .await
+}
+
+async fn at_epoch(p: &mut Peer, epoch: u64) {
+    wait_for(&mut p.events, |e| match e {
+        NodeEvent::GroupChanged { epoch: e, .. } if *e >= epoch => Some(()),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_chat_and_one_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = start_member(81, dir.path()).await;
+    let mut bob = start_member(82, dir.path()).await;
+    let mut carol = start_member(83, dir.path()).await;
+    mesh(&[&alice, &bob, &carol]).await;
+
+    let g = alice.node.create_group("friends").await.unwrap();
+    assert_eq!(alice.node.invite("friends", &bob.wallet).await.unwrap(), 1);
+    assert_eq!(joined(&mut bob).await, g.id);
+    assert_eq!(
+        alice.node.invite("friends", &carol.wallet).await.unwrap(),
+        2
+    );
+    assert_eq!(joined(&mut carol).await, g.id);
+    at_epoch(&mut bob, 2).await;
+
+    bob.node
+        .send_group("friends", "hello everyone")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_group_message(&mut alice.events).await,
+        "hello everyone"
+    );
+    assert_eq!(
+        next_group_message(&mut carol.events).await,
+        "hello everyone"
+    );
+    carol
+        .node
+        .send_group(&g.id.to_string(), "hi bob")
+        .await
+        .unwrap();
+    assert_eq!(next_group_message(&mut bob.events).await, "hi bob");
+    assert_eq!(next_group_message(&mut alice.events).await, "hi bob");
+
+    let groups = bob.node.groups().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].members.len(), 3);
+    assert_eq!(groups[0].name, "friends");
+
+    // Alice removes Carol; Carol learns it and reads nothing after.
+    let carol_name = carol.node.name().to_string();
+    assert_eq!(
+        alice
+            .node
+            .remove_member("friends", &carol_name)
+            .await
+            .unwrap(),
+        3
+    );
+    wait_for(&mut carol.events, |e| {
+        matches!(e, NodeEvent::GroupRemoved { .. }).then_some(())
+    })
+    .await;
+    at_epoch(&mut bob, 3).await;
+    alice
+        .node
+        .send_group("friends", "just us now")
+        .await
+        .unwrap();
+    assert_eq!(next_group_message(&mut bob.events).await, "just us now");
+    let quiet = tokio::time::timeout(
+        Duration::from_secs(1),
+        next_group_message(&mut carol.events),
+    )
+    .await;
+    assert!(quiet.is_err(), "a removed member read a message");
+    assert!(carol.node.groups().await.unwrap().is_empty());
+
+    let read = bob.node.read_group("friends", 10).await.unwrap();
+    let texts: Vec<_> = read
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).to_string())
+        .collect();
+    assert_eq!(texts, ["hello everyone", "hi bob", "just us now"]);
+    for p in [&alice, &bob, &carol] {
+        p.node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_away_for_several_epochs_catches_up_and_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = start_member(84, dir.path()).await;
+    let mut bob = start_member(85, dir.path()).await;
+    let mut carol = start_member(86, dir.path()).await;
+    let dave = start_member(87, dir.path()).await;
+    mesh(&[&alice, &bob, &carol, &dave]).await;
+    alice.node.create_group("club").await.unwrap();
+    alice.node.invite("club", &bob.wallet).await.unwrap();
+    joined(&mut bob).await;
+
+    // Bob goes away; the group moves on two epochs and chats.
+    let bob_wallet = bob.wallet.clone();
+    bob.node.shutdown().await;
+    alice.node.invite("club", &carol.wallet).await.unwrap();
+    joined(&mut carol).await;
+    alice.node.invite("club", &dave.wallet).await.unwrap();
+    at_epoch(&mut carol, 3).await;
+    carol
+        .node
+        .send_group("club", "while bob was away")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_group_message(&mut alice.events).await,
+        "while bob was away"
+    );
+
+    // Bob restarts from his database and catches up from the others.
+    let mut bob = common::start_member(85, dir.path()).await;
+    assert_eq!(bob.wallet, bob_wallet);
+    assert_eq!(bob.node.groups().await.unwrap()[0].epoch, 1);
+    bob.node.dial(alice.addr.clone()).await.unwrap();
+    assert_eq!(
+        next_group_message(&mut bob.events).await,
+        "while bob was away"
+    );
+    let g = &bob.node.groups().await.unwrap()[0];
+    assert_eq!(g.epoch, 3);
+    assert_eq!(g.members.len(), 4);
+    bob.node.send_group("club", "back").await.unwrap();
+    assert_eq!(next_group_message(&mut carol.events).await, "back");
+    for p in [&alice, &bob, &carol, &dave] {
+        p.node.shutdown().await;
+    }
+}
