@@ -72,17 +72,22 @@ pub(crate) enum GroupCommand {
         #[arg(long)]
         last_resort: bool,
     },
-    /// Add a member from their KeyPackage file; writes the Welcome (and the
-    /// ratchet tree) for them, and the commit for the other members.
+    /// Add a member. Through the running node: `invite GROUP MEMBER` (wallet
+    /// address or IPNS name of a contact; their KeyPackage is fetched and the
+    /// Welcome delivered to their inbox). With files: `invite GROUP
+    /// --keypackage FILE --welcome-out FILE [--tree-out FILE] [--commit-out FILE]`.
     Invite {
         /// The group.
         group: String,
+        /// The contact to invite (through the node).
+        #[arg(required_unless_present = "keypackage", conflicts_with = "keypackage")]
+        member: Option<String>,
         /// The invitee's KeyPackage (an MLSMessage file).
-        #[arg(long, value_name = "FILE")]
-        keypackage: PathBuf,
+        #[arg(long, value_name = "FILE", requires = "welcome_out")]
+        keypackage: Option<PathBuf>,
         /// Where to write the Welcome.
         #[arg(long, value_name = "FILE")]
-        welcome_out: PathBuf,
+        welcome_out: Option<PathBuf>,
         /// Where to write the ratchet tree (the invitee needs it beside the Welcome).
         #[arg(long, value_name = "FILE")]
         tree_out: Option<PathBuf>,
@@ -99,15 +104,16 @@ pub(crate) enum GroupCommand {
         #[arg(long, value_name = "FILE")]
         tree: Option<PathBuf>,
     },
-    /// Encrypt a message to the group into a file (an MLSMessage).
+    /// Send a message to the group: through the running node, or with
+    /// `--out FILE` encrypted into a file (an MLSMessage).
     Send {
         /// The group.
         group: String,
         /// The text.
         text: String,
-        /// Where to write it.
+        /// Write the MLSMessage here instead of sending it.
         #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Process a received MLSMessage file: show a message, apply a commit, queue a proposal.
     Decrypt {
@@ -129,23 +135,23 @@ pub(crate) enum GroupCommand {
         /// The group.
         group: String,
     },
-    /// Remove a member (IPNS name); writes the commit for the others.
+    /// Remove a member (IPNS name, or a contact's wallet through the node).
     Remove {
         /// The group.
         group: String,
-        /// The member's IPNS name.
+        /// The member.
         member: String,
-        /// Where to write the commit (or proposal).
+        /// Write the commit (or proposal) here instead of sending it.
         #[arg(long, value_name = "FILE")]
-        commit_out: PathBuf,
+        commit_out: Option<PathBuf>,
     },
-    /// Leave the group: writes the proposal the sequencer commits.
+    /// Leave the group (a proposal the sequencer commits).
     Leave {
         /// The group.
         group: String,
-        /// Where to write the proposal.
+        /// Write the proposal here instead of sending it.
         #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Sequencer: commit the proposals received so far; writes the commit.
     Commit {

@@ -31,6 +31,21 @@ pub(crate) enum Request {
     Read { peer: String, limit: usize },
     /// Stream events.
     Watch,
+    /// Create a group.
+    GroupCreate { name: String },
+    /// Invite a contact to a group.
+    GroupInvite { group: String, member: String },
+    /// Send to a group.
+    GroupSend { group: String, text: String },
+    /// Remove a member.
+    GroupRemove { group: String, member: String },
+    /// Leave a group.
+    GroupLeave { group: String },
+}
+
+/// Whether a node is running for the profile at `home`.
+pub(crate) async fn node_running(home: &Path) -> bool {
+    UnixStream::connect(socket_path(home)).await.is_ok()
 }
 
 /// Connects to the running node, or says clearly that none runs.

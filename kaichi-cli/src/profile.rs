@@ -122,6 +122,11 @@ impl Profile {
             .with_context(|| format!("opening {}", path.display()))
     }
 
+    /// The profile's SQLite file (blocks, logs, group state).
+    pub(crate) fn database_path(&self) -> PathBuf {
+        self.home.join(DATABASE_FILE)
+    }
+
     /// The profile's group database (the same file as the store).
     pub(crate) fn groups(&self) -> anyhow::Result<kaichi_groups::GroupDatabase> {
         create_private_dir(&self.home)?;

@@ -170,3 +170,36 @@ async fn a_member_away_for_several_epochs_catches_up_and_state_survives_a_restar
         p.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_connected_only_through_a_relay() {
+    // alice, bob and carol each know only the relay; the relay forwards the
+    // group topic without being able to read it; invitees' KeyPackages are
+    // found through the DHT.
+    let dir = tempfile::tempdir().unwrap();
+    let relay = common::start_relay(90).await;
+    let mut alice = start_member(91, dir.path()).await;
+    let mut bob = start_member(92, dir.path()).await;
+    let mut carol = start_member(93, dir.path()).await;
+    for p in [&alice, &bob, &carol] {
+        p.node.dial(relay.addr.clone()).await.unwrap();
+    }
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    alice.node.add_contact(carol.document.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let g = alice.node.create_group("hub").await.unwrap();
+    alice.node.invite("hub", &bob.wallet).await.unwrap();
+    assert_eq!(joined(&mut bob).await, g.id);
+    alice.node.invite("hub", &carol.wallet).await.unwrap();
+    assert_eq!(joined(&mut carol).await, g.id);
+    at_epoch(&mut bob, 2).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    carol.node.send_group("hub", "via the relay").await.unwrap();
+    assert_eq!(next_group_message(&mut alice.events).await, "via the relay");
+    assert_eq!(next_group_message(&mut bob.events).await, "via the relay");
+    for p in [&alice, &bob, &carol, &relay] {
+        p.node.shutdown().await;
+    }
+}

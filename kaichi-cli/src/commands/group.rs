@@ -14,6 +14,7 @@ use kaichi_identity::IpnsName;
 use serde::Serialize;
 
 use crate::cli::GroupCommand;
+use crate::control::{self, Request};
 use crate::output::emit;
 use crate::profile::{Profile, write_private};
 
@@ -144,11 +145,85 @@ pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `request` on the profile's node.
+fn through_node(profile: &Profile, request: &Request) -> anyhow::Result<serde_json::Value> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(control::call(profile.home(), request))
+}
+
+fn node_running(profile: &Profile) -> anyhow::Result<bool> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(control::node_running(profile.home())))
+}
+
+/// File-based changes while a node runs would leave the node's view of the
+/// group behind the database: refused.
+fn no_node(profile: &Profile) -> anyhow::Result<()> {
+    if node_running(profile)? {
+        bail!(
+            "a kaichi node is running for this profile: use the network form of this command \
+             (without the file options), or stop the node first"
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::Result<ExitCode> {
     let (_, keys, _) = profile.identity()?;
     let me = MemberSigner::identity(keys.ipns().clone());
     let db = profile.groups()?;
     match cmd {
+        GroupCommand::Create { name, description } if node_running(profile)? => {
+            if !description.is_empty() {
+                bail!("--description is not supported through the node yet");
+            }
+            let v = through_node(profile, &Request::GroupCreate { name })?;
+            emit(json, &v, v["id"].as_str().unwrap_or_default())?;
+        }
+        GroupCommand::Invite {
+            group,
+            member: Some(member),
+            ..
+        } => {
+            let v = through_node(profile, &Request::GroupInvite { group, member })?;
+            emit(
+                json,
+                &v,
+                &format!("invited; the group is at epoch {}", v["epoch"]),
+            )?;
+        }
+        GroupCommand::Send {
+            group,
+            text,
+            out: None,
+        } => {
+            through_node(profile, &Request::GroupSend { group, text })?;
+            emit(json, &serde_json::json!({"ok": true}), "sent")?;
+        }
+        GroupCommand::Remove {
+            group,
+            member,
+            commit_out: None,
+        } => {
+            let v = through_node(profile, &Request::GroupRemove { group, member })?;
+            emit(
+                json,
+                &v,
+                &format!("removed; the group is at epoch {}", v["epoch"]),
+            )?;
+        }
+        GroupCommand::Leave { group, out: None } => {
+            through_node(profile, &Request::GroupLeave { group })?;
+            emit(
+                json,
+                &serde_json::json!({"ok": true}),
+                "leaving: the sequencer commits it",
+            )?;
+        }
         GroupCommand::Create { name, description } => {
             let g = tx(&db, |p| {
                 let g = Group::create(
@@ -175,11 +250,13 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
         }
         GroupCommand::Invite {
             group,
-            keypackage,
-            welcome_out,
+            keypackage: Some(keypackage),
+            welcome_out: Some(welcome_out),
             tree_out,
             commit_out,
+            ..
         } => {
+            no_node(profile)?;
             let id = find(&db, &group)?;
             let kp = read_file(&keypackage)?;
             let out = tx(&db, |p| {
@@ -211,7 +288,9 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
                 &format!("invited; the group is at epoch {}", c.epoch),
             )?;
         }
+        GroupCommand::Invite { .. } => bail!("give a member, or --keypackage and --welcome-out"),
         GroupCommand::Join { welcome, tree } => {
+            no_node(profile)?;
             let welcome = read_file(&welcome)?;
             let tree = tree.map(|t| read_file(&t)).transpose()?;
             let g = tx(&db, |p| {
@@ -221,7 +300,12 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             })?;
             emit(json, &describe(&g), &g.id().to_string())?;
         }
-        GroupCommand::Send { group, text, out } => {
+        GroupCommand::Send {
+            group,
+            text,
+            out: Some(out),
+        } => {
+            no_node(profile)?;
             let id = find(&db, &group)?;
             let bytes = tx(&db, |p| {
                 let mut g = load(p, &id)?;
@@ -245,6 +329,7 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             )?;
         }
         GroupCommand::Decrypt { group, file } => {
+            no_node(profile)?;
             let id = find(&db, &group)?;
             let bytes = read_file(&file)?;
             let event = tx(&db, |p| {
@@ -308,8 +393,9 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
         GroupCommand::Remove {
             group,
             member,
-            commit_out,
+            commit_out: Some(commit_out),
         } => {
+            no_node(profile)?;
             let id = find(&db, &group)?;
             let name: IpnsName = member
                 .parse()
@@ -325,7 +411,11 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
                 &format!("{kind} written to {}", commit_out.display()),
             )?;
         }
-        GroupCommand::Leave { group, out } => {
+        GroupCommand::Leave {
+            group,
+            out: Some(out),
+        } => {
+            no_node(profile)?;
             let id = find(&db, &group)?;
             let bytes = tx(&db, |p| {
                 let mut g = load(p, &id)?;
@@ -339,6 +429,7 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             )?;
         }
         GroupCommand::Commit { group, out } => {
+            no_node(profile)?;
             let id = find(&db, &group)?;
             let c = tx(&db, |p| {
                 let mut g = load(p, &id)?;

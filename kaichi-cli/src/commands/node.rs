@@ -51,15 +51,41 @@ fn event_json(e: &NodeEvent) -> serde_json::Value {
         NodeEvent::Rejected { peer, reason } => {
             json!({"event": "rejected", "peer": peer.to_string(), "reason": reason})
         }
+        NodeEvent::GroupJoined { group, name } => {
+            json!({"event": "group_joined", "group": group.to_string(), "name": name})
+        }
+        NodeEvent::GroupMessage { group, from, text } => json!({
+            "event": "group_message", "group": group.to_string(), "from": from.to_string(), "text": text,
+        }),
+        NodeEvent::GroupChanged {
+            group,
+            epoch,
+            added,
+            removed,
+        } => json!({
+            "event": "group_changed", "group": group.to_string(), "epoch": epoch,
+            "added": added.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+            "removed": removed.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        }),
+        NodeEvent::GroupRemoved { group } => {
+            json!({"event": "group_removed", "group": group.to_string()})
+        }
         other => json!({"event": "other", "debug": format!("{other:?}")}),
     }
 }
 
 async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<ExitCode> {
     let (wallet, keys, _) = profile.identity()?;
-    let document = DocumentBuilder::new(&keys, super::now()?, DOCUMENT_LIFETIME).sign(&wallet)?;
     let store = Arc::new(profile.store()?);
-    let mut builder = NodeConfig::builder();
+    // Group state shares the profile's database; the identity document
+    // references a last-resort KeyPackage the node serves, so anyone who
+    // finds the document can invite this identity to a group.
+    let database = profile.database_path();
+    let key_package = kaichi_transport::prepare_key_package(&database, &store, &keys)?;
+    let document = DocumentBuilder::new(&keys, super::now()?, DOCUMENT_LIFETIME)
+        .key_package(key_package)
+        .sign(&wallet)?;
+    let mut builder = NodeConfig::builder().group_database(&database);
     for l in &args.listen {
         builder = builder.listen(
             l.parse::<Multiaddr>()
@@ -103,6 +129,8 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
                 println!("listening on {a}/p2p/{peer_id}");
             } else if let NodeEvent::MessageReceived { from, text, .. } = &e {
                 println!("{from}: {text}");
+            } else if let NodeEvent::GroupMessage { group, from, text } = &e {
+                println!("[{group}] {from}: {text}");
             }
             let _ = pump_tx.send(line);
         }
@@ -181,6 +209,27 @@ async fn client(
                     .collect();
                 json!({"ok": true, "messages": messages})
             }
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::GroupCreate { name } => match node.create_group(&name).await {
+            Ok(g) => json!({"ok": true, "id": g.id.to_string(), "name": g.name, "epoch": g.epoch,
+                "members": g.members.iter().map(|n| n.to_string()).collect::<Vec<_>>()}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::GroupInvite { group, member } => match node.invite(&group, &member).await {
+            Ok(epoch) => json!({"ok": true, "epoch": epoch}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::GroupSend { group, text } => match node.send_group(&group, &text).await {
+            Ok(()) => json!({"ok": true}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::GroupRemove { group, member } => match node.remove_member(&group, &member).await {
+            Ok(epoch) => json!({"ok": true, "epoch": epoch}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::GroupLeave { group } => match node.leave_group(&group).await {
+            Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
         Request::Watch => {

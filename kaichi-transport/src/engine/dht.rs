@@ -140,6 +140,20 @@ impl Engine {
                 step,
                 ..
             } => self.providers_found(id, result, step.last),
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetClosestPeers(result),
+                step,
+                ..
+            } if self.is_group_lookup(&id) => {
+                let peers = match result {
+                    Ok(ok) => ok.peers,
+                    Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
+                };
+                if step.last || !peers.is_empty() {
+                    self.group_lookup_done(id, peers);
+                }
+            }
             kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
                     let Some(lookup) = self.lookups.remove(&id) else {

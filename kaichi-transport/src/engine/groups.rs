@@ -88,6 +88,15 @@ pub(super) enum GroupFetch {
     Log,
 }
 
+/// A block request made for groups, kept to resend it once after a DHT
+/// lookup of the peer's addresses when the first dial fails.
+pub(super) struct GroupRequest {
+    peer: PeerId,
+    request: BlockRequest,
+    fetch: GroupFetch,
+    retried: bool,
+}
+
 /// The group state the node task keeps.
 pub(super) struct Groups {
     pub(super) db: GroupDatabase,
@@ -95,7 +104,9 @@ pub(super) struct Groups {
     pub(super) loaded: HashMap<GroupId, Group>,
     /// KeyPackage references from contacts' identity documents.
     pub(super) key_packages: HashMap<IpnsName, Vec<Vec<u8>>>,
-    pub(super) fetches: HashMap<OutboundRequestId, GroupFetch>,
+    pub(super) fetches: HashMap<OutboundRequestId, GroupRequest>,
+    /// DHT lookups of a peer's addresses, with the request to resend.
+    pub(super) lookups: HashMap<libp2p::kad::QueryId, GroupRequest>,
 }
 
 impl Groups {
@@ -122,6 +133,7 @@ impl Groups {
             loaded,
             key_packages: HashMap::new(),
             fetches: HashMap::new(),
+            lookups: HashMap::new(),
         })
     }
 
@@ -163,6 +175,48 @@ fn now_ms() -> u64 {
 }
 
 impl Engine {
+    /// Sends a group block request to `peer`.
+    fn group_request(&mut self, peer: PeerId, request: BlockRequest, fetch: GroupFetch) {
+        self.send_group_request(GroupRequest {
+            peer,
+            request,
+            fetch,
+            retried: false,
+        });
+    }
+
+    fn send_group_request(&mut self, r: GroupRequest) {
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .blocks
+            .send_request(&r.peer, r.request.clone());
+        self.groups.fetches.insert(id, r);
+    }
+
+    /// A DHT lookup for a peer's addresses finished: resend the request.
+    pub(super) fn group_lookup_done(
+        &mut self,
+        query: libp2p::kad::QueryId,
+        found: Vec<libp2p::kad::PeerInfo>,
+    ) {
+        let Some(mut r) = self.groups.lookups.remove(&query) else {
+            return;
+        };
+        for info in found {
+            for addr in info.addrs {
+                self.swarm.add_peer_address(info.peer_id, addr);
+            }
+        }
+        r.retried = true;
+        self.send_group_request(r);
+    }
+
+    /// Whether a DHT query is one of ours.
+    pub(super) fn is_group_lookup(&self, query: &libp2p::kad::QueryId) -> bool {
+        self.groups.lookups.contains_key(query)
+    }
+
     /// Subscribes to the topics of every group loaded at start.
     pub(super) fn subscribe_groups(&mut self) {
         let ids: Vec<GroupId> = self.groups.loaded.keys().copied().collect();
@@ -324,13 +378,9 @@ impl Engine {
             ..Default::default()
         };
         let peer = *member.ipns_name().peer_id();
-        let request_id = self
-            .swarm
-            .behaviour_mut()
-            .blocks
-            .send_request(&peer, request);
-        self.groups.fetches.insert(
-            request_id,
+        self.group_request(
+            peer,
+            request,
             GroupFetch::KeyPackage {
                 group,
                 member,
@@ -596,12 +646,7 @@ impl Engine {
             since_epoch: epoch,
             ..Default::default()
         };
-        let rid = self
-            .swarm
-            .behaviour_mut()
-            .blocks
-            .send_request(&peer, request);
-        self.groups.fetches.insert(rid, GroupFetch::Log);
+        self.group_request(peer, request, GroupFetch::Log);
     }
 
     /// Serves a group's log to a member.
@@ -647,13 +692,9 @@ impl Engine {
             want: vec![welcome.to_bytes().to_vec(), tree.to_bytes().to_vec()],
             ..Default::default()
         };
-        let rid = self
-            .swarm
-            .behaviour_mut()
-            .blocks
-            .send_request(&peer, request);
-        self.groups.fetches.insert(
-            rid,
+        self.group_request(
+            peer,
+            request,
             GroupFetch::Invitation {
                 inviter: peer,
                 group,
@@ -664,9 +705,26 @@ impl Engine {
         Ok(())
     }
 
-    /// A block request made for groups failed.
-    pub(super) fn group_fetch_failed(&mut self, fetch: GroupFetch, reason: String) {
-        if let GroupFetch::KeyPackage { reply, .. } = fetch {
+    /// A block request made for groups failed: the first time the peer
+    /// could not be dialled, look its addresses up in the DHT and try again.
+    pub(super) fn group_fetch_failed(
+        &mut self,
+        r: GroupRequest,
+        error: &libp2p::request_response::OutboundFailure,
+    ) {
+        if !r.retried
+            && matches!(
+                error,
+                libp2p::request_response::OutboundFailure::DialFailure
+            )
+            && self.groups.lookups.len() < 64
+        {
+            let query = self.swarm.behaviour_mut().kad.get_closest_peers(r.peer);
+            self.groups.lookups.insert(query, r);
+            return;
+        }
+        let reason = error.to_string();
+        if let GroupFetch::KeyPackage { reply, .. } = r.fetch {
             let _ = reply.send(Err(group_err(format!(
                 "could not fetch the invitee's KeyPackage: {reason}"
             ))));
@@ -674,7 +732,8 @@ impl Engine {
     }
 
     /// A block response to a group request.
-    pub(super) fn group_response(&mut self, fetch: GroupFetch, response: &BlockResponse) {
+    pub(super) fn group_response(&mut self, r: GroupRequest, response: &BlockResponse) {
+        let fetch = r.fetch;
         let find = |cid: &EntryCid| response.blocks.iter().find(|b| EntryCid::of(b) == *cid);
         match fetch {
             GroupFetch::KeyPackage {

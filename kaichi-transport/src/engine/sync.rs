@@ -210,8 +210,8 @@ impl Engine {
                 error,
                 ..
             } => {
-                if let Some(fetch) = self.groups.fetches.remove(&request_id) {
-                    self.group_fetch_failed(fetch, error.to_string());
+                if let Some(r) = self.groups.fetches.remove(&request_id) {
+                    self.group_fetch_failed(r, &error);
                 } else if let Some(id) = self.fetches.remove(&request_id) {
                     self.find_providers(id, peer);
                 }
