@@ -154,3 +154,89 @@ fn three_node_processes_deliver_through_a_relay() {
         ]
     );
 }
+
+/// Polls `kaichi --json <args>` until `ok` accepts the output.
+fn poll(home: &Path, args: &[&str], ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = kaichi_json(home, args);
+        if ok(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kaichi {args:?} never got there: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_group_chat_between_node_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let homes: Vec<_> = ["alice", "bob", "carol", "relay"]
+        .iter()
+        .map(|n| d.join(n))
+        .collect();
+    let (a, b, c, r) = (&homes[0], &homes[1], &homes[2], &homes[3]);
+    let mut ids = Vec::new();
+    for h in &homes {
+        ids.push(kaichi_json(h, &["wallet", "new"]));
+    }
+    // Alice knows Bob and Carol from their identity documents.
+    for (home, name) in [(b, "bob.doc"), (c, "carol.doc")] {
+        let path = d.join(name);
+        kaichi_json(home, &["id", "document", "--out", path.to_str().unwrap()]);
+        kaichi_json(a, &["contacts", "add", path.to_str().unwrap()]);
+    }
+    let (_relay, relay_addr) = node(r, &["--relay"]);
+    let _bob = node(b, &["--bootstrap", &relay_addr]);
+    let _carol = node(c, &["--bootstrap", &relay_addr]);
+    let _alice = node(a, &["--bootstrap", &relay_addr]);
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let group = kaichi_json(a, &["group", "create", "friends"]);
+    let id = group["id"].as_str().unwrap().to_owned();
+    for who in [&ids[1], &ids[2]] {
+        let wallet = who["wallet"].as_str().unwrap();
+        kaichi_json(a, &["group", "invite", "friends", wallet]);
+    }
+    for home in [b, c] {
+        poll(home, &["groups"], |v| {
+            v[0]["id"] == id.as_str() && v[0]["epoch"] == 2
+        });
+    }
+    kaichi_json(b, &["group", "send", "friends", "hello from bob"]);
+    for home in [a, c] {
+        poll(home, &["group", "read", "friends"], |v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["text"] == "hello from bob")
+        });
+    }
+    // A file-based change while the node runs is refused.
+    let out = kaichi(b)
+        .args([
+            "group",
+            "send",
+            "friends",
+            "x",
+            "--out",
+            d.join("x").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("node is running"));
+
+    // Alice removes Carol.
+    let carol_name = ids[2]["ipns_name"].as_str().unwrap();
+    kaichi_json(a, &["group", "remove", "friends", carol_name]);
+    poll(c, &["groups"], |v| v.as_array().unwrap().is_empty());
+    let members = poll(b, &["group", "members", "friends"], |v| {
+        v.as_array().unwrap().len() == 2
+    });
+    assert!(!members.as_array().unwrap().iter().any(|m| m == carol_name));
+}

@@ -185,7 +185,11 @@ async fn members_connected_only_through_a_relay() {
         p.node.dial(relay.addr.clone()).await.unwrap();
     }
     alice.node.add_contact(bob.document.clone()).await.unwrap();
-    alice.node.add_contact(carol.document.clone()).await.unwrap();
+    alice
+        .node
+        .add_contact(carol.document.clone())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let g = alice.node.create_group("hub").await.unwrap();

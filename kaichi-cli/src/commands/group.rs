@@ -123,7 +123,10 @@ pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
     let p = db.provider();
     let mut out = Vec::new();
     for record in db.groups()? {
-        if let Some(g) = Group::load(&p, &record.id)? {
+        // Groups this member was removed from stay on disk, inactive.
+        if let Some(g) = Group::load(&p, &record.id)?
+            && g.is_active()
+        {
             out.push(describe(&g));
         }
     }

@@ -17,6 +17,8 @@ use crate::node::NodeError;
 pub(super) struct Lookup {
     wallet: WalletAddress,
     sends: Vec<(String, oneshot::Sender<Result<EntryCid, NodeError>>)>,
+    /// Invitations waiting for the document's KeyPackage references.
+    invites: Vec<(String, oneshot::Sender<Result<u64, NodeError>>)>,
 }
 
 /// Most concurrent DHT lookups.
@@ -77,15 +79,42 @@ impl Engine {
             )));
             return;
         }
-        let key = kad::RecordKey::new(&kaichi_identity::document::document_dht_key(&wallet));
+        self.start_lookup(Lookup {
+            wallet,
+            sends: vec![(text, reply)],
+            invites: Vec::new(),
+        });
+    }
+
+    /// Looks a contact's current document up to learn its KeyPackage
+    /// references, then goes on with the invitation.
+    pub(super) fn lookup_for_invite(
+        &mut self,
+        wallet: WalletAddress,
+        group: String,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    ) {
+        if let Some(l) = self.lookups.values_mut().find(|l| l.wallet == wallet) {
+            l.invites.push((group, reply));
+            return;
+        }
+        if self.lookups.len() >= MAX_LOOKUPS {
+            let _ = reply.send(Err(NodeError::Network(
+                "too many DHT lookups in flight".into(),
+            )));
+            return;
+        }
+        self.start_lookup(Lookup {
+            wallet,
+            sends: Vec::new(),
+            invites: vec![(group, reply)],
+        });
+    }
+
+    fn start_lookup(&mut self, lookup: Lookup) {
+        let key = kad::RecordKey::new(&kaichi_identity::document::document_dht_key(&lookup.wallet));
         let id = self.swarm.behaviour_mut().kad.get_record(key);
-        self.lookups.insert(
-            id,
-            Lookup {
-                wallet,
-                sends: vec![(text, reply)],
-            },
-        );
+        self.lookups.insert(id, lookup);
     }
 
     pub(super) fn kad(&mut self, event: kad::Event) {
@@ -177,12 +206,21 @@ impl Engine {
                     for (text, reply) in lookup.sends {
                         let _ = reply.send(self.send_dm(&to, text));
                     }
+                    for (group, reply) in lookup.invites {
+                        self.invite_known(&group, &to, reply);
+                    }
                 }
                 kad::QueryResult::GetRecord(_) => {
                     if let Some(lookup) = self.lookups.remove(&id) {
                         for (_, reply) in lookup.sends {
                             let _ = reply.send(Err(NodeError::NotAContact(format!(
                                 "{} (no identity document found in the DHT)",
+                                lookup.wallet
+                            ))));
+                        }
+                        for (_, reply) in lookup.invites {
+                            let _ = reply.send(Err(NodeError::Group(format!(
+                                "{} publishes no KeyPackage (no current identity document found)",
                                 lookup.wallet
                             ))));
                         }

@@ -342,6 +342,28 @@ impl Engine {
         member: &str,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     ) {
+        // A contact whose document we hold lists no KeyPackage (it came
+        // from a file, say): look up the one its node published.
+        if let Ok(contact) = self.find_contact(member)
+            && !self
+                .groups
+                .key_packages
+                .get(&contact.peer.ipns_name())
+                .is_some_and(|r| !r.is_empty())
+        {
+            self.lookup_for_invite(contact.peer.wallet, which.to_owned(), reply);
+            return;
+        }
+        self.invite_known(which, member, reply);
+    }
+
+    /// Invites a member whose KeyPackage references are known (or fails).
+    pub(super) fn invite_known(
+        &mut self,
+        which: &str,
+        member: &str,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    ) {
         let prepared = (|| {
             let id = self.groups.find(which)?;
             let group = self
