@@ -345,11 +345,11 @@ impl Engine {
         // A contact whose document we hold lists no KeyPackage (it came
         // from a file, say): look up the one its node published.
         if let Ok(contact) = self.find_contact(member)
-            && !self
+            && self
                 .groups
                 .key_packages
                 .get(&contact.peer.ipns_name())
-                .is_some_and(|r| !r.is_empty())
+                .is_none_or(|r| r.is_empty())
         {
             self.lookup_for_invite(contact.peer.wallet, which.to_owned(), reply);
             return;
