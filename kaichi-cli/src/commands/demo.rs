@@ -4,7 +4,8 @@
 //! and validate IPNS records, publish identity documents, and Alice adds a
 //! second device; then Alice, Bob and a relay run real nodes on loopback,
 //! exchange direct messages both ways, Bob goes offline and catches up from
-//! the relay, and Alice exports the conversation as a CAR file.
+//! the relay, Alice, Bob and Carol chat in an MLS group and Alice removes
+//! Carol, and Alice exports the conversation as a CAR file.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -33,6 +34,7 @@ struct DemoJson {
     alice_record_value: String,
     alice_device: String,
     timings_us: Timings,
+    group_timings_us: GroupTimings,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -51,6 +53,135 @@ struct NetTimings {
     first: u128,
     reply: u128,
     catch_up: u128,
+    group: GroupTimings,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct GroupTimings {
+    invite: u128,
+    message: u128,
+    removal: u128,
+}
+
+/// Alice, Bob and Carol in a group chat; Alice removes Carol.
+async fn group_chat(
+    dir: &std::path::Path,
+    alice: (&Node, &mut mpsc::Receiver<NodeEvent>),
+    bob: (&Node, &mut mpsc::Receiver<NodeEvent>),
+    relay_addr: &Multiaddr,
+    json: bool,
+) -> anyhow::Result<GroupTimings> {
+    let mut t = GroupTimings::default();
+    let carol_wallet = KeypairWallet::from_secret_seed(&*super::random32()?);
+    let carol = IdentityKeys::derive(&carol_wallet, KeyEpoch::ZERO)?;
+    let (carol_node, mut carol_events, _) =
+        start_node(dir, "carol", &carol_wallet, &carol, Some(relay_addr), false).await?;
+    // Alice knows Carol's document (without its KeyPackage: the invitation
+    // finds the one Carol's node published in the DHT).
+    let carol_doc = DocumentBuilder::new(&carol, super::now()?, Duration::from_secs(86_400))
+        .sign(&carol_wallet)?;
+    alice.0.add_contact(carol_doc).await?;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let group = alice.0.create_group("kaichi demo group").await?;
+    say(
+        json,
+        &format!(
+            "
+group chat (MLS): alice created {:?} ({})",
+            group.name, group.id
+        ),
+    );
+    let joined = |e: &NodeEvent| matches!(e, NodeEvent::GroupJoined { .. });
+    let started = Instant::now();
+    for (who, wallet) in [("bob", bob.0), ("carol", &carol_node)] {
+        let _ = who;
+        let name = wallet.name().to_string();
+        alice.0.invite("kaichi demo group", &name).await?;
+    }
+    until(bob.1, joined).await?;
+    until(&mut carol_events, joined).await?;
+    t.invite = started.elapsed().as_micros();
+    say(
+        json,
+        &format!(
+            "bob and carol joined from their Welcomes in {} us",
+            t.invite
+        ),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let group_text = |t: &'static str| move |e: &NodeEvent| matches!(e, NodeEvent::GroupMessage { text, .. } if text == t);
+    let started = Instant::now();
+    carol_node
+        .send_group("kaichi demo group", "hello group, carol here")
+        .await?;
+    until(alice.1, group_text("hello group, carol here")).await?;
+    until(bob.1, group_text("hello group, carol here")).await?;
+    t.message = started.elapsed().as_micros();
+    say(
+        json,
+        &format!("carol's message reached alice and bob in {} us", t.message),
+    );
+
+    let started = Instant::now();
+    alice
+        .0
+        .remove_member("kaichi demo group", &carol.ipns().name().to_string())
+        .await?;
+    until(&mut carol_events, |e| {
+        matches!(e, NodeEvent::GroupRemoved { .. })
+    })
+    .await?;
+    t.removal = started.elapsed().as_micros();
+    alice
+        .0
+        .send_group("kaichi demo group", "just bob and me now")
+        .await?;
+    until(bob.1, group_text("just bob and me now")).await?;
+    let unread = tokio::time::timeout(
+        Duration::from_millis(500),
+        until(&mut carol_events, group_text("just bob and me now")),
+    )
+    .await
+    .is_err();
+    say(
+        json,
+        &format!(
+            "alice removed carol (she knew in {} us); carol cannot read what follows: {unread}",
+            t.removal
+        ),
+    );
+    let groups = bob.0.groups().await?;
+    if let Some(g) = groups.first() {
+        say(
+            json,
+            &format!(
+                "bob's view: {:?} at epoch {}, {} members",
+                g.name,
+                g.epoch,
+                g.members.len()
+            ),
+        );
+    }
+    for m in bob.0.read_group("kaichi demo group", 10).await? {
+        let who = if m.sender == alice.0.name().to_string() {
+            "alice"
+        } else if m.sender == carol.ipns().name().to_string() {
+            "carol"
+        } else {
+            "bob"
+        };
+        say(
+            json,
+            &format!(
+                "  [epoch {}] {who}: {}",
+                m.epoch,
+                String::from_utf8_lossy(&m.body)
+            ),
+        );
+    }
+    carol_node.shutdown().await;
+    Ok(t)
 }
 
 async fn start_node(
@@ -62,14 +193,17 @@ async fn start_node(
     relay: bool,
 ) -> anyhow::Result<(Node, mpsc::Receiver<NodeEvent>, Multiaddr)> {
     let now = super::now()?;
-    let document = DocumentBuilder::new(keys, now, Duration::from_secs(86_400)).sign(wallet)?;
     crate::profile::create_private_dir(&dir.join(who))?;
-    let store = Arc::new(SqliteStore::open(
-        &dir.join(who).join("kaichi.db"),
-        Durability::Full,
-    )?);
+    let database = dir.join(who).join("kaichi.db");
+    let store = Arc::new(SqliteStore::open(&database, Durability::Full)?);
+    // The document references a KeyPackage the node serves, for group invitations.
+    let key_package = kaichi_transport::prepare_key_package(&database, &store, keys)?;
+    let document = DocumentBuilder::new(keys, now, Duration::from_secs(86_400))
+        .key_package(key_package)
+        .sign(wallet)?;
     let mut config = NodeConfig::builder()
         .listen("/ip4/127.0.0.1/tcp/0".parse()?)
+        .group_database(&database)
         .retry_interval(Duration::from_millis(100));
     if let Some(b) = bootstrap {
         config = config.bootstrap(b.clone());
@@ -160,6 +294,14 @@ async fn network(
         json,
         &format!("bob is back and caught up from the relay in {catch_up} us"),
     );
+    let group = group_chat(
+        dir,
+        (&alice_node, &mut alice_events),
+        (&bob_node, &mut bob_events),
+        &relay_addr,
+        json,
+    )
+    .await?;
     for node in [&alice_node, &bob_node, &relay] {
         node.shutdown().await;
     }
@@ -167,6 +309,7 @@ async fn network(
         first,
         reply,
         catch_up,
+        group,
     })
 }
 
@@ -297,6 +440,7 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     t.dm_first_delivery = net.first;
     t.dm_reply = net.reply;
     t.dm_catch_up = net.catch_up;
+    let group_timings = net.group;
 
     let store = SqliteStore::open(&dir.join("alice").join("kaichi.db"), Durability::Full)?;
     let mut alice_conv = Conversation::new(&alice, &bob.public())?;
@@ -351,6 +495,7 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
             alice_record_value: value.to_owned(),
             alice_device: phone_wallet.address().to_string(),
             timings_us: t,
+            group_timings_us: group_timings,
         };
         println!("{}", serde_json::to_string(&out)?);
     }
