@@ -297,4 +297,8 @@ fn demo_runs() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["alice"]["ipns_name"].as_str().unwrap().starts_with("k51"));
     assert_ne!(v["alice"]["wallet"], v["bob"]["wallet"]);
+    // The group chat ran: invitations, a message and a removal were timed.
+    for k in ["invite", "message", "removal"] {
+        assert!(v["group_timings_us"][k].as_u64().unwrap() > 0, "{k}");
+    }
 }
