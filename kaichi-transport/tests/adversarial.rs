@@ -8,14 +8,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{next_message, start, within};
+use common::{next_group_message, next_message, start, start_member, within};
 use futures::StreamExt as _;
 use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::notification::Notification;
 use kaichi_transport::{NodeEvent, inbox_topic};
-use libp2p::gossipsub::{self, MessageAuthenticity};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux};
 use zeroize::Zeroizing;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,40 +21,10 @@ async fn forged_notifications_are_rejected_and_the_node_carries_on() {
     let topic = inbox_topic(&bob.node.name());
 
     // A raw libp2p peer speaking only gossipsub.
-    let mut seed = [9u8; 32];
-    let key = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).unwrap();
-    let behaviour: gossipsub::Behaviour = gossipsub::Behaviour::new(
-        MessageAuthenticity::Signed(key.clone()),
-        gossipsub::ConfigBuilder::default()
-            .heartbeat_interval(Duration::from_millis(200))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let mut mallory = libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| behaviour)
-        .unwrap()
-        .build();
+    let mut mallory = common::raw_gossip_peer(9);
     mallory.dial(bob.addr.clone()).unwrap();
     // Wait until Bob's inbox subscription is known.
-    within(async {
-        loop {
-            if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { topic: t, .. }) =
-                mallory.select_next_some().await
-                && t == topic.hash()
-            {
-                break;
-            }
-        }
-    })
-    .await;
+    common::until_subscribed(&mut mallory, &topic.hash()).await;
 
     // Garbage, a notification sealed to Bob with a forged document, and one
     // sealed to someone else.
@@ -110,6 +77,73 @@ async fn forged_notifications_are_rejected_and_the_node_carries_on() {
         .unwrap();
     assert_eq!(next_message(&mut bob.events).await, "still here?");
     let _ = &mut alice.events;
+    alice.node.shutdown().await;
+    bob.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_group_messages_change_nothing() {
+    use kaichi_groups::openmls::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = start_member(53, dir.path()).await;
+    let mut bob = start_member(54, dir.path()).await;
+    alice.node.dial(bob.addr.clone()).await.unwrap();
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let g = alice.node.create_group("guarded").await.unwrap();
+    alice.node.invite("guarded", &bob.wallet).await.unwrap();
+    common::wait_for(&mut bob.events, |e| {
+        matches!(e, NodeEvent::GroupJoined { .. }).then_some(())
+    })
+    .await;
+    let topic = kaichi_transport::group_topic(&g.id);
+
+    let mut mallory = common::raw_gossip_peer(10);
+    mallory.dial(bob.addr.clone()).unwrap();
+    mallory.behaviour_mut().subscribe(&topic).unwrap();
+    common::until_subscribed(&mut mallory, &topic.hash()).await;
+
+    // Garbage; an MLSMessage that is not a group message; and a genuine
+    // MLS PrivateMessage from Mallory's own group under the victim group's id.
+    let provider = kaichi_groups::MemoryProvider::default();
+    let signer =
+        kaichi_groups::MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&[10; 32]));
+    let kp = kaichi_groups::key_package(&provider, &signer, false).unwrap();
+    let credential = CredentialWithKey {
+        credential: BasicCredential::new(signer.name().to_string().into_bytes()).into(),
+        signature_key: signer.public_key().to_vec().into(),
+    };
+    let mut fake = MlsGroup::builder()
+        .with_group_id(GroupId::from_slice(g.id.as_bytes()))
+        .ciphersuite(kaichi_groups::CIPHERSUITE)
+        .build(&provider, &signer, credential)
+        .unwrap();
+    let forged = tls_codec::Serialize::tls_serialize_detached(
+        &fake
+            .create_message(&provider, &signer, b"let me in")
+            .unwrap(),
+    )
+    .unwrap();
+    for p in [vec![0xde, 0xad], kp, forged] {
+        mallory.behaviour_mut().publish(topic.clone(), p).unwrap();
+    }
+    let driver = tokio::spawn(async move {
+        use futures::StreamExt as _;
+        loop {
+            let _ = mallory.select_next_some().await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Bob's group is as it was and the next message he reads is Alice's.
+    alice
+        .node
+        .send_group("guarded", "the real thing")
+        .await
+        .unwrap();
+    assert_eq!(next_group_message(&mut bob.events).await, "the real thing");
+    let groups = bob.node.groups().await.unwrap();
+    assert_eq!((groups[0].epoch, groups[0].members.len()), (1, 2));
+    driver.abort();
     alice.node.shutdown().await;
     bob.node.shutdown().await;
 }

@@ -180,3 +180,50 @@ pub async fn next_group_message(events: &mut mpsc::Receiver<NodeEvent>) -> Strin
     })
     .await
 }
+
+/// A raw libp2p peer speaking only gossipsub (an attacker's tool).
+pub fn raw_gossip_peer(seed: u8) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
+    use libp2p::gossipsub::{self, MessageAuthenticity};
+    let mut bytes = [seed; 32];
+    let key = libp2p::identity::Keypair::ed25519_from_bytes(&mut bytes).unwrap();
+    let behaviour: gossipsub::Behaviour = gossipsub::Behaviour::new(
+        MessageAuthenticity::Signed(key.clone()),
+        gossipsub::ConfigBuilder::default()
+            .heartbeat_interval(Duration::from_millis(200))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| behaviour)
+        .unwrap()
+        .build()
+}
+
+/// Drives `swarm` until a peer subscribes to `topic`.
+pub async fn until_subscribed(
+    swarm: &mut libp2p::Swarm<libp2p::gossipsub::Behaviour>,
+    topic: &libp2p::gossipsub::TopicHash,
+) {
+    use futures::StreamExt as _;
+    within(async {
+        loop {
+            if let libp2p::swarm::SwarmEvent::Behaviour(libp2p::gossipsub::Event::Subscribed {
+                topic: t,
+                ..
+            }) = swarm.select_next_some().await
+                && t == *topic
+            {
+                break;
+            }
+        }
+    })
+    .await
+}
