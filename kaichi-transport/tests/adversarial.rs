@@ -85,7 +85,7 @@ async fn forged_notifications_are_rejected_and_the_node_carries_on() {
 async fn forged_group_messages_change_nothing() {
     use kaichi_groups::openmls::prelude::*;
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = start_member(53, dir.path()).await;
+    let alice = start_member(53, dir.path()).await;
     let mut bob = start_member(54, dir.path()).await;
     alice.node.dial(bob.addr.clone()).await.unwrap();
     alice.node.add_contact(bob.document.clone()).await.unwrap();
