@@ -159,6 +159,10 @@ impl GroupDatabase {
                  bytes BLOB NOT NULL,
                  done INTEGER NOT NULL DEFAULT 0
              );
+             CREATE TABLE IF NOT EXISTS kaichi_published_key_package (
+                 slot INTEGER PRIMARY KEY CHECK (slot = 1),
+                 bytes BLOB NOT NULL
+             );
              CREATE INDEX IF NOT EXISTS kaichi_group_log_by_epoch
                  ON kaichi_group_log (group_id, epoch, kind, seq);",
         )?;
@@ -361,6 +365,30 @@ impl GroupDatabase {
             out.push(bytes);
         }
         Ok(out)
+    }
+
+    /// The KeyPackage this identity publishes (an `MLSMessage`), if one was
+    /// recorded.
+    pub fn published_key_package(&self) -> Result<Option<Vec<u8>>, DatabaseError> {
+        use rusqlite::OptionalExtension as _;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT bytes FROM kaichi_published_key_package WHERE slot = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Records the KeyPackage this identity publishes.
+    pub fn set_published_key_package(&self, bytes: &[u8]) -> Result<(), DatabaseError> {
+        self.conn.execute(
+            "INSERT INTO kaichi_published_key_package (slot, bytes) VALUES (1, ?1)
+             ON CONFLICT (slot) DO UPDATE SET bytes = excluded.bytes",
+            [bytes],
+        )?;
+        Ok(())
     }
 
     /// The newest `limit` messages of a group, oldest first.

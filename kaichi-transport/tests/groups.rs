@@ -207,3 +207,24 @@ async fn members_connected_only_through_a_relay() {
         p.node.shutdown().await;
     }
 }
+
+#[test]
+fn the_published_key_package_is_reused_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kp.db");
+    let store = kaichi_privatelog::store::SqliteStore::open(
+        &path,
+        kaichi_privatelog::store::Durability::Normal,
+    )
+    .unwrap();
+    let (_, keys, _) = common::identity(95);
+    let first = kaichi_transport::prepare_key_package(&path, &store, &keys).unwrap();
+    let again = kaichi_transport::prepare_key_package(&path, &store, &keys).unwrap();
+    assert_eq!(first, again);
+    // Another identity sharing the file gets its own.
+    let (_, other, _) = common::identity(96);
+    assert_ne!(
+        kaichi_transport::prepare_key_package(&path, &store, &other).unwrap(),
+        first
+    );
+}

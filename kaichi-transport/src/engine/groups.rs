@@ -36,9 +36,10 @@ const GROUP_TOPIC_PREFIX: &str = "/kaichi/group/1/";
 /// Most rounds of applying a group's log in one go.
 const MAX_DRAIN_ROUNDS: usize = 256;
 
-/// Creates a last-resort KeyPackage for this identity in the group database
-/// at `groups`, stores it as a block in `store` (so the node serves it),
-/// and returns its CID bytes for the identity document's KeyPackage list.
+/// The last-resort KeyPackage this identity publishes: the one recorded in
+/// the group database at `groups` while it is still valid, else a new one.
+/// It is stored as a block in `store` (so the node serves it); returns its
+/// CID bytes for the identity document's KeyPackage list.
 pub fn prepare_key_package(
     groups: &Path,
     store: &SqliteStore,
@@ -46,9 +47,20 @@ pub fn prepare_key_package(
 ) -> Result<Vec<u8>, NodeError> {
     let db = GroupDatabase::open(groups).map_err(group_err)?;
     let me = MemberSigner::identity(keys.ipns().clone());
-    let kp = db
-        .transaction(|p| key_package(p, &me, true).map_err(|e| TxError(e.to_string())))
-        .map_err(|e| NodeError::Group(e.0))?;
+    let reusable = db.published_key_package().map_err(group_err)?.filter(|kp| {
+        kaichi_groups::parse_key_package(&db.provider(), kp, &NoDevices)
+            .is_ok_and(|(_, name)| name == me.name())
+    });
+    let kp = match reusable {
+        Some(kp) => kp,
+        None => db
+            .transaction(|p| {
+                let kp = key_package(p, &me, true).map_err(|e| TxError(e.to_string()))?;
+                db.set_published_key_package(&kp)?;
+                Ok(kp)
+            })
+            .map_err(|e: TxError| NodeError::Group(e.0))?,
+    };
     let cid = EntryCid::of(&kp);
     store.put(&cid.to_cid(), &kp)?;
     store.pin(&cid.to_cid())?;
