@@ -228,3 +228,43 @@ fn the_published_key_package_is_reused_across_restarts() {
         first
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_catches_up_from_a_relay_when_no_member_is_online() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = common::start_relay(97).await;
+    let alice = start_member(98, dir.path()).await;
+    let mut bob = start_member(99, dir.path()).await;
+    for p in [&alice, &bob] {
+        p.node.dial(relay.addr.clone()).await.unwrap();
+    }
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    alice.node.create_group("held").await.unwrap();
+    alice.node.invite("held", &bob.wallet).await.unwrap();
+    joined(&mut bob).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    bob.node.shutdown().await;
+    for text in ["first while away", "second while away"] {
+        alice.node.send_group("held", text).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    alice.node.shutdown().await;
+    // Past gossipsub's message cache: only the relay's held log has them.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Only the relay is there when Bob comes back.
+    let mut bob = start_member(99, dir.path()).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    assert_eq!(
+        next_group_message(&mut bob.events).await,
+        "first while away"
+    );
+    assert_eq!(
+        next_group_message(&mut bob.events).await,
+        "second while away"
+    );
+    bob.node.shutdown().await;
+    relay.node.shutdown().await;
+}

@@ -84,8 +84,9 @@ pub(crate) struct Engine {
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
     /// Group state: database, loaded groups, group fetches.
     groups: groups::Groups,
-    /// Relay mode: group topics followed (forwarded, not readable).
-    followed_groups: std::collections::HashSet<TopicHash>,
+    /// Relay mode: group topics followed (forwarded, not readable), with
+    /// the MLS messages held for members who were away.
+    followed_groups: HashMap<TopicHash, relay::HeldGroupLog>,
     /// Conversations whose heads changed since they were last provided.
     heads_changed: std::collections::HashSet<ConversationId>,
     /// The heads provided in the DHT, per conversation.
@@ -481,9 +482,9 @@ impl Engine {
                 } else if self.config.relay && self.mailboxes.contains_key(&message.topic) {
                     self.hold(message.topic.clone(), message.data);
                     MessageAcceptance::Accept
-                } else if self.config.relay && self.followed_groups.contains(&message.topic) {
-                    // Forwarded for the members; a relay cannot read it.
-                    MessageAcceptance::Accept
+                } else if self.config.relay && self.followed_groups.contains_key(&message.topic) {
+                    // Forwarded for the members (a relay cannot read it), and held.
+                    self.hold_group_message(&message.topic, message.data)
                 } else {
                     MessageAcceptance::Ignore
                 };

@@ -9,6 +9,20 @@ use libp2p::gossipsub::{IdentTopic, TopicHash};
 
 use super::{Engine, inbox_topic};
 
+/// A group's MLS messages a relay holds (ciphertext; bounded per group and
+/// by the relay retention).
+#[derive(Default)]
+pub(super) struct HeldGroupLog {
+    messages: VecDeque<HeldGroupMessage>,
+}
+
+struct HeldGroupMessage {
+    at: std::time::Instant,
+    epoch: u64,
+    kind: kaichi_groups::MessageKind,
+    bytes: Vec<u8>,
+}
+
 impl Engine {
     /// Relay: follows an inbox topic a connected peer subscribed to.
     pub(super) fn follow(&mut self, topic: TopicHash) {
@@ -76,7 +90,7 @@ impl Engine {
     /// Relay: forwards a group topic a connected peer subscribed to (the
     /// messages are MLS ciphertext; the relay keeps none of them).
     fn follow_group(&mut self, topic: TopicHash) {
-        if self.followed_groups.contains(&topic)
+        if self.followed_groups.contains_key(&topic)
             || self.followed_groups.len() >= self.config.relay_max_inboxes
         {
             return;
@@ -89,7 +103,67 @@ impl Engine {
             .subscribe(&ident)
             .is_ok()
         {
-            self.followed_groups.insert(topic);
+            self.followed_groups.insert(topic, HeldGroupLog::default());
         }
+    }
+
+    /// Relay: holds a group message (by its clear header: group, epoch,
+    /// kind) for members who were away; refuses what is not one.
+    pub(super) fn hold_group_message(
+        &mut self,
+        topic: &TopicHash,
+        data: Vec<u8>,
+    ) -> libp2p::gossipsub::MessageAcceptance {
+        use libp2p::gossipsub::MessageAcceptance;
+        let Ok(info) = kaichi_groups::message_info(&data) else {
+            return MessageAcceptance::Reject;
+        };
+        if !topic.as_str().ends_with(&info.group.to_string()) {
+            return MessageAcceptance::Reject;
+        }
+        let (max, retention) = (self.config.relay_max_per_inbox, self.config.relay_retention);
+        if let Some(log) = self.followed_groups.get_mut(topic) {
+            let now = std::time::Instant::now();
+            log.messages
+                .retain(|m| now.duration_since(m.at) <= retention);
+            if log.messages.len() >= max {
+                log.messages.pop_front();
+            }
+            log.messages.push_back(HeldGroupMessage {
+                at: now,
+                epoch: info.epoch,
+                kind: info.kind,
+                bytes: data,
+            });
+        }
+        MessageAcceptance::Accept
+    }
+
+    /// Relay: the held messages of a group from `since_epoch` on, in the
+    /// order they apply (anyone may ask: the topic is open to anyone too).
+    pub(super) fn held_group_log(&self, group: &[u8], since_epoch: u64) -> Vec<Vec<u8>> {
+        let Ok(id) = kaichi_groups::GroupId::from_slice(group) else {
+            return Vec::new();
+        };
+        let topic = crate::engine::group_topic(&id).hash();
+        let Some(log) = self.followed_groups.get(&topic) else {
+            return Vec::new();
+        };
+        let mut held: Vec<&HeldGroupMessage> = log
+            .messages
+            .iter()
+            .filter(|m| m.epoch >= since_epoch)
+            .collect();
+        held.sort_by_key(|m| (m.epoch, m.kind));
+        let mut out = Vec::new();
+        let mut size = 0;
+        for m in held {
+            size += m.bytes.len();
+            if size > crate::exchange::MAX_RESPONSE_BYTES / 2 {
+                break;
+            }
+            out.push(m.bytes.clone());
+        }
+        out
     }
 }

@@ -232,6 +232,12 @@ impl Engine {
                 };
                 let group_messages = if request.group.is_empty() {
                     Vec::new()
+                } else if self.config.relay {
+                    let mut m = self.serve_group_log(&peer, &request);
+                    if m.is_empty() {
+                        m = self.held_group_log(&request.group, request.since_epoch);
+                    }
+                    m
                 } else {
                     self.serve_group_log(&peer, &request)
                 };
