@@ -82,6 +82,8 @@ pub(crate) struct Engine {
     /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
     /// suffix, or learned when a dial to it succeeded).
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
+    /// Received entries accepted but not yet written (see `accepted`).
+    unsaved: Vec<(ConversationId, kaichi_privatelog::Entry)>,
     /// Group state: database, loaded groups, group fetches.
     groups: groups::Groups,
     /// Relay mode: group topics followed (forwarded, not readable), with
@@ -180,6 +182,7 @@ impl Engine {
             provider_queries: HashMap::new(),
             last_provider_lookup: HashMap::new(),
             groups,
+            unsaved: Vec::new(),
             followed_groups: Default::default(),
         };
         engine.subscribe_groups();
@@ -197,6 +200,7 @@ impl Engine {
         // The first tick is immediate, and the bootstrap peers were just dialled.
         redial.reset();
         loop {
+            let unsaved = !self.unsaved.is_empty();
             tokio::select! {
                 // Local work first (rust-libp2p's guideline: prioritise local
                 // work over new remote work).
@@ -211,8 +215,11 @@ impl Engine {
                     self.provide_changed_heads();
                 }
                 _ = redial.tick() => self.redial(),
+                // Last: runs only when nothing else is ready.
+                _ = std::future::ready(()), if unsaved => self.flush_unsaved(),
             }
         }
+        self.flush_unsaved();
         if self.dropped_events > 0 {
             tracing::warn!(
                 dropped = self.dropped_events,

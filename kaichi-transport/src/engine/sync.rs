@@ -14,6 +14,8 @@ use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES, MAX_WANT}
 use crate::node::NodeEvent;
 use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
 
+/// Most accepted entries held before they are written.
+const MAX_UNSAVED: usize = 512;
 /// Least time between two re-announcements of one conversation.
 const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 /// Most own entries inlined in a re-announcement.
@@ -165,37 +167,61 @@ impl Engine {
     }
 
     /// Persists newly accepted entries and reports text messages.
+    /// Newly accepted entries go to the store in batches: they are written
+    /// when the node has nothing else ready (or the batch is full), in one
+    /// transaction per conversation, and only then reported. Nothing is
+    /// acknowledged to anyone before that; entries lost to a crash in
+    /// between come back from the sender's re-announcement.
     pub(super) fn accepted(&mut self, stored: &StoredConversation, entries: Vec<Entry>) {
         if entries.is_empty() {
             return;
         }
-        if let Err(e) = self
-            .store
-            .add_entries(&stored.id, &entries.iter().collect::<Vec<_>>())
-        {
-            tracing::error!(%e, "could not store received entries");
-            return;
+        self.unsaved
+            .extend(entries.into_iter().map(|e| (stored.id, e)));
+        if self.unsaved.len() >= MAX_UNSAVED {
+            self.flush_unsaved();
         }
-        self.heads_changed.insert(stored.id);
-        let mut events = Vec::new();
-        if let Some(conv) = self.conversations.get(&stored.id) {
-            for e in &entries {
-                if let Some(Message {
-                    body: MessageBody::Text { text, .. },
-                    ..
-                }) = conv.message(&e.cid())
-                {
-                    events.push(NodeEvent::MessageReceived {
-                        conversation: stored.id,
-                        from: e.author().name(),
-                        cid: e.cid(),
-                        text: text.clone(),
-                    });
-                }
+    }
+
+    /// Writes the accepted entries, then reports their messages.
+    pub(super) fn flush_unsaved(&mut self) {
+        let unsaved = std::mem::take(&mut self.unsaved);
+        let mut by_conversation: Vec<(ConversationId, Vec<Entry>)> = Vec::new();
+        for (id, e) in unsaved {
+            match by_conversation.iter_mut().find(|(c, _)| *c == id) {
+                Some((_, es)) => es.push(e),
+                None => by_conversation.push((id, vec![e])),
             }
         }
-        for ev in events {
-            self.emit(ev);
+        for (id, entries) in by_conversation {
+            if let Err(e) = self
+                .store
+                .add_entries(&id, &entries.iter().collect::<Vec<_>>())
+            {
+                tracing::error!(%e, "could not store received entries");
+                continue;
+            }
+            self.heads_changed.insert(id);
+            let mut events = Vec::new();
+            if let Some(conv) = self.conversations.get(&id) {
+                for e in &entries {
+                    if let Some(Message {
+                        body: MessageBody::Text { text, .. },
+                        ..
+                    }) = conv.message(&e.cid())
+                    {
+                        events.push(NodeEvent::MessageReceived {
+                            conversation: id,
+                            from: e.author().name(),
+                            cid: e.cid(),
+                            text: text.clone(),
+                        });
+                    }
+                }
+            }
+            for ev in events {
+                self.emit(ev);
+            }
         }
     }
 
