@@ -15,6 +15,9 @@ use crate::notification::MAX_NOTIFICATION_BYTES;
 
 /// Identify protocol version string.
 const IDENTIFY_PROTOCOL: &str = "/kaichi/1.0.0";
+/// Identify agent version of a node in relay/store mode (others send
+/// `kaichi/<version>`): nodes push their new blocks to the relays they meet.
+pub(crate) const RELAY_AGENT: &str = "kaichi-relay";
 
 /// Connection limits, gossipsub, block exchange, identify, ping and Kademlia.
 #[derive(NetworkBehaviour)]
@@ -35,7 +38,11 @@ pub(crate) struct Behaviour {
 pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/kaichi/kad/1.0.0");
 
 impl Behaviour {
-    pub(crate) fn new(key: &identity::Keypair, limits: &ConnectionLimits) -> Result<Self, String> {
+    pub(crate) fn new(
+        key: &identity::Keypair,
+        limits: &ConnectionLimits,
+        relay: bool,
+    ) -> Result<Self, String> {
         let config = gossipsub::ConfigBuilder::default()
             .heartbeat_interval(Duration::from_millis(500))
             // Signed messages, strictly validated.
@@ -76,10 +83,15 @@ impl Behaviour {
                 [(PROTOCOL, ProtocolSupport::Full)],
                 request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
             ),
-            identify: identify::Behaviour::new(identify::Config::new(
-                IDENTIFY_PROTOCOL.into(),
-                key.public(),
-            )),
+            identify: identify::Behaviour::new(
+                identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public()).with_agent_version(
+                    format!(
+                        "{}/{}",
+                        if relay { RELAY_AGENT } else { "kaichi" },
+                        env!("CARGO_PKG_VERSION")
+                    ),
+                ),
+            ),
             ping: ping::Behaviour::default(),
             kad: {
                 let peer = key.public().to_peer_id();

@@ -12,7 +12,9 @@ pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/kaichi/blocks/1.0.0")
 /// Most CIDs one request may ask for.
 pub const MAX_WANT: usize = 64;
 /// Largest request accepted.
-const MAX_REQUEST_BYTES: usize = MAX_WANT * 64 + 64;
+const MAX_REQUEST_BYTES: usize = MAX_WANT * 64 + 64 + MAX_PIN_BYTES;
+/// Most bytes of blocks one request may ask a relay to pin.
+pub const MAX_PIN_BYTES: usize = 256 * 1024;
 /// Largest response accepted or sent.
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -33,6 +35,9 @@ pub struct BlockRequest {
     /// With `group`: from this epoch on.
     #[prost(uint64, tag = "4")]
     pub since_epoch: u64,
+    /// Entry blocks for a relay to pin (the requester's own new entries).
+    #[prost(bytes = "vec", repeated, tag = "5")]
+    pub pin: Vec<Vec<u8>>,
 }
 
 /// The blocks the peer holds (each to be checked against its CID by the

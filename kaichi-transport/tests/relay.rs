@@ -233,3 +233,50 @@ async fn history_the_relay_dropped_is_found_through_provider_records() {
         n.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_pins_its_users_blocks_for_when_they_are_offline() {
+    // The relay keeps one notification per inbox; Alice is offline by the
+    // time Bob is back: the rest of her messages come from the blocks the
+    // relay pinned for her.
+    let relay = start_configured(110, memory_store(), |b| {
+        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .relay(Duration::from_secs(3600))
+            .relay_limits(1, 100)
+    })
+    .await;
+    let bob_store = memory_store();
+    let mut bob = start(111, bob_store.clone()).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut bob.events).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (bob_doc, bob_wallet) = (bob.document.clone(), bob.wallet.clone());
+    bob.node.shutdown().await;
+
+    let mut alice = start(112, memory_store()).await;
+    alice.node.dial(relay.addr.clone()).await.unwrap();
+    connected(&mut alice.events).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    alice.node.add_contact(bob_doc).await.unwrap();
+    for text in ["one", "two", "three"] {
+        alice.node.send_dm(&bob_wallet, text).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alice_wallet = alice.wallet.clone();
+    alice.node.shutdown().await;
+    // Past gossipsub's message cache.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let mut bob = start(111, bob_store).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(next_message(&mut bob.events).await);
+    }
+    got.sort();
+    assert_eq!(got, ["one", "three", "two"]);
+    let page = bob.node.read(&alice_wallet, 10).await.unwrap();
+    assert_eq!(page.messages.len(), 3);
+    bob.node.shutdown().await;
+    relay.node.shutdown().await;
+}

@@ -82,6 +82,10 @@ pub(crate) struct Engine {
     /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
     /// suffix, or learned when a dial to it succeeded).
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
+    /// Connected relays (identify agent `kaichi-relay`): they pin our blocks.
+    relays: std::collections::HashSet<PeerId>,
+    /// Relay mode: blocks pinned per requesting peer.
+    pinned_by: HashMap<PeerId, usize>,
     /// Received entries accepted but not yet written (see `accepted`).
     unsaved: Vec<(ConversationId, kaichi_privatelog::Entry)>,
     /// Group state: database, loaded groups, group fetches.
@@ -107,6 +111,11 @@ fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
     })
 }
 
+/// Most relays a node pushes its blocks to.
+const MAX_RELAYS: usize = 16;
+/// Relay mode: most blocks pinned for one peer.
+const MAX_PINNED_PER_PEER: usize = 100_000;
+
 /// Most verified documents cached (the cache is cleared when full).
 const MAX_CACHED_DOCUMENTS: usize = 4096;
 
@@ -122,6 +131,7 @@ impl Engine {
         let key = keys.ipns().to_libp2p().map_err(|e| net(&e))?;
         let idle = config.idle_timeout;
         let limits = config.limits;
+        let relay = config.relay;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -131,7 +141,7 @@ impl Engine {
             )
             .map_err(|e| net(&e))?
             .with_quic()
-            .with_behaviour(|k| Behaviour::new(k, &limits).map_err(|e| e.into()))
+            .with_behaviour(|k| Behaviour::new(k, &limits, relay).map_err(|e| e.into()))
             .map_err(|e| net(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
@@ -183,6 +193,8 @@ impl Engine {
             last_provider_lookup: HashMap::new(),
             groups,
             unsaved: Vec::new(),
+            relays: Default::default(),
+            pinned_by: HashMap::new(),
             followed_groups: Default::default(),
         };
         engine.subscribe_groups();
@@ -386,6 +398,7 @@ impl Engine {
         };
         let sealed = notification.seal(&contact.peer.dm, Zeroizing::new(random::<32>()?))?;
         self.publish(inbox_topic(&contact.peer.ipns_name()).hash(), sealed);
+        self.pin_at_relays(entry.block());
         Ok(entry.cid())
     }
 
@@ -452,6 +465,7 @@ impl Engine {
                 num_established: 0,
                 ..
             } => {
+                self.relays.remove(&peer_id);
                 self.emit(NodeEvent::PeerDisconnected(peer_id));
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.gossip(e),
@@ -463,6 +477,11 @@ impl Engine {
             }))
                 // Only peers that speak Kaichi's DHT join its routing table.
                 if info.protocols.contains(&KAD_PROTOCOL) => {
+                    if info.agent_version.starts_with(crate::behaviour::RELAY_AGENT)
+                        && self.relays.len() < MAX_RELAYS
+                    {
+                        self.relays.insert(peer_id);
+                    }
                     for addr in info.listen_addrs {
                         self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                     }

@@ -166,4 +166,55 @@ impl Engine {
         }
         out
     }
+
+    /// Asks every connected relay to pin one of our new entry blocks, so it
+    /// can be fetched while we are offline (fire and forget).
+    pub(super) fn pin_at_relays(&mut self, block: &[u8]) {
+        let relays: Vec<PeerId> = self.relays.iter().copied().collect();
+        for relay in relays {
+            let request = crate::exchange::BlockRequest {
+                pin: vec![block.to_vec()],
+                ..Default::default()
+            };
+            self.swarm
+                .behaviour_mut()
+                .blocks
+                .send_request(&relay, request);
+        }
+    }
+
+    /// Relay: pins blocks a peer asks for: each must be a well-formed,
+    /// correctly signed entry (its CID is recomputed from its bytes); at
+    /// most [`super::MAX_PINNED_PER_PEER`] per peer.
+    pub(super) fn pin(&mut self, peer: &PeerId, blocks: &[Vec<u8>]) {
+        use kaichi_privatelog::store::BlockStore as _;
+        if !self.pinned_by.contains_key(peer)
+            && self.pinned_by.len() >= self.config.relay_max_inboxes
+        {
+            return;
+        }
+        let mut size = 0;
+        for block in blocks {
+            size += block.len();
+            let count = self.pinned_by.get(peer).copied().unwrap_or(0);
+            if size > crate::exchange::MAX_PIN_BYTES || count >= super::MAX_PINNED_PER_PEER {
+                return;
+            }
+            let Ok(entry) = kaichi_privatelog::Entry::decode_and_verify(block, None) else {
+                continue;
+            };
+            let cid = entry.cid().to_cid();
+            if self.store.put(&cid, block).is_ok() && self.store.pin(&cid).is_ok() {
+                *self.pinned_by.entry(*peer).or_default() += 1;
+                if let Err(e) = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .start_providing(super::provider_key(&entry.cid()))
+                {
+                    tracing::debug!(%e, "could not provide a pinned block");
+                }
+            }
+        }
+    }
 }

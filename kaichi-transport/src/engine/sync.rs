@@ -256,6 +256,9 @@ impl Engine {
                 } else {
                     Vec::new()
                 };
+                if self.config.relay && !request.pin.is_empty() {
+                    self.pin(&peer, &request.pin);
+                }
                 let group_messages = if request.group.is_empty() {
                     Vec::new()
                 } else if self.config.relay {
