@@ -32,7 +32,11 @@ pub(crate) enum Request {
     /// Stream events.
     Watch,
     /// Create a group.
-    GroupCreate { name: String },
+    GroupCreate {
+        name: String,
+        #[serde(default)]
+        description: String,
+    },
     /// Invite a contact to a group.
     GroupInvite { group: String, member: String },
     /// Send to a group.

@@ -129,6 +129,8 @@ pub struct GroupSummary {
     pub id: GroupId,
     /// Its name.
     pub name: String,
+    /// Its description.
+    pub description: String,
     /// The current epoch.
     pub epoch: u64,
     /// The members' identities.
@@ -139,7 +141,7 @@ pub struct GroupSummary {
 
 pub(crate) enum GroupCommand {
     Create {
-        name: String,
+        new: kaichi_groups::NewGroup,
         reply: oneshot::Sender<Result<GroupSummary, NodeError>>,
     },
     Invite {
@@ -288,10 +290,14 @@ impl Node {
             .await?
     }
 
-    /// Creates a group (this identity is its admin and sequencer).
-    pub async fn create_group(&self, name: &str) -> Result<GroupSummary, NodeError> {
-        let name = name.to_owned();
-        self.ask(|reply| Command::Group(GroupCommand::Create { name, reply }))
+    /// Creates a group (this identity is its admin and sequencer): from a
+    /// name, or a [`kaichi_groups::NewGroup`] with a description.
+    pub async fn create_group(
+        &self,
+        new: impl Into<kaichi_groups::NewGroup>,
+    ) -> Result<GroupSummary, NodeError> {
+        let new = new.into();
+        self.ask(|reply| Command::Group(GroupCommand::Create { new, reply }))
             .await?
     }
 

@@ -48,7 +48,14 @@ async fn three_members_chat_and_one_is_removed() {
     let mut carol = start_member(83, dir.path()).await;
     mesh(&[&alice, &bob, &carol]).await;
 
-    let g = alice.node.create_group("friends").await.unwrap();
+    let g = alice
+        .node
+        .create_group(kaichi_groups::NewGroup {
+            name: "friends".into(),
+            description: "old friends".into(),
+        })
+        .await
+        .unwrap();
     assert_eq!(alice.node.invite("friends", &bob.wallet).await.unwrap(), 1);
     assert_eq!(joined(&mut bob).await, g.id);
     assert_eq!(
@@ -82,6 +89,7 @@ async fn three_members_chat_and_one_is_removed() {
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].members.len(), 3);
     assert_eq!(groups[0].name, "friends");
+    assert_eq!(groups[0].description, "old friends");
 
     // Alice removes Carol; Carol learns it and reads nothing after.
     let carol_name = carol.node.name().to_string();

@@ -181,10 +181,7 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
     let db = profile.groups()?;
     match cmd {
         GroupCommand::Create { name, description } if node_running(profile)? => {
-            if !description.is_empty() {
-                bail!("--description is not supported through the node yet");
-            }
-            let v = through_node(profile, &Request::GroupCreate { name })?;
+            let v = through_node(profile, &Request::GroupCreate { name, description })?;
             emit(json, &v, v["id"].as_str().unwrap_or_default())?;
         }
         GroupCommand::Invite {

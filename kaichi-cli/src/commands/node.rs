@@ -211,7 +211,10 @@ async fn client(
             }
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
-        Request::GroupCreate { name } => match node.create_group(&name).await {
+        Request::GroupCreate { name, description } => match node
+            .create_group(kaichi_groups::NewGroup { name, description })
+            .await
+        {
             Ok(g) => json!({"ok": true, "id": g.id.to_string(), "name": g.name, "epoch": g.epoch,
                 "members": g.members.iter().map(|n| n.to_string()).collect::<Vec<_>>()}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),

@@ -34,6 +34,12 @@ impl NewGroup {
     }
 }
 
+impl From<&str> for NewGroup {
+    fn from(name: &str) -> Self {
+        Self::named(name)
+    }
+}
+
 impl Group {
     /// Creates a group with `me` as its only member, admin and sequencer,
     /// under a random 32-byte id.

@@ -176,6 +176,7 @@ fn summary(g: &Group) -> GroupSummary {
     GroupSummary {
         id: g.id(),
         name: g.metadata().name.clone(),
+        description: g.metadata().description.clone(),
         epoch: g.epoch(),
         members: g.member_names(),
         sequencer: g.metadata().sequencer,
@@ -251,8 +252,8 @@ impl Engine {
 
     pub(super) fn group_command(&mut self, command: GroupCommand) {
         match command {
-            GroupCommand::Create { name, reply } => {
-                let _ = reply.send(self.create_group(name));
+            GroupCommand::Create { new, reply } => {
+                let _ = reply.send(self.create_group(new));
             }
             GroupCommand::Invite {
                 group,
@@ -292,12 +293,12 @@ impl Engine {
         }
     }
 
-    fn create_group(&mut self, name: String) -> Result<GroupSummary, NodeError> {
+    fn create_group(&mut self, new: NewGroup) -> Result<GroupSummary, NodeError> {
+        let name = new.name.clone();
         let g = &mut self.groups;
         let group =
             g.db.transaction(|p| {
-                let group = Group::create(p, &g.me, NewGroup::named(name.clone()))
-                    .map_err(|e| TxError(e.to_string()))?;
+                let group = Group::create(p, &g.me, new).map_err(|e| TxError(e.to_string()))?;
                 g.db.record_group(&group.id(), &name)?;
                 Ok(group)
             })
