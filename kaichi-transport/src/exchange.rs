@@ -15,8 +15,9 @@ pub const MAX_WANT: usize = 64;
 const MAX_REQUEST_BYTES: usize = MAX_WANT * 64 + 64 + MAX_PIN_BYTES;
 /// Most bytes of blocks one request may ask a relay to pin.
 pub const MAX_PIN_BYTES: usize = 256 * 1024;
-/// Largest response accepted or sent.
-pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest response accepted or sent (a Welcome and ratchet tree for a
+/// 20,000-member group are 3.0 MB and 4.7 MB).
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Asks for blocks, and (from a relay) for the requester's held notifications.
 #[derive(Clone, PartialEq, prost::Message)]
