@@ -9,9 +9,8 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::kaichi_json;
@@ -66,42 +65,9 @@ impl Drop for Namespace {
     }
 }
 
-struct NodeProcess(Child);
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `kaichi node` inside the namespace; returns it with its listen address.
-fn node(ns: &Namespace, home: &Path, extra: &[&str]) -> (NodeProcess, String) {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_kaichi")])
-        .arg("--home")
-        .arg(home)
-        .args(["--json", "node", "--listen", "/ip4/127.0.0.1/tcp/0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("node exited").unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if v["event"] == "listening" {
-            break v["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !home.join("node.sock").exists() {
-        assert!(Instant::now() < deadline, "no control socket");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (NodeProcess(child), addr)
+fn node(ns: &Namespace, home: &Path, extra: &[&str]) -> (support::NodeProcess, String) {
+    support::node_process(home, extra, Some(&ns.0))
 }
 
 #[test]

@@ -6,50 +6,14 @@ mod support;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{kaichi, kaichi_json};
 
-/// A `kaichi node` child process, killed on drop.
-struct NodeProcess(Child);
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `kaichi node --json` and returns it with its first listen address.
-fn node(home: &Path, extra: &[&str]) -> (NodeProcess, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kaichi"))
-        .arg("--home")
-        .arg(home)
-        .args(["--json", "node", "--listen", "/ip4/127.0.0.1/tcp/0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("node exited").unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if v["event"] == "listening" {
-            break v["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    // Keep draining stdout so the node never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    // Wait for the control socket.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !home.join("node.sock").exists() {
-        assert!(Instant::now() < deadline, "no control socket");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (NodeProcess(child), addr)
+fn node(home: &Path, extra: &[&str]) -> (support::NodeProcess, String) {
+    support::node_process(home, extra, None)
 }
 
 /// Polls `dm read` until `text` shows up.

@@ -198,3 +198,58 @@ pub(crate) fn python(script: &str, input: &serde_json::Value) -> serde_json::Val
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// A `kaichi node` child process, killed on drop.
+pub(crate) struct NodeProcess(std::process::Child);
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `kaichi node --json` (inside network namespace `netns` when
+/// given) and returns it with its first listen address, once its control
+/// socket exists.
+pub(crate) fn node_process(
+    home: &Path,
+    extra: &[&str],
+    netns: Option<&str>,
+) -> (NodeProcess, String) {
+    use std::io::BufRead as _;
+    let mut command = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_kaichi")]);
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_kaichi")),
+    };
+    let mut child = command
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "node", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("node exited").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["event"] == "listening" {
+            break v["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    // Keep draining stdout so the node never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !home.join("node.sock").exists() {
+        assert!(std::time::Instant::now() < deadline, "no control socket");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (NodeProcess(child), addr)
+}

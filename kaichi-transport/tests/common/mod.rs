@@ -67,24 +67,7 @@ pub async fn start_configured(
     let (wallet, keys, document) = identity(seed);
     let builder = NodeConfig::builder().retry_interval(Duration::from_millis(200));
     let config = configure(builder).build().unwrap();
-    let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
-        .await
-        .unwrap();
-    let addr = loop {
-        match within(events.recv()).await {
-            Some(NodeEvent::Listening(a)) => break a,
-            Some(_) => {}
-            None => panic!("node stopped"),
-        }
-    };
-    Peer {
-        node,
-        events,
-        keys,
-        document,
-        addr,
-        wallet: kaichi_identity::wallet::WalletSigner::address(&wallet).to_string(),
-    }
+    launch(config, wallet, keys, document, store).await
 }
 
 /// Awaits `f` for at most 20 seconds.
@@ -135,24 +118,7 @@ pub async fn start_member_with(
     )
     .build()
     .unwrap();
-    let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
-        .await
-        .unwrap();
-    let addr = loop {
-        match within(events.recv()).await {
-            Some(NodeEvent::Listening(a)) => break a,
-            Some(_) => {}
-            None => panic!("node stopped"),
-        }
-    };
-    Peer {
-        node,
-        events,
-        keys,
-        document,
-        addr,
-        wallet: kaichi_identity::wallet::WalletSigner::address(&wallet).to_string(),
-    }
+    launch(config, wallet, keys, document, store).await
 }
 
 /// Waits for an event `f` picks out.
@@ -226,4 +192,32 @@ pub async fn until_subscribed(
         }
     })
     .await
+}
+
+/// Starts a node and waits until it listens.
+async fn launch(
+    config: NodeConfig,
+    wallet: KeypairWallet,
+    keys: IdentityKeys,
+    document: Vec<u8>,
+    store: Arc<SqliteStore>,
+) -> Peer {
+    let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
+        .await
+        .unwrap();
+    let addr = loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::Listening(a)) => break a,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    };
+    Peer {
+        node,
+        events,
+        keys,
+        document,
+        addr,
+        wallet: kaichi_identity::wallet::WalletSigner::address(&wallet).to_string(),
+    }
 }
