@@ -24,6 +24,10 @@ pub(super) struct Lookup {
 /// Most concurrent DHT lookups.
 const MAX_LOOKUPS: usize = 256;
 
+fn too_many_lookups() -> NodeError {
+    NodeError::Network("too many DHT lookups in flight".into())
+}
+
 /// Whether a provider key is a SHA-256 multihash (code 0x12, 32 bytes).
 fn is_block_key(key: &[u8]) -> bool {
     key.len() == 34 && key[0] == 0x12 && key[1] == 0x20
@@ -69,21 +73,9 @@ impl Engine {
         text: String,
         reply: oneshot::Sender<Result<EntryCid, NodeError>>,
     ) {
-        if let Some(l) = self.lookups.values_mut().find(|l| l.wallet == wallet) {
-            l.sends.push((text, reply));
-            return;
+        if let Err((_, reply)) = self.join_lookup(wallet, (text, reply), |l, w| l.sends.push(w)) {
+            let _ = reply.send(Err(too_many_lookups()));
         }
-        if self.lookups.len() >= MAX_LOOKUPS {
-            let _ = reply.send(Err(NodeError::Network(
-                "too many DHT lookups in flight".into(),
-            )));
-            return;
-        }
-        self.start_lookup(Lookup {
-            wallet,
-            sends: vec![(text, reply)],
-            invites: Vec::new(),
-        });
     }
 
     /// Looks a contact's current document up to learn its KeyPackage
@@ -94,21 +86,35 @@ impl Engine {
         group: String,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     ) {
+        if let Err((_, reply)) = self.join_lookup(wallet, (group, reply), |l, w| l.invites.push(w))
+        {
+            let _ = reply.send(Err(too_many_lookups()));
+        }
+    }
+
+    /// Adds `waiter` (with `push`) to the lookup of `wallet`, starting one
+    /// if none runs; gives the waiter back when too many lookups run.
+    fn join_lookup<W>(
+        &mut self,
+        wallet: WalletAddress,
+        waiter: W,
+        push: fn(&mut Lookup, W),
+    ) -> Result<(), W> {
         if let Some(l) = self.lookups.values_mut().find(|l| l.wallet == wallet) {
-            l.invites.push((group, reply));
-            return;
+            push(l, waiter);
+            return Ok(());
         }
         if self.lookups.len() >= MAX_LOOKUPS {
-            let _ = reply.send(Err(NodeError::Network(
-                "too many DHT lookups in flight".into(),
-            )));
-            return;
+            return Err(waiter);
         }
-        self.start_lookup(Lookup {
+        let mut lookup = Lookup {
             wallet,
             sends: Vec::new(),
-            invites: vec![(group, reply)],
-        });
+            invites: Vec::new(),
+        };
+        push(&mut lookup, waiter);
+        self.start_lookup(lookup);
+        Ok(())
     }
 
     fn start_lookup(&mut self, lookup: Lookup) {
