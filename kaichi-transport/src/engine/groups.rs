@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use kaichi_groups::storage::{DatabaseError, StoredGroupMessage};
+use kaichi_groups::storage::StoredGroupMessage;
 use kaichi_groups::{
     AdminPolicy, Candidate, Group, GroupDatabase, GroupEvent, GroupId, MemberSigner, NewGroup,
     NoDevices, Outgoing, key_package, message_info,
@@ -53,13 +53,11 @@ pub fn prepare_key_package(
     });
     let kp = match reusable {
         Some(kp) => kp,
-        None => db
-            .transaction(|p| {
-                let kp = key_package(p, &me, true).map_err(|e| TxError(e.to_string()))?;
-                db.set_published_key_package(&kp)?;
-                Ok(kp)
-            })
-            .map_err(|e: TxError| NodeError::Group(e.0))?,
+        None => in_tx(&db, |p| {
+            let kp = key_package(p, &me, true)?;
+            db.set_published_key_package(&kp)?;
+            Ok(kp)
+        })?,
     };
     let cid = EntryCid::of(&kp);
     store.put(&cid.to_cid(), &kp)?;
@@ -74,10 +72,19 @@ fn group_err(e: impl std::fmt::Display) -> NodeError {
 /// An error inside a database transaction.
 pub(super) struct TxError(String);
 
-impl From<DatabaseError> for TxError {
-    fn from(e: DatabaseError) -> Self {
+impl<E: std::error::Error> From<E> for TxError {
+    fn from(e: E) -> Self {
         Self(e.to_string())
     }
+}
+
+/// Runs `f` in one group-database transaction.
+fn in_tx<T>(
+    db: &GroupDatabase,
+    f: impl FnOnce(&kaichi_groups::SqliteProvider<'_>) -> Result<T, TxError>,
+) -> Result<T, NodeError> {
+    db.transaction(f)
+        .map_err(|e: TxError| NodeError::Group(e.0))
 }
 
 /// What a block request made for groups is waiting for.
@@ -296,13 +303,11 @@ impl Engine {
     fn create_group(&mut self, new: NewGroup) -> Result<GroupSummary, NodeError> {
         let name = new.name.clone();
         let g = &mut self.groups;
-        let group =
-            g.db.transaction(|p| {
-                let group = Group::create(p, &g.me, new).map_err(|e| TxError(e.to_string()))?;
-                g.db.record_group(&group.id(), &name)?;
-                Ok(group)
-            })
-            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let group = in_tx(&g.db, |p| {
+            let group = Group::create(p, &g.me, new)?;
+            g.db.record_group(&group.id(), &name)?;
+            Ok(group)
+        })?;
         let s = summary(&group);
         self.groups.loaded.insert(group.id(), group);
         let _ = self
@@ -328,23 +333,19 @@ impl Engine {
             .loaded
             .get_mut(&id)
             .ok_or_else(|| group_err("not loaded"))?;
-        let bytes =
-            g.db.transaction(|p| {
-                let bytes = group
-                    .send(p, &g.me, text.as_bytes())
-                    .map_err(|e| TxError(e.to_string()))?;
-                g.db.save_message(
-                    &id,
-                    &StoredGroupMessage {
-                        epoch: group.epoch(),
-                        sender: g.me.name().to_string(),
-                        body: text.as_bytes().to_vec(),
-                        at_ms: now_ms(),
-                    },
-                )?;
-                Ok(bytes)
-            })
-            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let bytes = in_tx(&g.db, |p| {
+            let bytes = group.send(p, &g.me, text.as_bytes())?;
+            g.db.save_message(
+                &id,
+                &StoredGroupMessage {
+                    epoch: group.epoch(),
+                    sender: g.me.name().to_string(),
+                    body: text.as_bytes().to_vec(),
+                    at_ms: now_ms(),
+                },
+            )?;
+            Ok(bytes)
+        })?;
         self.publish_group(&id, bytes);
         Ok(())
     }
@@ -438,12 +439,10 @@ impl Engine {
             .loaded
             .get_mut(&group)
             .ok_or_else(|| group_err("not loaded"))?;
-        let out =
-            g.db.transaction(|p| {
-                grp.add(p, &g.me, &AdminPolicy, &NoDevices, &[Candidate::new(kp)])
-                    .map_err(|e| TxError(e.to_string()))
-            })
-            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let out = in_tx(&g.db, |p| {
+            grp.add(p, &g.me, &AdminPolicy, &NoDevices, &[Candidate::new(kp)])
+                .map_err(TxError::from)
+        })?;
         let Outgoing::Commit(c) = out else {
             return Err(group_err("the add became a proposal"));
         };
@@ -481,13 +480,11 @@ impl Engine {
             .loaded
             .get_mut(&id)
             .ok_or_else(|| group_err("not loaded"))?;
-        let out =
-            g.db.transaction(|p| {
-                group
-                    .remove(p, &g.me, &AdminPolicy, &[name])
-                    .map_err(|e| TxError(e.to_string()))
-            })
-            .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let out = in_tx(&g.db, |p| {
+            group
+                .remove(p, &g.me, &AdminPolicy, &[name])
+                .map_err(TxError::from)
+        })?;
         let epoch = group.epoch();
         self.publish_outgoing(&id, out);
         Ok(epoch)
@@ -500,9 +497,7 @@ impl Engine {
             .loaded
             .get_mut(&id)
             .ok_or_else(|| group_err("not loaded"))?;
-        let proposal =
-            g.db.transaction(|p| group.leave(p, &g.me).map_err(|e| TxError(e.to_string())))
-                .map_err(|e: TxError| NodeError::Group(e.0))?;
+        let proposal = in_tx(&g.db, |p| group.leave(p, &g.me).map_err(TxError::from))?;
         self.publish_group(&id, proposal);
         Ok(())
     }
@@ -566,9 +561,7 @@ impl Engine {
                 };
                 let before = group.epoch();
                 let result = g.db.transaction(|p| {
-                    let event = group
-                        .process(p, &AdminPolicy, &NoDevices, &bytes)
-                        .map_err(|e| TxError(e.to_string()))?;
+                    let event = group.process(p, &AdminPolicy, &NoDevices, &bytes)?;
                     if let GroupEvent::Message { from, text, epoch } = &event {
                         g.db.save_message(
                             &id,
@@ -654,7 +647,7 @@ impl Engine {
         let result = g.db.transaction(|p| {
             group
                 .commit_pending(p, &g.me, &AdminPolicy)
-                .map_err(|e| TxError(e.to_string()))
+                .map_err(TxError::from)
         });
         match result {
             Ok(c) => {
@@ -817,8 +810,7 @@ impl Engine {
     fn join_group(&mut self, inviter: PeerId, expected: GroupId, welcome: &[u8], tree: &[u8]) {
         let g = &mut self.groups;
         let joined = g.db.transaction(|p| {
-            let group = Group::join(p, welcome, Some(tree), &NoDevices)
-                .map_err(|e| TxError(e.to_string()))?;
+            let group = Group::join(p, welcome, Some(tree), &NoDevices)?;
             if group.id() != expected {
                 return Err(TxError("the Welcome is for another group".into()));
             }
