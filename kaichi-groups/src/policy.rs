@@ -25,11 +25,7 @@ impl PolicyContext<'_> {
     /// Whether `name` has a leaf in the group (a scan of the leaves'
     /// credentials; nothing is parsed).
     pub fn is_member(&self, name: &IpnsName) -> bool {
-        let wanted = name.to_string();
-        self.group.members().any(|m| {
-            openmls::prelude::BasicCredential::try_from(m.credential)
-                .is_ok_and(|c| c.identity() == wanted.as_bytes())
-        })
+        crate::group::has_leaf(self.group, name)
     }
 
     /// The members' names (one per leaf; parsed, so O(members)).

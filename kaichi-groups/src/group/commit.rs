@@ -259,7 +259,7 @@ impl Group {
         metadata
             .validate()
             .map_err(|e| MetadataError::Invalid(e.to_string()))?;
-        if !self.with_context(|ctx| ctx.is_member(&metadata.sequencer)) {
+        if !self.is_member(&metadata.sequencer) {
             return Err(MetadataError::Invalid(format!(
                 "the sequencer {} is not a member",
                 metadata.sequencer

@@ -102,6 +102,12 @@ impl Group {
             .collect()
     }
 
+    /// Whether `name` has a leaf in the group (a byte scan of the leaves'
+    /// credentials; nothing is parsed).
+    pub fn is_member(&self, name: &IpnsName) -> bool {
+        has_leaf(&self.mls, name)
+    }
+
     /// The distinct member identities, sorted.
     pub fn member_names(&self) -> Vec<IpnsName> {
         let mut names: Vec<IpnsName> = self.members().into_iter().map(|m| m.name).collect();
@@ -173,6 +179,16 @@ impl Group {
             group: &self.mls,
         })
     }
+}
+
+/// Whether `name` has a leaf in `group`: compares the credentials' identity
+/// bytes with the name's text, without parsing any of them.
+pub(crate) fn has_leaf(group: &MlsGroup, name: &IpnsName) -> bool {
+    let wanted = name.to_string();
+    group.members().any(|m| {
+        openmls::prelude::BasicCredential::try_from(m.credential)
+            .is_ok_and(|c| c.identity() == wanted.as_bytes())
+    })
 }
 
 pub(crate) fn serialize(out: &MlsMessageOut) -> Result<Vec<u8>, String> {

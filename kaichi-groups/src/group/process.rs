@@ -153,7 +153,7 @@ impl Group {
             Proposal::GroupContextExtensions(gce) => {
                 self.with_context(|ctx| policy.may_change_metadata(ctx, &by))?;
                 let new = GroupMetadata::from_extensions(gce.extensions())?;
-                if !self.with_context(|ctx| ctx.is_member(&new.sequencer)) {
+                if !self.is_member(&new.sequencer) {
                     return Err(Denied("the new sequencer is not a member".into()).into());
                 }
             }
@@ -211,7 +211,7 @@ impl Group {
         // An identity is removed when its last leaf goes.
         let mut removed = Vec::new();
         for name in removed_leaves {
-            if !removed.contains(&name) && !self.with_context(|ctx| ctx.is_member(&name)) {
+            if !removed.contains(&name) && !self.is_member(&name) {
                 removed.push(name);
             }
         }

@@ -685,10 +685,7 @@ impl Engine {
         let Some(group) = self.groups.loaded.get(&id) else {
             return Vec::new();
         };
-        if !group
-            .member_names()
-            .contains(&IpnsName::from_peer_id(*peer))
-        {
+        if !group.is_member(&IpnsName::from_peer_id(*peer)) {
             return Vec::new();
         }
         self.groups
