@@ -5,7 +5,7 @@
 //! For each group size N: bulk-create (one commit adding N-1 members),
 //! join from the Welcome, self-update (create and merge), process+merge of
 //! that commit at another member, Welcome size, application message
-//! encryption. Medians over `KAICHI_BENCH_REPEAT` runs (default 5; 1 for
+//! encryption (with five past epochs kept, and with none). Medians over `KAICHI_BENCH_REPEAT` runs (default 5; 1 for
 //! N >= 10,000).
 //!
 //! `cargo bench -p kaichi-benches --bench groups` (N = 10, 100, 1,000);
@@ -39,6 +39,8 @@ struct Figures {
     welcome: usize,
     tree: usize,
     app: Duration,
+    /// The same with no past epochs kept.
+    app0: Duration,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -113,6 +115,15 @@ fn kaichi(n: u32, members: &[Member]) -> Figures {
             .unwrap();
         apps.push(t.elapsed());
     }
+    g.set_past_epochs(&p, 0).unwrap();
+    let mut apps0 = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let _ = g
+            .send(&p, &me, b"hello, group: a short chat message")
+            .unwrap();
+        apps0.push(t.elapsed());
+    }
     Figures {
         create,
         join,
@@ -121,6 +132,7 @@ fn kaichi(n: u32, members: &[Member]) -> Figures {
         welcome: welcome.len(),
         tree: tree.len(),
         app: median(apps),
+        app0: median(apps0),
     }
 }
 
@@ -232,6 +244,21 @@ fn raw(n: u32, members: &[Member]) -> Figures {
             .unwrap();
         apps.push(t.elapsed());
     }
+    let none_kept = MlsGroupJoinConfig::builder()
+        .use_ratchet_tree_extension(false)
+        .max_past_epochs(0)
+        .build();
+    g.set_configuration(p.storage(), &none_kept).unwrap();
+    let mut apps0 = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let _ = g
+            .create_message(&p, &me, b"hello, group: a short chat message")
+            .unwrap()
+            .tls_serialize_detached()
+            .unwrap();
+        apps0.push(t.elapsed());
+    }
     Figures {
         create,
         join,
@@ -240,6 +267,7 @@ fn raw(n: u32, members: &[Member]) -> Figures {
         welcome: welcome.len(),
         tree: tree.len(),
         app: median(apps),
+        app0: median(apps0),
     }
 }
 
@@ -252,9 +280,9 @@ fn main() {
         .filter(|&n| n >= 2)
         .collect();
     println!(
-        "| N | what | bulk-create | join | self-update | process+merge | Welcome | tree | app msg enc |"
+        "| N | what | bulk-create | join | self-update | process+merge | Welcome | tree | app msg enc | app msg enc, 0 past epochs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
         let repeat: usize = std::env::var("KAICHI_BENCH_REPEAT")
             .ok()
@@ -271,7 +299,7 @@ fn main() {
         let pick = |v: &[Figures], f: fn(&Figures) -> Duration| median(v.iter().map(f).collect());
         let row = |label: &str, v: &[Figures]| {
             println!(
-                "| {n} | {label} | {:.3?} | {:.3?} | {:.3?} | {:.3?} | {} B | {} B | {:.1?} |",
+                "| {n} | {label} | {:.3?} | {:.3?} | {:.3?} | {:.3?} | {} B | {} B | {:.1?} | {:.1?} |",
                 pick(v, |f| f.create),
                 pick(v, |f| f.join),
                 pick(v, |f| f.update),
@@ -279,6 +307,7 @@ fn main() {
                 v[0].welcome,
                 v[0].tree,
                 pick(v, |f| f.app),
+                pick(v, |f| f.app0),
             );
         };
         row("openmls", &theirs);
@@ -287,12 +316,13 @@ fn main() {
             pick(&ours, f).as_secs_f64() / pick(&theirs, f).as_secs_f64().max(1e-9) - 1.0
         };
         println!(
-            "| {n} | overhead | {:+.1}% | {:+.1}% | {:+.1}% | {:+.1}% | | | {:+.1}% |",
+            "| {n} | overhead | {:+.1}% | {:+.1}% | {:+.1}% | {:+.1}% | | | {:+.1}% | {:+.1}% |",
             100.0 * ratio(|f| f.create),
             100.0 * ratio(|f| f.join),
             100.0 * ratio(|f| f.update),
             100.0 * ratio(|f| f.process),
             100.0 * ratio(|f| f.app),
+            100.0 * ratio(|f| f.app0),
         );
     }
 }

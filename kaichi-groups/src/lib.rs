@@ -46,9 +46,9 @@ mod wire;
 
 pub use credential::{CredentialError, DeviceDirectory, NoDevices};
 pub use group::{
-    AddError, Candidate, CommitError, CommitOutput, CreateError, Group, GroupEvent, JoinError,
-    LeaveError, LoadError, MemberInfo, MetadataError, NewGroup, Outgoing, ProcessError,
-    RemoveError, SendError, UpdateError,
+    AddError, Candidate, CommitError, CommitOutput, CreateError, DEFAULT_PAST_EPOCHS, Group,
+    GroupEvent, JoinError, LeaveError, LoadError, MAX_PAST_EPOCHS, MemberInfo, MetadataError,
+    NewGroup, Outgoing, ProcessError, RemoveError, SendError, SettingsError, UpdateError,
 };
 pub use ids::{GroupId, GroupIdError};
 pub use keypackage::{KeyPackageError, key_package, parse_key_package};

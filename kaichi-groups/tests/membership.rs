@@ -215,6 +215,60 @@ fn a_member_offline_for_several_epochs_catches_up_in_order() {
 }
 
 #[test]
+fn late_messages_read_within_the_past_epochs_kept() {
+    let (mut alice, mut bob, mut carol) = (Client::new(1), Client::new(2), Client::new(3));
+    alice.create("g");
+    let out = alice.add(&[&bob, &carol]);
+    bob.join(&out);
+    carol.join(&out);
+    assert_eq!(
+        bob.group().past_epochs(),
+        Some(kaichi_groups::DEFAULT_PAST_EPOCHS)
+    );
+    let cp = &carol.provider;
+    carol
+        .group
+        .as_mut()
+        .unwrap()
+        .set_past_epochs(cp, 0)
+        .unwrap();
+    assert!(matches!(
+        carol
+            .group
+            .as_mut()
+            .unwrap()
+            .set_past_epochs(cp, kaichi_groups::MAX_PAST_EPOCHS + 1),
+        Err(kaichi_groups::SettingsError::TooManyPastEpochs(_))
+    ));
+    assert_eq!(
+        carol.group().past_epochs(),
+        Some(0),
+        "a refused setting changes nothing"
+    );
+
+    // Alice sends, then commits; the message arrives after the commit.
+    let late = alice.send("sent in epoch 1");
+    let Outgoing::Commit(c) = alice
+        .group
+        .as_mut()
+        .unwrap()
+        .self_update(&alice.provider, &alice.me)
+        .unwrap()
+    else {
+        panic!()
+    };
+    bob.process(&c.commit).unwrap();
+    carol.process(&c.commit).unwrap();
+    assert_eq!(bob.read(&late), "sent in epoch 1");
+    assert!(
+        carol.process(&late).is_err(),
+        "no past epochs kept: the late message cannot be read"
+    );
+    let now = alice.send("epoch 2");
+    assert_eq!(carol.read(&now), "epoch 2");
+}
+
+#[test]
 fn state_survives_a_restart_in_sqlite() {
     let dir = std::env::temp_dir().join(format!("kaichi-groups-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -251,6 +305,7 @@ fn state_survives_a_restart_in_sqlite() {
         )
         .unwrap();
         id = bob.id();
+        bob.set_past_epochs(&bob_p, 2).unwrap();
         let m = alice.send("before restart");
         assert!(matches!(
             bob.process(&bob_p, &AdminPolicy, &NoDevices, &m).unwrap(),
@@ -262,6 +317,11 @@ fn state_survives_a_restart_in_sqlite() {
     let bob_p = bob_db.provider();
     let mut bob = Group::load(&bob_p, &id).unwrap().expect("stored");
     assert_eq!(bob.metadata().name, "persisted");
+    assert_eq!(
+        bob.past_epochs(),
+        Some(2),
+        "a local setting survives the restart"
+    );
     let Outgoing::Commit(c) = alice
         .group
         .as_mut()

@@ -1,6 +1,6 @@
 //! Creating a group.
 
-use openmls::prelude::{MlsGroup, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY};
+use openmls::prelude::{MlsGroup, MlsGroupJoinConfig, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY};
 use openmls_traits::OpenMlsProvider;
 use openmls_traits::random::OpenMlsRand as _;
 
@@ -11,9 +11,25 @@ use crate::keypackage::capabilities;
 use crate::metadata::GroupMetadata;
 use crate::signer::MemberSigner;
 
-/// Epochs whose application messages can still be decrypted after a commit
-/// (messages sent just before a commit, delivered after it).
-pub(crate) const MAX_PAST_EPOCHS: usize = 5;
+/// Past epochs whose application messages a member can still decrypt after
+/// a commit (messages sent just before a commit, delivered after it), unless
+/// [`Group::set_past_epochs`] says otherwise. Each kept epoch costs openmls a
+/// rewrite of its message-secrets store per message, so large groups may
+/// want fewer.
+pub const DEFAULT_PAST_EPOCHS: usize = 5;
+
+/// The most past epochs [`Group::set_past_epochs`] accepts.
+pub const MAX_PAST_EPOCHS: usize = 64;
+
+/// This member's local openmls settings (not part of the group's state that
+/// other members see).
+pub(crate) fn join_config(past_epochs: usize) -> MlsGroupJoinConfig {
+    MlsGroupJoinConfig::builder()
+        .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+        .use_ratchet_tree_extension(false)
+        .max_past_epochs(past_epochs)
+        .build()
+}
 
 /// What a new group starts with; the creator is its sequencer and only admin.
 #[derive(Debug, Clone, Default)]
@@ -68,7 +84,7 @@ impl Group {
             .with_capabilities(capabilities())
             .with_wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
             .use_ratchet_tree_extension(false)
-            .max_past_epochs(MAX_PAST_EPOCHS)
+            .max_past_epochs(DEFAULT_PAST_EPOCHS)
             .with_group_context_extensions(extensions)
             .build(provider, me, me.credential())
             .map_err(|e| CreateError::Mls(e.to_string()))?;

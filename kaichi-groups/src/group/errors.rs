@@ -31,6 +31,18 @@ pub enum LoadError {
     Metadata(MetadataDecodeError),
 }
 
+/// A local setting could not be changed; the old one stands.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// More past epochs than [`crate::MAX_PAST_EPOCHS`].
+    #[error("{0} past epochs is over the bound")]
+    TooManyPastEpochs(usize),
+    /// The storage failed.
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
 /// A Welcome could not be accepted; nothing was stored.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -1,13 +1,10 @@
 //! Joining a group from a Welcome.
 
-use openmls::prelude::{
-    MlsGroup, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn,
-    PURE_CIPHERTEXT_WIRE_FORMAT_POLICY, RatchetTreeIn, StagedWelcome,
-};
+use openmls::prelude::{MlsGroup, MlsMessageBodyIn, MlsMessageIn, RatchetTreeIn, StagedWelcome};
 use openmls_traits::OpenMlsProvider;
 use tls_codec::Deserialize as _;
 
-use super::create::MAX_PAST_EPOCHS;
+use super::create::{DEFAULT_PAST_EPOCHS, join_config};
 use super::{Group, JoinError};
 use crate::MAX_MESSAGE_BYTES;
 use crate::credential::{DeviceDirectory, verify_binding};
@@ -37,11 +34,7 @@ impl Group {
         let tree = ratchet_tree
             .map(|t| RatchetTreeIn::tls_deserialize_exact(t).map_err(|_| JoinError::Decode))
             .transpose()?;
-        let config = MlsGroupJoinConfig::builder()
-            .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
-            .use_ratchet_tree_extension(false)
-            .max_past_epochs(MAX_PAST_EPOCHS)
-            .build();
+        let config = join_config(DEFAULT_PAST_EPOCHS);
         let mut builder = StagedWelcome::build_from_welcome(provider, &config, welcome)
             .map_err(|e| JoinError::Mls(e.to_string()))?;
         if let Some(tree) = tree {

@@ -13,10 +13,10 @@ use openmls_traits::OpenMlsProvider;
 use tls_codec::Serialize as _;
 
 pub use commit::{Candidate, CommitOutput, Outgoing};
-pub use create::NewGroup;
+pub use create::{DEFAULT_PAST_EPOCHS, MAX_PAST_EPOCHS, NewGroup};
 pub use errors::{
     AddError, CommitError, CreateError, JoinError, LeaveError, LoadError, MetadataError,
-    ProcessError, RemoveError, SendError, UpdateError,
+    ProcessError, RemoveError, SendError, SettingsError, UpdateError,
 };
 pub use process::GroupEvent;
 
@@ -123,6 +123,34 @@ impl Group {
             .export_ratchet_tree()
             .tls_serialize_detached()
             .unwrap_or_default()
+    }
+
+    /// How many past epochs' application messages this member can still
+    /// decrypt (local; see [`DEFAULT_PAST_EPOCHS`]). `None` when the group's
+    /// openmls configuration was set through [`Group::as_mls_mut`] to
+    /// something Kaichi does not make.
+    pub fn past_epochs(&self) -> Option<usize> {
+        // openmls keeps its getter crate-private; the configurations Kaichi
+        // makes differ only in this number.
+        let current = self.mls.configuration();
+        (0..=MAX_PAST_EPOCHS).find(|&n| create::join_config(n) == *current)
+    }
+
+    /// Keeps the secrets of `past_epochs` past epochs (at most
+    /// [`MAX_PAST_EPOCHS`]; 0 drops late messages after every commit but
+    /// makes each message cheaper in a large group). A local setting, stored
+    /// with the group; the other members are not affected.
+    pub fn set_past_epochs(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        past_epochs: usize,
+    ) -> Result<(), SettingsError> {
+        if past_epochs > MAX_PAST_EPOCHS {
+            return Err(SettingsError::TooManyPastEpochs(past_epochs));
+        }
+        self.mls
+            .set_configuration(provider.storage(), &create::join_config(past_epochs))
+            .map_err(|e| SettingsError::Storage(format!("{e:?}")))
     }
 
     /// This member's leaf index.
