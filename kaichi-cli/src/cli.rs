@@ -145,6 +145,17 @@ pub(crate) enum GroupCommand {
         #[arg(long, value_name = "FILE")]
         commit_out: Option<PathBuf>,
     },
+    /// Make a member an admin (admins invite and remove), or with
+    /// `--revoke` no longer one. Through the running node.
+    Admin {
+        /// The group.
+        group: String,
+        /// The member (IPNS name, or a contact's wallet).
+        member: String,
+        /// Take the role away instead.
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Leave the group (a proposal the sequencer commits).
     Leave {
         /// The group.

@@ -43,6 +43,12 @@ pub(crate) enum Request {
     GroupSend { group: String, text: String },
     /// Remove a member.
     GroupRemove { group: String, member: String },
+    /// Make a member an admin, or no longer one.
+    GroupAdmin {
+        group: String,
+        member: String,
+        admin: bool,
+    },
     /// Leave a group.
     GroupLeave { group: String },
 }

@@ -181,6 +181,12 @@ fn dht_key_is_per_wallet() {
     assert!(a.starts_with(b"/kaichi/id/"));
     assert_eq!(a.len(), 11 + 32);
     assert_ne!(a, document_dht_key(&wallet(2).address()));
+    let (_, _, _, _, doc) = granted_document();
+    let name = verify_document(&doc, NOW).unwrap().public().ipns_name();
+    let by_name = kaichi_identity::document::document_name_dht_key(&name);
+    assert!(by_name.starts_with(b"/kaichi/id/"));
+    assert_eq!(by_name.len(), 11 + 32);
+    assert_ne!(by_name, a);
 }
 
 /// One signed document (and its verified form) shared by the properties.

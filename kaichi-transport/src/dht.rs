@@ -1,11 +1,11 @@
 //! Validation of records in Kaichi's DHT.
 //!
-//! Two namespaces are accepted: `/kaichi/id/<sha256>` holds a wallet's
-//! identity document (the key must be that wallet's
-//! [`document_dht_key`]) and `/ipns/<name>` holds an IPNS record valid for
+//! Two namespaces are accepted: `/kaichi/id/<sha256>` holds an identity
+//! document (the key must be its wallet's [`document_dht_key`] or its IPNS
+//! name's [`document_name_dht_key`]) and `/ipns/<name>` holds an IPNS record valid for
 //! that name, not older than the one already held. Everything else is refused.
 
-use kaichi_identity::document::{document_dht_key, verify_document};
+use kaichi_identity::document::{document_dht_key, document_name_dht_key, verify_document};
 use kaichi_identity::ipns::validate_record;
 use kaichi_identity::{IpnsName, Timestamp};
 
@@ -19,8 +19,8 @@ pub enum RecordError {
     /// The identity document does not verify.
     #[error("identity document: {0}")]
     Document(String),
-    /// The document is stored under another wallet's key.
-    #[error("the document does not belong to the wallet of this key")]
+    /// The document is stored under another wallet's (or name's) key.
+    #[error("the document does not belong to the wallet or name of this key")]
     WrongKey,
     /// The IPNS record does not validate for the name in the key.
     #[error("IPNS record: {0}")]
@@ -40,7 +40,9 @@ pub fn validate_dht_record(
 ) -> Result<(), RecordError> {
     if key.starts_with(b"/kaichi/id/") {
         let doc = verify_document(value, now).map_err(|e| RecordError::Document(e.to_string()))?;
-        if document_dht_key(&doc.public().wallet) != key {
+        if document_dht_key(&doc.public().wallet) != key
+            && document_name_dht_key(&doc.public().ipns_name()) != key
+        {
             return Err(RecordError::WrongKey);
         }
         return Ok(());

@@ -171,6 +171,12 @@ pub(crate) enum GroupCommand {
         group: String,
         reply: oneshot::Sender<Result<(), NodeError>>,
     },
+    Admin {
+        group: String,
+        member: String,
+        admin: bool,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    },
 }
 
 pub(crate) enum Command {
@@ -354,6 +360,27 @@ impl Node {
             Command::Group(GroupCommand::Remove {
                 group,
                 member,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Makes a member an admin (`admin`), or no longer one: a metadata
+    /// change the sequencer commits (another admin proposes it). Admins may
+    /// invite and remove. Returns the epoch (the current one for a proposal).
+    pub async fn set_group_admin(
+        &self,
+        group: &str,
+        member: &str,
+        admin: bool,
+    ) -> Result<u64, NodeError> {
+        let (group, member) = (group.to_owned(), member.to_owned());
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Admin {
+                group,
+                member,
+                admin,
                 reply,
             })
         })

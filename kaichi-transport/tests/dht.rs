@@ -57,6 +57,8 @@ fn dht_records_are_validated() {
     let (wallet, keys, doc) = identity(94);
     let key = document_dht_key(&kaichi_identity::wallet::WalletSigner::address(&wallet));
     assert_eq!(validate_dht_record(&key, &doc, None, now), Ok(()));
+    let by_name = kaichi_identity::document::document_name_dht_key(&keys.ipns().name());
+    assert_eq!(validate_dht_record(&by_name, &doc, None, now), Ok(()));
     // Under another wallet's key, or garbage, or an unknown namespace.
     let (other_wallet, _, _) = identity(95);
     let other_key = document_dht_key(&kaichi_identity::wallet::WalletSigner::address(
@@ -64,6 +66,16 @@ fn dht_records_are_validated() {
     ));
     assert_eq!(
         validate_dht_record(&other_key, &doc, None, now),
+        Err(RecordError::WrongKey)
+    );
+    let (_, other_keys, _) = identity(95);
+    assert_eq!(
+        validate_dht_record(
+            &kaichi_identity::document::document_name_dht_key(&other_keys.ipns().name()),
+            &doc,
+            None,
+            now
+        ),
         Err(RecordError::WrongKey)
     );
     assert!(matches!(

@@ -276,3 +276,62 @@ async fn a_member_catches_up_from_a_relay_when_no_member_is_online() {
     bob.node.shutdown().await;
     relay.node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_is_not_the_sequencer_invites_and_the_sequencer_delivers_the_welcome() {
+    // Bob knows Alice and Carol; Alice (the sequencer) knows nobody. Alice
+    // invites Bob by IPNS name (document from the DHT); Bob invites Carol,
+    // which is a proposal: Alice's node commits it and, knowing only
+    // Carol's name from her KeyPackage, finds her document in the DHT and
+    // sends her the invitation.
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = start_member(101, dir.path()).await;
+    let mut bob = start_member(102, dir.path()).await;
+    let mut carol = start_member(103, dir.path()).await;
+    mesh(&[&bob, &alice, &carol]).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let g = alice.node.create_group("club").await.unwrap();
+    let bob_name = bob.node.name().to_string();
+    assert_eq!(alice.node.invite("club", &bob_name).await.unwrap(), 1);
+    assert_eq!(joined(&mut bob).await, g.id);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Only admins invite: Bob is refused until Alice makes him one.
+    let err = bob.node.invite("club", &carol.wallet).await.unwrap_err();
+    assert!(err.to_string().contains("not an admin"), "{err}");
+    assert_eq!(
+        alice
+            .node
+            .set_group_admin("club", &bob_name, true)
+            .await
+            .unwrap(),
+        2
+    );
+    at_epoch(&mut bob, 2).await;
+
+    // A proposal: the epoch does not move yet.
+    assert_eq!(bob.node.invite("club", &carol.wallet).await.unwrap(), 2);
+    assert_eq!(joined(&mut carol).await, g.id);
+    at_epoch(&mut bob, 3).await;
+    let summary = &carol.node.groups().await.unwrap()[0];
+    assert_eq!(summary.members.len(), 3);
+    assert_eq!(summary.sequencer, alice.node.name());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    carol.node.send_group("club", "thanks, bob").await.unwrap();
+    assert_eq!(next_group_message(&mut alice.events).await, "thanks, bob");
+    assert_eq!(next_group_message(&mut bob.events).await, "thanks, bob");
+
+    // Inviting someone nobody can find fails with a clear error.
+    let nobody = kaichi_identity::IpnsKeypair::from_seed(&[104; 32]).name();
+    let err = alice
+        .node
+        .invite("club", &nobody.to_string())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("KeyPackage"), "{err}");
+    for p in [&alice, &bob, &carol] {
+        p.node.shutdown().await;
+    }
+}

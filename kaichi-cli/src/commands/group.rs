@@ -216,6 +216,33 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
                 &format!("removed; the group is at epoch {}", v["epoch"]),
             )?;
         }
+        GroupCommand::Admin {
+            group,
+            member,
+            revoke,
+        } => {
+            let v = through_node(
+                profile,
+                &Request::GroupAdmin {
+                    group,
+                    member,
+                    admin: !revoke,
+                },
+            )?;
+            emit(
+                json,
+                &v,
+                &format!(
+                    "{}; the group is at epoch {}",
+                    if revoke {
+                        "no longer an admin"
+                    } else {
+                        "now an admin"
+                    },
+                    v["epoch"]
+                ),
+            )?;
+        }
         GroupCommand::Leave { group, out: None } => {
             through_node(profile, &Request::GroupLeave { group })?;
             emit(

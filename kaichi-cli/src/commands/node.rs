@@ -231,6 +231,14 @@ async fn client(
             Ok(epoch) => json!({"ok": true, "epoch": epoch}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::GroupAdmin {
+            group,
+            member,
+            admin,
+        } => match node.set_group_admin(&group, &member, admin).await {
+            Ok(epoch) => json!({"ok": true, "epoch": epoch}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
         Request::GroupLeave { group } => match node.leave_group(&group).await {
             Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),

@@ -1,9 +1,9 @@
 //! The DHT: this identity's document and IPNS record published, documents
-//! looked up by wallet, inbound records validated.
+//! looked up by wallet or IPNS name, inbound records validated.
 
-use kaichi_identity::WalletAddress;
-use kaichi_identity::document::verify_document;
+use kaichi_identity::document::{document_dht_key, document_name_dht_key, verify_document};
 use kaichi_identity::ipns::{RecordParams, create_record};
+use kaichi_identity::{IpnsName, WalletAddress};
 use kaichi_privatelog::EntryCid;
 use libp2p::kad;
 use libp2p::kad::store::RecordStore as _;
@@ -13,12 +13,44 @@ use super::{Engine, now};
 use crate::dht::validate_dht_record;
 use crate::node::NodeError;
 
-/// A DHT lookup of an identity document by wallet, with the sends waiting on it.
+/// Whose document a lookup is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LookupTarget {
+    /// By Solana address.
+    Wallet(WalletAddress),
+    /// By IPNS name.
+    Name(IpnsName),
+}
+
+impl LookupTarget {
+    fn key(&self) -> kad::RecordKey {
+        kad::RecordKey::new(&match self {
+            Self::Wallet(w) => document_dht_key(w),
+            Self::Name(n) => document_name_dht_key(n),
+        })
+    }
+}
+
+impl std::fmt::Display for LookupTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Wallet(w) => w.fmt(f),
+            Self::Name(n) => n.fmt(f),
+        }
+    }
+}
+
+/// A DHT lookup of an identity document, with what waits on it.
 pub(super) struct Lookup {
-    wallet: WalletAddress,
+    target: LookupTarget,
     sends: Vec<(String, oneshot::Sender<Result<EntryCid, NodeError>>)>,
     /// Invitations waiting for the document's KeyPackage references.
     invites: Vec<(String, oneshot::Sender<Result<u64, NodeError>>)>,
+    /// Welcomes (a group's, with their CIDs) waiting for the document's
+    /// inbox key.
+    welcomes: Vec<super::groups::PendingWelcome>,
+    /// Tries left (a record that does not verify is looked up again).
+    tries: u8,
 }
 
 /// Most concurrent DHT lookups.
@@ -41,11 +73,15 @@ impl Engine {
         let wallet = self.keys.wallet();
         let doc_cid = EntryCid::of(&self.document);
         let mut records = vec![kad::Record::new(
-            kaichi_identity::document::document_dht_key(&wallet),
+            document_dht_key(&wallet),
             self.document.clone(),
         )];
         if let Some(validity) = now.checked_add(std::time::Duration::from_secs(86_400)) {
             let params = RecordParams::new(format!("/ipfs/{doc_cid}"), now.unix_secs(), validity);
+            records.push(kad::Record::new(
+                document_name_dht_key(&self.keys.ipns().name()),
+                self.document.clone(),
+            ));
             if let Ok(ipns) = create_record(self.keys.ipns(), &params) {
                 records.push(kad::Record::new(
                     self.keys.ipns().name().routing_key(),
@@ -73,7 +109,11 @@ impl Engine {
         text: String,
         reply: oneshot::Sender<Result<EntryCid, NodeError>>,
     ) {
-        if let Err((_, reply)) = self.join_lookup(wallet, (text, reply), |l, w| l.sends.push(w)) {
+        if let Err((_, reply)) =
+            self.join_lookup(LookupTarget::Wallet(wallet), (text, reply), |l, w| {
+                l.sends.push(w)
+            })
+        {
             let _ = reply.send(Err(too_many_lookups()));
         }
     }
@@ -82,25 +122,35 @@ impl Engine {
     /// references, then goes on with the invitation.
     pub(super) fn lookup_for_invite(
         &mut self,
-        wallet: WalletAddress,
+        target: LookupTarget,
         group: String,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     ) {
-        if let Err((_, reply)) = self.join_lookup(wallet, (group, reply), |l, w| l.invites.push(w))
+        if let Err((_, reply)) = self.join_lookup(target, (group, reply), |l, w| l.invites.push(w))
         {
             let _ = reply.send(Err(too_many_lookups()));
         }
     }
 
-    /// Adds `waiter` (with `push`) to the lookup of `wallet`, starting one
+    /// Looks a group member's document up by name to send them a Welcome.
+    pub(super) fn lookup_for_welcome(
+        &mut self,
+        name: IpnsName,
+        welcome: super::groups::PendingWelcome,
+    ) -> bool {
+        self.join_lookup(LookupTarget::Name(name), welcome, |l, w| l.welcomes.push(w))
+            .is_ok()
+    }
+
+    /// Adds `waiter` (with `push`) to the lookup of `target`, starting one
     /// if none runs; gives the waiter back when too many lookups run.
     fn join_lookup<W>(
         &mut self,
-        wallet: WalletAddress,
+        target: LookupTarget,
         waiter: W,
         push: fn(&mut Lookup, W),
     ) -> Result<(), W> {
-        if let Some(l) = self.lookups.values_mut().find(|l| l.wallet == wallet) {
+        if let Some(l) = self.lookups.values_mut().find(|l| l.target == target) {
             push(l, waiter);
             return Ok(());
         }
@@ -108,9 +158,11 @@ impl Engine {
             return Err(waiter);
         }
         let mut lookup = Lookup {
-            wallet,
+            target,
             sends: Vec::new(),
             invites: Vec::new(),
+            welcomes: Vec::new(),
+            tries: 3,
         };
         push(&mut lookup, waiter);
         self.start_lookup(lookup);
@@ -118,8 +170,11 @@ impl Engine {
     }
 
     fn start_lookup(&mut self, lookup: Lookup) {
-        let key = kad::RecordKey::new(&kaichi_identity::document::document_dht_key(&lookup.wallet));
-        let id = self.swarm.behaviour_mut().kad.get_record(key);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .kad
+            .get_record(lookup.target.key());
         self.lookups.insert(id, lookup);
     }
 
@@ -191,45 +246,23 @@ impl Engine {
             }
             kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
-                    let Some(lookup) = self.lookups.remove(&id) else {
+                    let Some(mut lookup) = self.lookups.remove(&id) else {
                         return;
                     };
-                    let doc = found.record.value;
-                    let owned = verify_document(&doc, now())
-                        .ok()
-                        .and_then(|d| d.for_wallet(&lookup.wallet).ok())
-                        .is_some();
-                    if !owned || self.add_contact(&doc).is_err() {
-                        // Not a valid document for this wallet: keep looking.
-                        let key = kad::RecordKey::new(
-                            &kaichi_identity::document::document_dht_key(&lookup.wallet),
-                        );
-                        let retry = self.swarm.behaviour_mut().kad.get_record(key);
-                        self.lookups.insert(retry, lookup);
-                        return;
-                    }
-                    let to = lookup.wallet.to_string();
-                    for (text, reply) in lookup.sends {
-                        let _ = reply.send(self.send_dm(&to, text));
-                    }
-                    for (group, reply) in lookup.invites {
-                        self.invite_known(&group, &to, reply);
+                    match self.found_document(&lookup, &found.record.value) {
+                        Ok(peer) => self.lookup_done(lookup, &peer),
+                        Err(e) if lookup.tries > 0 => {
+                            // Not a valid document for this target: keep looking.
+                            tracing::debug!(%e, target = %lookup.target, "refused a looked-up document");
+                            lookup.tries -= 1;
+                            self.start_lookup(lookup);
+                        }
+                        Err(_) => self.lookup_failed(lookup),
                     }
                 }
                 kad::QueryResult::GetRecord(_) => {
                     if let Some(lookup) = self.lookups.remove(&id) {
-                        for (_, reply) in lookup.sends {
-                            let _ = reply.send(Err(NodeError::NotAContact(format!(
-                                "{} (no identity document found in the DHT)",
-                                lookup.wallet
-                            ))));
-                        }
-                        for (_, reply) in lookup.invites {
-                            let _ = reply.send(Err(NodeError::Group(format!(
-                                "{} publishes no KeyPackage (no current identity document found)",
-                                lookup.wallet
-                            ))));
-                        }
+                        self.lookup_failed(lookup);
                     }
                 }
                 kad::QueryResult::PutRecord(Err(e)) => {
@@ -239,6 +272,63 @@ impl Engine {
                 _ => {}
             },
             _ => {}
+        }
+    }
+}
+
+impl Engine {
+    /// Checks a looked-up document against what was looked up and keeps it
+    /// (a contact when a DM or invite waits on it; otherwise only cached).
+    fn found_document(
+        &mut self,
+        lookup: &Lookup,
+        doc: &[u8],
+    ) -> Result<kaichi_identity::IdentityPublic, NodeError> {
+        let verified = verify_document(doc, now())?;
+        let public = *verified.public();
+        let matches = match lookup.target {
+            LookupTarget::Wallet(w) => public.wallet == w,
+            LookupTarget::Name(n) => public.ipns_name() == n,
+        };
+        if !matches {
+            return Err(NodeError::Network(
+                "the DHT returned another identity's document".into(),
+            ));
+        }
+        if lookup.sends.is_empty() && lookup.invites.is_empty() {
+            self.remember_document(doc)
+        } else {
+            self.add_contact(doc).map(|(peer, _)| peer)
+        }
+    }
+
+    fn lookup_done(&mut self, lookup: Lookup, peer: &kaichi_identity::IdentityPublic) {
+        let to = peer.wallet.to_string();
+        for (text, reply) in lookup.sends {
+            let _ = reply.send(self.send_dm(&to, text));
+        }
+        for (group, reply) in lookup.invites {
+            self.invite_known(&group, &to, reply);
+        }
+        for welcome in lookup.welcomes {
+            self.send_invitation(peer, &welcome);
+        }
+    }
+
+    fn lookup_failed(&mut self, lookup: Lookup) {
+        let target = lookup.target;
+        for (_, reply) in lookup.sends {
+            let _ = reply.send(Err(NodeError::NotAContact(format!(
+                "{target} (no identity document found in the DHT)"
+            ))));
+        }
+        for (_, reply) in lookup.invites {
+            let _ = reply.send(Err(NodeError::Group(format!(
+                "{target} publishes no KeyPackage (no current identity document found)"
+            ))));
+        }
+        for w in lookup.welcomes {
+            tracing::debug!(%target, group = %w.group, "no document found: the Welcome is not delivered");
         }
     }
 }

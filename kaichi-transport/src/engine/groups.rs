@@ -22,6 +22,7 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
+use super::dht::LookupTarget;
 use super::{Engine, inbox_topic, random};
 use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES};
 use crate::node::{GroupCommand, GroupSummary, NodeError, NodeEvent};
@@ -85,6 +86,14 @@ fn in_tx<T>(
 ) -> Result<T, NodeError> {
     db.transaction(f)
         .map_err(|e: TxError| NodeError::Group(e.0))
+}
+
+/// A Welcome stored as blocks, waiting to be announced to a new member.
+#[derive(Debug, Clone)]
+pub(super) struct PendingWelcome {
+    pub(super) group: GroupId,
+    welcome: EntryCid,
+    tree: EntryCid,
 }
 
 /// What a block request made for groups is waiting for.
@@ -297,6 +306,14 @@ impl Engine {
             GroupCommand::Leave { group, reply } => {
                 let _ = reply.send(self.leave_group(&group));
             }
+            GroupCommand::Admin {
+                group,
+                member,
+                admin,
+                reply,
+            } => {
+                let _ = reply.send(self.set_admin(&group, &member, admin));
+            }
         }
     }
 
@@ -356,19 +373,36 @@ impl Engine {
         member: &str,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     ) {
-        // A contact whose document we hold lists no KeyPackage (it came
-        // from a file, say): look up the one its node published.
-        if let Ok(contact) = self.find_contact(member)
-            && self
-                .groups
-                .key_packages
-                .get(&contact.peer.ipns_name())
-                .is_none_or(|r| r.is_empty())
-        {
-            self.lookup_for_invite(contact.peer.wallet, which.to_owned(), reply);
-            return;
+        match self.find_contact(member) {
+            // A contact whose document we hold lists no KeyPackage (it came
+            // from a file, say): look up the one its node published.
+            Ok(contact)
+                if self
+                    .groups
+                    .key_packages
+                    .get(&contact.peer.ipns_name())
+                    .is_none_or(|r| r.is_empty()) =>
+            {
+                self.lookup_for_invite(
+                    LookupTarget::Wallet(contact.peer.wallet),
+                    which.to_owned(),
+                    reply,
+                );
+            }
+            Ok(_) => self.invite_known(which, member, reply),
+            // Not a contact: find their document by wallet or IPNS name.
+            Err(_) => {
+                let target = if let Ok(w) = member.parse() {
+                    LookupTarget::Wallet(w)
+                } else if let Ok(n) = member.parse() {
+                    LookupTarget::Name(n)
+                } else {
+                    let _ = reply.send(Err(NodeError::NotAContact(member.to_owned())));
+                    return;
+                };
+                self.lookup_for_invite(target, which.to_owned(), reply);
+            }
         }
-        self.invite_known(which, member, reply);
     }
 
     /// Invites a member whose KeyPackage references are known (or fails).
@@ -380,13 +414,8 @@ impl Engine {
     ) {
         let prepared = (|| {
             let id = self.groups.find(which)?;
-            let group = self
-                .groups
-                .loaded
-                .get(&id)
-                .ok_or_else(|| group_err("not loaded"))?;
-            if !group.is_sequencer(&self.groups.me) {
-                return Err(group_err("only the group's sequencer invites"));
+            if !self.groups.loaded.contains_key(&id) {
+                return Err(group_err("not loaded"));
             }
             let contact = self.find_contact(member)?;
             let name = contact.peer.ipns_name();
@@ -426,8 +455,10 @@ impl Engine {
         );
     }
 
-    /// The invitee's KeyPackage arrived: add them, publish the commit, and
-    /// send them the invitation.
+    /// The invitee's KeyPackage arrived: add them (the sequencer commits and
+    /// sends them the invitation; another member proposes, and the
+    /// sequencer's node sends the invitation when it commits). Returns the
+    /// epoch they joined in, or the current epoch for a proposal.
     fn finish_invite(
         &mut self,
         group: GroupId,
@@ -443,38 +474,116 @@ impl Engine {
             grp.add(p, &g.me, &AdminPolicy, &NoDevices, &[Candidate::new(kp)])
                 .map_err(TxError::from)
         })?;
-        let Outgoing::Commit(c) = out else {
-            return Err(group_err("the add became a proposal"));
+        let epoch = grp.epoch();
+        let c = match out {
+            Outgoing::Commit(c) => c,
+            proposals => {
+                self.publish_outgoing(&group, proposals);
+                return Ok(epoch);
+            }
         };
         let (Some(welcome), Some(tree)) = (c.welcome, c.ratchet_tree) else {
             return Err(group_err("no Welcome produced"));
         };
         self.publish_group(&group, c.commit);
-        let (welcome_cid, tree_cid) = (EntryCid::of(&welcome), EntryCid::of(&tree));
-        for (cid, block) in [(welcome_cid, &welcome), (tree_cid, &tree)] {
+        let pending = self.store_welcome(group, &welcome, &tree)?;
+        self.send_invitation(&member, &pending);
+        Ok(c.epoch)
+    }
+
+    /// Stores a Welcome and its ratchet tree as blocks this node serves.
+    fn store_welcome(
+        &mut self,
+        group: GroupId,
+        welcome: &[u8],
+        tree: &[u8],
+    ) -> Result<PendingWelcome, NodeError> {
+        let (welcome_cid, tree_cid) = (EntryCid::of(welcome), EntryCid::of(tree));
+        for (cid, block) in [(welcome_cid, welcome), (tree_cid, tree)] {
             self.store.put(&cid.to_cid(), block)?;
         }
+        Ok(PendingWelcome {
+            group,
+            welcome: welcome_cid,
+            tree: tree_cid,
+        })
+    }
+
+    /// Sends `member` a sealed invitation to fetch a stored Welcome.
+    pub(super) fn send_invitation(&mut self, member: &IdentityPublic, w: &PendingWelcome) {
         let notification = Notification {
             sender_document: self.document.clone(),
             invitation: Some(GroupInvitation {
-                group: group.as_bytes().to_vec(),
-                welcome: welcome_cid.to_bytes().to_vec(),
-                ratchet_tree: tree_cid.to_bytes().to_vec(),
+                group: w.group.as_bytes().to_vec(),
+                welcome: w.welcome.to_bytes().to_vec(),
+                ratchet_tree: w.tree.to_bytes().to_vec(),
                 addresses: self.listen_addrs.iter().map(|a| a.to_vec()).collect(),
             }),
             ..Default::default()
         };
-        let sealed = notification.seal(&member.dm, Zeroizing::new(random::<32>()?))?;
+        let sealed = match random::<32>().and_then(|seed| {
+            notification
+                .seal(&member.dm, Zeroizing::new(seed))
+                .map_err(Into::into)
+        }) {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                tracing::debug!(%e, "could not seal an invitation");
+                return;
+            }
+        };
         self.publish(inbox_topic(&member.ipns_name()).hash(), sealed);
-        Ok(c.epoch)
+    }
+
+    /// Announces a Welcome this node's commit produced to each new member
+    /// (looking up the documents of those it does not know).
+    fn deliver_welcome(&mut self, pending: &PendingWelcome, added: &[IpnsName]) {
+        for name in added {
+            match self.cached_document(name) {
+                Some(peer) => self.send_invitation(&peer, pending),
+                None => {
+                    if !self.lookup_for_welcome(*name, pending.clone()) {
+                        tracing::debug!(%name, "too many lookups: the Welcome is not delivered");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A member named by IPNS name, or a contact's wallet or name.
+    fn member_name(&mut self, member: &str) -> Result<IpnsName, NodeError> {
+        match member.parse() {
+            Ok(n) => Ok(n),
+            Err(_) => Ok(self.find_contact(member)?.peer.ipns_name()),
+        }
+    }
+
+    fn set_admin(&mut self, which: &str, member: &str, admin: bool) -> Result<u64, NodeError> {
+        let id = self.groups.find(which)?;
+        let name = self.member_name(member)?;
+        let g = &mut self.groups;
+        let group = g
+            .loaded
+            .get_mut(&id)
+            .ok_or_else(|| group_err("not loaded"))?;
+        let mut metadata = group.metadata().clone();
+        metadata.admins.retain(|a| *a != name);
+        if admin {
+            metadata.admins.push(name);
+        }
+        let out = in_tx(&g.db, |p| {
+            group
+                .set_metadata(p, &g.me, &AdminPolicy, metadata)
+                .map_err(TxError::from)
+        })?;
+        let epoch = group.epoch();
+        self.publish_outgoing(&id, out);
+        Ok(epoch)
     }
 
     fn remove_member(&mut self, which: &str, member: &str) -> Result<u64, NodeError> {
         let id = self.groups.find(which)?;
-        let name: IpnsName = match member.parse() {
-            Ok(n) => n,
-            Err(_) => self.find_contact(member)?.peer.ipns_name(),
-        };
+        let name = self.member_name(member)?;
         let g = &mut self.groups;
         let group = g
             .loaded
@@ -644,20 +753,38 @@ impl Engine {
         if !group.is_sequencer(&g.me) {
             return;
         }
+        let before = group.member_names();
         let result = g.db.transaction(|p| {
             group
                 .commit_pending(p, &g.me, &AdminPolicy)
                 .map_err(TxError::from)
         });
+        let after = group.member_names();
         match result {
             Ok(c) => {
                 let epoch = c.epoch;
+                let added: Vec<IpnsName> = after
+                    .iter()
+                    .filter(|n| !before.contains(n))
+                    .copied()
+                    .collect();
+                let removed: Vec<IpnsName> = before
+                    .iter()
+                    .filter(|n| !after.contains(n))
+                    .copied()
+                    .collect();
                 self.publish_group(&id, c.commit);
+                if let (Some(welcome), Some(tree)) = (&c.welcome, &c.ratchet_tree) {
+                    match self.store_welcome(id, welcome, tree) {
+                        Ok(pending) => self.deliver_welcome(&pending, &added),
+                        Err(e) => tracing::debug!(%e, "could not store a Welcome"),
+                    }
+                }
                 self.emit(NodeEvent::GroupChanged {
                     group: id,
                     epoch,
-                    added: Vec::new(),
-                    removed: Vec::new(),
+                    added,
+                    removed,
                 });
             }
             Err(TxError(e)) => tracing::debug!(group = %id, %e, "could not commit proposals"),

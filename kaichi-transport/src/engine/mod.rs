@@ -302,10 +302,12 @@ impl Engine {
 
     /// Verifies a document and records the conversation; returns the peer and
     /// whether they are new.
-    fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
+    /// Verifies a document (cached by digest) and remembers its KeyPackage
+    /// references, without making its identity a contact.
+    fn remember_document(&mut self, doc: &[u8]) -> Result<IdentityPublic, NodeError> {
         let now = now();
         let digest: [u8; 32] = sha2::Sha256::digest(doc).into();
-        let peer = match self.documents.get(&digest) {
+        Ok(match self.documents.get(&digest) {
             Some((peer, expires)) if now < *expires => *peer,
             _ => {
                 let verified = verify_document(doc, now)?;
@@ -317,7 +319,20 @@ impl Engine {
                     .insert(digest, (*verified.public(), verified.expires_at()));
                 *verified.public()
             }
-        };
+        })
+    }
+
+    /// A verified, unexpired document of `name` held in the cache.
+    fn cached_document(&self, name: &IpnsName) -> Option<IdentityPublic> {
+        let now = now();
+        self.documents
+            .values()
+            .find(|(peer, expires)| now < *expires && peer.ipns_name() == *name)
+            .map(|(peer, _)| *peer)
+    }
+
+    fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
+        let peer = self.remember_document(doc)?;
         let id = self.conversation_id(&peer)?;
         if self.contacts.get(&id).is_some_and(|c| c.peer == peer) {
             return Ok((peer, false));
