@@ -156,6 +156,12 @@ pub(crate) enum GroupCommand {
         #[arg(long)]
         revoke: bool,
     },
+    /// Refresh your leaf keys (post-compromise security): the sequencer
+    /// commits, anyone else proposes. Through the running node.
+    Update {
+        /// The group.
+        group: String,
+    },
     /// Leave the group (a proposal the sequencer commits).
     Leave {
         /// The group.

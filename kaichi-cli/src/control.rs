@@ -43,6 +43,8 @@ pub(crate) enum Request {
     GroupSend { group: String, text: String },
     /// Remove a member.
     GroupRemove { group: String, member: String },
+    /// Refresh this member's keys in a group.
+    GroupUpdate { group: String },
     /// Make a member an admin, or no longer one.
     GroupAdmin {
         group: String,

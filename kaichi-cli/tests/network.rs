@@ -180,6 +180,15 @@ fn a_group_chat_between_node_processes() {
                 .any(|m| m["text"] == "hello from bob")
         });
     }
+    // Bob refreshes his keys (a proposal Alice's node commits); Alice makes
+    // him an admin (a commit).
+    let bob_name = ids[1]["ipns_name"].as_str().unwrap();
+    kaichi_json(b, &["group", "update", "friends"]);
+    poll(c, &["groups"], |v| v[0]["epoch"] == 3);
+    let v = kaichi_json(a, &["group", "admin", "friends", bob_name]);
+    assert_eq!(v["epoch"], 4);
+    poll(c, &["groups"], |v| v[0]["epoch"] == 4);
+
     // A file-based change while the node runs is refused.
     let out = kaichi(b)
         .args([

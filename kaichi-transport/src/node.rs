@@ -177,6 +177,10 @@ pub(crate) enum GroupCommand {
         admin: bool,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     },
+    Update {
+        group: String,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    },
 }
 
 pub(crate) enum Command {
@@ -385,6 +389,16 @@ impl Node {
             })
         })
         .await?
+    }
+
+    /// Refreshes this member's leaf keys in a group (post-compromise
+    /// security): the sequencer commits at once; another member proposes the
+    /// update and the sequencer's node commits it. Returns the epoch (the
+    /// current one for a proposal).
+    pub async fn update_group_keys(&self, group: &str) -> Result<u64, NodeError> {
+        let group = group.to_owned();
+        self.ask(|reply| Command::Group(GroupCommand::Update { group, reply }))
+            .await?
     }
 
     /// Leaves a group (a proposal the sequencer commits).

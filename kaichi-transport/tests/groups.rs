@@ -278,7 +278,7 @@ async fn a_member_catches_up_from_a_relay_when_no_member_is_online() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_who_is_not_the_sequencer_invites_and_the_sequencer_delivers_the_welcome() {
+async fn an_admin_who_is_not_the_sequencer_invites_and_members_self_update() {
     // Bob knows Alice and Carol; Alice (the sequencer) knows nobody. Alice
     // invites Bob by IPNS name (document from the DHT); Bob invites Carol,
     // which is a proposal: Alice's node commits it and, knowing only
@@ -322,6 +322,26 @@ async fn a_member_who_is_not_the_sequencer_invites_and_the_sequencer_delivers_th
     carol.node.send_group("club", "thanks, bob").await.unwrap();
     assert_eq!(next_group_message(&mut alice.events).await, "thanks, bob");
     assert_eq!(next_group_message(&mut bob.events).await, "thanks, bob");
+
+    // Self-updates: Carol's is a proposal Alice's node commits; Alice's own
+    // is a commit. Everyone follows, and keeps reading.
+    assert_eq!(carol.node.update_group_keys("club").await.unwrap(), 3);
+    at_epoch(&mut bob, 4).await;
+    assert_eq!(alice.node.update_group_keys("club").await.unwrap(), 5);
+    at_epoch(&mut carol, 5).await;
+    at_epoch(&mut bob, 5).await;
+    bob.node
+        .send_group("club", "after the updates")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_group_message(&mut carol.events).await,
+        "after the updates"
+    );
+    assert_eq!(
+        next_group_message(&mut alice.events).await,
+        "after the updates"
+    );
 
     // Inviting someone nobody can find fails with a clear error.
     let nobody = kaichi_identity::IpnsKeypair::from_seed(&[104; 32]).name();

@@ -216,6 +216,17 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
                 &format!("removed; the group is at epoch {}", v["epoch"]),
             )?;
         }
+        GroupCommand::Update { group } => {
+            let v = through_node(profile, &Request::GroupUpdate { group })?;
+            emit(
+                json,
+                &v,
+                &format!(
+                    "keys refreshed (or proposed); the group is at epoch {}",
+                    v["epoch"]
+                ),
+            )?;
+        }
         GroupCommand::Admin {
             group,
             member,

@@ -239,6 +239,10 @@ async fn client(
             Ok(epoch) => json!({"ok": true, "epoch": epoch}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::GroupUpdate { group } => match node.update_group_keys(&group).await {
+            Ok(epoch) => json!({"ok": true, "epoch": epoch}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
         Request::GroupLeave { group } => match node.leave_group(&group).await {
             Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),

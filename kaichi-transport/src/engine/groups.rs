@@ -314,6 +314,9 @@ impl Engine {
             } => {
                 let _ = reply.send(self.set_admin(&group, &member, admin));
             }
+            GroupCommand::Update { group, reply } => {
+                let _ = reply.send(self.update_keys(&group));
+            }
         }
     }
 
@@ -575,6 +578,21 @@ impl Engine {
             group
                 .set_metadata(p, &g.me, &AdminPolicy, metadata)
                 .map_err(TxError::from)
+        })?;
+        let epoch = group.epoch();
+        self.publish_outgoing(&id, out);
+        Ok(epoch)
+    }
+
+    fn update_keys(&mut self, which: &str) -> Result<u64, NodeError> {
+        let id = self.groups.find(which)?;
+        let g = &mut self.groups;
+        let group = g
+            .loaded
+            .get_mut(&id)
+            .ok_or_else(|| group_err("not loaded"))?;
+        let out = in_tx(&g.db, |p| {
+            group.self_update(p, &g.me).map_err(TxError::from)
         })?;
         let epoch = group.epoch();
         self.publish_outgoing(&id, out);
