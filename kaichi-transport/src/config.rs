@@ -55,6 +55,7 @@ pub struct NodeConfig {
     pub(crate) limits: ConnectionLimits,
     pub(crate) redial_interval: Duration,
     pub(crate) group_database: Option<std::path::PathBuf>,
+    pub(crate) device_signing_key: Option<kaichi_identity::IpnsKeypair>,
 }
 
 impl NodeConfig {
@@ -75,6 +76,7 @@ impl NodeConfig {
                 limits: ConnectionLimits::default(),
                 redial_interval: Duration::from_secs(10),
                 group_database: None,
+                device_signing_key: None,
             },
         }
     }
@@ -149,6 +151,16 @@ impl NodeConfigBuilder {
     /// file). Without it, groups live in memory for the node's lifetime.
     pub fn group_database(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.config.group_database = Some(path.into());
+        self
+    }
+
+    /// This node is a device of its identity: its group leaves sign with
+    /// this key (the device's own, which the identity's document must grant)
+    /// instead of the identity's IPNS key, so several devices of one
+    /// identity can be members of one group. Its published KeyPackage must be
+    /// made with the same key ([`crate::prepare_device_key_package`]).
+    pub fn device_signing_key(mut self, key: kaichi_identity::IpnsKeypair) -> Self {
+        self.config.device_signing_key = Some(key);
         self
     }
 

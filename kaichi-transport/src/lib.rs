@@ -18,8 +18,8 @@ pub mod notification;
 
 pub use behaviour::KAD_PROTOCOL;
 pub use config::{ConfigError, ConnectionLimits, NodeConfig, NodeConfigBuilder};
-pub use engine::prepare_key_package;
 pub use engine::{group_topic, inbox_topic, provider_key};
+pub use engine::{prepare_device_key_package, prepare_key_package};
 pub use node::{GroupSummary, Node, NodeError, NodeEvent};
 
 pub use libp2p::{Multiaddr, PeerId};

@@ -355,3 +355,48 @@ async fn an_admin_who_is_not_the_sequencer_invites_and_members_self_update() {
         p.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_signing_with_a_device_key_joins_and_others_learn_the_grant_from_the_dht() {
+    // Carol's node is a device of Carol: its leaf signs with the device's
+    // own key, which Carol's document grants. Alice knows that document
+    // (a contact); Bob does not, so the commit adding Carol is refused until
+    // his node finds Carol's document in the DHT by name, then applies.
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = start_member(111, dir.path()).await;
+    let mut bob = start_member(112, dir.path()).await;
+    let mut carol = common::start_device_member(113, 114, dir.path()).await;
+    mesh(&[&alice, &bob, &carol]).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let g = alice.node.create_group("devices").await.unwrap();
+    assert_eq!(alice.node.invite("devices", &bob.wallet).await.unwrap(), 1);
+    assert_eq!(joined(&mut bob).await, g.id);
+    assert_eq!(
+        alice.node.invite("devices", &carol.wallet).await.unwrap(),
+        2
+    );
+    assert_eq!(joined(&mut carol).await, g.id);
+    at_epoch(&mut bob, 2).await;
+    let members = &bob.node.groups().await.unwrap()[0].members;
+    assert!(members.contains(&carol.node.name()), "{members:?}");
+
+    carol
+        .node
+        .send_group("devices", "from my phone")
+        .await
+        .unwrap();
+    assert_eq!(next_group_message(&mut alice.events).await, "from my phone");
+    assert_eq!(next_group_message(&mut bob.events).await, "from my phone");
+    // The device refreshes its keys (a proposal Alice's node commits).
+    carol.node.update_group_keys("devices").await.unwrap();
+    at_epoch(&mut bob, 3).await;
+    bob.node
+        .send_group("devices", "still there?")
+        .await
+        .unwrap();
+    assert_eq!(next_group_message(&mut carol.events).await, "still there?");
+    for p in [&alice, &bob, &carol] {
+        p.node.shutdown().await;
+    }
+}

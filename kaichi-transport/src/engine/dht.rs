@@ -49,6 +49,8 @@ pub(super) struct Lookup {
     /// Welcomes (a group's, with their CIDs) waiting for the document's
     /// inbox key.
     welcomes: Vec<super::groups::PendingWelcome>,
+    /// Group work waiting for the document's device keys.
+    devices: Vec<super::groups::DeviceRetry>,
     /// Tries left (a record that does not verify is looked up again).
     tries: u8,
 }
@@ -142,6 +144,17 @@ impl Engine {
             .is_ok()
     }
 
+    /// Looks an identity's document up by name to learn its device keys,
+    /// then retries `retry`.
+    pub(super) fn lookup_for_devices(
+        &mut self,
+        name: IpnsName,
+        retry: super::groups::DeviceRetry,
+    ) -> bool {
+        self.join_lookup(LookupTarget::Name(name), retry, |l, w| l.devices.push(w))
+            .is_ok()
+    }
+
     /// Adds `waiter` (with `push`) to the lookup of `target`, starting one
     /// if none runs; gives the waiter back when too many lookups run.
     fn join_lookup<W>(
@@ -162,6 +175,7 @@ impl Engine {
             sends: Vec::new(),
             invites: Vec::new(),
             welcomes: Vec::new(),
+            devices: Vec::new(),
             tries: 3,
         };
         push(&mut lookup, waiter);
@@ -313,6 +327,9 @@ impl Engine {
         for welcome in lookup.welcomes {
             self.send_invitation(peer, &welcome);
         }
+        for retry in lookup.devices {
+            self.retry_after_devices(retry);
+        }
     }
 
     fn lookup_failed(&mut self, lookup: Lookup) {
@@ -329,6 +346,10 @@ impl Engine {
         }
         for w in lookup.welcomes {
             tracing::debug!(%target, group = %w.group, "no document found: the Welcome is not delivered");
+        }
+        for retry in lookup.devices {
+            // Applied again: without the keys it is now set aside.
+            self.retry_after_devices(retry);
         }
     }
 }

@@ -10,10 +10,11 @@ use std::path::Path;
 
 use kaichi_groups::storage::StoredGroupMessage;
 use kaichi_groups::{
-    AdminPolicy, Candidate, Group, GroupDatabase, GroupEvent, GroupId, MemberSigner, NewGroup,
-    NoDevices, Outgoing, key_package, message_info,
+    AdminPolicy, Candidate, CredentialError, DeviceDirectory, Group, GroupDatabase, GroupEvent,
+    GroupId, JoinError, MemberSigner, NewGroup, Outgoing, ProcessError, key_package, message_info,
 };
-use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName};
+use kaichi_identity::document::VerifiedDocument;
+use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, IpnsPublicKey};
 use kaichi_privatelog::EntryCid;
 use kaichi_privatelog::store::{BlockStore as _, SqliteStore};
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
@@ -46,16 +47,41 @@ pub fn prepare_key_package(
     store: &SqliteStore,
     keys: &IdentityKeys,
 ) -> Result<Vec<u8>, NodeError> {
+    prepare_for(groups, store, &MemberSigner::identity(keys.ipns().clone()))
+}
+
+/// [`prepare_key_package`] for a node that is a device of `keys`' identity
+/// and signs its group leaves with `device` (see
+/// [`crate::config::NodeConfigBuilder::device_signing_key`]).
+pub fn prepare_device_key_package(
+    groups: &Path,
+    store: &SqliteStore,
+    keys: &IdentityKeys,
+    device: &kaichi_identity::IpnsKeypair,
+) -> Result<Vec<u8>, NodeError> {
+    prepare_for(
+        groups,
+        store,
+        &MemberSigner::device(keys.ipns().name(), device.clone()),
+    )
+}
+
+fn prepare_for(
+    groups: &Path,
+    store: &SqliteStore,
+    me: &MemberSigner,
+) -> Result<Vec<u8>, NodeError> {
     let db = GroupDatabase::open(groups).map_err(group_err)?;
-    let me = MemberSigner::identity(keys.ipns().clone());
+    let own = OwnKey(me.name(), me.public_key());
     let reusable = db.published_key_package().map_err(group_err)?.filter(|kp| {
-        kaichi_groups::parse_key_package(&db.provider(), kp, &NoDevices)
-            .is_ok_and(|(_, name)| name == me.name())
+        kaichi_groups::parse_key_package(&db.provider(), kp, &own).is_ok_and(|(parsed, name)| {
+            name == me.name() && parsed.leaf_node().signature_key().as_slice() == me.public_key()
+        })
     });
     let kp = match reusable {
         Some(kp) => kp,
         None => in_tx(&db, |p| {
-            let kp = key_package(p, &me, true)?;
+            let kp = key_package(p, me, true)?;
             db.set_published_key_package(&kp)?;
             Ok(kp)
         })?,
@@ -66,17 +92,113 @@ pub fn prepare_key_package(
     Ok(cid.to_bytes().to_vec())
 }
 
+/// Vouches for one key of one identity: this node's own device key.
+struct OwnKey(IpnsName, [u8; 32]);
+
+impl DeviceDirectory for OwnKey {
+    fn is_device_of(&self, identity: &IpnsName, key: &IpnsPublicKey) -> bool {
+        *identity == self.0 && key.to_bytes() == self.1
+    }
+}
+
+/// The device keys the node knows from verified identity documents
+/// (bounded; this identity's own are kept apart and never dropped).
+#[derive(Default)]
+pub(super) struct KnownDevices {
+    own: Option<(IpnsName, Vec<IpnsPublicKey>)>,
+    others: HashMap<IpnsName, Vec<IpnsPublicKey>>,
+}
+
+impl KnownDevices {
+    /// Records the device signing keys this node's own document grants.
+    pub(super) fn remember_own(&mut self, doc: &VerifiedDocument) {
+        self.own = Some((doc.public().ipns_name(), device_keys(doc)));
+    }
+
+    /// Records the device signing keys a verified document grants.
+    pub(super) fn remember(&mut self, doc: &VerifiedDocument) {
+        let name = doc.public().ipns_name();
+        let keys = device_keys(doc);
+        if let Some((own, k)) = &mut self.own
+            && *own == name
+        {
+            *k = keys;
+            return;
+        }
+        if self.others.len() >= super::MAX_CACHED_DOCUMENTS {
+            self.others.clear();
+        }
+        self.others.insert(name, keys);
+    }
+}
+
+fn device_keys(doc: &VerifiedDocument) -> Vec<IpnsPublicKey> {
+    doc.devices()
+        .iter()
+        .map(|g| g.request().signing_key())
+        .collect()
+}
+
+impl DeviceDirectory for KnownDevices {
+    fn is_device_of(&self, identity: &IpnsName, key: &IpnsPublicKey) -> bool {
+        let own = self
+            .own
+            .as_ref()
+            .filter(|(n, _)| n == identity)
+            .map(|(_, k)| k);
+        own.or_else(|| self.others.get(identity))
+            .is_some_and(|keys| keys.contains(key))
+    }
+}
+
 fn group_err(e: impl std::fmt::Display) -> NodeError {
     NodeError::Group(e.to_string())
 }
 
 /// An error inside a database transaction.
-pub(super) struct TxError(String);
+pub(super) struct TxError(String, Option<IpnsName>);
 
 impl<E: std::error::Error> From<E> for TxError {
     fn from(e: E) -> Self {
-        Self(e.to_string())
+        Self(e.to_string(), None)
     }
+}
+
+impl TxError {
+    /// A received message or Welcome refused because a leaf of `name`
+    /// signs with a key no document the node holds grants: worth looking
+    /// `name`'s current document up and trying again.
+    fn from_process(e: ProcessError) -> Self {
+        let unknown = match &e {
+            ProcessError::Credential(CredentialError::Unbound(name)) => Some(*name),
+            _ => None,
+        };
+        Self(e.to_string(), unknown)
+    }
+
+    fn from_join(e: JoinError) -> Self {
+        let unknown = match &e {
+            JoinError::Credential {
+                error: CredentialError::Unbound(name),
+                ..
+            } => Some(*name),
+            _ => None,
+        };
+        Self(e.to_string(), unknown)
+    }
+}
+
+/// What waits for an identity's document to learn its device keys.
+pub(super) enum DeviceRetry {
+    /// Apply the group's log again.
+    Drain(GroupId),
+    /// Join again from a Welcome and tree kept in the block store.
+    Join {
+        inviter: PeerId,
+        group: GroupId,
+        welcome: EntryCid,
+        tree: EntryCid,
+    },
 }
 
 /// Runs `f` in one group-database transaction.
@@ -135,10 +257,22 @@ pub(super) struct Groups {
     pub(super) fetches: HashMap<OutboundRequestId, GroupRequest>,
     /// DHT lookups of a peer's addresses, with the request to resend.
     pub(super) lookups: HashMap<libp2p::kad::QueryId, GroupRequest>,
+    /// Device keys granted in the documents the node has verified.
+    pub(super) devices: KnownDevices,
+    /// When an identity's document was last looked up because one of its
+    /// leaves signed with a key the node did not know (once a minute at most).
+    device_lookups: HashMap<IpnsName, std::time::Instant>,
 }
 
+/// How often an identity's document is looked up for an unknown device key.
+const DEVICE_LOOKUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Groups {
-    pub(super) fn open(path: Option<&Path>, keys: &IdentityKeys) -> Result<Self, NodeError> {
+    pub(super) fn open(
+        path: Option<&Path>,
+        keys: &IdentityKeys,
+        device: Option<kaichi_identity::IpnsKeypair>,
+    ) -> Result<Self, NodeError> {
         let db = match path {
             Some(p) => GroupDatabase::open(p),
             None => GroupDatabase::open_in_memory(),
@@ -155,14 +289,38 @@ impl Groups {
                 }
             }
         }
+        let me = match device {
+            Some(key) => MemberSigner::device(keys.ipns().name(), key),
+            None => MemberSigner::identity(keys.ipns().clone()),
+        };
         Ok(Self {
             db,
-            me: MemberSigner::identity(keys.ipns().clone()),
+            me,
             loaded,
             key_packages: HashMap::new(),
             fetches: HashMap::new(),
             lookups: HashMap::new(),
+            devices: KnownDevices::default(),
+            device_lookups: HashMap::new(),
         })
+    }
+
+    /// Whether to look `name`'s document up now for an unknown device key
+    /// (records the attempt).
+    fn should_look_up_devices(&mut self, name: IpnsName) -> bool {
+        let now = std::time::Instant::now();
+        if self
+            .device_lookups
+            .get(&name)
+            .is_some_and(|at| now.duration_since(*at) < DEVICE_LOOKUP_INTERVAL)
+        {
+            return false;
+        }
+        if self.device_lookups.len() >= 1024 {
+            self.device_lookups.clear();
+        }
+        self.device_lookups.insert(name, now);
+        true
     }
 
     /// A group by hex id or unique name.
@@ -474,7 +632,7 @@ impl Engine {
             .get_mut(&group)
             .ok_or_else(|| group_err("not loaded"))?;
         let out = in_tx(&g.db, |p| {
-            grp.add(p, &g.me, &AdminPolicy, &NoDevices, &[Candidate::new(kp)])
+            grp.add(p, &g.me, &AdminPolicy, &g.devices, &[Candidate::new(kp)])
                 .map_err(TxError::from)
         })?;
         let epoch = grp.epoch();
@@ -688,7 +846,9 @@ impl Engine {
                 };
                 let before = group.epoch();
                 let result = g.db.transaction(|p| {
-                    let event = group.process(p, &AdminPolicy, &NoDevices, &bytes)?;
+                    let event = group
+                        .process(p, &AdminPolicy, &g.devices, &bytes)
+                        .map_err(TxError::from_process)?;
                     if let GroupEvent::Message { from, text, epoch } = &event {
                         g.db.save_message(
                             &id,
@@ -702,16 +862,28 @@ impl Engine {
                     }
                     Ok(event)
                 });
-                let _ = g.db.message_done(&bytes);
                 let after = group.epoch();
                 match result {
-                    Ok(event) => self.group_event(id, event),
-                    Err(TxError(e)) => {
-                        tracing::debug!(group = %id, %e, "group message refused");
+                    Ok(event) => {
+                        let _ = g.db.message_done(&bytes);
+                        self.group_event(id, event);
+                    }
+                    Err(TxError(e, unknown)) => {
                         // Whatever the failed operation did in memory is dropped.
                         if let Ok(Some(fresh)) = Group::load(&self.groups.db.provider(), &id) {
                             self.groups.loaded.insert(id, fresh);
                         }
+                        // A device key we do not know yet: the message stays
+                        // pending while the identity's document is looked up.
+                        if let Some(name) = unknown
+                            && self.groups.should_look_up_devices(name)
+                            && self.lookup_for_devices(name, DeviceRetry::Drain(id))
+                        {
+                            tracing::debug!(group = %id, %name, "unknown device key: looking up the document");
+                            return;
+                        }
+                        tracing::debug!(group = %id, %e, "group message refused");
+                        let _ = self.groups.db.message_done(&bytes);
                     }
                 }
                 if !self.groups.loaded.contains_key(&id) {
@@ -805,7 +977,7 @@ impl Engine {
                     removed,
                 });
             }
-            Err(TxError(e)) => tracing::debug!(group = %id, %e, "could not commit proposals"),
+            Err(TxError(e, _)) => tracing::debug!(group = %id, %e, "could not commit proposals"),
         }
     }
 
@@ -952,9 +1124,10 @@ impl Engine {
     fn join_group(&mut self, inviter: PeerId, expected: GroupId, welcome: &[u8], tree: &[u8]) {
         let g = &mut self.groups;
         let joined = g.db.transaction(|p| {
-            let group = Group::join(p, welcome, Some(tree), &NoDevices)?;
+            let group =
+                Group::join(p, welcome, Some(tree), &g.devices).map_err(TxError::from_join)?;
             if group.id() != expected {
-                return Err(TxError("the Welcome is for another group".into()));
+                return Err(TxError("the Welcome is for another group".into(), None));
             }
             g.db.record_group(&group.id(), &group.metadata().name)?;
             Ok(group)
@@ -971,7 +1144,45 @@ impl Engine {
                 self.emit(NodeEvent::GroupJoined { group: id, name });
                 self.group_peer_subscribed(id, inviter);
             }
-            Err(TxError(e)) => tracing::debug!(%e, "could not join from an invitation"),
+            Err(TxError(e, Some(name))) if self.groups.should_look_up_devices(name) => {
+                // A member's device key we do not know: keep the Welcome and
+                // tree, look the member's document up, and try again.
+                let (w, t) = (EntryCid::of(welcome), EntryCid::of(tree));
+                let kept = self.store.put(&w.to_cid(), welcome).is_ok()
+                    && self.store.put(&t.to_cid(), tree).is_ok();
+                let retry = DeviceRetry::Join {
+                    inviter,
+                    group: expected,
+                    welcome: w,
+                    tree: t,
+                };
+                if !kept || !self.lookup_for_devices(name, retry) {
+                    tracing::debug!(%e, "could not join from an invitation");
+                }
+            }
+            Err(TxError(e, _)) => tracing::debug!(%e, "could not join from an invitation"),
+        }
+    }
+
+    /// An identity's document was looked up (found or not) for its device
+    /// keys: try again what waited on it.
+    pub(super) fn retry_after_devices(&mut self, retry: DeviceRetry) {
+        match retry {
+            DeviceRetry::Drain(id) => self.drain_group(id),
+            DeviceRetry::Join {
+                inviter,
+                group,
+                welcome,
+                tree,
+            } => {
+                let blocks = (
+                    self.store.get(&welcome.to_cid()),
+                    self.store.get(&tree.to_cid()),
+                );
+                if let (Ok(Some(w)), Ok(Some(t))) = blocks {
+                    self.join_group(inviter, group, &w, &t);
+                }
+            }
         }
     }
 }

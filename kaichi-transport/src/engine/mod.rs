@@ -9,7 +9,7 @@ mod providers;
 mod relay;
 mod sync;
 
-pub use groups::{group_topic, prepare_key_package};
+pub use groups::{group_topic, prepare_device_key_package, prepare_key_package};
 pub use providers::provider_key;
 
 use dht::Lookup;
@@ -166,7 +166,16 @@ impl Engine {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        let groups = groups::Groups::open(config.group_database.as_deref(), &keys)?;
+        let mut groups = groups::Groups::open(
+            config.group_database.as_deref(),
+            &keys,
+            config.device_signing_key.clone(),
+        )?;
+        // This identity's own devices (from its own document) are members
+        // like any other.
+        if let Ok(own) = verify_document(&document, now()) {
+            groups.devices.remember_own(&own);
+        }
         let mut engine = Self {
             swarm,
             config,
@@ -315,6 +324,7 @@ impl Engine {
                     self.documents.clear();
                 }
                 self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
+                self.groups.devices.remember(&verified);
                 self.documents
                     .insert(digest, (*verified.public(), verified.expires_at()));
                 *verified.public()

@@ -121,6 +121,44 @@ pub async fn start_member_with(
     launch(config, wallet, keys, document, store).await
 }
 
+/// A device of identity `seed` (its own wallet from `device_seed`, granted
+/// in the identity's document) running a node whose group leaves sign with
+/// the device's own key; its KeyPackage is made with that key and listed in
+/// the document.
+pub async fn start_device_member(seed: u8, device_seed: u8, dir: &std::path::Path) -> Peer {
+    use kaichi_identity::document::{DeviceGrant, DeviceRequest};
+    let (wallet, keys, _) = identity(seed);
+    let device_wallet = KeypairWallet::from_secret_seed(&[device_seed; 32]);
+    let device_keys = IdentityKeys::derive(&device_wallet, KeyEpoch::ZERO).unwrap();
+    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let request = DeviceRequest::create(&device_wallet, &device_keys, keys.ipns().name()).unwrap();
+    let grant = DeviceGrant::issue(
+        &keys,
+        &request,
+        zeroize::Zeroizing::new([device_seed; 32]),
+        now,
+    )
+    .unwrap();
+    let path = dir.join(format!("device-{seed}-{device_seed}.db"));
+    let store =
+        Arc::new(SqliteStore::open(&path, kaichi_privatelog::store::Durability::Normal).unwrap());
+    let kp = kaichi_transport::prepare_device_key_package(&path, &store, &keys, device_keys.ipns())
+        .unwrap();
+    let document = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
+        .device(grant)
+        .key_package(kp)
+        .sign(&wallet)
+        .unwrap();
+    let config = NodeConfig::builder()
+        .retry_interval(Duration::from_millis(200))
+        .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .group_database(&path)
+        .device_signing_key(device_keys.ipns().clone())
+        .build()
+        .unwrap();
+    launch(config, wallet, keys, document, store).await
+}
+
 /// Waits for an event `f` picks out.
 pub async fn wait_for<T>(
     events: &mut mpsc::Receiver<NodeEvent>,
