@@ -300,6 +300,13 @@ async fn an_admin_who_is_not_the_sequencer_invites_and_members_self_update() {
     // Only admins invite: Bob is refused until Alice makes him one.
     let err = bob.node.invite("club", &carol.wallet).await.unwrap_err();
     assert!(err.to_string().contains("not an admin"), "{err}");
+    let carol_name = carol.node.name().to_string();
+    let err = alice
+        .node
+        .set_group_admin("club", &carol_name, true)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a member"), "{err}");
     assert_eq!(
         alice
             .node

@@ -727,6 +727,9 @@ impl Engine {
             .loaded
             .get_mut(&id)
             .ok_or_else(|| group_err("not loaded"))?;
+        if admin && !group.is_member(&name) {
+            return Err(group_err(format!("{name} is not a member")));
+        }
         let mut metadata = group.metadata().clone();
         metadata.admins.retain(|a| *a != name);
         if admin {
