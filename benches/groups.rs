@@ -48,6 +48,20 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The application message both sides encrypt.
+const MESSAGE: &[u8] = b"hello, group: a short chat message";
+
+/// The median time of 21 application messages.
+fn time_messages(mut send: impl FnMut()) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        send();
+        times.push(t.elapsed());
+    }
+    median(times)
+}
+
 /// As kaichi-groups configures its groups.
 const PAST_EPOCHS: usize = 5;
 
@@ -107,23 +121,13 @@ fn kaichi(n: u32, members: &[Member]) -> Figures {
         .process(jp, &AdminPolicy, &NoDevices, &upd.commit)
         .unwrap();
     let process = t.elapsed();
-    let mut apps = Vec::new();
-    for _ in 0..21 {
-        let t = Instant::now();
-        let _ = g
-            .send(&p, &me, b"hello, group: a short chat message")
-            .unwrap();
-        apps.push(t.elapsed());
-    }
+    let app = time_messages(|| {
+        let _ = g.send(&p, &me, MESSAGE).unwrap();
+    });
     g.set_past_epochs(&p, 0).unwrap();
-    let mut apps0 = Vec::new();
-    for _ in 0..21 {
-        let t = Instant::now();
-        let _ = g
-            .send(&p, &me, b"hello, group: a short chat message")
-            .unwrap();
-        apps0.push(t.elapsed());
-    }
+    let app0 = time_messages(|| {
+        let _ = g.send(&p, &me, MESSAGE).unwrap();
+    });
     Figures {
         create,
         join,
@@ -131,8 +135,8 @@ fn kaichi(n: u32, members: &[Member]) -> Figures {
         process,
         welcome: welcome.len(),
         tree: tree.len(),
-        app: median(apps),
-        app0: median(apps0),
+        app,
+        app0,
     }
 }
 
@@ -234,31 +238,19 @@ fn raw(n: u32, members: &[Member]) -> Figures {
     };
     joined.merge_staged_commit(jp, *sc).unwrap();
     let process = t.elapsed();
-    let mut apps = Vec::new();
-    for _ in 0..21 {
-        let t = Instant::now();
-        let _ = g
-            .create_message(&p, &me, b"hello, group: a short chat message")
-            .unwrap()
-            .tls_serialize_detached()
-            .unwrap();
-        apps.push(t.elapsed());
-    }
+    let app = time_messages(|| {
+        let out = g.create_message(&p, &me, MESSAGE).unwrap();
+        let _ = out.tls_serialize_detached().unwrap();
+    });
     let none_kept = MlsGroupJoinConfig::builder()
         .use_ratchet_tree_extension(false)
         .max_past_epochs(0)
         .build();
     g.set_configuration(p.storage(), &none_kept).unwrap();
-    let mut apps0 = Vec::new();
-    for _ in 0..21 {
-        let t = Instant::now();
-        let _ = g
-            .create_message(&p, &me, b"hello, group: a short chat message")
-            .unwrap()
-            .tls_serialize_detached()
-            .unwrap();
-        apps0.push(t.elapsed());
-    }
+    let app0 = time_messages(|| {
+        let out = g.create_message(&p, &me, MESSAGE).unwrap();
+        let _ = out.tls_serialize_detached().unwrap();
+    });
     Figures {
         create,
         join,
@@ -266,8 +258,8 @@ fn raw(n: u32, members: &[Member]) -> Figures {
         process,
         welcome: welcome.len(),
         tree: tree.len(),
-        app: median(apps),
-        app0: median(apps0),
+        app,
+        app0,
     }
 }
 

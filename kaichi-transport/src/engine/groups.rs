@@ -719,75 +719,61 @@ impl Engine {
         }
     }
 
-    fn set_admin(&mut self, which: &str, member: &str, admin: bool) -> Result<u64, NodeError> {
+    /// Runs one change of this member's to a group in a database
+    /// transaction, publishes what it produced, and returns the epoch (the
+    /// current one when it produced proposals).
+    fn change_group(
+        &mut self,
+        which: &str,
+        change: impl FnOnce(
+            &mut Group,
+            &kaichi_groups::SqliteProvider<'_>,
+            &MemberSigner,
+        ) -> Result<Outgoing, TxError>,
+    ) -> Result<u64, NodeError> {
         let id = self.groups.find(which)?;
-        let name = self.member_name(member)?;
         let g = &mut self.groups;
         let group = g
             .loaded
             .get_mut(&id)
             .ok_or_else(|| group_err("not loaded"))?;
-        if admin && !group.is_member(&name) {
-            return Err(group_err(format!("{name} is not a member")));
-        }
-        let mut metadata = group.metadata().clone();
-        metadata.admins.retain(|a| *a != name);
-        if admin {
-            metadata.admins.push(name);
-        }
-        let out = in_tx(&g.db, |p| {
-            group
-                .set_metadata(p, &g.me, &AdminPolicy, metadata)
-                .map_err(TxError::from)
-        })?;
+        let out = in_tx(&g.db, |p| change(group, p, &g.me))?;
         let epoch = group.epoch();
         self.publish_outgoing(&id, out);
         Ok(epoch)
+    }
+
+    fn set_admin(&mut self, which: &str, member: &str, admin: bool) -> Result<u64, NodeError> {
+        let name = self.member_name(member)?;
+        self.change_group(which, |group, p, me| {
+            if admin && !group.is_member(&name) {
+                return Err(TxError(format!("{name} is not a member"), None));
+            }
+            let mut metadata = group.metadata().clone();
+            metadata.admins.retain(|a| *a != name);
+            if admin {
+                metadata.admins.push(name);
+            }
+            Ok(group.set_metadata(p, me, &AdminPolicy, metadata)?)
+        })
     }
 
     fn update_keys(&mut self, which: &str) -> Result<u64, NodeError> {
-        let id = self.groups.find(which)?;
-        let g = &mut self.groups;
-        let group = g
-            .loaded
-            .get_mut(&id)
-            .ok_or_else(|| group_err("not loaded"))?;
-        let out = in_tx(&g.db, |p| {
-            group.self_update(p, &g.me).map_err(TxError::from)
-        })?;
-        let epoch = group.epoch();
-        self.publish_outgoing(&id, out);
-        Ok(epoch)
+        self.change_group(which, |group, p, me| Ok(group.self_update(p, me)?))
     }
 
     fn remove_member(&mut self, which: &str, member: &str) -> Result<u64, NodeError> {
-        let id = self.groups.find(which)?;
         let name = self.member_name(member)?;
-        let g = &mut self.groups;
-        let group = g
-            .loaded
-            .get_mut(&id)
-            .ok_or_else(|| group_err("not loaded"))?;
-        let out = in_tx(&g.db, |p| {
-            group
-                .remove(p, &g.me, &AdminPolicy, &[name])
-                .map_err(TxError::from)
-        })?;
-        let epoch = group.epoch();
-        self.publish_outgoing(&id, out);
-        Ok(epoch)
+        self.change_group(which, |group, p, me| {
+            Ok(group.remove(p, me, &AdminPolicy, &[name])?)
+        })
     }
 
     fn leave_group(&mut self, which: &str) -> Result<(), NodeError> {
-        let id = self.groups.find(which)?;
-        let g = &mut self.groups;
-        let group = g
-            .loaded
-            .get_mut(&id)
-            .ok_or_else(|| group_err("not loaded"))?;
-        let proposal = in_tx(&g.db, |p| group.leave(p, &g.me).map_err(TxError::from))?;
-        self.publish_group(&id, proposal);
-        Ok(())
+        self.change_group(which, |group, p, me| {
+            Ok(Outgoing::Proposals(vec![group.leave(p, me)?]))
+        })
+        .map(|_| ())
     }
 
     fn publish_outgoing(&mut self, id: &GroupId, out: Outgoing) {
