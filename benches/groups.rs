@@ -155,6 +155,7 @@ fn raw(n: u32, members: &[Member]) -> Figures {
         description: String::new(),
         admins: vec![me.name()],
         sequencer: me.name(),
+        token_gate: None,
     };
     let ext = ExtensionType::Unknown(kaichi_groups::metadata::METADATA_EXTENSION);
     let extensions = Extensions::from_vec(vec![

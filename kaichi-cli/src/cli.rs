@@ -62,6 +62,14 @@ pub(crate) enum GroupCommand {
         /// A description.
         #[arg(long, default_value = "")]
         description: String,
+        /// A token-holder group: members' wallets must hold this SPL token
+        /// (its mint address); the sequencer's node checks balances
+        /// (`kaichi node --token-balances`).
+        #[arg(long, requires = "token_minimum")]
+        token_mint: Option<String>,
+        /// With --token-mint: the least balance, in base units.
+        #[arg(long, requires = "token_mint")]
+        token_minimum: Option<u64>,
     },
     /// Write this identity's KeyPackage (an MLSMessage) for an inviter.
     Keypackage {
@@ -331,6 +339,10 @@ pub(crate) struct NodeArgs {
     /// With --relay: how long held notifications are kept.
     #[arg(long, default_value = "7d")]
     pub(crate) retention: String,
+    /// SPL token balances for admitting members to token-holder groups
+    /// this node sequences: a JSON snapshot `{"<wallet>": {"<mint>": amount}}`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_balances: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,6 +36,12 @@ pub(crate) enum Request {
         name: String,
         #[serde(default)]
         description: String,
+        /// A token-holder group's mint address.
+        #[serde(default)]
+        token_mint: Option<String>,
+        /// Its least balance.
+        #[serde(default)]
+        token_minimum: u64,
     },
     /// Invite a contact to a group.
     GroupInvite { group: String, member: String },

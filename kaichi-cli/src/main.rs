@@ -3,6 +3,7 @@
 //! A thin front end over the Kaichi library crates; see `kaichi --help`.
 #![forbid(unsafe_code)]
 
+mod balances;
 mod cli;
 mod commands;
 mod control;

@@ -226,6 +226,7 @@ fn kaichi_joins_a_ts_mls_group_and_both_talk() {
         description: String::new(),
         admins: vec![ts.key().name()],
         sequencer: ts.key().name(),
+        token_gate: None,
     };
     let group_id = random_seed();
     let mut c = ts.identity();

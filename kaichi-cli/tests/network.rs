@@ -157,8 +157,68 @@ fn a_group_chat_between_node_processes() {
     let (_relay, relay_addr) = node(r, &["--relay"]);
     let _bob = node(b, &["--bootstrap", &relay_addr]);
     let _carol = node(c, &["--bootstrap", &relay_addr]);
-    let _alice = node(a, &["--bootstrap", &relay_addr]);
+    // Alice sequences a token-holder group too: a balance snapshot in which
+    // Bob holds 50 of a token and Carol none.
+    let mint = ids[3]["wallet"].as_str().unwrap();
+    let snapshot = d.join("balances.json");
+    std::fs::write(
+        &snapshot,
+        serde_json::json!({ ids[1]["wallet"].as_str().unwrap(): { mint: 50 } }).to_string(),
+    )
+    .unwrap();
+    let _alice = node(
+        a,
+        &[
+            "--bootstrap",
+            &relay_addr,
+            "--token-balances",
+            snapshot.to_str().unwrap(),
+        ],
+    );
     std::thread::sleep(Duration::from_millis(1500));
+
+    kaichi_json(
+        a,
+        &[
+            "group",
+            "create",
+            "holders",
+            "--token-mint",
+            mint,
+            "--token-minimum",
+            "10",
+        ],
+    );
+    kaichi_json(
+        a,
+        &[
+            "group",
+            "invite",
+            "holders",
+            ids[1]["wallet"].as_str().unwrap(),
+        ],
+    );
+    poll(b, &["groups"], |v| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "holders" && g["token_gate"]["minimum"] == 10)
+    });
+    let refused = kaichi(a)
+        .args([
+            "group",
+            "invite",
+            "holders",
+            ids[2]["wallet"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("needs 10"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 
     let group = kaichi_json(a, &["group", "create", "friends"]);
     let id = group["id"].as_str().unwrap().to_owned();
@@ -168,7 +228,10 @@ fn a_group_chat_between_node_processes() {
     }
     for home in [b, c] {
         poll(home, &["groups"], |v| {
-            v[0]["id"] == id.as_str() && v[0]["epoch"] == 2
+            v.as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["id"] == id.as_str() && g["epoch"] == 2)
         });
     }
     kaichi_json(b, &["group", "send", "friends", "hello from bob"]);
@@ -184,10 +247,18 @@ fn a_group_chat_between_node_processes() {
     // him an admin (a commit).
     let bob_name = ids[1]["ipns_name"].as_str().unwrap();
     kaichi_json(b, &["group", "update", "friends"]);
-    poll(c, &["groups"], |v| v[0]["epoch"] == 3);
+    let friends_at = |epoch: u64| {
+        move |v: &serde_json::Value| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["name"] == "friends" && g["epoch"] == epoch)
+        }
+    };
+    poll(c, &["groups"], friends_at(3));
     let v = kaichi_json(a, &["group", "admin", "friends", bob_name]);
     assert_eq!(v["epoch"], 4);
-    poll(c, &["groups"], |v| v[0]["epoch"] == 4);
+    poll(c, &["groups"], friends_at(4));
 
     // A file-based change while the node runs is refused.
     let out = kaichi(b)

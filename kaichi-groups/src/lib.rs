@@ -52,8 +52,11 @@ pub use group::{
 };
 pub use ids::{GroupId, GroupIdError};
 pub use keypackage::{KeyPackageError, key_package, parse_key_package};
-pub use metadata::GroupMetadata;
-pub use policy::{AdminPolicy, BalanceSource, GroupPolicy, PolicyContext, TokenHolderPolicy};
+pub use metadata::{GroupMetadata, TokenGate};
+pub use policy::{
+    AdminPolicy, BalanceError, BalanceSource, GroupPolicy, MetadataPolicy, NoBalances,
+    PolicyContext, TokenHolderPolicy,
+};
 pub use signer::MemberSigner;
 pub use storage::{GroupDatabase, MemoryProvider, SqliteProvider};
 pub use wire::{MessageInfo, MessageInfoError, MessageKind, message_info};

@@ -9,10 +9,12 @@
 //!   string description = 2;   // at most 1,024 bytes
 //!   repeated string admins = 3;  // IPNS names, at most 64
 //!   string sequencer = 4;     // IPNS name of the only member that commits
+//!   bytes token_mint = 5;     // token-holder group: the SPL mint (32 bytes), or empty
+//!   uint64 token_minimum = 6; // least balance of that mint, in base units
 //! }
 //! ```
 
-use kaichi_identity::IpnsName;
+use kaichi_identity::{IpnsName, WalletAddress};
 use openmls::prelude::{Extension, ExtensionType, Extensions, GroupContext, UnknownExtension};
 use prost::Message as _;
 
@@ -36,6 +38,19 @@ pub struct GroupMetadata {
     pub admins: Vec<IpnsName>,
     /// The one member whose commits are accepted.
     pub sequencer: IpnsName,
+    /// A token-holder group: members' wallets must hold at least this much
+    /// of an SPL token (see [`crate::MetadataPolicy`]).
+    pub token_gate: Option<TokenGate>,
+}
+
+/// Admission to a token-holder group: a wallet must hold at least
+/// `minimum` base units of the SPL token `mint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenGate {
+    /// The token's mint address.
+    pub mint: WalletAddress,
+    /// Least balance, in base units.
+    pub minimum: u64,
 }
 
 /// Metadata is malformed or over its bounds.
@@ -66,6 +81,10 @@ struct Proto {
     admins: Vec<String>,
     #[prost(string, tag = "4")]
     sequencer: String,
+    #[prost(bytes = "vec", tag = "5")]
+    token_mint: Vec<u8>,
+    #[prost(uint64, tag = "6")]
+    token_minimum: u64,
 }
 
 impl GroupMetadata {
@@ -95,6 +114,11 @@ impl GroupMetadata {
             description: self.description.clone(),
             admins: self.admins.iter().map(|a| a.to_string()).collect(),
             sequencer: self.sequencer.to_string(),
+            token_mint: self
+                .token_gate
+                .map(|g| g.mint.to_bytes().to_vec())
+                .unwrap_or_default(),
+            token_minimum: self.token_gate.map(|g| g.minimum).unwrap_or_default(),
         }
         .encode_to_vec()
     }
@@ -110,11 +134,21 @@ impl GroupMetadata {
             s.parse::<IpnsName>()
                 .map_err(|_| MetadataDecodeError::BadName)
         };
+        let token_gate = match p.token_mint.as_slice() {
+            [] => None,
+            mint => Some(TokenGate {
+                mint: <[u8; 32]>::try_from(mint)
+                    .map(WalletAddress::from_bytes)
+                    .map_err(|_| MetadataDecodeError::Decode)?,
+                minimum: p.token_minimum,
+            }),
+        };
         let m = Self {
             name: p.name,
             description: p.description,
             admins: p.admins.iter().map(|a| name(a)).collect::<Result<_, _>>()?,
             sequencer: name(&p.sequencer)?,
+            token_gate,
         };
         m.validate()?;
         Ok(m)

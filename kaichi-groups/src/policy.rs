@@ -3,7 +3,7 @@
 
 use kaichi_identity::{IpnsName, WalletAddress};
 
-use crate::metadata::GroupMetadata;
+use crate::metadata::{GroupMetadata, TokenGate};
 
 /// What a policy sees: the group as of the current epoch.
 #[derive(Clone, Copy)]
@@ -124,6 +124,36 @@ impl GroupPolicy for AdminPolicy {
     }
 }
 
+/// The token rule of a token-holder group, for an add by `by`.
+fn check_gate(
+    ctx: PolicyContext<'_>,
+    by: &IpnsName,
+    wallet: Option<&WalletAddress>,
+    gate: &TokenGate,
+    balances: &(impl BalanceSource + ?Sized),
+) -> Result<(), Denied> {
+    if *by != ctx.metadata.sequencer {
+        return Err(Denied(format!(
+            "in a token-holder group only the sequencer adds members ({by} is not it)"
+        )));
+    }
+    let Some(wallet) = wallet else {
+        // A received commit: the sequencer checked the balance.
+        return Ok(());
+    };
+    let held = balances
+        .balance(wallet, &gate.mint)
+        .map_err(|e| Denied(e.to_string()))?;
+    if held >= gate.minimum {
+        Ok(())
+    } else {
+        Err(Denied(format!(
+            "{wallet} holds {held} of {}, needs {}",
+            gate.mint, gate.minimum
+        )))
+    }
+}
+
 /// A wallet's balance of an SPL token could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("token balance unavailable: {0}")]
@@ -138,7 +168,9 @@ pub trait BalanceSource {
 /// Token-holder groups: on top of `inner`, a new member's wallet must hold
 /// at least `minimum` of `mint`. The wallet must be known (from the invitee's
 /// verified identity document), so this is enforced where adds are decided:
-/// by the sequencer before it commits. Members receiving the commit check
+/// by the sequencer, which alone may add in such a group (another member's
+/// add proposal would reach it without a wallet it could check, so every
+/// member refuses one). Members receiving the sequencer's commit check
 /// everything else (binding, sequencer, `inner`).
 #[derive(Debug, Clone)]
 pub struct TokenHolderPolicy<B, P = AdminPolicy> {
@@ -161,21 +193,96 @@ impl<B: BalanceSource, P: GroupPolicy> GroupPolicy for TokenHolderPolicy<B, P> {
         wallet: Option<&WalletAddress>,
     ) -> Result<(), Denied> {
         self.inner.may_add(ctx, by, name, wallet)?;
-        let Some(wallet) = wallet else {
-            // A received commit: the sequencer checked the balance.
-            return Ok(());
-        };
-        let held = self
-            .balances
-            .balance(wallet, &self.mint)
-            .map_err(|e| Denied(e.to_string()))?;
-        if held >= self.minimum {
-            Ok(())
-        } else {
-            Err(Denied(format!(
-                "{wallet} holds {held} of {}, needs {}",
-                self.mint, self.minimum
-            )))
+        check_gate(
+            ctx,
+            by,
+            wallet,
+            &TokenGate {
+                mint: self.mint,
+                minimum: self.minimum,
+            },
+            &self.balances,
+        )
+    }
+
+    fn may_remove(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        member: &IpnsName,
+    ) -> Result<(), Denied> {
+        self.inner.may_remove(ctx, by, member)
+    }
+
+    fn may_propose(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        self.inner.may_propose(ctx, by)
+    }
+
+    fn may_commit(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        self.inner.may_commit(ctx, by)
+    }
+
+    fn may_change_metadata(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
+        self.inner.may_change_metadata(ctx, by)
+    }
+}
+
+impl<B: BalanceSource + ?Sized> BalanceSource for &B {
+    fn balance(&self, wallet: &WalletAddress, mint: &WalletAddress) -> Result<u64, BalanceError> {
+        (**self).balance(wallet, mint)
+    }
+}
+
+impl<B: BalanceSource + ?Sized> BalanceSource for std::sync::Arc<B> {
+    fn balance(&self, wallet: &WalletAddress, mint: &WalletAddress) -> Result<u64, BalanceError> {
+        (**self).balance(wallet, mint)
+    }
+}
+
+/// No balances can be read: adds to token-holder groups are refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBalances;
+
+impl BalanceSource for NoBalances {
+    fn balance(&self, _: &WalletAddress, _: &WalletAddress) -> Result<u64, BalanceError> {
+        Err(BalanceError("no balance source is configured".into()))
+    }
+}
+
+/// The policy a group's own metadata asks for: `inner` (admins add and
+/// remove), and, when the metadata carries a [`TokenGate`], the token rule of
+/// [`TokenHolderPolicy`] with balances from `balances`. Every member applies
+/// the same rules because they travel with the group.
+#[derive(Debug, Clone)]
+pub struct MetadataPolicy<B, P = AdminPolicy> {
+    /// Where balances come from (for the sequencer's adds).
+    pub balances: B,
+    /// The rules besides the token.
+    pub inner: P,
+}
+
+impl<B> MetadataPolicy<B> {
+    /// The metadata's rules over [`AdminPolicy`].
+    pub fn new(balances: B) -> Self {
+        Self {
+            balances,
+            inner: AdminPolicy,
+        }
+    }
+}
+
+impl<B: BalanceSource, P: GroupPolicy> GroupPolicy for MetadataPolicy<B, P> {
+    fn may_add(
+        &self,
+        ctx: PolicyContext<'_>,
+        by: &IpnsName,
+        name: &IpnsName,
+        wallet: Option<&WalletAddress>,
+    ) -> Result<(), Denied> {
+        self.inner.may_add(ctx, by, name, wallet)?;
+        match &ctx.metadata.token_gate {
+            Some(gate) => check_gate(ctx, by, wallet, gate, &self.balances),
+            None => Ok(()),
         }
     }
 

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use common::Client;
 use kaichi_groups::policy::BalanceError;
 use kaichi_groups::{
-    AddError, AdminPolicy, BalanceSource, Candidate, GroupMetadata, NoDevices, Outgoing,
-    TokenHolderPolicy,
+    AddError, AdminPolicy, BalanceSource, Candidate, Group, GroupMetadata, MetadataPolicy,
+    NewGroup, NoBalances, NoDevices, Outgoing, ProcessError, TokenHolderPolicy,
 };
 use kaichi_identity::WalletAddress;
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
@@ -63,6 +63,106 @@ fn token_holders_are_admitted_and_others_refused() {
 }
 
 #[test]
+fn a_token_gate_in_the_metadata_binds_every_member() {
+    let mint = wallet(200);
+    let (bob_w, carol_w, poor) = (wallet(2), wallet(3), wallet(9));
+    let balances = Snapshot(HashMap::from([
+        ((bob_w, mint), 1_000),
+        ((carol_w, mint), 1_000),
+        ((poor, mint), 1),
+    ]));
+    let policy = MetadataPolicy::new(&balances);
+    let (mut alice, mut bob, carol) = (Client::new(1), Client::new(2), Client::new(3));
+    alice.group = Some(
+        Group::create(
+            &alice.provider,
+            &alice.me,
+            NewGroup::named("holders").token_gated(mint, 100),
+        )
+        .unwrap(),
+    );
+    let g = alice.group.as_mut().unwrap();
+    let refused = g.add(
+        &alice.provider,
+        &alice.me,
+        &policy,
+        &NoDevices,
+        &[Candidate::new(Client::new(9).key_package()).with_wallet(poor)],
+    );
+    assert!(matches!(refused, Err(AddError::Policy(_))), "{refused:?}");
+    // No balance source: refused too.
+    let none = g.add(
+        &alice.provider,
+        &alice.me,
+        &MetadataPolicy::new(NoBalances),
+        &NoDevices,
+        &[Candidate::new(bob.key_package()).with_wallet(bob_w)],
+    );
+    assert!(matches!(none, Err(AddError::Policy(_))), "{none:?}");
+    let Outgoing::Commit(out) = g
+        .add(
+            &alice.provider,
+            &alice.me,
+            &policy,
+            &NoDevices,
+            &[Candidate::new(bob.key_package()).with_wallet(bob_w)],
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    bob.join(&out);
+    let gate = bob.group().metadata().token_gate.unwrap();
+    assert_eq!((gate.mint, gate.minimum), (mint, 100));
+
+    // Bob becomes an admin, but in a token-holder group only the sequencer
+    // adds: his own node refuses, and so does everyone else when he goes
+    // around it.
+    let mut m = alice.group().metadata().clone();
+    m.admins.push(bob.name());
+    let Outgoing::Commit(c) = alice
+        .group
+        .as_mut()
+        .unwrap()
+        .set_metadata(&alice.provider, &alice.me, &policy, m)
+        .unwrap()
+    else {
+        panic!()
+    };
+    bob.process(&c.commit).unwrap();
+    let own = bob.group.as_mut().unwrap().add(
+        &bob.provider,
+        &bob.me,
+        &policy,
+        &NoDevices,
+        &[Candidate::new(carol.key_package()).with_wallet(carol_w)],
+    );
+    assert!(
+        matches!(&own, Err(AddError::Policy(d)) if d.0.contains("only the sequencer")),
+        "{own:?}"
+    );
+    let kp = kaichi_groups::parse_key_package(&bob.provider, &carol.key_package(), &NoDevices)
+        .unwrap()
+        .0;
+    let (around, _) = bob
+        .group
+        .as_mut()
+        .unwrap()
+        .as_mls_mut()
+        .propose_add_member(&bob.provider, &bob.me, &kp)
+        .unwrap();
+    let around = tls_codec::Serialize::tls_serialize_detached(&around).unwrap();
+    let before = alice.group().epoch();
+    let seen = alice
+        .group
+        .as_mut()
+        .unwrap()
+        .process(&alice.provider, &policy, &NoDevices, &around);
+    assert!(matches!(seen, Err(ProcessError::Policy(_))), "{seen:?}");
+    assert_eq!(alice.group().epoch(), before);
+}
+
+#[test]
 fn metadata_round_trips_and_is_bounded() {
     let name = |s| kaichi_identity::IpnsKeypair::from_seed(&[s; 32]).name();
     let m = GroupMetadata {
@@ -70,8 +170,20 @@ fn metadata_round_trips_and_is_bounded() {
         description: "token holders".into(),
         admins: vec![name(1), name(2)],
         sequencer: name(1),
+        token_gate: Some(kaichi_groups::TokenGate {
+            mint: wallet(200),
+            minimum: 7,
+        }),
     };
     assert_eq!(GroupMetadata::decode(&m.encode()).unwrap(), m);
+    let ungated = GroupMetadata {
+        token_gate: None,
+        ..m.clone()
+    };
+    assert_eq!(GroupMetadata::decode(&ungated.encode()).unwrap(), ungated);
+    let mut short_mint = ungated.encode();
+    short_mint.extend_from_slice(b"\x2a\x03abc"); // a 3-byte mint
+    assert!(GroupMetadata::decode(&short_mint).is_err());
     let long = GroupMetadata {
         name: "x".repeat(129),
         ..m.clone()

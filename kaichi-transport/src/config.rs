@@ -1,7 +1,9 @@
 //! Node configuration.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use kaichi_groups::BalanceSource;
 use libp2p::Multiaddr;
 
 /// A configuration could not be built.
@@ -56,6 +58,17 @@ pub struct NodeConfig {
     pub(crate) redial_interval: Duration,
     pub(crate) group_database: Option<std::path::PathBuf>,
     pub(crate) device_signing_key: Option<kaichi_identity::IpnsKeypair>,
+    pub(crate) balances: Balances,
+}
+
+/// Where the node reads SPL token balances for token-holder groups.
+#[derive(Clone)]
+pub(crate) struct Balances(pub(crate) Arc<dyn BalanceSource + Send + Sync>);
+
+impl std::fmt::Debug for Balances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Balances(..)")
+    }
 }
 
 impl NodeConfig {
@@ -77,6 +90,7 @@ impl NodeConfig {
                 redial_interval: Duration::from_secs(10),
                 group_database: None,
                 device_signing_key: None,
+                balances: Balances(Arc::new(kaichi_groups::NoBalances)),
             },
         }
     }
@@ -161,6 +175,14 @@ impl NodeConfigBuilder {
     /// made with the same key ([`crate::prepare_device_key_package`]).
     pub fn device_signing_key(mut self, key: kaichi_identity::IpnsKeypair) -> Self {
         self.config.device_signing_key = Some(key);
+        self
+    }
+
+    /// Where SPL token balances come from when this node, as a
+    /// token-holder group's sequencer, admits a member (an RPC client, an
+    /// indexer, a snapshot). Without one, such adds are refused.
+    pub fn balance_source(mut self, source: Arc<dyn BalanceSource + Send + Sync>) -> Self {
+        self.config.balances = Balances(source);
         self
     }
 

@@ -137,6 +137,8 @@ pub struct GroupSummary {
     pub members: Vec<IpnsName>,
     /// The sequencer.
     pub sequencer: IpnsName,
+    /// Set for a token-holder group.
+    pub token_gate: Option<kaichi_groups::TokenGate>,
 }
 
 pub(crate) enum GroupCommand {

@@ -53,6 +53,7 @@ async fn three_members_chat_and_one_is_removed() {
         .create_group(kaichi_groups::NewGroup {
             name: "friends".into(),
             description: "old friends".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -403,6 +404,77 @@ async fn a_member_signing_with_a_device_key_joins_and_others_learn_the_grant_fro
         .await
         .unwrap();
     assert_eq!(next_group_message(&mut carol.events).await, "still there?");
+    for p in [&alice, &bob, &carol] {
+        p.node.shutdown().await;
+    }
+}
+
+/// Balances from a fixed table (what an indexer snapshot would give).
+struct Snapshot(std::collections::HashMap<kaichi_identity::WalletAddress, u64>);
+
+impl kaichi_groups::BalanceSource for Snapshot {
+    fn balance(
+        &self,
+        wallet: &kaichi_identity::WalletAddress,
+        _mint: &kaichi_identity::WalletAddress,
+    ) -> Result<u64, kaichi_groups::BalanceError> {
+        Ok(self.0.get(wallet).copied().unwrap_or(0))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_holder_group_admits_only_holders() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bob_wallet, carol_wallet) = (common::identity(122).0, common::identity(123).0);
+    use kaichi_identity::wallet::WalletSigner as _;
+    let balances = Snapshot(std::collections::HashMap::from([
+        (bob_wallet.address(), 500),
+        (carol_wallet.address(), 99),
+    ]));
+    let alice = common::start_member_with(121, dir.path(), |b| {
+        b.balance_source(std::sync::Arc::new(balances))
+    })
+    .await;
+    let mut bob = start_member(122, dir.path()).await;
+    let carol = start_member(123, dir.path()).await;
+    mesh(&[&alice, &bob, &carol]).await;
+
+    let mint = common::identity(150).0.address();
+    let g = alice
+        .node
+        .create_group(kaichi_groups::NewGroup::named("holders").token_gated(mint, 100))
+        .await
+        .unwrap();
+    assert_eq!(g.token_gate.unwrap().minimum, 100);
+    assert_eq!(alice.node.invite("holders", &bob.wallet).await.unwrap(), 1);
+    assert_eq!(joined(&mut bob).await, g.id);
+    let gate = bob.node.groups().await.unwrap()[0].token_gate.unwrap();
+    assert_eq!((gate.mint, gate.minimum), (mint, 100));
+    let err = alice
+        .node
+        .invite("holders", &carol.wallet)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("needs 100"), "{err}");
+    assert_eq!(alice.node.groups().await.unwrap()[0].members.len(), 2);
+
+    // Bob, made an admin, still cannot add: only the sequencer admits.
+    let bob_name = bob.node.name().to_string();
+    alice
+        .node
+        .set_group_admin("holders", &bob_name, true)
+        .await
+        .unwrap();
+    at_epoch(&mut bob, 2).await;
+    bob.node.add_contact(carol.document.clone()).await.unwrap();
+    let err = bob.node.invite("holders", &carol.wallet).await.unwrap_err();
+    assert!(err.to_string().contains("only the sequencer"), "{err}");
+    alice
+        .node
+        .send_group("holders", "holders only")
+        .await
+        .unwrap();
+    assert_eq!(next_group_message(&mut bob.events).await, "holders only");
     for p in [&alice, &bob, &carol] {
         p.node.shutdown().await;
     }

@@ -106,6 +106,9 @@ struct GroupJson {
     name: String,
     epoch: u64,
     members: Vec<String>,
+    /// A token-holder group's gate: `{"mint", "minimum"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_gate: Option<serde_json::Value>,
 }
 
 fn describe(g: &Group) -> GroupJson {
@@ -114,6 +117,10 @@ fn describe(g: &Group) -> GroupJson {
         name: g.metadata().name.clone(),
         epoch: g.epoch(),
         members: g.member_names().iter().map(|n| n.to_string()).collect(),
+        token_gate: g
+            .metadata()
+            .token_gate
+            .map(|t| serde_json::json!({"mint": t.mint.to_string(), "minimum": t.minimum})),
     }
 }
 
@@ -175,13 +182,49 @@ fn no_node(profile: &Profile) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `group create` asks for; a token gate needs both its mint and its
+/// minimum.
+pub(crate) fn new_group(
+    name: &str,
+    description: &str,
+    token_mint: Option<&str>,
+    token_minimum: Option<u64>,
+) -> anyhow::Result<NewGroup> {
+    let mut new = NewGroup {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        ..NewGroup::default()
+    };
+    if let Some(mint) = token_mint {
+        let mint = mint
+            .parse()
+            .map_err(|e| anyhow!("--token-mint {mint}: {e}"))?;
+        new = new.token_gated(mint, token_minimum.unwrap_or_default());
+    }
+    Ok(new)
+}
+
 pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::Result<ExitCode> {
     let (_, keys, _) = profile.identity()?;
     let me = MemberSigner::identity(keys.ipns().clone());
     let db = profile.groups()?;
     match cmd {
-        GroupCommand::Create { name, description } if node_running(profile)? => {
-            let v = through_node(profile, &Request::GroupCreate { name, description })?;
+        GroupCommand::Create {
+            name,
+            description,
+            token_mint,
+            token_minimum,
+        } if node_running(profile)? => {
+            new_group(&name, &description, token_mint.as_deref(), token_minimum)?;
+            let v = through_node(
+                profile,
+                &Request::GroupCreate {
+                    name,
+                    description,
+                    token_mint,
+                    token_minimum: token_minimum.unwrap_or_default(),
+                },
+            )?;
             emit(json, &v, v["id"].as_str().unwrap_or_default())?;
         }
         GroupCommand::Invite {
@@ -262,16 +305,15 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
                 "leaving: the sequencer commits it",
             )?;
         }
-        GroupCommand::Create { name, description } => {
+        GroupCommand::Create {
+            name,
+            description,
+            token_mint,
+            token_minimum,
+        } => {
+            let new = new_group(&name, &description, token_mint.as_deref(), token_minimum)?;
             let g = tx(&db, |p| {
-                let g = Group::create(
-                    p,
-                    &me,
-                    NewGroup {
-                        name: name.clone(),
-                        description,
-                    },
-                )?;
+                let g = Group::create(p, &me, new)?;
                 db.record_group(&g.id(), &name)?;
                 Ok(g)
             })?;

@@ -101,6 +101,9 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     if args.relay {
         builder = builder.relay(crate::duration::parse(&args.retention).context("--retention")?);
     }
+    if let Some(path) = &args.token_balances {
+        builder = builder.balance_source(Arc::new(crate::balances::SnapshotBalances::load(path)?));
+    }
     let (node, mut events) = Node::start(builder.build()?, keys, document, store).await?;
 
     let path = socket_path(profile.home());
@@ -211,13 +214,25 @@ async fn client(
             }
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
-        Request::GroupCreate { name, description } => match node
-            .create_group(kaichi_groups::NewGroup { name, description })
-            .await
-        {
-            Ok(g) => json!({"ok": true, "id": g.id.to_string(), "name": g.name, "epoch": g.epoch,
-                "members": g.members.iter().map(|n| n.to_string()).collect::<Vec<_>>()}),
+        Request::GroupCreate {
+            name,
+            description,
+            token_mint,
+            token_minimum,
+        } => match super::group::new_group(
+            &name,
+            &description,
+            token_mint.as_deref(),
+            Some(token_minimum),
+        ) {
             Err(e) => json!({"ok": false, "error": e.to_string()}),
+            Ok(new) => match node.create_group(new).await {
+                Ok(g) => {
+                    json!({"ok": true, "id": g.id.to_string(), "name": g.name, "epoch": g.epoch,
+                    "members": g.members.iter().map(|n| n.to_string()).collect::<Vec<_>>()})
+                }
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            },
         },
         Request::GroupInvite { group, member } => match node.invite(&group, &member).await {
             Ok(epoch) => json!({"ok": true, "epoch": epoch}),

@@ -8,7 +8,7 @@ use super::{CreateError, Group};
 use crate::CIPHERSUITE;
 use crate::ids::GroupId;
 use crate::keypackage::capabilities;
-use crate::metadata::GroupMetadata;
+use crate::metadata::{GroupMetadata, TokenGate};
 use crate::signer::MemberSigner;
 
 /// Past epochs whose application messages a member can still decrypt after
@@ -38,6 +38,8 @@ pub struct NewGroup {
     pub name: String,
     /// Description.
     pub description: String,
+    /// A token-holder group: who may join (see [`crate::MetadataPolicy`]).
+    pub token_gate: Option<TokenGate>,
 }
 
 impl NewGroup {
@@ -45,8 +47,15 @@ impl NewGroup {
     pub fn named(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            description: String::new(),
+            ..Self::default()
         }
+    }
+
+    /// Makes it a token-holder group: members' wallets must hold at least
+    /// `minimum` base units of `mint`.
+    pub fn token_gated(mut self, mint: kaichi_identity::WalletAddress, minimum: u64) -> Self {
+        self.token_gate = Some(TokenGate { mint, minimum });
+        self
     }
 }
 
@@ -69,6 +78,7 @@ impl Group {
             description: new.description,
             admins: vec![me.name()],
             sequencer: me.name(),
+            token_gate: new.token_gate,
         };
         metadata.validate()?;
         let extensions = metadata.to_extensions().map_err(CreateError::Mls)?;

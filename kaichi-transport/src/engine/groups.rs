@@ -10,8 +10,9 @@ use std::path::Path;
 
 use kaichi_groups::storage::StoredGroupMessage;
 use kaichi_groups::{
-    AdminPolicy, Candidate, CredentialError, DeviceDirectory, Group, GroupDatabase, GroupEvent,
-    GroupId, JoinError, MemberSigner, NewGroup, Outgoing, ProcessError, key_package, message_info,
+    BalanceSource, Candidate, CredentialError, DeviceDirectory, Group, GroupDatabase, GroupEvent,
+    GroupId, JoinError, MemberSigner, MetadataPolicy, NewGroup, Outgoing, ProcessError,
+    key_package, message_info,
 };
 use kaichi_identity::document::VerifiedDocument;
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, IpnsPublicKey};
@@ -262,7 +263,13 @@ pub(super) struct Groups {
     /// When an identity's document was last looked up because one of its
     /// leaves signed with a key the node did not know (once a minute at most).
     device_lookups: HashMap<IpnsName, std::time::Instant>,
+    /// The rules applied to every operation and received message.
+    pub(super) policy: NodePolicy,
 }
+
+/// The rules a node applies: the group metadata's (admins; a token gate
+/// with balances from the configured source).
+pub(super) type NodePolicy = MetadataPolicy<std::sync::Arc<dyn BalanceSource + Send + Sync>>;
 
 /// How often an identity's document is looked up for an unknown device key.
 const DEVICE_LOOKUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -272,6 +279,7 @@ impl Groups {
         path: Option<&Path>,
         keys: &IdentityKeys,
         device: Option<kaichi_identity::IpnsKeypair>,
+        balances: std::sync::Arc<dyn BalanceSource + Send + Sync>,
     ) -> Result<Self, NodeError> {
         let db = match path {
             Some(p) => GroupDatabase::open(p),
@@ -302,6 +310,7 @@ impl Groups {
             lookups: HashMap::new(),
             devices: KnownDevices::default(),
             device_lookups: HashMap::new(),
+            policy: MetadataPolicy::new(balances),
         })
     }
 
@@ -354,6 +363,7 @@ fn summary(g: &Group) -> GroupSummary {
         epoch: g.epoch(),
         members: g.member_names(),
         sequencer: g.metadata().sequencer,
+        token_gate: g.metadata().token_gate,
     }
 }
 
@@ -632,7 +642,8 @@ impl Engine {
             .get_mut(&group)
             .ok_or_else(|| group_err("not loaded"))?;
         let out = in_tx(&g.db, |p| {
-            grp.add(p, &g.me, &AdminPolicy, &g.devices, &[Candidate::new(kp)])
+            let candidate = Candidate::new(kp).with_wallet(member.wallet);
+            grp.add(p, &g.me, &g.policy, &g.devices, &[candidate])
                 .map_err(TxError::from)
         })?;
         let epoch = grp.epoch();
@@ -729,6 +740,7 @@ impl Engine {
             &mut Group,
             &kaichi_groups::SqliteProvider<'_>,
             &MemberSigner,
+            &NodePolicy,
         ) -> Result<Outgoing, TxError>,
     ) -> Result<u64, NodeError> {
         let id = self.groups.find(which)?;
@@ -737,7 +749,7 @@ impl Engine {
             .loaded
             .get_mut(&id)
             .ok_or_else(|| group_err("not loaded"))?;
-        let out = in_tx(&g.db, |p| change(group, p, &g.me))?;
+        let out = in_tx(&g.db, |p| change(group, p, &g.me, &g.policy))?;
         let epoch = group.epoch();
         self.publish_outgoing(&id, out);
         Ok(epoch)
@@ -745,7 +757,7 @@ impl Engine {
 
     fn set_admin(&mut self, which: &str, member: &str, admin: bool) -> Result<u64, NodeError> {
         let name = self.member_name(member)?;
-        self.change_group(which, |group, p, me| {
+        self.change_group(which, |group, p, me, policy| {
             if admin && !group.is_member(&name) {
                 return Err(TxError(format!("{name} is not a member"), None));
             }
@@ -754,23 +766,23 @@ impl Engine {
             if admin {
                 metadata.admins.push(name);
             }
-            Ok(group.set_metadata(p, me, &AdminPolicy, metadata)?)
+            Ok(group.set_metadata(p, me, policy, metadata)?)
         })
     }
 
     fn update_keys(&mut self, which: &str) -> Result<u64, NodeError> {
-        self.change_group(which, |group, p, me| Ok(group.self_update(p, me)?))
+        self.change_group(which, |group, p, me, _| Ok(group.self_update(p, me)?))
     }
 
     fn remove_member(&mut self, which: &str, member: &str) -> Result<u64, NodeError> {
         let name = self.member_name(member)?;
-        self.change_group(which, |group, p, me| {
-            Ok(group.remove(p, me, &AdminPolicy, &[name])?)
+        self.change_group(which, |group, p, me, policy| {
+            Ok(group.remove(p, me, policy, &[name])?)
         })
     }
 
     fn leave_group(&mut self, which: &str) -> Result<(), NodeError> {
-        self.change_group(which, |group, p, me| {
+        self.change_group(which, |group, p, me, _| {
             Ok(Outgoing::Proposals(vec![group.leave(p, me)?]))
         })
         .map(|_| ())
@@ -836,7 +848,7 @@ impl Engine {
                 let before = group.epoch();
                 let result = g.db.transaction(|p| {
                     let event = group
-                        .process(p, &AdminPolicy, &g.devices, &bytes)
+                        .process(p, &g.policy, &g.devices, &bytes)
                         .map_err(TxError::from_process)?;
                     if let GroupEvent::Message { from, text, epoch } = &event {
                         g.db.save_message(
@@ -935,7 +947,7 @@ impl Engine {
         let before = group.member_names();
         let result = g.db.transaction(|p| {
             group
-                .commit_pending(p, &g.me, &AdminPolicy)
+                .commit_pending(p, &g.me, &g.policy)
                 .map_err(TxError::from)
         });
         let after = group.member_names();

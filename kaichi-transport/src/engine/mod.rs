@@ -170,6 +170,7 @@ impl Engine {
             config.group_database.as_deref(),
             &keys,
             config.device_signing_key.clone(),
+            config.balances.0.clone(),
         )?;
         // This identity's own devices (from its own document) are members
         // like any other.
