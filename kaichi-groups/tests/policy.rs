@@ -225,3 +225,31 @@ fn a_last_resort_key_package_validates_and_serves_twice() {
         assert_eq!(bob.group.as_mut().unwrap().metadata().name, group);
     }
 }
+
+proptest::proptest! {
+    /// Any metadata within bounds survives encoding; decoding arbitrary
+    /// bytes never panics.
+    #[test]
+    fn metadata_encoding_round_trips(
+        name in "[a-zA-Z0-9 ]{0,128}",
+        description in "\\PC{0,200}",
+        admins in proptest::collection::vec(1u8..=255, 0..8),
+        sequencer in 1u8..=255,
+        gate in proptest::option::of((proptest::array::uniform32(0u8..), 0u64..)),
+        junk in proptest::collection::vec(0u8.., 0..300),
+    ) {
+        let key = |s: u8| kaichi_identity::IpnsKeypair::from_seed(&[s; 32]).name();
+        let m = GroupMetadata {
+            name,
+            description,
+            admins: admins.into_iter().map(key).collect(),
+            sequencer: key(sequencer),
+            token_gate: gate.map(|(mint, minimum)| kaichi_groups::TokenGate {
+                mint: WalletAddress::from_bytes(mint),
+                minimum,
+            }),
+        };
+        proptest::prop_assert_eq!(GroupMetadata::decode(&m.encode()).unwrap(), m);
+        let _ = GroupMetadata::decode(&junk);
+    }
+}
