@@ -96,15 +96,7 @@ fn replays_and_reordering() {
     // A replayed application message is refused.
     assert!(matches!(bob.process(&m1), Err(ProcessError::Mls(_))));
     // A replayed commit is stale.
-    let Outgoing::Commit(c) = alice
-        .group
-        .as_mut()
-        .unwrap()
-        .self_update(&alice.provider, &alice.me)
-        .unwrap()
-    else {
-        panic!()
-    };
+    let c = alice.commit_update();
     bob.process(&c.commit).unwrap();
     assert!(matches!(
         bob.process(&c.commit),

@@ -181,15 +181,7 @@ fn a_member_offline_for_several_epochs_catches_up_in_order() {
     // Carol is away while four epochs pass.
     let mut log = Vec::new();
     for i in 0..4 {
-        let Outgoing::Commit(c) = alice
-            .group
-            .as_mut()
-            .unwrap()
-            .self_update(&alice.provider, &alice.me)
-            .unwrap()
-        else {
-            panic!()
-        };
+        let c = alice.commit_update();
         bob.process(&c.commit).unwrap();
         log.push(c.commit);
         let m = alice.send(&format!("epoch {}", i + 2));
@@ -248,15 +240,7 @@ fn late_messages_read_within_the_past_epochs_kept() {
 
     // Alice sends, then commits; the message arrives after the commit.
     let late = alice.send("sent in epoch 1");
-    let Outgoing::Commit(c) = alice
-        .group
-        .as_mut()
-        .unwrap()
-        .self_update(&alice.provider, &alice.me)
-        .unwrap()
-    else {
-        panic!()
-    };
+    let c = alice.commit_update();
     bob.process(&c.commit).unwrap();
     carol.process(&c.commit).unwrap();
     assert_eq!(bob.read(&late), "sent in epoch 1");
@@ -322,15 +306,7 @@ fn state_survives_a_restart_in_sqlite() {
         Some(2),
         "a local setting survives the restart"
     );
-    let Outgoing::Commit(c) = alice
-        .group
-        .as_mut()
-        .unwrap()
-        .self_update(&alice.provider, &alice.me)
-        .unwrap()
-    else {
-        panic!()
-    };
+    let c = alice.commit_update();
     bob.process(&bob_p, &AdminPolicy, &NoDevices, &c.commit)
         .unwrap();
     let m = alice.send("after restart");

@@ -76,6 +76,15 @@ impl Client {
         }
     }
 
+    /// Sequencer: refreshes its keys and returns the commit.
+    pub fn commit_update(&mut self) -> CommitOutput {
+        let (p, me) = (&self.provider, &self.me);
+        match self.group.as_mut().unwrap().self_update(p, me).unwrap() {
+            Outgoing::Commit(c) => c,
+            other => panic!("expected a commit, got {other:?}"),
+        }
+    }
+
     pub fn send(&mut self, text: &str) -> Vec<u8> {
         let (p, me) = (&self.provider, &self.me);
         self.group
