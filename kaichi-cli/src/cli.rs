@@ -102,6 +102,10 @@ pub(crate) enum GroupCommand {
         /// Where to write the commit (or, from a non-sequencer, the proposal) for the other members.
         #[arg(long, value_name = "FILE")]
         commit_out: Option<PathBuf>,
+        /// Token balances for a token-holder group (a JSON snapshot
+        /// `{wallet: {mint: amount}}`, as `kaichi node --token-balances`).
+        #[arg(long, value_name = "FILE", requires = "keypackage")]
+        token_balances: Option<PathBuf>,
     },
     /// Join a group from a Welcome file; prints its id.
     Join {

@@ -35,16 +35,19 @@
 #![forbid(unsafe_code)]
 
 pub mod credential;
+pub mod devices;
 mod group;
 mod ids;
 mod keypackage;
 pub mod metadata;
 pub mod policy;
+pub mod session;
 mod signer;
 pub mod storage;
 mod wire;
 
 pub use credential::{CredentialError, DeviceDirectory, NoDevices};
+pub use devices::KnownDevices;
 pub use group::{
     AddError, Candidate, CommitError, CommitOutput, CreateError, DEFAULT_PAST_EPOCHS, Group,
     GroupEvent, JoinError, LeaveError, LoadError, MAX_PAST_EPOCHS, MemberInfo, MetadataError,
@@ -55,8 +58,9 @@ pub use keypackage::{KeyPackageError, key_package, parse_key_package};
 pub use metadata::{GroupMetadata, TokenGate};
 pub use policy::{
     AdminPolicy, BalanceError, BalanceSource, GroupPolicy, MetadataPolicy, NoBalances,
-    PolicyContext, TokenHolderPolicy,
+    PolicyContext, SharedBalanceSource, StandardPolicy, TokenHolderPolicy,
 };
+pub use session::{GroupSession, SessionError, SessionOutput};
 pub use signer::MemberSigner;
 pub use storage::{GroupDatabase, MemoryProvider, SqliteProvider};
 pub use wire::{MessageInfo, MessageInfoError, MessageKind, message_info};

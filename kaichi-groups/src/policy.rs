@@ -37,10 +37,63 @@ impl PolicyContext<'_> {
     }
 }
 
-/// A policy refused an operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Denied(pub String);
+/// A policy (or a rule the group enforces beside it) refused an operation.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Denied {
+    /// The actor has no leaf in the group.
+    #[error("{0} is not a member")]
+    NotAMember(IpnsName),
+    /// Only admins may do this.
+    #[error("{0} is not an admin")]
+    NotAnAdmin(IpnsName),
+    /// Only the sequencer commits.
+    #[error("{0} is not the sequencer")]
+    NotTheSequencer(IpnsName),
+    /// Removing someone else takes an admin.
+    #[error("{by} may not remove {member}")]
+    MayNotRemove {
+        /// Who tried.
+        by: IpnsName,
+        /// Whom.
+        member: IpnsName,
+    },
+    /// In a token-holder group only the sequencer adds (it alone checks balances).
+    #[error("in a token-holder group only the sequencer adds members ({0} is not it)")]
+    OnlySequencerAdds(IpnsName),
+    /// A local add to a token-holder group whose candidate's wallet is unknown.
+    #[error("{0}'s wallet is unknown: a token-holder group admits only a wallet it can check")]
+    WalletUnknown(IpnsName),
+    /// The wallet holds too little of the group's token.
+    #[error("{wallet} holds {held} of {mint}, needs {needed}")]
+    InsufficientBalance {
+        /// The candidate's wallet.
+        wallet: WalletAddress,
+        /// The token's mint.
+        mint: WalletAddress,
+        /// What it holds, in base units.
+        held: u64,
+        /// What the group asks for.
+        needed: u64,
+    },
+    /// The balance could not be read (fail closed: nobody is admitted).
+    #[error(transparent)]
+    Balance(#[from] BalanceError),
+    /// A remove proposal names an empty leaf.
+    #[error("the proposal removes an empty leaf")]
+    EmptyLeaf,
+    /// A member's update or commit path carries a leaf naming someone else.
+    #[error("{by} sent a leaf naming {named}")]
+    ForeignLeaf {
+        /// The sender.
+        by: IpnsName,
+        /// The identity the leaf names.
+        named: IpnsName,
+    },
+    /// New metadata names a sequencer who is not a member.
+    #[error("the new sequencer {0} is not a member")]
+    SequencerNotAMember(IpnsName),
+}
 
 /// Who may propose, add, remove, commit and change the metadata.
 pub trait GroupPolicy {
@@ -67,7 +120,7 @@ pub trait GroupPolicy {
         if ctx.is_member(by) {
             Ok(())
         } else {
-            Err(Denied(format!("{by} is not a member")))
+            Err(Denied::NotAMember(*by))
         }
     }
 
@@ -76,7 +129,7 @@ pub trait GroupPolicy {
         if ctx.metadata.sequencer == *by {
             Ok(())
         } else {
-            Err(Denied(format!("{by} is not the sequencer")))
+            Err(Denied::NotTheSequencer(*by))
         }
     }
 
@@ -85,7 +138,7 @@ pub trait GroupPolicy {
         if ctx.metadata.is_admin(by) {
             Ok(())
         } else {
-            Err(Denied(format!("{by} is not an admin")))
+            Err(Denied::NotAnAdmin(*by))
         }
     }
 }
@@ -106,7 +159,7 @@ impl GroupPolicy for AdminPolicy {
         if ctx.metadata.is_admin(by) {
             Ok(())
         } else {
-            Err(Denied(format!("{by} is not an admin")))
+            Err(Denied::NotAnAdmin(*by))
         }
     }
 
@@ -119,7 +172,10 @@ impl GroupPolicy for AdminPolicy {
         if by == member || ctx.metadata.is_admin(by) {
             Ok(())
         } else {
-            Err(Denied(format!("{by} may not remove {member}")))
+            Err(Denied::MayNotRemove {
+                by: *by,
+                member: *member,
+            })
         }
     }
 }
@@ -133,31 +189,52 @@ fn check_gate(
     balances: &(impl BalanceSource + ?Sized),
 ) -> Result<(), Denied> {
     if *by != ctx.metadata.sequencer {
-        return Err(Denied(format!(
-            "in a token-holder group only the sequencer adds members ({by} is not it)"
-        )));
+        return Err(Denied::OnlySequencerAdds(*by));
     }
     let Some(wallet) = wallet else {
         // A received commit: the sequencer checked the balance.
         return Ok(());
     };
-    let held = balances
-        .balance(wallet, &gate.mint)
-        .map_err(|e| Denied(e.to_string()))?;
+    let held = balances.balance(wallet, &gate.mint)?;
     if held >= gate.minimum {
         Ok(())
     } else {
-        Err(Denied(format!(
-            "{wallet} holds {held} of {}, needs {}",
-            gate.mint, gate.minimum
-        )))
+        Err(Denied::InsufficientBalance {
+            wallet: *wallet,
+            mint: gate.mint,
+            held,
+            needed: gate.minimum,
+        })
     }
 }
 
 /// A wallet's balance of an SPL token could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("token balance unavailable: {0}")]
-pub struct BalanceError(pub String);
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum BalanceError {
+    /// No balance source is configured ([`NoBalances`]).
+    #[error("token balance unavailable: no balance source is configured")]
+    NotConfigured,
+    /// The source has no record of this wallet and mint (a snapshot that
+    /// does not list it); not the same as a zero balance.
+    #[error("token balance unavailable: no record of {wallet} for {mint}")]
+    Unknown {
+        /// The wallet asked about.
+        wallet: WalletAddress,
+        /// The mint asked about.
+        mint: WalletAddress,
+    },
+    /// The source failed (an RPC error, a timeout, a bad response).
+    #[error("token balance unavailable: {0}")]
+    Source(std::sync::Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl BalanceError {
+    /// A failure of the balance source itself.
+    pub fn from_source(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Source(std::sync::Arc::new(error))
+    }
+}
 
 /// Reads SPL token balances (an RPC client, an indexer, a snapshot).
 pub trait BalanceSource {
@@ -245,9 +322,16 @@ pub struct NoBalances;
 
 impl BalanceSource for NoBalances {
     fn balance(&self, _: &WalletAddress, _: &WalletAddress) -> Result<u64, BalanceError> {
-        Err(BalanceError("no balance source is configured".into()))
+        Err(BalanceError::NotConfigured)
     }
 }
+
+/// A balance source shared between threads (what nodes are configured with).
+pub type SharedBalanceSource = std::sync::Arc<dyn BalanceSource + Send + Sync>;
+
+/// The policy nodes and offline (file) commands both apply: the group's
+/// own metadata rules, with balances from a shared source.
+pub type StandardPolicy = MetadataPolicy<SharedBalanceSource>;
 
 /// The policy a group's own metadata asks for: `inner` (admins add and
 /// remove), and, when the metadata carries a [`TokenGate`], the token rule of

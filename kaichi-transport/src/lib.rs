@@ -9,17 +9,26 @@
 #![forbid(unsafe_code)]
 
 mod behaviour;
+mod builder;
 mod config;
 pub mod dht;
 mod engine;
+mod error;
 pub mod exchange;
+mod keypackage;
 mod node;
 pub mod notification;
+mod peer;
+mod rejection;
 
 pub use behaviour::KAD_PROTOCOL;
+pub use builder::{DATABASE_FILE, DEFAULT_DOCUMENT_LIFETIME, NodeBuilder};
 pub use config::{ConfigError, ConnectionLimits, NodeConfig, NodeConfigBuilder};
 pub use engine::{group_topic, inbox_topic, provider_key};
-pub use engine::{prepare_device_key_package, prepare_key_package};
-pub use node::{GroupSummary, Node, NodeError, NodeEvent};
+pub use error::NodeError;
+pub use keypackage::{prepare_device_key_package, prepare_key_package};
+pub use node::{GroupSummary, Node, NodeEvent};
+pub use peer::{Peer, PeerParseError};
+pub use rejection::Rejection;
 
 pub use libp2p::{Multiaddr, PeerId};

@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use kaichi_groups::GroupId;
 use kaichi_groups::storage::StoredGroupMessage;
-use kaichi_identity::document::{DocumentError, verify_document};
+use kaichi_identity::document::verify_document;
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp, WalletAddress};
-use kaichi_privatelog::store::{SqliteStore, StoreError};
-use kaichi_privatelog::{AppendError, ConversationId, EntryCid, Page};
+use kaichi_privatelog::store::SqliteStore;
+use kaichi_privatelog::{ConversationId, EntryCid, Page};
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
 use crate::engine::Engine;
-use crate::notification::NotificationError;
+pub(crate) use crate::error::NodeError;
+use crate::rejection::Rejection;
 
 /// Capacity of the command channel between handles and the node task.
 const COMMAND_BUFFER: usize = 256;
@@ -85,41 +86,8 @@ pub enum NodeEvent {
         /// The peer that forwarded it.
         peer: PeerId,
         /// Why.
-        reason: String,
+        reason: Rejection,
     },
-}
-
-/// A node operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NodeError {
-    /// The node has stopped.
-    #[error("the node has stopped")]
-    Stopped,
-    /// The recipient is not a contact.
-    #[error("{0} is not a contact")]
-    NotAContact(String),
-    /// The identity document is invalid.
-    #[error("identity document: {0}")]
-    Document(#[from] DocumentError),
-    /// The store failed.
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-    /// The message could not be written.
-    #[error("append: {0}")]
-    Append(#[from] AppendError),
-    /// The notification could not be sealed.
-    #[error("notification: {0}")]
-    Notification(#[from] NotificationError),
-    /// A network operation failed.
-    #[error("network: {0}")]
-    Network(String),
-    /// The conversation keys could not be derived.
-    #[error("conversation: {0}")]
-    Conversation(#[from] kaichi_privatelog::ConversationKeyError),
-    /// A group operation failed.
-    #[error("group: {0}")]
-    Group(String),
 }
 
 /// A group as the node reports it.
@@ -201,6 +169,7 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<Page, NodeError>>,
     },
     Group(GroupCommand),
+    Rejections(oneshot::Sender<std::collections::BTreeMap<Rejection, u64>>),
     Shutdown,
 }
 
@@ -210,6 +179,7 @@ pub struct Node {
     commands: mpsc::Sender<Command>,
     peer_id: PeerId,
     name: IpnsName,
+    document: Arc<Vec<u8>>,
     task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
@@ -224,13 +194,12 @@ impl Node {
         document: Vec<u8>,
         store: Arc<SqliteStore>,
     ) -> Result<(Node, mpsc::Receiver<NodeEvent>), NodeError> {
-        let now = Timestamp::from_system_time(std::time::SystemTime::now())
-            .map_err(|e| NodeError::Network(e.to_string()))?;
+        let now = Timestamp::from_system_time(std::time::SystemTime::now())?;
         verify_document(&document, now)?.for_name(&keys.ipns().name())?;
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer);
         let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
         let name = keys.ipns().name();
-        let engine = Engine::new(config, keys, document, store, events_tx)?;
+        let engine = Engine::new(config, keys, document.clone(), store, events_tx)?;
         let peer_id = engine.peer_id();
         let task = tokio::spawn(engine.run(commands_rx));
         Ok((
@@ -238,6 +207,7 @@ impl Node {
                 commands,
                 peer_id,
                 name,
+                document: Arc::new(document),
                 task: Arc::new(std::sync::Mutex::new(Some(task))),
             },
             events_rx,
@@ -252,6 +222,12 @@ impl Node {
     /// The identity's IPNS name.
     pub fn name(&self) -> IpnsName {
         self.name
+    }
+
+    /// This identity's signed identity document, as the node publishes it
+    /// (hand it to someone out of band and they can add you as a contact).
+    pub fn identity_document(&self) -> &[u8] {
+        &self.document
     }
 
     async fn ask<T>(
@@ -408,6 +384,14 @@ impl Node {
         let group = group.to_owned();
         self.ask(|reply| Command::Group(GroupCommand::Leave { group, reply }))
             .await?
+    }
+
+    /// How many messages and blocks from peers were rejected, per reason,
+    /// since the node started.
+    pub async fn rejections(
+        &self,
+    ) -> Result<std::collections::BTreeMap<Rejection, u64>, NodeError> {
+        self.ask(Command::Rejections).await
     }
 
     /// Stops the node and waits for its task to end.

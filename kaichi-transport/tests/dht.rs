@@ -45,10 +45,7 @@ async fn dm_by_wallet_address_alone() {
         )
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, NodeError::NotAContact(ref m) if m.contains("DHT")),
-        "{err}"
-    );
+    assert!(matches!(err, NodeError::DocumentNotFound(_)), "{err}");
 }
 
 #[test]

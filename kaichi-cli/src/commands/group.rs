@@ -3,14 +3,15 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow, bail};
-use kaichi_groups::storage::{DatabaseError, StoredGroupMessage};
 use kaichi_groups::{
-    AdminPolicy, Candidate, CommitOutput, Group, GroupDatabase, GroupEvent, GroupId, MemberSigner,
-    NewGroup, NoDevices, Outgoing, key_package,
+    Candidate, Group, GroupEvent, GroupId, GroupSession, MemberSigner, NewGroup, NoBalances,
+    SessionOutput, SharedBalanceSource, StandardPolicy, key_package,
 };
 use kaichi_identity::IpnsName;
+use kaichi_privatelog::store::LogStore as _;
 use serde::Serialize;
 
 use crate::cli::GroupCommand;
@@ -18,42 +19,71 @@ use crate::control::{self, Request};
 use crate::output::emit;
 use crate::profile::{Profile, write_private};
 
-/// Errors inside a database transaction.
-struct TxError(anyhow::Error);
+/// The profile's groups, with the policy nodes apply (the group's own
+/// rules; balances from `balances`, none by default).
+fn session(
+    profile: &Profile,
+    me: MemberSigner,
+    balances: Option<&Path>,
+) -> anyhow::Result<GroupSession<StandardPolicy>> {
+    let balances: SharedBalanceSource = match balances {
+        Some(path) => Arc::new(crate::balances::SnapshotBalances::load(path)?),
+        None => Arc::new(NoBalances),
+    };
+    Ok(GroupSession::open(
+        profile.groups()?,
+        me,
+        StandardPolicy::new(balances),
+    )?)
+}
 
-impl From<DatabaseError> for TxError {
-    fn from(e: DatabaseError) -> Self {
-        Self(e.into())
+/// What one operation asked to deliver.
+#[derive(Default)]
+struct Delivery {
+    /// MLS messages for the group (a message, proposals, or a commit).
+    messages: Vec<Vec<u8>>,
+    /// A Welcome and its ratchet tree.
+    welcome: Option<(Vec<u8>, Vec<u8>)>,
+    /// Whether a commit was made (the epoch moved).
+    committed: bool,
+}
+
+fn delivery(session: &mut GroupSession<StandardPolicy>) -> Delivery {
+    let mut d = Delivery::default();
+    while let Some(output) = session.poll_output() {
+        match output {
+            SessionOutput::Publish { message, .. } => d.messages.push(message),
+            SessionOutput::Welcome {
+                welcome,
+                ratchet_tree,
+                ..
+            } => d.welcome = Some((welcome, ratchet_tree)),
+            SessionOutput::Changed { .. } => d.committed = true,
+            _ => {}
+        }
+    }
+    d
+}
+
+/// The one message an operation made.
+fn one_message(d: &Delivery) -> anyhow::Result<&[u8]> {
+    match d.messages.as_slice() {
+        [m] => Ok(m),
+        other => bail!("expected one message, got {}", other.len()),
     }
 }
 
-fn tx<T>(
-    db: &GroupDatabase,
-    f: impl FnOnce(&kaichi_groups::SqliteProvider<'_>) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    db.transaction(|p| f(p).map_err(TxError)).map_err(|e| e.0)
-}
-
-/// The group a user named: a 64-digit hex id, or a unique name.
-fn find(db: &GroupDatabase, which: &str) -> anyhow::Result<GroupId> {
-    if let Ok(id) = which.parse::<GroupId>() {
-        return Ok(id);
-    }
-    let matches: Vec<GroupId> = db
-        .groups()?
+/// The wallet of a contact named `name` (for token-holder groups).
+fn contact_wallet(
+    profile: &Profile,
+    name: &IpnsName,
+) -> anyhow::Result<Option<kaichi_identity::WalletAddress>> {
+    Ok(profile
+        .store()?
+        .conversations()?
         .into_iter()
-        .filter(|g| g.name == which)
-        .map(|g| g.id)
-        .collect();
-    match matches.as_slice() {
-        [id] => Ok(*id),
-        [] => bail!("no group named {which:?} (see `kaichi groups`)"),
-        _ => bail!("several groups are named {which:?}: use the id (see `kaichi groups`)"),
-    }
-}
-
-fn load(p: &kaichi_groups::SqliteProvider<'_>, id: &GroupId) -> anyhow::Result<Group> {
-    Group::load(p, id)?.ok_or_else(|| anyhow!("group {id} is not in this profile"))
+        .find(|c| c.peer.ipns_name() == *name)
+        .map(|c| c.peer.wallet))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -72,32 +102,13 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Writes a commit (and the Welcome and tree beside it when there are any).
-fn write_commit(out: &CommitOutput, path: &Path) -> anyhow::Result<()> {
-    write_file(path, &out.commit)?;
-    if let Some(w) = &out.welcome {
-        write_file(&path.with_extension("welcome"), w)?;
-    }
-    if let Some(t) = &out.ratchet_tree {
-        write_file(&path.with_extension("tree"), t)?;
+fn write_commit(d: &Delivery, path: &Path) -> anyhow::Result<()> {
+    write_file(path, one_message(d)?)?;
+    if let Some((welcome, tree)) = &d.welcome {
+        write_file(&path.with_extension("welcome"), welcome)?;
+        write_file(&path.with_extension("tree"), tree)?;
     }
     Ok(())
-}
-
-fn write_outgoing(out: &Outgoing, path: &Path) -> anyhow::Result<&'static str> {
-    match out {
-        Outgoing::Commit(c) => {
-            write_file(path, &c.commit)?;
-            Ok("commit")
-        }
-        Outgoing::Proposals(ps) => match ps.as_slice() {
-            [p] => {
-                write_file(path, p)?;
-                Ok("proposal")
-            }
-            _ => bail!("expected one proposal, got {}", ps.len()),
-        },
-        _ => bail!("unexpected output"),
-    }
 }
 
 #[derive(Serialize)]
@@ -126,17 +137,10 @@ fn describe(g: &Group) -> GroupJson {
 
 /// `kaichi groups`.
 pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
-    let db = profile.groups()?;
-    let p = db.provider();
-    let mut out = Vec::new();
-    for record in db.groups()? {
-        // Groups this member was removed from stay on disk, inactive.
-        if let Some(g) = Group::load(&p, &record.id)?
-            && g.is_active()
-        {
-            out.push(describe(&g));
-        }
-    }
+    let (_, keys, _) = profile.identity()?;
+    let session = session(profile, MemberSigner::identity(keys.ipns().clone()), None)?;
+    let mut out: Vec<GroupJson> = session.groups().map(describe).collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     if json {
         println!("{}", serde_json::to_string(&out)?);
     } else if out.is_empty() {
@@ -207,7 +211,11 @@ pub(crate) fn new_group(
 pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::Result<ExitCode> {
     let (_, keys, _) = profile.identity()?;
     let me = MemberSigner::identity(keys.ipns().clone());
-    let db = profile.groups()?;
+    let balances = match &cmd {
+        GroupCommand::Invite { token_balances, .. } => token_balances.clone(),
+        _ => None,
+    };
+    let mut session = session(profile, me, balances.as_deref())?;
     match cmd {
         GroupCommand::Create {
             name,
@@ -312,15 +320,16 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             token_minimum,
         } => {
             let new = new_group(&name, &description, token_mint.as_deref(), token_minimum)?;
-            let g = tx(&db, |p| {
-                let g = Group::create(p, &me, new)?;
-                db.record_group(&g.id(), &name)?;
-                Ok(g)
-            })?;
-            emit(json, &describe(&g), &g.id().to_string())?;
+            let id = session.create(new)?;
+            let g = group_of(&session, &id)?;
+            emit(json, &describe(g), &id.to_string())?;
         }
         GroupCommand::Keypackage { out, last_resort } => {
-            let kp = tx(&db, |p| Ok(key_package(p, &me, last_resort)?))?;
+            let me = session.me();
+            let db = session.database();
+            let kp = db
+                .transaction(|p| key_package(p, me, last_resort).map_err(TxError::from))
+                .map_err(|e: TxError| e.0)?;
             write_file(&out, &kp)?;
             emit(
                 json,
@@ -337,35 +346,41 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             ..
         } => {
             no_node(profile)?;
-            let id = find(&db, &group)?;
+            let id = session.find(&group)?;
             let kp = read_file(&keypackage)?;
-            let out = tx(&db, |p| {
-                let mut g = load(p, &id)?;
-                Ok(g.add(p, &me, &AdminPolicy, &NoDevices, &[Candidate::new(kp)])?)
-            })?;
-            let Outgoing::Commit(c) = &out else {
+            // The invitee's wallet, when they are a contact: a token-holder
+            // group admits only a wallet whose balance it can check.
+            let (_, name) = kaichi_groups::parse_key_package(
+                &session.database().provider(),
+                &kp,
+                &kaichi_groups::NoDevices,
+            )
+            .with_context(|| format!("reading {}", keypackage.display()))?;
+            let mut candidate = Candidate::new(kp);
+            if let Some(wallet) = contact_wallet(profile, &name)? {
+                candidate = candidate.with_wallet(wallet);
+            }
+            let epoch = session.add(id, &[candidate])?;
+            let d = delivery(&mut session);
+            let Some((welcome, tree)) = &d.welcome else {
                 if let Some(path) = &commit_out {
-                    write_outgoing(&out, path)?;
+                    write_file(path, one_message(&d)?)?;
                 }
                 bail!(
                     "you are not the sequencer: the add is a proposal for the sequencer to commit"
                 );
             };
-            let welcome = c
-                .welcome
-                .as_deref()
-                .ok_or_else(|| anyhow!("no Welcome produced"))?;
             write_file(&welcome_out, welcome)?;
-            if let (Some(path), Some(tree)) = (&tree_out, &c.ratchet_tree) {
+            if let Some(path) = &tree_out {
                 write_file(path, tree)?;
             }
             if let Some(path) = &commit_out {
-                write_file(path, &c.commit)?;
+                write_file(path, one_message(&d)?)?;
             }
             emit(
                 json,
-                &serde_json::json!({"epoch": c.epoch}),
-                &format!("invited; the group is at epoch {}", c.epoch),
+                &serde_json::json!({"epoch": epoch}),
+                &format!("invited; the group is at epoch {epoch}"),
             )?;
         }
         GroupCommand::Invite { .. } => bail!("give a member, or --keypackage and --welcome-out"),
@@ -373,12 +388,8 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             no_node(profile)?;
             let welcome = read_file(&welcome)?;
             let tree = tree.map(|t| read_file(&t)).transpose()?;
-            let g = tx(&db, |p| {
-                let g = Group::join(p, &welcome, tree.as_deref(), &NoDevices)?;
-                db.record_group(&g.id(), &g.metadata().name)?;
-                Ok(g)
-            })?;
-            emit(json, &describe(&g), &g.id().to_string())?;
+            let id = session.join(&welcome, tree.as_deref(), None)?;
+            emit(json, &describe(group_of(&session, &id)?), &id.to_string())?;
         }
         GroupCommand::Send {
             group,
@@ -386,22 +397,9 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             out: Some(out),
         } => {
             no_node(profile)?;
-            let id = find(&db, &group)?;
-            let bytes = tx(&db, |p| {
-                let mut g = load(p, &id)?;
-                let bytes = g.send(p, &me, text.as_bytes())?;
-                db.save_message(
-                    &id,
-                    &StoredGroupMessage {
-                        epoch: g.epoch(),
-                        sender: me.name().to_string(),
-                        body: text.clone().into_bytes(),
-                        at_ms: crate::commands::now_ms()?,
-                    },
-                )?;
-                Ok(bytes)
-            })?;
-            write_file(&out, &bytes)?;
+            let id = session.find(&group)?;
+            session.send(id, text.as_bytes(), crate::commands::now_ms()?)?;
+            write_file(&out, one_message(&delivery(&mut session))?)?;
             emit(
                 json,
                 &serde_json::json!({"file": out}),
@@ -410,32 +408,14 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
         }
         GroupCommand::Decrypt { group, file } => {
             no_node(profile)?;
-            let id = find(&db, &group)?;
+            let id = session.find(&group)?;
             let bytes = read_file(&file)?;
-            let event = tx(&db, |p| {
-                let mut g = load(p, &id)?;
-                let event = g.process(p, &AdminPolicy, &NoDevices, &bytes)?;
-                if let GroupEvent::Message { from, text, epoch } = &event {
-                    db.save_message(
-                        &id,
-                        &StoredGroupMessage {
-                            epoch: *epoch,
-                            sender: from.to_string(),
-                            body: text.clone(),
-                            at_ms: crate::commands::now_ms()?,
-                        },
-                    )?;
-                }
-                if let GroupEvent::Commit { .. } = event {
-                    db.record_group(&id, &g.metadata().name)?;
-                }
-                Ok(event)
-            })?;
+            let event = session.apply(id, &bytes, crate::commands::now_ms()?)?;
             print_event(&event, json)?;
         }
         GroupCommand::Read { group, limit } => {
-            let id = find(&db, &group)?;
-            let messages = db.messages(&id, limit)?;
+            let id = session.find(&group)?;
+            let messages = session.messages(&id, limit)?;
             if json {
                 let v: Vec<_> = messages
                     .iter()
@@ -456,9 +436,9 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             }
         }
         GroupCommand::Members { group } => {
-            let id = find(&db, &group)?;
-            let g = load(&db.provider(), &id)?;
-            let d = describe(&g);
+            let id = session.find(&group)?;
+            let g = group_of(&session, &id)?;
+            let d = describe(g);
             let mut text = String::new();
             for m in &d.members {
                 let tag = if *m == g.metadata().sequencer.to_string() {
@@ -476,15 +456,14 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             commit_out: Some(commit_out),
         } => {
             no_node(profile)?;
-            let id = find(&db, &group)?;
+            let id = session.find(&group)?;
             let name: IpnsName = member
                 .parse()
                 .map_err(|_| anyhow!("{member} is not an IPNS name"))?;
-            let out = tx(&db, |p| {
-                let mut g = load(p, &id)?;
-                Ok(g.remove(p, &me, &AdminPolicy, &[name])?)
-            })?;
-            let kind = write_outgoing(&out, &commit_out)?;
+            session.remove(id, &[name])?;
+            let d = delivery(&mut session);
+            write_file(&commit_out, one_message(&d)?)?;
+            let kind = if d.committed { "commit" } else { "proposal" };
             emit(
                 json,
                 &serde_json::json!({"kind": kind}),
@@ -496,12 +475,9 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             out: Some(out),
         } => {
             no_node(profile)?;
-            let id = find(&db, &group)?;
-            let bytes = tx(&db, |p| {
-                let mut g = load(p, &id)?;
-                Ok(g.leave(p, &me)?)
-            })?;
-            write_file(&out, &bytes)?;
+            let id = session.find(&group)?;
+            session.leave(id)?;
+            write_file(&out, one_message(&delivery(&mut session))?)?;
             emit(
                 json,
                 &serde_json::json!({"file": out}),
@@ -510,20 +486,42 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
         }
         GroupCommand::Commit { group, out } => {
             no_node(profile)?;
-            let id = find(&db, &group)?;
-            let c = tx(&db, |p| {
-                let mut g = load(p, &id)?;
-                Ok(g.commit_pending(p, &me, &AdminPolicy)?)
-            })?;
-            write_commit(&c, &out)?;
+            let id = session.find(&group)?;
+            let epoch = session.commit_pending(id)?;
+            write_commit(&delivery(&mut session), &out)?;
             emit(
                 json,
-                &serde_json::json!({"epoch": c.epoch}),
-                &format!("committed; epoch {}", c.epoch),
+                &serde_json::json!({"epoch": epoch}),
+                &format!("committed; epoch {epoch}"),
             )?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A loaded group of the session.
+fn group_of<'s>(
+    session: &'s GroupSession<StandardPolicy>,
+    id: &GroupId,
+) -> anyhow::Result<&'s Group> {
+    session
+        .group(id)
+        .ok_or_else(|| anyhow!("group {id} is not active in this profile"))
+}
+
+/// Errors inside a database transaction.
+struct TxError(anyhow::Error);
+
+impl From<kaichi_groups::storage::DatabaseError> for TxError {
+    fn from(e: kaichi_groups::storage::DatabaseError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl From<kaichi_groups::KeyPackageError> for TxError {
+    fn from(e: kaichi_groups::KeyPackageError) -> Self {
+        Self(e.into())
+    }
 }
 
 fn short(name: &str) -> String {

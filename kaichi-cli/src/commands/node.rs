@@ -49,7 +49,7 @@ fn event_json(e: &NodeEvent) -> serde_json::Value {
             "cid": cid.to_string(), "text": text,
         }),
         NodeEvent::Rejected { peer, reason } => {
-            json!({"event": "rejected", "peer": peer.to_string(), "reason": reason})
+            json!({"event": "rejected", "peer": peer.to_string(), "reason": reason.to_string()})
         }
         NodeEvent::GroupJoined { group, name } => {
             json!({"event": "group_joined", "group": group.to_string(), "name": name})

@@ -13,7 +13,7 @@ use super::{
 use crate::credential::DeviceDirectory;
 use crate::keypackage::parse_key_package;
 use crate::metadata::GroupMetadata;
-use crate::policy::GroupPolicy;
+use crate::policy::{Denied, GroupPolicy};
 use crate::signer::MemberSigner;
 
 /// Someone to add: a KeyPackage (`MLSMessage` bytes) and, when known from
@@ -96,7 +96,9 @@ impl Group {
 
     /// Adds members by KeyPackage. Each KeyPackage must be valid and bind
     /// its credential to its key, and `policy` must allow `me` to add each
-    /// identity. The sequencer commits (the output carries the Welcome);
+    /// identity; in a token-holder group each candidate must carry its
+    /// wallet ([`Candidate::with_wallet`]), or the add is
+    /// [`Denied::WalletUnknown`]. The sequencer commits (the output carries the Welcome);
     /// anyone else proposes.
     pub fn add(
         &mut self,
@@ -113,6 +115,12 @@ impl Group {
         for c in candidates {
             let (kp, name) = parse_key_package(provider, &c.key_package, devices)?;
             self.with_context(|ctx| policy.may_add(ctx, &me.name(), &name, c.wallet.as_ref()))?;
+            // A policy cannot tell a local add without a wallet from a
+            // received commit (whose sequencer checked it): the gate is
+            // enforced here for local adds.
+            if self.metadata.token_gate.is_some() && c.wallet.is_none() {
+                return Err(Denied::WalletUnknown(name).into());
+            }
             kps.push(kp);
         }
         if !self.is_sequencer(me) {

@@ -137,9 +137,7 @@ impl Group {
                 self.with_context(|ctx| policy.may_add(ctx, &by, &name, None))?;
             }
             Proposal::Remove(remove) => {
-                let name = self
-                    .name_at(remove.removed())
-                    .ok_or_else(|| Denied("removes an empty leaf".into()))?;
+                let name = self.name_at(remove.removed()).ok_or(Denied::EmptyLeaf)?;
                 self.with_context(|ctx| policy.may_remove(ctx, &by, &name))?;
             }
             Proposal::Update(update) => {
@@ -147,14 +145,14 @@ impl Group {
                 let name =
                     verify_binding(leaf.credential(), leaf.signature_key().as_slice(), devices)?;
                 if name != by {
-                    return Err(Denied(format!("{by} updated a leaf naming {name}")).into());
+                    return Err(Denied::ForeignLeaf { by, named: name }.into());
                 }
             }
             Proposal::GroupContextExtensions(gce) => {
                 self.with_context(|ctx| policy.may_change_metadata(ctx, &by))?;
                 let new = GroupMetadata::from_extensions(gce.extensions())?;
                 if !self.is_member(&new.sequencer) {
-                    return Err(Denied("the new sequencer is not a member".into()).into());
+                    return Err(Denied::SequencerNotAMember(new.sequencer).into());
                 }
             }
             Proposal::SelfRemove => {}
@@ -183,7 +181,11 @@ impl Group {
         if let Some(leaf) = commit.update_path_leaf_node() {
             let name = verify_binding(leaf.credential(), leaf.signature_key().as_slice(), devices)?;
             if name != from {
-                return Err(Denied(format!("{from} committed a path naming {name}")).into());
+                return Err(Denied::ForeignLeaf {
+                    by: from,
+                    named: name,
+                }
+                .into());
             }
         }
         if commit.self_removed() {

@@ -31,6 +31,15 @@ impl LookupTarget {
     }
 }
 
+impl From<LookupTarget> for crate::peer::Peer {
+    fn from(t: LookupTarget) -> Self {
+        match t {
+            LookupTarget::Wallet(w) => Self::Wallet(w),
+            LookupTarget::Name(n) => Self::Name(n),
+        }
+    }
+}
+
 impl std::fmt::Display for LookupTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -59,7 +68,7 @@ pub(super) struct Lookup {
 const MAX_LOOKUPS: usize = 256;
 
 fn too_many_lookups() -> NodeError {
-    NodeError::Network("too many DHT lookups in flight".into())
+    NodeError::TooManyLookups
 }
 
 /// Whether a provider key is a SHA-256 multihash (code 0x12, 32 bytes).
@@ -305,9 +314,7 @@ impl Engine {
             LookupTarget::Name(n) => public.ipns_name() == n,
         };
         if !matches {
-            return Err(NodeError::Network(
-                "the DHT returned another identity's document".into(),
-            ));
+            return Err(NodeError::WrongDocument(lookup.target.into()));
         }
         if lookup.sends.is_empty() && lookup.invites.is_empty() {
             self.remember_document(doc)
@@ -335,14 +342,10 @@ impl Engine {
     fn lookup_failed(&mut self, lookup: Lookup) {
         let target = lookup.target;
         for (_, reply) in lookup.sends {
-            let _ = reply.send(Err(NodeError::NotAContact(format!(
-                "{target} (no identity document found in the DHT)"
-            ))));
+            let _ = reply.send(Err(NodeError::DocumentNotFound(target.into())));
         }
         for (_, reply) in lookup.invites {
-            let _ = reply.send(Err(NodeError::Group(format!(
-                "{target} publishes no KeyPackage (no current identity document found)"
-            ))));
+            let _ = reply.send(Err(NodeError::DocumentNotFound(target.into())));
         }
         for w in lookup.welcomes {
             tracing::debug!(%target, group = %w.group, "no document found: the Welcome is not delivered");

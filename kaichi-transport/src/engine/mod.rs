@@ -9,7 +9,7 @@ mod providers;
 mod relay;
 mod sync;
 
-pub use groups::{group_topic, prepare_device_key_package, prepare_key_package};
+pub use groups::group_topic;
 pub use providers::provider_key;
 
 use dht::Lookup;
@@ -18,8 +18,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use futures::StreamExt as _;
+use kaichi_groups::{GroupDatabase, GroupSession, MemberSigner, MetadataPolicy};
 use kaichi_identity::document::verify_document;
-use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp, WalletAddress};
+use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp};
 use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
 use kaichi_privatelog::{Conversation, ConversationId, EntryCid, Message};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
@@ -35,6 +36,8 @@ use crate::config::NodeConfig;
 use crate::exchange::BlockRequest;
 use crate::node::{Command, NodeError, NodeEvent};
 use crate::notification::Notification;
+use crate::peer::Peer;
+use crate::rejection::Rejection;
 
 /// The inbox topic of an identity.
 pub fn inbox_topic(name: &IpnsName) -> IdentTopic {
@@ -47,7 +50,7 @@ fn now() -> Timestamp {
 
 fn random<const N: usize>() -> Result<[u8; N], NodeError> {
     let mut out = [0u8; N];
-    getrandom::fill(&mut out).map_err(|e| NodeError::Network(format!("OS randomness: {e}")))?;
+    getrandom::fill(&mut out)?;
     Ok(out)
 }
 
@@ -93,6 +96,8 @@ pub(crate) struct Engine {
     /// Relay mode: group topics followed (forwarded, not readable), with
     /// the MLS messages held for members who were away.
     followed_groups: HashMap<TopicHash, relay::HeldGroupLog>,
+    /// Rejected peer input, per reason.
+    rejections: std::collections::BTreeMap<Rejection, u64>,
     /// Conversations whose heads changed since they were last provided.
     heads_changed: std::collections::HashSet<ConversationId>,
     /// The heads provided in the DHT, per conversation.
@@ -127,8 +132,8 @@ impl Engine {
         store: Arc<SqliteStore>,
         events: mpsc::Sender<NodeEvent>,
     ) -> Result<Self, NodeError> {
-        let net = |e: &dyn std::fmt::Display| NodeError::Network(e.to_string());
-        let key = keys.ipns().to_libp2p().map_err(|e| net(&e))?;
+        let setup = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::TransportSetup(e);
+        let key = keys.ipns().to_libp2p()?;
         let idle = config.idle_timeout;
         let limits = config.limits;
         let relay = config.relay;
@@ -139,22 +144,21 @@ impl Engine {
                 noise::Config::new,
                 yamux::Config::default,
             )
-            .map_err(|e| net(&e))?
+            .map_err(|e| setup(Box::new(e)))?
             .with_quic()
             .with_behaviour(|k| Behaviour::new(k, &limits, relay).map_err(|e| e.into()))
-            .map_err(|e| net(&e))?
+            .map_err(|e| setup(Box::new(e)))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
         swarm
             .behaviour_mut()
             .gossipsub
-            .subscribe(&inbox_topic(&keys.ipns().name()))
-            .map_err(|e| net(&e))?;
+            .subscribe(&inbox_topic(&keys.ipns().name()))?;
         for addr in &config.listen {
-            swarm.listen_on(addr.clone()).map_err(|e| net(&e))?;
+            swarm.listen_on(addr.clone())?;
         }
         for addr in &config.bootstrap {
-            swarm.dial(addr.clone()).map_err(|e| net(&e))?;
+            swarm.dial(addr.clone())?;
         }
         let bootstrap = config
             .bootstrap
@@ -166,16 +170,20 @@ impl Engine {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        let mut groups = groups::Groups::open(
-            config.group_database.as_deref(),
-            &keys,
-            config.device_signing_key.clone(),
-            config.balances.0.clone(),
-        )?;
+        let db = match config.group_database.as_deref() {
+            Some(path) => GroupDatabase::open(path)?,
+            None => GroupDatabase::open_in_memory()?,
+        };
+        let me = match config.device_signing_key.clone() {
+            Some(key) => MemberSigner::device(keys.ipns().name(), key),
+            None => MemberSigner::identity(keys.ipns().clone()),
+        };
+        let policy = MetadataPolicy::new(config.balances.0.clone());
+        let mut groups = groups::Groups::new(GroupSession::open(db, me, policy)?);
         // This identity's own devices (from its own document) are members
         // like any other.
         if let Ok(own) = verify_document(&document, now()) {
-            groups.devices.remember_own(&own);
+            groups.session.devices_mut().remember_own(&own);
         }
         let mut engine = Self {
             swarm,
@@ -206,6 +214,7 @@ impl Engine {
             relays: Default::default(),
             pinned_by: HashMap::new(),
             followed_groups: Default::default(),
+            rejections: Default::default(),
         };
         engine.subscribe_groups();
         Ok(engine)
@@ -278,21 +287,18 @@ impl Engine {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
             }
             Command::Dial(addr, reply) => {
-                let _ = reply.send(
-                    self.swarm
-                        .dial(addr)
-                        .map_err(|e| NodeError::Network(e.to_string())),
-                );
+                let _ = reply.send(self.swarm.dial(addr).map_err(NodeError::from));
+            }
+            Command::Rejections(reply) => {
+                let _ = reply.send(self.rejections.clone());
             }
             Command::AddContact(doc, reply) => {
                 let _ = reply.send(self.add_contact(&doc).map(|(p, _)| p));
             }
             Command::SendDm { to, text, reply } => match self.send_dm(&to, text.clone()) {
                 // A wallet address we have no document for: look it up in the DHT.
-                Err(NodeError::NotAContact(_)) if to.parse::<WalletAddress>().is_ok() => {
-                    if let Ok(wallet) = to.parse::<WalletAddress>() {
-                        self.lookup(wallet, text, reply);
-                    }
+                Err(NodeError::NotAContact(Peer::Wallet(wallet))) => {
+                    self.lookup(wallet, text, reply);
                 }
                 result => {
                     let _ = reply.send(result);
@@ -325,7 +331,7 @@ impl Engine {
                     self.documents.clear();
                 }
                 self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
-                self.groups.devices.remember(&verified);
+                self.groups.session.devices_mut().remember(&verified);
                 self.documents
                     .insert(digest, (*verified.public(), verified.expires_at()));
                 *verified.public()
@@ -333,13 +339,20 @@ impl Engine {
         })
     }
 
-    /// A verified, unexpired document of `name` held in the cache.
-    fn cached_document(&self, name: &IpnsName) -> Option<IdentityPublic> {
+    /// A verified, unexpired document of `name` held in the cache, or a
+    /// contact's.
+    fn known_peer(&self, name: &IpnsName) -> Option<IdentityPublic> {
         let now = now();
         self.documents
             .values()
             .find(|(peer, expires)| now < *expires && peer.ipns_name() == *name)
             .map(|(peer, _)| *peer)
+            .or_else(|| {
+                self.contacts
+                    .values()
+                    .find(|c| c.peer.ipns_name() == *name)
+                    .map(|c| c.peer)
+            })
     }
 
     fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
@@ -374,11 +387,8 @@ impl Engine {
     /// A contact by wallet address or IPNS name: from the cache, else the
     /// store (contacts may be added by another process sharing the file).
     fn find_contact(&mut self, who: &str) -> Result<StoredConversation, NodeError> {
-        let wallet = who.parse::<WalletAddress>().ok();
-        let name = who.parse::<IpnsName>().ok();
-        let matches = |c: &StoredConversation| {
-            Some(c.peer.wallet) == wallet || Some(c.peer.ipns_name()) == name
-        };
+        let peer: Peer = who.parse()?;
+        let matches = |c: &StoredConversation| peer.names(&c.peer.wallet, &c.peer.ipns_name());
         if let Some(c) = self.contacts.values().find(|c| matches(c)) {
             return Ok(*c);
         }
@@ -387,7 +397,7 @@ impl Engine {
             .conversations()?
             .into_iter()
             .find(|c| matches(c))
-            .ok_or_else(|| NodeError::NotAContact(who.to_owned()))?;
+            .ok_or(NodeError::NotAContact(peer))?;
         self.contacts.insert(found.id, found);
         Ok(found)
     }
@@ -397,12 +407,12 @@ impl Engine {
         if !self.conversations.contains_key(&c.id) {
             let mut conv = Conversation::new(&self.keys, &c.peer)?;
             conv.load(self.store.as_ref())
-                .map_err(|e| NodeError::Network(e.to_string()))?;
+                .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
             self.conversations.insert(c.id, conv);
         }
         self.conversations
             .get_mut(&c.id)
-            .ok_or_else(|| NodeError::NotAContact(c.id.to_string()))
+            .ok_or(NodeError::NotAContact(Peer::Name(c.peer.ipns_name())))
     }
 
     fn send_dm(&mut self, to: &str, text: String) -> Result<EntryCid, NodeError> {
@@ -563,9 +573,15 @@ impl Engine {
         match self.notification(&from, data) {
             Ok(()) => MessageAcceptance::Accept,
             Err(reason) => {
-                self.emit(NodeEvent::Rejected { peer: from, reason });
+                self.rejected(from, reason);
                 MessageAcceptance::Reject
             }
         }
+    }
+
+    /// Counts a rejection and reports it.
+    pub(super) fn rejected(&mut self, peer: PeerId, reason: Rejection) {
+        *self.rejections.entry(reason).or_default() += 1;
+        self.emit(NodeEvent::Rejected { peer, reason });
     }
 }

@@ -11,8 +11,9 @@ use zeroize::Zeroizing;
 use super::{Engine, random};
 use crate::engine::inbox_topic;
 use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES, MAX_WANT};
-use crate::node::NodeEvent;
+use crate::node::{NodeError, NodeEvent};
 use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
+use crate::rejection::Rejection;
 
 /// Most accepted entries held before they are written.
 const MAX_UNSAVED: usize = 512;
@@ -87,14 +88,17 @@ impl Engine {
     }
 
     /// Opens, verifies and merges a notification; asks `from` for missing blocks.
-    pub(super) fn notification(&mut self, from: &PeerId, data: &[u8]) -> Result<(), String> {
+    pub(super) fn notification(&mut self, from: &PeerId, data: &[u8]) -> Result<(), Rejection> {
         if data.len() > MAX_NOTIFICATION_BYTES {
-            return Err("oversized notification".into());
+            return Err(Rejection::Oversized);
         }
-        let n = Notification::open(self.keys.dm(), data).map_err(|e| e.to_string())?;
-        let (peer, new) = self
-            .add_contact(&n.sender_document)
-            .map_err(|e| e.to_string())?;
+        let n =
+            Notification::open(self.keys.dm(), data).map_err(Rejection::Unopenable.because())?;
+        let (peer, new) = match self.add_contact(&n.sender_document) {
+            Ok(v) => v,
+            Err(e @ NodeError::Document(_)) => return Err(Rejection::BadDocument.because()(e)),
+            Err(e) => return Err(Rejection::Local.because()(e)),
+        };
         if new {
             self.emit(NodeEvent::ContactAdded {
                 name: peer.ipns_name(),
@@ -105,18 +109,27 @@ impl Engine {
             return self.invitation(&peer, invitation);
         }
         let stored = StoredConversation {
-            id: self.conversation_id(&peer).map_err(|e| e.to_string())?,
+            id: self
+                .conversation_id(&peer)
+                .map_err(Rejection::BadDocument.because())?,
             peer,
         };
         if stored.id.as_bytes().as_slice() != n.conversation.as_slice() {
-            return Err("notification names another conversation".into());
+            return Err(Rejection::WrongConversation);
         }
         let mut accepted = Vec::new();
         {
-            let conv = self.conversation(&stored).map_err(|e| e.to_string())?;
+            let conv = self
+                .conversation(&stored)
+                .map_err(Rejection::Local.because())?;
             for block in &n.blocks {
-                let entry = Entry::decode_and_verify(block, None).map_err(|e| e.to_string())?;
-                if conv.ingest_entry(&entry).map_err(|e| e.to_string())?.new {
+                let entry =
+                    Entry::decode_and_verify(block, None).map_err(Rejection::BadEntry.because())?;
+                if conv
+                    .ingest_entry(&entry)
+                    .map_err(Rejection::BadEntry.because())?
+                    .new
+                {
                     accepted.push(entry);
                 }
             }
@@ -237,7 +250,7 @@ impl Engine {
                 ..
             } => {
                 if let Some(r) = self.groups.fetches.remove(&request_id) {
-                    self.group_fetch_failed(r, &error);
+                    self.group_fetch_failed(r, error);
                 } else if let Some(id) = self.fetches.remove(&request_id) {
                     self.find_providers(id, peer);
                 }
@@ -299,7 +312,7 @@ impl Engine {
             } => {
                 for sealed in &response.notifications {
                     if let Err(reason) = self.notification(&peer, sealed) {
-                        self.emit(NodeEvent::Rejected { peer, reason });
+                        self.rejected(peer, reason);
                     }
                 }
                 if let Some(fetch) = self.groups.fetches.remove(&request_id) {
@@ -326,14 +339,14 @@ impl Engine {
                         match checked {
                             Ok((e, true)) => accepted.push(e),
                             Ok(_) => {}
-                            Err(e) => bad = Some(e.to_string()),
+                            Err(e) => bad = Some(Rejection::BadEntry.because()(e)),
                         }
                     }
                 }
                 let progress = !accepted.is_empty();
                 self.accepted(&stored, accepted);
                 if let Some(reason) = bad {
-                    self.emit(NodeEvent::Rejected { peer, reason });
+                    self.rejected(peer, reason);
                     return;
                 }
                 let missing = self

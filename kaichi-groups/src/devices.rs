@@ -1,0 +1,63 @@
+//! The device keys a member knows from verified identity documents: the
+//! [`DeviceDirectory`] nodes and the CLI check group leaves against.
+
+use std::collections::HashMap;
+
+use kaichi_identity::document::VerifiedDocument;
+use kaichi_identity::{IpnsName, IpnsPublicKey};
+
+use crate::credential::DeviceDirectory;
+
+/// Most identities whose device keys are remembered (the cache is cleared
+/// when full; this member's own identity is kept apart and never dropped).
+pub const MAX_KNOWN_IDENTITIES: usize = 4096;
+
+/// Device keys granted in the identity documents this member has verified.
+#[derive(Debug, Default, Clone)]
+pub struct KnownDevices {
+    own: Option<(IpnsName, Vec<IpnsPublicKey>)>,
+    others: HashMap<IpnsName, Vec<IpnsPublicKey>>,
+}
+
+impl KnownDevices {
+    /// Records the device signing keys this member's own document grants.
+    pub fn remember_own(&mut self, doc: &VerifiedDocument) {
+        self.own = Some((doc.public().ipns_name(), device_keys(doc)));
+    }
+
+    /// Records the device signing keys a verified document grants (replacing
+    /// what an older document of the same identity granted).
+    pub fn remember(&mut self, doc: &VerifiedDocument) {
+        let name = doc.public().ipns_name();
+        let keys = device_keys(doc);
+        if let Some((own, k)) = &mut self.own
+            && *own == name
+        {
+            *k = keys;
+            return;
+        }
+        if self.others.len() >= MAX_KNOWN_IDENTITIES {
+            self.others.clear();
+        }
+        self.others.insert(name, keys);
+    }
+}
+
+fn device_keys(doc: &VerifiedDocument) -> Vec<IpnsPublicKey> {
+    doc.devices()
+        .iter()
+        .map(|g| g.request().signing_key())
+        .collect()
+}
+
+impl DeviceDirectory for KnownDevices {
+    fn is_device_of(&self, identity: &IpnsName, key: &IpnsPublicKey) -> bool {
+        let own = self
+            .own
+            .as_ref()
+            .filter(|(n, _)| n == identity)
+            .map(|(_, k)| k);
+        own.or_else(|| self.others.get(identity))
+            .is_some_and(|keys| keys.contains(key))
+    }
+}

@@ -1,0 +1,183 @@
+//! This member's own operations: create, send, add, remove, admins,
+//! self-update, leave, and the sequencer's commit of pending proposals.
+
+use kaichi_identity::IpnsName;
+
+use super::{Ctx, GroupSession, SessionError, SessionOutput};
+use crate::group::{Candidate, Group, NewGroup, Outgoing};
+use crate::ids::GroupId;
+use crate::policy::GroupPolicy;
+use crate::storage::{SqliteProvider, StoredGroupMessage};
+use crate::wire::message_info;
+
+impl<P: GroupPolicy> GroupSession<P> {
+    /// Creates a group (this member is its admin and sequencer) and records it.
+    pub fn create(&mut self, new: NewGroup) -> Result<GroupId, SessionError> {
+        let name = new.name.clone();
+        let group = self.db.transaction(|p| {
+            let group = Group::create(p, &self.me, new)?;
+            self.db.record_group(&group.id(), &name)?;
+            Ok::<_, SessionError>(group)
+        })?;
+        let id = group.id();
+        self.loaded.insert(id, group);
+        Ok(id)
+    }
+
+    /// Sends an application message and keeps it; outputs
+    /// [`SessionOutput::Publish`].
+    pub fn send(&mut self, id: GroupId, text: &[u8], now_ms: u64) -> Result<(), SessionError> {
+        let bytes = self.in_group(id, |group, p, ctx| {
+            let bytes = group.send(p, ctx.me, text)?;
+            ctx.db.save_message(
+                &id,
+                &StoredGroupMessage {
+                    epoch: group.epoch(),
+                    sender: ctx.me.name().to_string(),
+                    body: text.to_vec(),
+                    at_ms: now_ms,
+                },
+            )?;
+            log_own(ctx, &bytes)?;
+            Ok::<_, SessionError>(bytes)
+        })?;
+        self.outputs.push_back(SessionOutput::Publish {
+            group: id,
+            message: bytes,
+        });
+        Ok(())
+    }
+
+    /// Adds members (the sequencer commits and outputs the Welcome for them;
+    /// anyone else proposes). Returns the group's epoch afterwards.
+    pub fn add(&mut self, id: GroupId, candidates: &[Candidate]) -> Result<u64, SessionError> {
+        self.change(id, |group, p, ctx| {
+            Ok(group.add(p, ctx.me, ctx.policy, ctx.devices, candidates)?)
+        })
+    }
+
+    /// Removes every leaf of the named identities (committed by the
+    /// sequencer, proposed by anyone else).
+    pub fn remove(&mut self, id: GroupId, members: &[IpnsName]) -> Result<u64, SessionError> {
+        self.change(id, |group, p, ctx| {
+            Ok(group.remove(p, ctx.me, ctx.policy, members)?)
+        })
+    }
+
+    /// Makes a member an admin, or no longer one (a metadata change).
+    pub fn set_admin(
+        &mut self,
+        id: GroupId,
+        member: IpnsName,
+        admin: bool,
+    ) -> Result<u64, SessionError> {
+        self.change(id, |group, p, ctx| {
+            if admin && !group.is_member(&member) {
+                return Err(SessionError::NotAMember(member));
+            }
+            let mut metadata = group.metadata().clone();
+            metadata.admins.retain(|a| *a != member);
+            if admin {
+                metadata.admins.push(member);
+            }
+            Ok(group.set_metadata(p, ctx.me, ctx.policy, metadata)?)
+        })
+    }
+
+    /// Refreshes this member's leaf keys (post-compromise security).
+    pub fn update(&mut self, id: GroupId) -> Result<u64, SessionError> {
+        self.change(id, |group, p, ctx| Ok(group.self_update(p, ctx.me)?))
+    }
+
+    /// Proposes to leave (the sequencer commits it).
+    pub fn leave(&mut self, id: GroupId) -> Result<u64, SessionError> {
+        self.change(id, |group, p, ctx| {
+            Ok(Outgoing::Proposals(vec![group.leave(p, ctx.me)?]))
+        })
+    }
+
+    /// The sequencer commits the proposals it received.
+    pub fn commit_pending(&mut self, id: GroupId) -> Result<u64, SessionError> {
+        self.change(id, |group, p, ctx| {
+            Ok(Outgoing::Commit(
+                group.commit_pending(p, ctx.me, ctx.policy)?,
+            ))
+        })
+    }
+
+    /// Runs one change of this member's in a transaction, logs what it
+    /// produced as its own, and outputs it (with the Welcome and the
+    /// membership diff of a commit). Returns the epoch afterwards.
+    fn change(
+        &mut self,
+        id: GroupId,
+        f: impl FnOnce(&mut Group, &SqliteProvider<'_>, &Ctx<'_, P>) -> Result<Outgoing, SessionError>,
+    ) -> Result<u64, SessionError> {
+        let (out, epoch, added, removed) = self.in_group(id, |group, p, ctx| {
+            let before = group.member_names();
+            let out = f(group, p, ctx)?;
+            let after = group.member_names();
+            match &out {
+                Outgoing::Commit(c) => log_own(ctx, &c.commit)?,
+                Outgoing::Proposals(ps) => {
+                    for m in ps {
+                        log_own(ctx, m)?;
+                    }
+                }
+            }
+            let added: Vec<IpnsName> = after
+                .iter()
+                .filter(|n| !before.contains(n))
+                .copied()
+                .collect();
+            let removed: Vec<IpnsName> = before
+                .iter()
+                .filter(|n| !after.contains(n))
+                .copied()
+                .collect();
+            if let Outgoing::Commit(_) = out {
+                ctx.db.record_group(&id, &group.metadata().name)?;
+            }
+            Ok::<_, SessionError>((out, group.epoch(), added, removed))
+        })?;
+        match out {
+            Outgoing::Commit(c) => {
+                self.outputs.push_back(SessionOutput::Publish {
+                    group: id,
+                    message: c.commit,
+                });
+                if let (Some(welcome), Some(ratchet_tree)) = (c.welcome, c.ratchet_tree) {
+                    self.outputs.push_back(SessionOutput::Welcome {
+                        group: id,
+                        welcome,
+                        ratchet_tree,
+                        to: added.clone(),
+                    });
+                }
+                self.outputs.push_back(SessionOutput::Changed {
+                    group: id,
+                    epoch,
+                    added,
+                    removed,
+                });
+            }
+            Outgoing::Proposals(ps) => {
+                for message in ps {
+                    self.outputs
+                        .push_back(SessionOutput::Publish { group: id, message });
+                }
+            }
+        }
+        Ok(epoch)
+    }
+}
+
+/// Puts one of this member's own messages in its group's log, as applied.
+fn log_own<P>(ctx: &Ctx<'_, P>, bytes: &[u8]) -> Result<(), crate::storage::DatabaseError> {
+    // Our own output always has a readable header; if it did not, there is
+    // nothing to log it under.
+    if let Ok(info) = message_info(bytes) {
+        ctx.db.log_message(&info, bytes, true)?;
+    }
+    Ok(())
+}

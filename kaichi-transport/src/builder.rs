@@ -1,0 +1,147 @@
+//! [`NodeBuilder`]: from a wallet and a directory to a running node.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kaichi_identity::document::{DeviceGrant, DocumentBuilder};
+use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp, WalletSigner};
+use kaichi_privatelog::store::{Durability, SqliteStore};
+use tokio::sync::mpsc;
+
+use crate::config::{NodeConfig, NodeConfigBuilder};
+use crate::error::NodeError;
+use crate::keypackage::prepare_key_package;
+use crate::node::{Node, NodeEvent};
+
+/// The database file of a node's home directory: blocks, conversations and
+/// group state share it.
+pub const DATABASE_FILE: &str = "kaichi.db";
+/// How long the identity document a builder signs stays valid.
+pub const DEFAULT_DOCUMENT_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+
+/// Starts a node for a wallet, keeping its state in one directory. Made by
+/// [`Node::builder`]; [`NodeBuilder::start`] does every step: derive the
+/// identity keys from one wallet signature, open (or create) the
+/// database, prepare the KeyPackage this identity publishes, sign the
+/// identity document that references it, and start the node.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), kaichi_transport::NodeError> {
+/// use kaichi_identity::wallet::KeypairWallet;
+/// use kaichi_transport::Node;
+///
+/// let wallet = KeypairWallet::from_secret_seed(&[7; 32]);
+/// let (node, mut events) = Node::builder(&wallet, "/tmp/alice")
+///     .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr")))
+///     .start()
+///     .await?;
+/// println!("{} is up", node.name());
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `start`"]
+pub struct NodeBuilder<'w, W: ?Sized> {
+    wallet: &'w W,
+    home: Option<PathBuf>,
+    epoch: KeyEpoch,
+    lifetime: Duration,
+    durability: Durability,
+    grants: Vec<DeviceGrant>,
+    config: NodeConfigBuilder,
+}
+
+impl<W: ?Sized> std::fmt::Debug for NodeBuilder<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeBuilder")
+            .field("home", &self.home)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// A builder for a node of `wallet`'s identity with its state in `home`
+    /// (created if missing; the database is `home/kaichi.db`).
+    pub fn builder<W: WalletSigner + ?Sized>(
+        wallet: &W,
+        home: impl Into<PathBuf>,
+    ) -> NodeBuilder<'_, W> {
+        NodeBuilder {
+            wallet,
+            home: Some(home.into()),
+            epoch: KeyEpoch::ZERO,
+            lifetime: DEFAULT_DOCUMENT_LIFETIME,
+            durability: Durability::Full,
+            grants: Vec::new(),
+            config: NodeConfig::builder(),
+        }
+    }
+
+    /// A builder for a node that keeps everything in memory (tests,
+    /// examples, short-lived bots): nothing survives the process.
+    pub fn in_memory<W: WalletSigner + ?Sized>(wallet: &W) -> NodeBuilder<'_, W> {
+        NodeBuilder {
+            home: None,
+            ..Self::builder(wallet, PathBuf::new())
+        }
+    }
+}
+
+impl<W: WalletSigner + ?Sized> NodeBuilder<'_, W> {
+    /// The key epoch to derive (default 0; a new epoch rotates every key).
+    pub fn epoch(mut self, epoch: KeyEpoch) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// How long the signed identity document stays valid (default 30 days).
+    pub fn document_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// How hard the database syncs (default [`Durability::Full`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Lists a device grant in the identity document.
+    pub fn device_grant(mut self, grant: DeviceGrant) -> Self {
+        self.grants.push(grant);
+        self
+    }
+
+    /// Sets network options (listen and bootstrap addresses, relay mode,
+    /// limits, balance source ...) on the node's configuration.
+    pub fn configure(mut self, f: impl FnOnce(NodeConfigBuilder) -> NodeConfigBuilder) -> Self {
+        self.config = f(self.config);
+        self
+    }
+
+    /// Performs every step and starts the node on the current tokio
+    /// runtime. Returns the node and its bounded event stream.
+    pub async fn start(self) -> Result<(Node, mpsc::Receiver<NodeEvent>), NodeError> {
+        let keys = IdentityKeys::derive(self.wallet, self.epoch)?;
+        let now = Timestamp::from_system_time(std::time::SystemTime::now())?;
+        let (store, config, key_package) = match &self.home {
+            Some(home) => {
+                std::fs::create_dir_all(home).map_err(NodeError::Home)?;
+                let path = home.join(DATABASE_FILE);
+                let store = SqliteStore::open(&path, self.durability)?;
+                let key_package = prepare_key_package(&path, &store, &keys)?;
+                (store, self.config.group_database(&path), Some(key_package))
+            }
+            None => (SqliteStore::open_in_memory()?, self.config, None),
+        };
+        let mut document = DocumentBuilder::new(&keys, now, self.lifetime);
+        if let Some(kp) = key_package {
+            document = document.key_package(kp);
+        }
+        for grant in self.grants {
+            document = document.device(grant);
+        }
+        let document = document.sign(self.wallet)?;
+        Node::start(config.build()?, keys, document, Arc::new(store)).await
+    }
+}

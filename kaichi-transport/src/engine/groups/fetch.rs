@@ -1,0 +1,296 @@
+//! Block requests groups make: an invitee's KeyPackage, a Welcome and its
+//! ratchet tree, a group's log from a member who was there (catch-up); a
+//! request whose peer cannot be dialled is sent again once after a DHT
+//! lookup of the peer's addresses. Also serving the log to members.
+
+use kaichi_groups::GroupId;
+use kaichi_identity::{IdentityPublic, IpnsName};
+use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::store::BlockStore as _;
+use libp2p::request_response::OutboundFailure;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::oneshot;
+
+use super::now_ms;
+use crate::engine::Engine;
+use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES};
+use crate::node::NodeError;
+use crate::notification::GroupInvitation;
+use crate::rejection::Rejection;
+
+/// Most DHT lookups of peers' addresses for group requests in flight.
+const MAX_PEER_LOOKUPS: usize = 64;
+
+/// What waits for an identity's document to learn its device keys.
+pub(crate) enum DeviceRetry {
+    /// Apply the group's log again.
+    Drain(GroupId),
+    /// Join again from a Welcome and tree kept in the block store.
+    Join {
+        inviter: PeerId,
+        group: GroupId,
+        welcome: EntryCid,
+        tree: EntryCid,
+    },
+}
+
+/// What a block request made for groups is waiting for.
+pub(super) enum GroupFetch {
+    /// An invitee's KeyPackage, for an invite in progress.
+    KeyPackage {
+        group: GroupId,
+        member: IdentityPublic,
+        cid: EntryCid,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    },
+    /// A Welcome and ratchet tree, for an invitation received.
+    Invitation {
+        inviter: PeerId,
+        group: GroupId,
+        welcome: EntryCid,
+        tree: EntryCid,
+    },
+    /// A group's log, to catch up.
+    Log,
+}
+
+/// A block request made for groups, kept to resend it once after a DHT
+/// lookup of the peer's addresses when the first dial fails.
+pub(crate) struct GroupRequest {
+    peer: PeerId,
+    request: BlockRequest,
+    fetch: GroupFetch,
+    retried: bool,
+}
+
+impl Engine {
+    /// Sends a group block request to `peer`.
+    pub(super) fn group_request(&mut self, peer: PeerId, request: BlockRequest, fetch: GroupFetch) {
+        self.send_group_request(GroupRequest {
+            peer,
+            request,
+            fetch,
+            retried: false,
+        });
+    }
+
+    fn send_group_request(&mut self, r: GroupRequest) {
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .blocks
+            .send_request(&r.peer, r.request.clone());
+        self.groups.fetches.insert(id, r);
+    }
+
+    /// A DHT lookup for a peer's addresses finished: resend the request.
+    pub(crate) fn group_lookup_done(
+        &mut self,
+        query: libp2p::kad::QueryId,
+        found: Vec<libp2p::kad::PeerInfo>,
+    ) {
+        let Some(mut r) = self.groups.lookups.remove(&query) else {
+            return;
+        };
+        for info in found {
+            for addr in info.addrs {
+                self.swarm.add_peer_address(info.peer_id, addr);
+            }
+        }
+        r.retried = true;
+        self.send_group_request(r);
+    }
+
+    /// Whether a DHT query is one of ours.
+    pub(crate) fn is_group_lookup(&self, query: &libp2p::kad::QueryId) -> bool {
+        self.groups.lookups.contains_key(query)
+    }
+
+    /// A peer subscribed to one of our group topics: catch up from it.
+    pub(crate) fn group_peer_subscribed(&mut self, id: GroupId, peer: PeerId) {
+        let Some(epoch) = self.groups.session.group(&id).map(|g| g.epoch()) else {
+            return;
+        };
+        let request = BlockRequest {
+            group: id.as_bytes().to_vec(),
+            since_epoch: epoch,
+            ..Default::default()
+        };
+        self.group_request(peer, request, GroupFetch::Log);
+    }
+
+    /// Serves a group's log to a member.
+    pub(crate) fn serve_group_log(&self, peer: &PeerId, request: &BlockRequest) -> Vec<Vec<u8>> {
+        let Ok(id) = GroupId::from_slice(&request.group) else {
+            return Vec::new();
+        };
+        self.groups
+            .session
+            .log_for(
+                &id,
+                &IpnsName::from_peer_id(*peer),
+                request.since_epoch,
+                MAX_RESPONSE_BYTES / 2,
+            )
+            .unwrap_or_else(|e| {
+                tracing::warn!(group = %id, %e, "could not read the group's log");
+                Vec::new()
+            })
+    }
+
+    /// An invitation arrived (its sender's document verified): fetch the
+    /// Welcome and tree from the inviter.
+    pub(crate) fn invitation(
+        &mut self,
+        inviter: &IdentityPublic,
+        inv: &GroupInvitation,
+    ) -> Result<(), Rejection> {
+        let group = GroupId::from_slice(&inv.group).map_err(|_| Rejection::BadInvitation)?;
+        let welcome = EntryCid::from_bytes(&inv.welcome).map_err(|_| Rejection::BadInvitation)?;
+        let tree = EntryCid::from_bytes(&inv.ratchet_tree).map_err(|_| Rejection::BadInvitation)?;
+        if self.groups.session.group(&group).is_some() {
+            return Ok(());
+        }
+        let peer = *inviter.ipns_name().peer_id();
+        for addr in inv.addresses.iter().take(16) {
+            if let Ok(a) = Multiaddr::try_from(addr.clone()) {
+                self.swarm.add_peer_address(peer, a);
+            }
+        }
+        let request = BlockRequest {
+            want: vec![welcome.to_bytes().to_vec(), tree.to_bytes().to_vec()],
+            ..Default::default()
+        };
+        self.group_request(
+            peer,
+            request,
+            GroupFetch::Invitation {
+                inviter: peer,
+                group,
+                welcome,
+                tree,
+            },
+        );
+        Ok(())
+    }
+
+    /// A block request made for groups failed: the first time the peer
+    /// could not be dialled, look its addresses up in the DHT and try again.
+    pub(crate) fn group_fetch_failed(&mut self, r: GroupRequest, error: OutboundFailure) {
+        if !r.retried
+            && matches!(error, OutboundFailure::DialFailure)
+            && self.groups.lookups.len() < MAX_PEER_LOOKUPS
+        {
+            let query = self.swarm.behaviour_mut().kad.get_closest_peers(r.peer);
+            self.groups.lookups.insert(query, r);
+            return;
+        }
+        if let GroupFetch::KeyPackage { reply, member, .. } = r.fetch {
+            let _ = reply.send(Err(NodeError::KeyPackageUnavailable {
+                member: member.ipns_name(),
+                cause: Some(error),
+            }));
+        }
+    }
+
+    /// A block response to a group request.
+    pub(crate) fn group_response(&mut self, r: GroupRequest, response: &BlockResponse) {
+        let find = |cid: &EntryCid| response.blocks.iter().find(|b| EntryCid::of(b) == *cid);
+        match r.fetch {
+            GroupFetch::KeyPackage {
+                group,
+                member,
+                cid,
+                reply,
+            } => {
+                let result = match find(&cid) {
+                    Some(kp) => self.finish_invite(group, &member, kp.clone()),
+                    None => Err(NodeError::KeyPackageUnavailable {
+                        member: member.ipns_name(),
+                        cause: None,
+                    }),
+                };
+                let _ = reply.send(result);
+            }
+            GroupFetch::Invitation {
+                inviter,
+                group,
+                welcome,
+                tree,
+            } => {
+                let (Some(w), Some(t)) = (find(&welcome), find(&tree)) else {
+                    tracing::debug!(%group, "the inviter did not send the Welcome and tree");
+                    return;
+                };
+                self.join_group(inviter, group, w, t);
+            }
+            GroupFetch::Log => {}
+        }
+        let mut groups = std::collections::BTreeSet::new();
+        for bytes in &response.group_messages {
+            match self.groups.session.receive(None, bytes) {
+                Ok((id, _)) => {
+                    groups.insert(id);
+                }
+                Err(e) => tracing::debug!(%e, "a logged group message was not kept"),
+            }
+        }
+        for id in groups {
+            self.drain_group(id);
+        }
+    }
+
+    fn join_group(&mut self, inviter: PeerId, expected: GroupId, welcome: &[u8], tree: &[u8]) {
+        let joined = self
+            .groups
+            .session
+            .join(welcome, Some(tree), Some(expected));
+        self.pump_groups();
+        match joined {
+            Ok(id) => self.group_peer_subscribed(id, inviter),
+            Err(e) => {
+                if let Some(name) = e.unbound()
+                    && self.groups.session.wait_for_document(name, now_ms())
+                {
+                    // A member's device key we do not know: keep the Welcome
+                    // and tree, look the member's document up, and try again.
+                    let (w, t) = (EntryCid::of(welcome), EntryCid::of(tree));
+                    let kept = self.store.put(&w.to_cid(), welcome).is_ok()
+                        && self.store.put(&t.to_cid(), tree).is_ok();
+                    let retry = DeviceRetry::Join {
+                        inviter,
+                        group: expected,
+                        welcome: w,
+                        tree: t,
+                    };
+                    if kept && self.lookup_for_devices(name, retry) {
+                        return;
+                    }
+                }
+                tracing::debug!(%e, "could not join from an invitation");
+            }
+        }
+    }
+
+    /// An identity's document was looked up (found or not) for its device
+    /// keys: try again what waited on it.
+    pub(crate) fn retry_after_devices(&mut self, retry: DeviceRetry) {
+        match retry {
+            DeviceRetry::Drain(id) => self.drain_group(id),
+            DeviceRetry::Join {
+                inviter,
+                group,
+                welcome,
+                tree,
+            } => {
+                let blocks = (
+                    self.store.get(&welcome.to_cid()),
+                    self.store.get(&tree.to_cid()),
+                );
+                if let (Ok(Some(w)), Ok(Some(t))) = blocks {
+                    self.join_group(inviter, group, &w, &t);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Invitations: the invitee's KeyPackage fetched by the CID its identity
+//! document lists, the add (a commit by the sequencer, a proposal by
+//! another admin), and the Welcome stored as blocks and announced to each
+//! new member's inbox, sealed to them.
+
+use kaichi_groups::{Candidate, GroupId};
+use kaichi_identity::{IdentityPublic, IpnsName};
+use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::store::BlockStore as _;
+use tokio::sync::oneshot;
+use zeroize::Zeroizing;
+
+use super::fetch::GroupFetch;
+use crate::engine::dht::LookupTarget;
+use crate::engine::{Engine, inbox_topic, random};
+use crate::exchange::BlockRequest;
+use crate::node::NodeError;
+use crate::notification::{GroupInvitation, Notification};
+
+/// A Welcome stored as blocks, waiting to be announced to a new member.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingWelcome {
+    pub(crate) group: GroupId,
+    welcome: EntryCid,
+    tree: EntryCid,
+}
+
+impl Engine {
+    pub(super) fn invite(
+        &mut self,
+        which: &str,
+        member: &str,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    ) {
+        match self.find_contact(member) {
+            // A contact whose document we hold lists no KeyPackage (it came
+            // from a file, say): look up the one its node published.
+            Ok(contact)
+                if self
+                    .groups
+                    .key_packages
+                    .get(&contact.peer.ipns_name())
+                    .is_none_or(|r| r.is_empty()) =>
+            {
+                self.lookup_for_invite(
+                    LookupTarget::Wallet(contact.peer.wallet),
+                    which.to_owned(),
+                    reply,
+                );
+            }
+            Ok(_) => self.invite_known(which, member, reply),
+            // Not a contact: find their document by wallet or IPNS name.
+            Err(_) => {
+                let target = match member.parse::<crate::peer::Peer>() {
+                    Ok(crate::peer::Peer::Wallet(w)) => LookupTarget::Wallet(w),
+                    Ok(crate::peer::Peer::Name(n)) => LookupTarget::Name(n),
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                        return;
+                    }
+                };
+                self.lookup_for_invite(target, which.to_owned(), reply);
+            }
+        }
+    }
+
+    /// Invites a member whose KeyPackage references are known (or fails).
+    pub(crate) fn invite_known(
+        &mut self,
+        which: &str,
+        member: &str,
+        reply: oneshot::Sender<Result<u64, NodeError>>,
+    ) {
+        let prepared = (|| {
+            let id = self.find_group(which)?;
+            let contact = self.find_contact(member)?;
+            let name = contact.peer.ipns_name();
+            let cid = self
+                .groups
+                .key_packages
+                .get(&name)
+                .and_then(|refs| refs.iter().find_map(|r| EntryCid::from_bytes(r).ok()))
+                .ok_or(NodeError::NoKeyPackage(name))?;
+            Ok((id, contact.peer, cid))
+        })();
+        let (group, member, cid) = match prepared {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let request = BlockRequest {
+            want: vec![cid.to_bytes().to_vec()],
+            ..Default::default()
+        };
+        let peer = *member.ipns_name().peer_id();
+        self.group_request(
+            peer,
+            request,
+            GroupFetch::KeyPackage {
+                group,
+                member,
+                cid,
+                reply,
+            },
+        );
+    }
+
+    /// The invitee's KeyPackage arrived: add them. The session outputs the
+    /// commit and the Welcome (the sequencer) or the proposal (another
+    /// admin; the sequencer's node delivers the Welcome when it commits).
+    /// Returns the epoch afterwards.
+    pub(super) fn finish_invite(
+        &mut self,
+        group: GroupId,
+        member: &IdentityPublic,
+        kp: Vec<u8>,
+    ) -> Result<u64, NodeError> {
+        let candidate = Candidate::new(kp).with_wallet(member.wallet);
+        let result = self.groups.session.add(group, &[candidate]);
+        self.pump_groups();
+        Ok(result?)
+    }
+
+    /// Stores a Welcome and its ratchet tree as blocks this node serves.
+    pub(super) fn store_welcome(
+        &mut self,
+        group: GroupId,
+        welcome: &[u8],
+        tree: &[u8],
+    ) -> Result<PendingWelcome, NodeError> {
+        let (welcome_cid, tree_cid) = (EntryCid::of(welcome), EntryCid::of(tree));
+        for (cid, block) in [(welcome_cid, welcome), (tree_cid, tree)] {
+            self.store.put(&cid.to_cid(), block)?;
+        }
+        Ok(PendingWelcome {
+            group,
+            welcome: welcome_cid,
+            tree: tree_cid,
+        })
+    }
+
+    /// Sends `member` a sealed invitation to fetch a stored Welcome.
+    pub(crate) fn send_invitation(&mut self, member: &IdentityPublic, w: &PendingWelcome) {
+        let notification = Notification {
+            sender_document: self.document.clone(),
+            invitation: Some(GroupInvitation {
+                group: w.group.as_bytes().to_vec(),
+                welcome: w.welcome.to_bytes().to_vec(),
+                ratchet_tree: w.tree.to_bytes().to_vec(),
+                addresses: self.listen_addrs.iter().map(|a| a.to_vec()).collect(),
+            }),
+            ..Default::default()
+        };
+        let sealed = match random::<32>().and_then(|seed| {
+            notification
+                .seal(&member.dm, Zeroizing::new(seed))
+                .map_err(Into::into)
+        }) {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                tracing::warn!(%e, "could not seal an invitation");
+                return;
+            }
+        };
+        self.publish(inbox_topic(&member.ipns_name()).hash(), sealed);
+    }
+
+    /// Announces a stored Welcome to each new member (looking up the
+    /// documents of those it does not know).
+    pub(super) fn deliver_welcome(&mut self, pending: &PendingWelcome, to: &[IpnsName]) {
+        for name in to {
+            match self.known_peer(name) {
+                Some(peer) => self.send_invitation(&peer, pending),
+                None => {
+                    if !self.lookup_for_welcome(*name, pending.clone()) {
+                        tracing::warn!(%name, "too many lookups: the Welcome is not delivered");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! [`NodeError`]: why a node operation failed, with its cause kept.
+
+use kaichi_identity::IpnsName;
+use kaichi_identity::document::DocumentError;
+use kaichi_privatelog::AppendError;
+use kaichi_privatelog::store::StoreError;
+
+use crate::notification::NotificationError;
+use crate::peer::{Peer, PeerParseError};
+
+/// A node operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The node has stopped.
+    #[error("the node has stopped")]
+    Stopped,
+    /// Not a wallet address or IPNS name.
+    #[error(transparent)]
+    InvalidPeer(#[from] PeerParseError),
+    /// The peer is not a contact (and was not looked up).
+    #[error("{0} is not a contact")]
+    NotAContact(Peer),
+    /// No verifiable identity document of the peer was found in the DHT.
+    #[error("{0} is not a contact (no identity document found in the DHT)")]
+    DocumentNotFound(Peer),
+    /// The DHT returned a document of another identity than the one asked for.
+    #[error("the DHT returned another identity's document for {0}")]
+    WrongDocument(Peer),
+    /// Too many DHT lookups are in flight; try again later.
+    #[error("too many DHT lookups in flight")]
+    TooManyLookups,
+    /// The identity document is invalid.
+    #[error("identity document: {0}")]
+    Document(#[from] DocumentError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A conversation could not be loaded from the store.
+    #[error("loading a conversation: {0}")]
+    LoadConversation(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The message could not be written.
+    #[error("append: {0}")]
+    Append(#[from] AppendError),
+    /// The notification could not be sealed.
+    #[error("notification: {0}")]
+    Notification(#[from] NotificationError),
+    /// The conversation keys could not be derived.
+    #[error("conversation: {0}")]
+    Conversation(#[from] kaichi_privatelog::ConversationKeyError),
+    /// A group operation was refused or failed (see
+    /// [`kaichi_groups::SessionError::denied`] for policy refusals).
+    #[error("group: {0}")]
+    Group(#[from] kaichi_groups::SessionError),
+    /// The group database failed.
+    #[error("group database: {0}")]
+    GroupDatabase(#[from] kaichi_groups::storage::DatabaseError),
+    /// The published KeyPackage could not be prepared.
+    #[error("KeyPackage: {0}")]
+    KeyPackage(#[from] kaichi_groups::session::KeyPackagePrepareError),
+    /// The invitee's identity document lists no KeyPackage.
+    #[error("{0} publishes no KeyPackage (their identity document lists none)")]
+    NoKeyPackage(IpnsName),
+    /// The invitee's KeyPackage could not be fetched from their node.
+    #[error("could not fetch {member}'s KeyPackage{}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    KeyPackageUnavailable {
+        /// The invitee.
+        member: IpnsName,
+        /// The request's failure (none when the peer answered without it).
+        #[source]
+        cause: Option<libp2p::request_response::OutboundFailure>,
+    },
+    /// The operating system's randomness failed.
+    #[error("OS randomness: {0}")]
+    Randomness(#[from] getrandom::Error),
+    /// The system clock is outside the range Kaichi accepts.
+    #[error("system clock: {0}")]
+    Clock(#[from] kaichi_identity::TimestampError),
+    /// The identity keys could not be derived (the wallet did not sign).
+    #[error("deriving the identity keys: {0}")]
+    Identity(#[from] kaichi_identity::DeriveError),
+    /// The identity document could not be signed.
+    #[error("signing the identity document: {0}")]
+    DocumentBuild(#[from] kaichi_identity::document::BuildError),
+    /// The configuration is invalid.
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    /// The node's home directory could not be created.
+    #[error("home directory: {0}")]
+    Home(#[source] std::io::Error),
+    /// The identity's libp2p key could not be made.
+    #[error("libp2p key: {0}")]
+    Key(#[from] kaichi_identity::KeyError),
+    /// The transports could not be set up.
+    #[error("transport set-up: {0}")]
+    TransportSetup(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The node could not listen on an address.
+    #[error("listening: {0}")]
+    Listen(#[from] libp2p::TransportError<std::io::Error>),
+    /// A dial failed at once.
+    #[error("dialling: {0}")]
+    Dial(#[from] libp2p::swarm::DialError),
+    /// A gossipsub subscription failed.
+    #[error("subscribing: {0}")]
+    Subscribe(#[from] libp2p::gossipsub::SubscriptionError),
+}
