@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 const WALLET_FILE: &str = "wallet.json";
 const CONFIG_FILE: &str = "profile.json";
-const DATABASE_FILE: &str = "kaichi.db";
+/// The profile database file: the node builder's, so CLI and node share it.
+const DATABASE_FILE: &str = kaichi_transport::DATABASE_FILE;
 const CONFIG_VERSION: u32 = 1;
 
 /// Public, non-secret profile settings.
@@ -120,11 +121,6 @@ impl Profile {
         let path = self.home.join(DATABASE_FILE);
         SqliteStore::open(&path, Durability::Full)
             .with_context(|| format!("opening {}", path.display()))
-    }
-
-    /// The profile's SQLite file (blocks, logs, group state).
-    pub(crate) fn database_path(&self) -> PathBuf {
-        self.home.join(DATABASE_FILE)
     }
 
     /// The profile's group database (the same file as the store).

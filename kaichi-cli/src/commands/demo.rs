@@ -19,9 +19,8 @@ use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 use kaichi_identity::{IdentityKeys, KeyEpoch};
 use kaichi_privatelog::Conversation;
 use kaichi_privatelog::store::{Durability, SqliteStore, export_conversation};
-use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent};
+use kaichi_transport::{Multiaddr, Node, NodeEvent};
 use serde::Serialize;
-use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::id::IdJson;
@@ -192,26 +191,23 @@ async fn start_node(
     bootstrap: Option<&Multiaddr>,
     relay: bool,
 ) -> anyhow::Result<(Node, mpsc::Receiver<NodeEvent>, Multiaddr)> {
-    let now = super::now()?;
     crate::profile::create_private_dir(&dir.join(who))?;
-    let database = dir.join(who).join("kaichi.db");
-    let store = Arc::new(SqliteStore::open(&database, Durability::Full)?);
-    // The document references a KeyPackage the node serves, for group invitations.
-    let key_package = kaichi_transport::prepare_key_package(&database, &store, keys)?;
-    let document = DocumentBuilder::new(keys, now, Duration::from_secs(86_400))
-        .key_package(key_package)
-        .sign(wallet)?;
-    let mut config = NodeConfig::builder()
-        .listen("/ip4/127.0.0.1/tcp/0".parse()?)
-        .group_database(&database)
-        .retry_interval(Duration::from_millis(100));
-    if let Some(b) = bootstrap {
-        config = config.bootstrap(b.clone());
-    }
-    if relay {
-        config = config.relay(Duration::from_secs(3600));
-    }
-    let (node, mut events) = Node::start(config.build()?, keys.clone(), document, store).await?;
+    let listen: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse()?;
+    let (node, mut events) = Node::builder(wallet, dir.join(who))
+        .epoch(keys.epoch())
+        .document_lifetime(Duration::from_secs(86_400))
+        .configure(|mut c| {
+            c = c.listen(listen).retry_interval(Duration::from_millis(100));
+            if let Some(b) = bootstrap {
+                c = c.bootstrap(b.clone());
+            }
+            if relay {
+                c = c.relay(Duration::from_secs(3600));
+            }
+            c
+        })
+        .start()
+        .await?;
     let addr = loop {
         match tokio::time::timeout(Duration::from_secs(20), events.recv()).await? {
             Some(NodeEvent::Listening(a)) => break a,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kaichi_identity::document::DocumentBuilder;
-use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent};
+use kaichi_identity::KeyEpoch;
+use kaichi_transport::{Multiaddr, Node, NodeConfigBuilder, NodeEvent};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -75,36 +75,37 @@ fn event_json(e: &NodeEvent) -> serde_json::Value {
 }
 
 async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let (wallet, keys, _) = profile.identity()?;
-    let store = Arc::new(profile.store()?);
-    // Group state shares the profile's database; the identity document
-    // references a last-resort KeyPackage the node serves, so anyone who
-    // finds the document can invite this identity to a group.
-    let database = profile.database_path();
-    let key_package = kaichi_transport::prepare_key_package(&database, &store, &keys)?;
-    let document = DocumentBuilder::new(&keys, super::now()?, DOCUMENT_LIFETIME)
-        .key_package(key_package)
-        .sign(&wallet)?;
-    let mut builder = NodeConfig::builder().group_database(&database);
+    let (wallet, _, config) = profile.identity()?;
+    let mut options: Vec<Box<dyn FnOnce(NodeConfigBuilder) -> NodeConfigBuilder>> = Vec::new();
     for l in &args.listen {
-        builder = builder.listen(
-            l.parse::<Multiaddr>()
-                .with_context(|| format!("--listen {l}"))?,
-        );
+        let addr = l
+            .parse::<Multiaddr>()
+            .with_context(|| format!("--listen {l}"))?;
+        options.push(Box::new(move |c| c.listen(addr)));
     }
     for b in &args.bootstrap {
-        builder = builder.bootstrap(
-            b.parse::<Multiaddr>()
-                .with_context(|| format!("--bootstrap {b}"))?,
-        );
+        let addr = b
+            .parse::<Multiaddr>()
+            .with_context(|| format!("--bootstrap {b}"))?;
+        options.push(Box::new(move |c| c.bootstrap(addr)));
     }
     if args.relay {
-        builder = builder.relay(crate::duration::parse(&args.retention).context("--retention")?);
+        let retention = crate::duration::parse(&args.retention).context("--retention")?;
+        options.push(Box::new(move |c| c.relay(retention)));
     }
     if let Some(path) = &args.token_balances {
-        builder = builder.balance_source(Arc::new(crate::balances::SnapshotBalances::load(path)?));
+        let balances = Arc::new(crate::balances::SnapshotBalances::load(path)?);
+        options.push(Box::new(move |c| c.balance_source(balances)));
     }
-    let (node, mut events) = Node::start(builder.build()?, keys, document, store).await?;
+    // The builder derives the keys, opens the profile's database (blocks
+    // and group state share it), prepares the KeyPackage the identity
+    // document references, signs the document and starts the node.
+    let (node, mut events) = Node::builder(&wallet, profile.home())
+        .epoch(KeyEpoch::new(config.epoch))
+        .document_lifetime(DOCUMENT_LIFETIME)
+        .configure(|c| options.into_iter().fold(c, |c, option| option(c)))
+        .start()
+        .await?;
 
     let path = socket_path(profile.home());
     let _ = std::fs::remove_file(&path);

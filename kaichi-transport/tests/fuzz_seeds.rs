@@ -1,0 +1,176 @@
+//! Seed corpora for the transport's fuzz targets (fuzz/seeds/<target>/),
+//! and a check that the committed seeds still decode: a sealed notification
+//! to the fixture identity, block-exchange frames, and DHT records.
+//!
+//! Regenerate with:
+//! `cargo test -p kaichi-transport --test fuzz_seeds -- --ignored`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kaichi_identity::document::DocumentBuilder;
+use kaichi_identity::ipns::{RecordParams, create_record};
+use kaichi_identity::wallet::KeypairWallet;
+use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
+use kaichi_transport::dht::validate_dht_record;
+use kaichi_transport::exchange::{BlockRequest, BlockResponse};
+use kaichi_transport::notification::{GroupInvitation, Notification};
+use prost::Message as _;
+use zeroize::Zeroizing;
+
+/// The `now` every fuzz target uses.
+const NOW: Timestamp = Timestamp::from_unix_secs(1_795_000_000);
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+fn seeds(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds")
+        .join(target)
+}
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = seeds(target);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn read_all(target: &str) -> Vec<Vec<u8>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(seeds(target))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn fixture(seed: u8) -> (KeypairWallet, IdentityKeys, Vec<u8>) {
+    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+    let doc = DocumentBuilder::new(&keys, NOW, CENTURY)
+        .sign(&wallet)
+        .unwrap();
+    (wallet, keys, doc)
+}
+
+fn framed(bytes: &[u8]) -> Vec<u8> {
+    let mut out = (bytes.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(bytes);
+    out
+}
+
+#[test]
+#[ignore = "writes fuzz/seeds; run on purpose to regenerate"]
+fn write_seeds() {
+    let (_, recipient, recipient_doc) = fixture(1);
+    let (_, _, sender_doc) = fixture(2);
+    let dm = Notification {
+        sender_document: sender_doc.clone(),
+        conversation: vec![7; 32],
+        heads: vec![vec![1, 0x55, 0x12, 0x20, 3]],
+        blocks: vec![b"a block".to_vec()],
+        invitation: None,
+    };
+    let invite = Notification {
+        sender_document: sender_doc,
+        invitation: Some(GroupInvitation {
+            group: vec![5; 32],
+            welcome: vec![1, 0x55, 0x12, 0x20],
+            ratchet_tree: vec![1, 0x55, 0x12, 0x20],
+            addresses: vec![b"/ip4/127.0.0.1/tcp/1".to_vec()],
+        }),
+        ..Default::default()
+    };
+    for (name, n) in [("dm", dm), ("invitation", invite)] {
+        let sealed = n
+            .seal(&recipient.public().dm, Zeroizing::new([3; 32]))
+            .unwrap();
+        write("notification_open", name, &sealed);
+    }
+
+    let request = BlockRequest {
+        want: vec![vec![1, 0x55, 0x12, 0x20, 9, 9]],
+        mailbox: true,
+        group: vec![5; 32],
+        since_epoch: 3,
+        ..Default::default()
+    };
+    write(
+        "block_exchange_decode",
+        "request",
+        &framed(&request.encode_to_vec()),
+    );
+    let response = BlockResponse {
+        blocks: vec![b"block".to_vec()],
+        notifications: vec![b"sealed".to_vec()],
+        group_messages: vec![b"mls".to_vec()],
+    };
+    write(
+        "block_exchange_decode",
+        "response",
+        &framed(&response.encode_to_vec()),
+    );
+    write(
+        "block_exchange_decode",
+        "oversized",
+        &u32::MAX.to_be_bytes(),
+    );
+
+    // First byte: 0 = wallet document key, 1 = name document key, 2 = /ipns/ key.
+    write(
+        "dht_record_validate",
+        "document-by-wallet",
+        &[&[0u8][..], &recipient_doc].concat(),
+    );
+    write(
+        "dht_record_validate",
+        "document-by-name",
+        &[&[1u8][..], &recipient_doc].concat(),
+    );
+    let params = RecordParams::new(
+        "/ipfs/bafkqaddwgevxmmraojswg33smq",
+        1,
+        NOW.checked_add(CENTURY).unwrap(),
+    );
+    let record = create_record(recipient.ipns(), &params).unwrap();
+    write(
+        "dht_record_validate",
+        "ipns-record",
+        &[&[2u8][..], &record].concat(),
+    );
+    write("dht_record_validate", "other-namespace", b"\x03/other/key");
+}
+
+#[test]
+fn committed_seeds_still_decode() {
+    let (_, recipient, _) = fixture(1);
+    let opened = read_all("notification_open")
+        .iter()
+        .filter(|s| Notification::open(recipient.dm(), s).is_ok())
+        .count();
+    assert_eq!(opened, 2, "both sealed notifications open");
+
+    let decoded = read_all("block_exchange_decode")
+        .iter()
+        .filter(|s| {
+            s.len() >= 4
+                && (BlockRequest::decode(&s[4..]).is_ok() || BlockResponse::decode(&s[4..]).is_ok())
+                && u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize == s.len() - 4
+        })
+        .count();
+    assert_eq!(decoded, 2, "the request and the response decode");
+
+    let keys = [
+        kaichi_identity::document::document_dht_key(&recipient.wallet()),
+        kaichi_identity::document::document_name_dht_key(&recipient.ipns().name()),
+        recipient.ipns().name().routing_key(),
+    ];
+    let valid = read_all("dht_record_validate")
+        .iter()
+        .filter(|s| {
+            let kind = usize::from(s[0]);
+            kind < 3 && validate_dht_record(&keys[kind], &s[1..], None, NOW).is_ok()
+        })
+        .count();
+    assert_eq!(valid, 3, "two documents and one IPNS record validate");
+}
