@@ -29,7 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     at_alice.ingest(b1.block(), Some(&b1.cid()))?;
     assert_eq!(at_alice.heads(), at_bob.heads(), "both sides converge");
     for m in at_bob.page(None, 10).messages {
-        println!("{}: {}", m.author, m.text);
+        let who = if m.author == alice.public().ipns.to_bytes() {
+            "alice"
+        } else {
+            "bob"
+        };
+        println!("{who}: {}", m.text);
     }
 
     // Alice keeps her copy in a store and exports it.
