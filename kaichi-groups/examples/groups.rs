@@ -10,6 +10,11 @@ use kaichi_groups::{
 use kaichi_identity::IpnsKeypair;
 
 type Session = GroupSession<StandardPolicy>;
+/// A Welcome and its ratchet tree, when an add produced one.
+type Welcome = Option<(Vec<u8>, Vec<u8>)>;
+/// What a session asked to deliver: group messages, and a Welcome.
+type Delivery = (Vec<Vec<u8>>, Welcome);
+type Error = Box<dyn std::error::Error>;
 
 fn member(seed: u8) -> Result<Session, Box<dyn std::error::Error>> {
     let balances: SharedBalanceSource = std::sync::Arc::new(NoBalances);
@@ -21,7 +26,7 @@ fn member(seed: u8) -> Result<Session, Box<dyn std::error::Error>> {
 }
 
 /// What a session asked to deliver: group messages, and a Welcome + tree.
-fn outputs(s: &mut Session) -> (Vec<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>) {
+fn outputs(s: &mut Session) -> Delivery {
     let (mut messages, mut welcome) = (Vec::new(), None);
     while let Some(o) = s.poll_output() {
         match o {
@@ -70,14 +75,8 @@ fn deliver(
     Ok(())
 }
 
-type Welcome = Option<(Vec<u8>, Vec<u8>)>;
-
 /// The sequencer adds `invitee` by its KeyPackage; returns the commit and Welcome.
-fn invite(
-    sequencer: &mut Session,
-    id: GroupId,
-    invitee: &Session,
-) -> Result<(Vec<Vec<u8>>, Welcome), Box<dyn std::error::Error>> {
+fn invite(sequencer: &mut Session, id: GroupId, invitee: &Session) -> Result<Delivery, Error> {
     let kp = key_package(&invitee.database().provider(), invitee.me(), false)?;
     sequencer.add(id, &[Candidate::new(kp)])?;
     Ok(outputs(sequencer))

@@ -55,8 +55,8 @@ pub enum Denied {
     MayNotRemove {
         /// Who tried.
         by: IpnsName,
-        /// Whom.
-        member: IpnsName,
+        /// Whom (boxed: errors stay small on the `Ok` path).
+        member: Box<IpnsName>,
     },
     /// In a token-holder group only the sequencer adds (it alone checks balances).
     #[error("in a token-holder group only the sequencer adds members ({0} is not it)")]
@@ -87,8 +87,8 @@ pub enum Denied {
     ForeignLeaf {
         /// The sender.
         by: IpnsName,
-        /// The identity the leaf names.
-        named: IpnsName,
+        /// The identity the leaf names (boxed: errors stay small).
+        named: Box<IpnsName>,
     },
     /// New metadata names a sequencer who is not a member.
     #[error("the new sequencer {0} is not a member")]
@@ -174,7 +174,7 @@ impl GroupPolicy for AdminPolicy {
         } else {
             Err(Denied::MayNotRemove {
                 by: *by,
-                member: *member,
+                member: Box::new(*member),
             })
         }
     }

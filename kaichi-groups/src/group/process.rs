@@ -145,7 +145,11 @@ impl Group {
                 let name =
                     verify_binding(leaf.credential(), leaf.signature_key().as_slice(), devices)?;
                 if name != by {
-                    return Err(Denied::ForeignLeaf { by, named: name }.into());
+                    return Err(Denied::ForeignLeaf {
+                        by,
+                        named: Box::new(name),
+                    }
+                    .into());
                 }
             }
             Proposal::GroupContextExtensions(gce) => {
@@ -183,7 +187,7 @@ impl Group {
             if name != from {
                 return Err(Denied::ForeignLeaf {
                     by: from,
-                    named: name,
+                    named: Box::new(name),
                 }
                 .into());
             }
