@@ -5,7 +5,7 @@
 
 use kaichi_groups::{
     Candidate, GroupDatabase, GroupId, GroupSession, MemberSigner, NewGroup, NoBalances,
-    SessionOutput, SharedBalanceSource, StandardPolicy, key_package,
+    SessionOutput, SharedBalanceSource, StandardPolicy,
 };
 use kaichi_identity::IpnsKeypair;
 
@@ -77,7 +77,7 @@ fn deliver(
 
 /// The sequencer adds `invitee` by its KeyPackage; returns the commit and Welcome.
 fn invite(sequencer: &mut Session, id: GroupId, invitee: &Session) -> Result<Delivery, Error> {
-    let kp = key_package(&invitee.database().provider(), invitee.me(), false)?;
+    let kp = invitee.key_package(false)?;
     sequencer.add(id, &[Candidate::new(kp)])?;
     Ok(outputs(sequencer))
 }

@@ -9,23 +9,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use kaichi_test_support::seeds::{read_all, write};
 
 use common::Client;
 use kaichi_groups::Outgoing;
 use openmls::prelude::{MlsMessageBodyIn, MlsMessageIn};
 use tls_codec::Deserialize as _;
-
-fn seeds(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target)
-}
-
-fn write(target: &str, name: &str, bytes: &[u8]) {
-    std::fs::create_dir_all(seeds(target)).unwrap();
-    std::fs::write(seeds(target).join(name), bytes).unwrap();
-}
 
 #[test]
 #[ignore = "writes fuzz/seeds; run on purpose to regenerate"]
@@ -56,10 +45,7 @@ fn write_fuzz_seeds() {
 fn committed_seeds_decode_as_mls_messages() {
     let mut seen = 0;
     for target in ["group_message_process", "key_package_parse"] {
-        for entry in std::fs::read_dir(seeds(target)).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
-            let bytes = std::fs::read(&path).unwrap();
+        for (name, bytes) in read_all(target) {
             let body = MlsMessageIn::tls_deserialize_exact(bytes.as_slice())
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
                 .extract();

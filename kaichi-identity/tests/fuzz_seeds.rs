@@ -6,7 +6,9 @@
 //! `cargo test -p kaichi-identity --test fuzz_seeds -- --ignored`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use kaichi_test_support::seeds::{NOW_UNIX_SECS, read_all, write};
 use std::time::Duration;
 
 use kaichi_identity::document::{DeviceGrant, DeviceRequest, DocumentBuilder, verify_document};
@@ -16,35 +18,8 @@ use kaichi_identity::{IdentityKeys, IpnsKeypair, KeyEpoch, Timestamp};
 use zeroize::Zeroizing;
 
 /// The `now` every fuzz target uses.
-const NOW: Timestamp = Timestamp::from_unix_secs(1_795_000_000);
+const NOW: Timestamp = Timestamp::from_unix_secs(NOW_UNIX_SECS);
 const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
-
-fn seeds(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target)
-}
-
-fn write(target: &str, name: &str, bytes: &[u8]) {
-    let dir = seeds(target);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(name), bytes).unwrap();
-}
-
-fn read_all(target: &str) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<_> = std::fs::read_dir(seeds(target))
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 #[test]
 #[ignore = "writes fuzz/seeds; run on purpose to regenerate"]

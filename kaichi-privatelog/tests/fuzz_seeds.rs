@@ -9,22 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use kaichi_test_support::seeds::{read_all, write};
 
 use common::{keys, salt, text};
 use kaichi_privatelog::car::{read_car, write_car};
 use kaichi_privatelog::{Conversation, Entry, EntryCid, Message, MessageBody};
-
-fn seeds(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target)
-}
-
-fn write(target: &str, name: &str, bytes: &[u8]) {
-    std::fs::create_dir_all(seeds(target)).unwrap();
-    std::fs::write(seeds(target).join(name), bytes).unwrap();
-}
 
 /// Alice (seed 1) -> Bob (seed 2): the conversation the fuzz targets use.
 fn entries() -> Vec<Entry> {
@@ -82,16 +71,11 @@ fn write_fuzz_seeds() {
 fn committed_seeds_still_load() {
     let (a, b) = (keys(1), keys(2));
     let mut bob = Conversation::new(&b, &a.public()).unwrap();
-    let mut dir: Vec<_> = std::fs::read_dir(seeds("entry_decode_verify"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dir.sort();
-    assert_eq!(dir.len(), 3);
-    for p in &dir {
-        let block = std::fs::read(p).unwrap();
-        bob.ingest(&block, Some(&EntryCid::of(&block)))
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let blocks = read_all("entry_decode_verify");
+    assert_eq!(blocks.len(), 3);
+    for (name, block) in &blocks {
+        bob.ingest(block, Some(&EntryCid::of(block)))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     let page = bob.page(None, 10);
     assert_eq!(page.messages.len(), 2);
@@ -100,7 +84,11 @@ fn committed_seeds_still_load() {
         page.messages[0].reactions["👍"],
         vec![a.ipns().public().to_bytes()]
     );
-    let car =
-        read_car(&std::fs::read(seeds("car_read").join("conversation-v1.car")).unwrap()).unwrap();
+    let cars = read_all("car_read");
+    let (_, car) = cars
+        .iter()
+        .find(|(name, _)| name == "conversation-v1.car")
+        .unwrap();
+    let car = read_car(car).unwrap();
     assert_eq!(car.blocks.len(), 3);
 }

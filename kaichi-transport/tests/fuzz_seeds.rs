@@ -6,7 +6,7 @@
 //! `cargo test -p kaichi-transport --test fuzz_seeds -- --ignored`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use kaichi_test_support::seeds::{NOW_UNIX_SECS, read_all, write};
 use std::time::Duration;
 
 use kaichi_identity::document::DocumentBuilder;
@@ -20,29 +20,8 @@ use prost::Message as _;
 use zeroize::Zeroizing;
 
 /// The `now` every fuzz target uses.
-const NOW: Timestamp = Timestamp::from_unix_secs(1_795_000_000);
+const NOW: Timestamp = Timestamp::from_unix_secs(NOW_UNIX_SECS);
 const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
-
-fn seeds(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target)
-}
-
-fn write(target: &str, name: &str, bytes: &[u8]) {
-    let dir = seeds(target);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(name), bytes).unwrap();
-}
-
-fn read_all(target: &str) -> Vec<Vec<u8>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(seeds(target))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
-}
 
 fn fixture(seed: u8) -> (KeypairWallet, IdentityKeys, Vec<u8>) {
     let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
@@ -146,13 +125,13 @@ fn committed_seeds_still_decode() {
     let (_, recipient, _) = fixture(1);
     let opened = read_all("notification_open")
         .iter()
-        .filter(|s| Notification::open(recipient.dm(), s).is_ok())
+        .filter(|(_, s)| Notification::open(recipient.dm(), s).is_ok())
         .count();
     assert_eq!(opened, 2, "both sealed notifications open");
 
     let decoded = read_all("block_exchange_decode")
         .iter()
-        .filter(|s| {
+        .filter(|(_, s)| {
             s.len() >= 4
                 && (BlockRequest::decode(&s[4..]).is_ok() || BlockResponse::decode(&s[4..]).is_ok())
                 && u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize == s.len() - 4
@@ -167,7 +146,7 @@ fn committed_seeds_still_decode() {
     ];
     let valid = read_all("dht_record_validate")
         .iter()
-        .filter(|s| {
+        .filter(|(_, s)| {
             let kind = usize::from(s[0]);
             kind < 3 && validate_dht_record(&keys[kind], &s[1..], None, NOW).is_ok()
         })

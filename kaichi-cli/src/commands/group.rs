@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, anyhow, bail};
 use kaichi_groups::{
     Candidate, Group, GroupEvent, GroupId, GroupSession, MemberSigner, NewGroup, NoBalances,
-    SessionOutput, SharedBalanceSource, StandardPolicy, key_package,
+    SessionOutput, SharedBalanceSource, StandardPolicy,
 };
 use kaichi_identity::IpnsName;
 use kaichi_privatelog::store::LogStore as _;
@@ -325,11 +325,8 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             emit(json, &describe(g), &id.to_string())?;
         }
         GroupCommand::Keypackage { out, last_resort } => {
+            let kp = session.key_package(last_resort)?;
             let me = session.me();
-            let db = session.database();
-            let kp = db
-                .transaction(|p| key_package(p, me, last_resort).map_err(TxError::from))
-                .map_err(|e: TxError| e.0)?;
             write_file(&out, &kp)?;
             emit(
                 json,
@@ -507,21 +504,6 @@ fn group_of<'s>(
     session
         .group(id)
         .ok_or_else(|| anyhow!("group {id} is not active in this profile"))
-}
-
-/// Errors inside a database transaction.
-struct TxError(anyhow::Error);
-
-impl From<kaichi_groups::storage::DatabaseError> for TxError {
-    fn from(e: kaichi_groups::storage::DatabaseError) -> Self {
-        Self(e.into())
-    }
-}
-
-impl From<kaichi_groups::KeyPackageError> for TxError {
-    fn from(e: kaichi_groups::KeyPackageError) -> Self {
-        Self(e.into())
-    }
 }
 
 fn short(name: &str) -> String {

@@ -203,6 +203,12 @@ impl<P: GroupPolicy> GroupSession<P> {
         true
     }
 
+    /// A new KeyPackage for this member (an `MLSMessage`), its private keys
+    /// stored in one transaction; `last_resort` marks it reusable.
+    pub fn key_package(&self, last_resort: bool) -> Result<Vec<u8>, KeyPackagePrepareError> {
+        new_key_package(&self.db, &self.me, last_resort)
+    }
+
     /// The last-resort KeyPackage this member publishes (see
     /// [`published_key_package`]).
     pub fn published_key_package(&self) -> Result<Vec<u8>, KeyPackagePrepareError> {
@@ -266,11 +272,17 @@ pub fn published_key_package(
     if let Some(kp) = reusable {
         return Ok(kp);
     }
-    db.transaction(|p| {
-        let kp = crate::key_package(p, me, true)?;
-        db.set_published_key_package(&kp)?;
-        Ok(kp)
-    })
+    let kp = new_key_package(db, me, true)?;
+    db.set_published_key_package(&kp)?;
+    Ok(kp)
+}
+
+fn new_key_package(
+    db: &GroupDatabase,
+    me: &MemberSigner,
+    last_resort: bool,
+) -> Result<Vec<u8>, KeyPackagePrepareError> {
+    db.transaction(|p| Ok(crate::key_package(p, me, last_resort)?))
 }
 
 /// Vouches for one key of one identity: this member's own leaf key.

@@ -1,6 +1,8 @@
 //! This member's own operations: create, send, add, remove, admins,
 //! self-update, leave, and the sequencer's commit of pending proposals.
 
+use std::collections::HashSet;
+
 use kaichi_identity::IpnsName;
 
 use super::{Ctx, GroupSession, SessionError, SessionOutput};
@@ -114,9 +116,9 @@ impl<P: GroupPolicy> GroupSession<P> {
         f: impl FnOnce(&mut Group, &SqliteProvider<'_>, &Ctx<'_, P>) -> Result<Outgoing, SessionError>,
     ) -> Result<u64, SessionError> {
         let (out, epoch, added, removed) = self.in_group(id, |group, p, ctx| {
-            let before = group.member_names();
+            // Only the sequencer's operations commit (and change members).
+            let before = group.is_sequencer(ctx.me).then(|| group.member_names());
             let out = f(group, p, ctx)?;
-            let after = group.member_names();
             match &out {
                 Outgoing::Commit(c) => log_own(ctx, &c.commit)?,
                 Outgoing::Proposals(ps) => {
@@ -125,19 +127,13 @@ impl<P: GroupPolicy> GroupSession<P> {
                     }
                 }
             }
-            let added: Vec<IpnsName> = after
-                .iter()
-                .filter(|n| !before.contains(n))
-                .copied()
-                .collect();
-            let removed: Vec<IpnsName> = before
-                .iter()
-                .filter(|n| !after.contains(n))
-                .copied()
-                .collect();
-            if let Outgoing::Commit(_) = out {
-                ctx.db.record_group(&id, &group.metadata().name)?;
-            }
+            let (added, removed) = match (&out, before) {
+                (Outgoing::Commit(_), Some(before)) => {
+                    ctx.db.record_group(&id, &group.metadata().name)?;
+                    membership_diff(&before, &group.member_names())
+                }
+                _ => Default::default(),
+            };
             Ok::<_, SessionError>((out, group.epoch(), added, removed))
         })?;
         match out {
@@ -170,6 +166,16 @@ impl<P: GroupPolicy> GroupSession<P> {
         }
         Ok(epoch)
     }
+}
+
+/// Who joined and who left between two member lists (linear: groups are large).
+fn membership_diff(before: &[IpnsName], after: &[IpnsName]) -> (Vec<IpnsName>, Vec<IpnsName>) {
+    let (was, is): (HashSet<&IpnsName>, HashSet<&IpnsName>) =
+        (before.iter().collect(), after.iter().collect());
+    (
+        after.iter().filter(|n| !was.contains(n)).copied().collect(),
+        before.iter().filter(|n| !is.contains(n)).copied().collect(),
+    )
 }
 
 /// Puts one of this member's own messages in its group's log, as applied.

@@ -78,6 +78,14 @@ pub enum SessionOutput {
         /// Why.
         error: ProcessError,
     },
+    /// The sequencer's automatic commit of a received proposal failed (the
+    /// policy refused it, say); the proposal stays pending.
+    NotCommitted {
+        /// The group.
+        group: GroupId,
+        /// Why.
+        error: super::SessionError,
+    },
     /// A received message waits because a leaf of `name` signs with a key no
     /// known document grants: look `name`'s current identity document up,
     /// give it to [`super::GroupSession::devices_mut`], then drain the group

@@ -143,10 +143,13 @@ impl<P: GroupPolicy> GroupSession<P> {
                     .loaded
                     .get(&id)
                     .is_some_and(|g| g.is_sequencer(&self.me));
-                if self.auto_commit && sequencer {
-                    // A refused commit (the policy, say) leaves the proposal
-                    // pending; the group is unchanged.
-                    let _refused = self.commit_pending(id);
+                if self.auto_commit
+                    && sequencer
+                    && let Err(error) = self.commit_pending(id)
+                {
+                    // The proposal stays pending; the group is unchanged.
+                    self.outputs
+                        .push_back(SessionOutput::NotCommitted { group: id, error });
                 }
                 return;
             }

@@ -257,6 +257,9 @@ impl Engine {
                 SessionOutput::Refused { group, error } => {
                     tracing::debug!(%group, %error, "group message refused");
                 }
+                SessionOutput::NotCommitted { group, error } => {
+                    tracing::debug!(%group, %error, "could not commit proposals");
+                }
                 SessionOutput::NeedDocument { group, name } => {
                     // A device key we do not know yet: the message stays
                     // pending while the identity's document is looked up.
