@@ -61,7 +61,7 @@ impl<W: ?Sized> std::fmt::Debug for NodeBuilder<'_, W> {
 
 impl Node {
     /// A builder for a node of `wallet`'s identity with its state in `home`
-    /// (created if missing; the database is `home/kaichi.db`).
+    /// (created if missing, mode 0700; the database is `home/kaichi.db`).
     pub fn builder<W: WalletSigner + ?Sized>(
         wallet: &W,
         home: impl Into<PathBuf>,
@@ -126,7 +126,7 @@ impl<W: WalletSigner + ?Sized> NodeBuilder<'_, W> {
         let now = Timestamp::from_system_time(std::time::SystemTime::now())?;
         let (store, config, key_package) = match &self.home {
             Some(home) => {
-                std::fs::create_dir_all(home).map_err(NodeError::Home)?;
+                create_private_dir(home).map_err(NodeError::Home)?;
                 let path = home.join(DATABASE_FILE);
                 let store = SqliteStore::open(&path, self.durability)?;
                 let key_package = prepare_key_package(&path, &store, &keys)?;
@@ -144,4 +144,17 @@ impl<W: WalletSigner + ?Sized> NodeBuilder<'_, W> {
         let document = document.sign(self.wallet)?;
         Node::start(config.build()?, keys, document, Arc::new(store)).await
     }
+}
+
+/// Creates `dir` (and its parents) readable by its owner only where the
+/// platform has modes: the database holds MLS secrets.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
