@@ -2,4 +2,5 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod identity;
 pub mod seeds;

@@ -69,7 +69,6 @@ pub(crate) struct Engine {
     dropped_events: u64,
     listen_addrs: Vec<Multiaddr>,
     /// Relay mode: sealed notifications held per followed inbox topic.
-    mailboxes: HashMap<TopicHash, VecDeque<(std::time::Instant, Vec<u8>)>>,
     /// Identity documents already verified: SHA-256 of the bytes -> (peer, expiry).
     documents: HashMap<[u8; 32], (IdentityPublic, Timestamp)>,
     /// Conversations known to be recorded in the store.
@@ -85,27 +84,16 @@ pub(crate) struct Engine {
     /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
     /// suffix, or learned when a dial to it succeeded).
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
-    /// Connected relays (identify agent `kaichi-relay`): they pin our blocks.
-    relays: std::collections::HashSet<PeerId>,
-    /// Relay mode: blocks pinned per requesting peer.
-    pinned_by: HashMap<PeerId, usize>,
     /// Received entries accepted but not yet written (see `accepted`).
     unsaved: Vec<(ConversationId, kaichi_privatelog::Entry)>,
     /// Group state: database, loaded groups, group fetches.
     groups: groups::Groups,
-    /// Relay mode: group topics followed (forwarded, not readable), with
-    /// the MLS messages held for members who were away.
-    followed_groups: HashMap<TopicHash, relay::HeldGroupLog>,
+    /// Relay mode, and the relays this node uses.
+    relay: relay::Relay,
     /// Rejected peer input, per reason.
     rejections: std::collections::BTreeMap<Rejection, u64>,
-    /// Conversations whose heads changed since they were last provided.
-    heads_changed: std::collections::HashSet<ConversationId>,
-    /// The heads provided in the DHT, per conversation.
-    provided: HashMap<ConversationId, Vec<EntryCid>>,
-    /// Provider lookups in flight: conversation, and the peer that lacked its blocks.
-    provider_queries: HashMap<kad::QueryId, (ConversationId, PeerId)>,
-    /// When each conversation's providers were last looked up.
-    last_provider_lookup: HashMap<ConversationId, std::time::Instant>,
+    /// The heads provided in the DHT and the provider lookups running.
+    providers: providers::Providers,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -115,11 +103,6 @@ fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
         _ => None,
     })
 }
-
-/// Most relays a node pushes its blocks to.
-const MAX_RELAYS: usize = 16;
-/// Relay mode: most blocks pinned for one peer.
-const MAX_PINNED_PER_PEER: usize = 100_000;
 
 /// Most verified documents cached (the cache is cleared when full).
 const MAX_CACHED_DOCUMENTS: usize = 4096;
@@ -137,6 +120,11 @@ impl Engine {
         let idle = config.idle_timeout;
         let limits = config.limits;
         let relay = config.relay;
+        let relay_limits = relay.then_some(relay::RelayLimits {
+            retention: config.relay_retention,
+            max_per_topic: config.relay_max_per_inbox,
+            max_topics: config.relay_max_inboxes,
+        });
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -197,7 +185,6 @@ impl Engine {
             events,
             dropped_events: 0,
             listen_addrs: Vec::new(),
-            mailboxes: HashMap::new(),
             documents: HashMap::new(),
             contacts,
             conversation_ids: HashMap::new(),
@@ -205,15 +192,10 @@ impl Engine {
             published: false,
             last_resync: HashMap::new(),
             bootstrap,
-            heads_changed: Default::default(),
-            provided: HashMap::new(),
-            provider_queries: HashMap::new(),
-            last_provider_lookup: HashMap::new(),
+            providers: providers::Providers::new(),
             groups,
             unsaved: Vec::new(),
-            relays: Default::default(),
-            pinned_by: HashMap::new(),
-            followed_groups: Default::default(),
+            relay: relay::Relay::new(relay_limits),
             rejections: Default::default(),
         };
         engine.subscribe_groups();
@@ -424,7 +406,7 @@ impl Engine {
         let entry = conv.append(&ipns, &Message::text(text, sent_at), &salt)?;
         let heads = conv.heads();
         self.store.add_entries(&contact.id, &[&entry])?;
-        self.heads_changed.insert(contact.id);
+        self.providers.heads_changed(contact.id);
         let notification = Notification {
             sender_document: self.document.clone(),
             conversation: contact.id.as_bytes().to_vec(),
@@ -501,7 +483,7 @@ impl Engine {
                 num_established: 0,
                 ..
             } => {
-                self.relays.remove(&peer_id);
+                self.relay.disconnected(&peer_id);
                 self.emit(NodeEvent::PeerDisconnected(peer_id));
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.gossip(e),
@@ -513,10 +495,8 @@ impl Engine {
             }))
                 // Only peers that speak Kaichi's DHT join its routing table.
                 if info.protocols.contains(&KAD_PROTOCOL) => {
-                    if info.agent_version.starts_with(crate::behaviour::RELAY_AGENT)
-                        && self.relays.len() < MAX_RELAYS
-                    {
-                        self.relays.insert(peer_id);
+                    if info.agent_version.starts_with(crate::behaviour::RELAY_AGENT) {
+                        self.relay.relay_identified(peer_id);
                     }
                     for addr in info.listen_addrs {
                         self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
@@ -541,14 +521,11 @@ impl Engine {
                     self.own_notification(propagation_source, &message.data)
                 } else if let Some(id) = self.group_of_topic(&message.topic) {
                     self.group_gossip(id, &message.data)
-                } else if self.config.relay && self.mailboxes.contains_key(&message.topic) {
-                    self.hold(message.topic.clone(), message.data);
-                    MessageAcceptance::Accept
-                } else if self.config.relay && self.followed_groups.contains_key(&message.topic) {
-                    // Forwarded for the members (a relay cannot read it), and held.
-                    self.hold_group_message(&message.topic, message.data)
                 } else {
-                    MessageAcceptance::Ignore
+                    let now = std::time::Instant::now();
+                    self.relay
+                        .gossip(&message.topic, message.data, now)
+                        .unwrap_or(MessageAcceptance::Ignore)
                 };
                 self.swarm
                     .behaviour_mut()
@@ -561,9 +538,7 @@ impl Engine {
                     self.group_peer_subscribed(id, peer_id);
                 }
                 self.resync(&topic);
-                if self.config.relay {
-                    self.follow(topic);
-                }
+                self.follow(topic);
             }
             _ => {}
         }

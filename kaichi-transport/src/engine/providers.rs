@@ -3,7 +3,13 @@
 //! blocks that the peer it heard from cannot supply (a relay that only kept
 //! the newest notification, a sender gone quiet) asks the DHT who provides
 //! the conversation's heads and fetches from them.
+//!
+//! [`Providers`] is the state, sans-IO (time comes in as an [`Instant`]; it
+//! is generic over the query id so tests need no DHT); the `impl Engine`
+//! block at the end is the swarm glue.
 
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use kaichi_privatelog::{ConversationId, EntryCid};
@@ -17,27 +23,127 @@ const MAX_PROVIDER_QUERIES: usize = 64;
 const PROVIDER_LOOKUP_INTERVAL: Duration = Duration::from_secs(5);
 /// Most providers fetched from per lookup.
 const MAX_PROVIDERS_TRIED: usize = 3;
+/// Most conversations whose last lookup time is remembered (older entries
+/// are forgotten when full).
+const MAX_REMEMBERED_LOOKUPS: usize = 4096;
 
 /// The DHT key under which a block is provided: its multihash, as in IPFS.
 pub fn provider_key(cid: &EntryCid) -> kad::RecordKey {
     kad::RecordKey::new(&cid.to_cid().hash().to_bytes())
 }
 
+/// What to announce and withdraw after a conversation's heads changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct HeadChanges {
+    /// New heads to provide.
+    pub(super) start: Vec<EntryCid>,
+    /// Superseded heads to stop providing.
+    pub(super) stop: Vec<EntryCid>,
+}
+
+/// What the node provides and the provider lookups it runs.
+pub(super) struct Providers<Q = kad::QueryId> {
+    provided: HashMap<ConversationId, Vec<EntryCid>>,
+    changed: HashSet<ConversationId>,
+    queries: HashMap<Q, (ConversationId, PeerId)>,
+    last_lookup: HashMap<ConversationId, Instant>,
+}
+
+impl<Q: Hash + Eq> Providers<Q> {
+    /// Nothing provided, nothing looked up.
+    pub(super) fn new() -> Self {
+        Self {
+            provided: HashMap::new(),
+            changed: HashSet::new(),
+            queries: HashMap::new(),
+            last_lookup: HashMap::new(),
+        }
+    }
+
+    /// The heads of `id` changed (they are provided at the next
+    /// [`take_changed`](Self::take_changed)).
+    pub(super) fn heads_changed(&mut self, id: ConversationId) {
+        self.changed.insert(id);
+    }
+
+    /// The conversations whose heads changed since the last call.
+    pub(super) fn take_changed(&mut self) -> Vec<ConversationId> {
+        self.changed.drain().collect()
+    }
+
+    /// `id`'s heads are now `heads`: what to announce and withdraw.
+    pub(super) fn provide(&mut self, id: ConversationId, heads: Vec<EntryCid>) -> HeadChanges {
+        let start = heads.clone();
+        let old = self.provided.insert(id, heads).unwrap_or_default();
+        HeadChanges {
+            stop: old.iter().filter(|h| !start.contains(h)).copied().collect(),
+            start: start.into_iter().filter(|h| !old.contains(h)).collect(),
+        }
+    }
+
+    /// Whether a lookup for `id` may start now: at most one per
+    /// conversation per [`PROVIDER_LOOKUP_INTERVAL`] and
+    /// [`MAX_PROVIDER_QUERIES`] in flight. A yes is recorded.
+    pub(super) fn may_look_up(&mut self, id: ConversationId, now: Instant) -> bool {
+        if self.queries.len() >= MAX_PROVIDER_QUERIES
+            || self
+                .last_lookup
+                .get(&id)
+                .is_some_and(|t| now.duration_since(*t) < PROVIDER_LOOKUP_INTERVAL)
+        {
+            return false;
+        }
+        if self.last_lookup.len() >= MAX_REMEMBERED_LOOKUPS {
+            self.last_lookup
+                .retain(|_, t| now.duration_since(*t) < PROVIDER_LOOKUP_INTERVAL);
+        }
+        self.last_lookup.insert(id, now);
+        true
+    }
+
+    /// A lookup started for `id`, after `tried` could not supply its blocks.
+    pub(super) fn query_started(&mut self, query: Q, id: ConversationId, tried: PeerId) {
+        self.queries.insert(query, (id, tried));
+    }
+
+    /// A lookup found `providers` (`last`: it is over): the conversation
+    /// and the providers to fetch from (not `me`, not the peer tried, at
+    /// most [`MAX_PROVIDERS_TRIED`]). `None` for a query not ours.
+    pub(super) fn found(
+        &mut self,
+        query: &Q,
+        providers: impl IntoIterator<Item = PeerId>,
+        last: bool,
+        me: &PeerId,
+    ) -> Option<(ConversationId, Vec<PeerId>)> {
+        let (id, tried) = if last {
+            self.queries.remove(query)?
+        } else {
+            *self.queries.get(query)?
+        };
+        let peers = providers
+            .into_iter()
+            .filter(|p| p != me && *p != tried)
+            .take(MAX_PROVIDERS_TRIED)
+            .collect();
+        Some((id, peers))
+    }
+}
+
 impl Engine {
     /// Announces the current heads of every conversation that changed since
     /// the last call, and withdraws heads they superseded.
     pub(super) fn provide_changed_heads(&mut self) {
-        let changed: Vec<ConversationId> = self.heads_changed.drain().collect();
-        for id in changed {
+        for id in self.providers.take_changed() {
             let Some(heads) = self.conversations.get(&id).map(|c| c.heads()) else {
                 continue;
             };
-            let old = self.provided.insert(id, heads.clone()).unwrap_or_default();
+            let changes = self.providers.provide(id, heads);
             let kad = &mut self.swarm.behaviour_mut().kad;
-            for gone in old.iter().filter(|h| !heads.contains(h)) {
+            for gone in &changes.stop {
                 kad.stop_providing(&provider_key(gone));
             }
-            for new in heads.iter().filter(|h| !old.contains(h)) {
+            for new in &changes.start {
                 if let Err(e) = kad.start_providing(provider_key(new)) {
                     tracing::debug!(%e, "could not provide a head");
                 }
@@ -46,33 +152,21 @@ impl Engine {
     }
 
     /// Looks up who provides the heads of `id`, having failed to get its
-    /// missing blocks from `tried`. At most one lookup per conversation per
-    /// [`PROVIDER_LOOKUP_INTERVAL`], and [`MAX_PROVIDER_QUERIES`] in all.
+    /// missing blocks from `tried`.
     pub(super) fn find_providers(&mut self, id: ConversationId, tried: PeerId) {
-        let now = Instant::now();
-        if self.provider_queries.len() >= MAX_PROVIDER_QUERIES
-            || self
-                .last_provider_lookup
-                .get(&id)
-                .is_some_and(|t| now.duration_since(*t) < PROVIDER_LOOKUP_INTERVAL)
-        {
-            return;
-        }
         let Some(heads) = self.conversations.get(&id).map(|c| c.heads()) else {
             return;
         };
-        if self.last_provider_lookup.len() >= super::MAX_CACHED_DOCUMENTS {
-            self.last_provider_lookup
-                .retain(|_, t| now.duration_since(*t) < PROVIDER_LOOKUP_INTERVAL);
+        if !self.providers.may_look_up(id, Instant::now()) {
+            return;
         }
-        self.last_provider_lookup.insert(id, now);
         for head in heads {
             let query = self
                 .swarm
                 .behaviour_mut()
                 .kad
                 .get_providers(provider_key(&head));
-            self.provider_queries.insert(query, (id, tried));
+            self.providers.query_started(query, id, tried);
         }
     }
 
@@ -84,13 +178,12 @@ impl Engine {
         result: Result<kad::GetProvidersOk, kad::GetProvidersError>,
         last: bool,
     ) {
-        let Some(&(id, tried)) = self.provider_queries.get(&query) else {
-            return;
+        let providers = match result {
+            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => providers,
+            _ => Default::default(),
         };
-        if last {
-            self.provider_queries.remove(&query);
-        }
-        let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result else {
+        let me = *self.swarm.local_peer_id();
+        let Some((id, peers)) = self.providers.found(&query, providers, last, &me) else {
             return;
         };
         let missing = self
@@ -101,13 +194,12 @@ impl Engine {
         if missing.is_empty() {
             return;
         }
-        let me = *self.swarm.local_peer_id();
-        for provider in providers
-            .into_iter()
-            .filter(|p| *p != me && *p != tried)
-            .take(MAX_PROVIDERS_TRIED)
-        {
+        for provider in peers {
             self.fetch(&provider, id, missing.clone());
         }
     }
 }
+
+#[cfg(test)]
+#[path = "providers_tests.rs"]
+mod tests;

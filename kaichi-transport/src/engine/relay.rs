@@ -1,165 +1,215 @@
-//! Relay/store mode: follow the inbox topics of connected peers, hold their
-//! sealed notifications, hand them to the inbox's owner on reconnect.
+//! Relay/store mode: follow the inbox and group topics of connected peers,
+//! hold their sealed notifications and group messages, hand them back on
+//! reconnect, pin the entry blocks peers ask for. Also the client side:
+//! which connected peers are relays that pin this node's blocks.
+//!
+//! [`Relay`] is the state, sans-IO (time comes in as an [`Instant`]); the
+//! `impl Engine` block at the end is the swarm glue.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
 
+use kaichi_groups::{GroupId, MessageInfo, MessageKind};
 use kaichi_identity::IpnsName;
+use kaichi_privatelog::Entry;
 use libp2p::PeerId;
-use libp2p::gossipsub::{IdentTopic, TopicHash};
+use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 
 use super::{Engine, inbox_topic};
+use crate::exchange::{BlockRequest, MAX_PIN_BYTES, MAX_RESPONSE_BYTES};
 
-/// A group's MLS messages a relay holds (ciphertext; bounded per group and
-/// by the relay retention).
-#[derive(Default)]
-pub(super) struct HeldGroupLog {
-    messages: VecDeque<HeldGroupMessage>,
+/// Most relays a node pushes its blocks to.
+const MAX_RELAYS: usize = 16;
+/// Relay mode: most blocks pinned for one peer.
+const MAX_PINNED_PER_PEER: usize = 100_000;
+
+/// The prefix of inbox topics.
+const INBOX_PREFIX: &str = "/kaichi/inbox/1/";
+/// The prefix of group topics.
+const GROUP_PREFIX: &str = "/kaichi/group/1/";
+
+/// How much a relay keeps.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RelayLimits {
+    /// How long a held message is kept.
+    pub(super) retention: Duration,
+    /// Most messages held per inbox or group.
+    pub(super) max_per_topic: usize,
+    /// Most inboxes (and, separately, groups, and pinning peers) served.
+    pub(super) max_topics: usize,
 }
 
+/// What kind of topic a relay follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Follow {
+    /// An identity's inbox: sealed notifications are held.
+    Inbox,
+    /// A group: MLS messages are held by their clear header.
+    Group,
+}
+
+/// A message a relay holds for a group (ciphertext).
 struct HeldGroupMessage {
-    at: std::time::Instant,
+    at: Instant,
     epoch: u64,
-    kind: kaichi_groups::MessageKind,
+    kind: MessageKind,
     bytes: Vec<u8>,
 }
 
-impl Engine {
-    /// Relay: follows an inbox topic a connected peer subscribed to.
-    pub(super) fn follow(&mut self, topic: TopicHash) {
-        if topic.as_str().starts_with("/kaichi/group/1/") {
-            self.follow_group(topic);
-            return;
-        }
-        let is_inbox = topic.as_str().starts_with("/kaichi/inbox/1/");
-        let own = topic == inbox_topic(&self.keys.ipns().name()).hash();
-        if !is_inbox
-            || own
-            || self.mailboxes.contains_key(&topic)
-            || self.mailboxes.len() >= self.config.relay_max_inboxes
-        {
-            return;
-        }
-        let ident = IdentTopic::new(topic.as_str());
-        if self
-            .swarm
-            .behaviour_mut()
-            .gossipsub
-            .subscribe(&ident)
-            .is_ok()
-        {
-            self.mailboxes.insert(topic, VecDeque::new());
+/// The relay's state: what it follows and holds, and the relays this node
+/// itself uses.
+pub(super) struct Relay {
+    /// `None` when this node is not a relay.
+    limits: Option<RelayLimits>,
+    mailboxes: HashMap<TopicHash, VecDeque<(Instant, Vec<u8>)>>,
+    groups: HashMap<TopicHash, VecDeque<HeldGroupMessage>>,
+    pinned_by: HashMap<PeerId, usize>,
+    /// Connected relays (identify agent `kaichi-relay`): they pin our blocks.
+    used: HashSet<PeerId>,
+}
+
+impl Relay {
+    /// A relay keeping to `limits`, or (with `None`) a node that only uses relays.
+    pub(super) fn new(limits: Option<RelayLimits>) -> Self {
+        Self {
+            limits,
+            mailboxes: HashMap::new(),
+            groups: HashMap::new(),
+            pinned_by: HashMap::new(),
+            used: HashSet::new(),
         }
     }
 
-    /// Relay: keeps a sealed notification for an offline recipient.
-    pub(super) fn hold(&mut self, topic: TopicHash, data: Vec<u8>) {
-        let retention = self.config.relay_retention;
-        let max = self.config.relay_max_per_inbox;
-        if let Some(queue) = self.mailboxes.get_mut(&topic) {
-            let now = std::time::Instant::now();
+    /// Whether to follow `topic`, which a connected peer subscribed to (never
+    /// this node's own inbox, `own`; nothing past the limits).
+    pub(super) fn to_follow(&self, topic: &TopicHash, own: &TopicHash) -> Option<Follow> {
+        let limits = self.limits?;
+        let name = topic.as_str();
+        if name.starts_with(GROUP_PREFIX) {
+            (!self.groups.contains_key(topic) && self.groups.len() < limits.max_topics)
+                .then_some(Follow::Group)
+        } else if name.starts_with(INBOX_PREFIX) && topic != own {
+            (!self.mailboxes.contains_key(topic) && self.mailboxes.len() < limits.max_topics)
+                .then_some(Follow::Inbox)
+        } else {
+            None
+        }
+    }
+
+    /// Records that `topic` is now followed (subscribed).
+    pub(super) fn followed(&mut self, topic: TopicHash, kind: Follow) {
+        match kind {
+            Follow::Inbox => {
+                self.mailboxes.entry(topic).or_default();
+            }
+            Follow::Group => {
+                self.groups.entry(topic).or_default();
+            }
+        }
+    }
+
+    /// A gossip message on a topic this relay follows: held, and judged
+    /// (`None`: not a followed topic).
+    pub(super) fn gossip(
+        &mut self,
+        topic: &TopicHash,
+        data: Vec<u8>,
+        now: Instant,
+    ) -> Option<MessageAcceptance> {
+        if self.mailboxes.contains_key(topic) {
+            self.hold(topic, data, now);
+            Some(MessageAcceptance::Accept)
+        } else if self.groups.contains_key(topic) {
+            // Forwarded for the members (a relay cannot read it), and held.
+            Some(match kaichi_groups::message_info(&data) {
+                Ok(info) if topic.as_str().ends_with(&info.group.to_string()) => {
+                    self.hold_group_message(topic, info, data, now);
+                    MessageAcceptance::Accept
+                }
+                _ => MessageAcceptance::Reject,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Keeps a sealed notification for an offline recipient (the oldest
+    /// goes when the mailbox is full; expired ones go first).
+    fn hold(&mut self, topic: &TopicHash, data: Vec<u8>, now: Instant) {
+        let Some(limits) = self.limits else { return };
+        if let Some(queue) = self.mailboxes.get_mut(topic) {
             while queue
                 .front()
-                .is_some_and(|(t, _)| now.duration_since(*t) > retention)
+                .is_some_and(|(t, _)| now.duration_since(*t) > limits.retention)
             {
                 queue.pop_front();
             }
-            if queue.len() >= max {
+            if queue.len() >= limits.max_per_topic {
                 queue.pop_front();
             }
             queue.push_back((now, data));
         }
     }
 
-    /// Relay: the notifications held for `peer`'s inbox (its PeerId is its
-    /// IPNS name, so only the owner gets them), emptying the mailbox.
-    pub(super) fn drain_mailbox(&mut self, peer: &PeerId) -> Vec<Vec<u8>> {
+    /// The notifications held for `peer`'s inbox (its PeerId is its IPNS
+    /// name, so only the owner gets them), emptying the mailbox.
+    pub(super) fn drain_mailbox(&mut self, peer: &PeerId, now: Instant) -> Vec<Vec<u8>> {
+        let Some(limits) = self.limits else {
+            return Vec::new();
+        };
         let topic = inbox_topic(&IpnsName::from_peer_id(*peer)).hash();
-        let retention = self.config.relay_retention;
         self.mailboxes
             .get_mut(&topic)
             .map(|q| {
-                let now = std::time::Instant::now();
                 q.drain(..)
-                    .filter(|(t, _)| now.duration_since(*t) <= retention)
+                    .filter(|(t, _)| now.duration_since(*t) <= limits.retention)
                     .map(|(_, n)| n)
                     .collect()
             })
             .unwrap_or_default()
     }
 
-    /// Relay: forwards a group topic a connected peer subscribed to (the
-    /// messages are MLS ciphertext; the relay keeps none of them).
-    fn follow_group(&mut self, topic: TopicHash) {
-        if self.followed_groups.contains_key(&topic)
-            || self.followed_groups.len() >= self.config.relay_max_inboxes
-        {
-            return;
-        }
-        let ident = IdentTopic::new(topic.as_str());
-        if self
-            .swarm
-            .behaviour_mut()
-            .gossipsub
-            .subscribe(&ident)
-            .is_ok()
-        {
-            self.followed_groups.insert(topic, HeldGroupLog::default());
-        }
-    }
-
-    /// Relay: holds a group message (by its clear header: group, epoch,
-    /// kind) for members who were away; refuses what is not one.
-    pub(super) fn hold_group_message(
+    /// Holds a group message (by its clear header) for members who were away.
+    fn hold_group_message(
         &mut self,
         topic: &TopicHash,
-        data: Vec<u8>,
-    ) -> libp2p::gossipsub::MessageAcceptance {
-        use libp2p::gossipsub::MessageAcceptance;
-        let Ok(info) = kaichi_groups::message_info(&data) else {
-            return MessageAcceptance::Reject;
-        };
-        if !topic.as_str().ends_with(&info.group.to_string()) {
-            return MessageAcceptance::Reject;
-        }
-        let (max, retention) = (self.config.relay_max_per_inbox, self.config.relay_retention);
-        if let Some(log) = self.followed_groups.get_mut(topic) {
-            let now = std::time::Instant::now();
-            log.messages
-                .retain(|m| now.duration_since(m.at) <= retention);
-            if log.messages.len() >= max {
-                log.messages.pop_front();
+        info: MessageInfo,
+        bytes: Vec<u8>,
+        now: Instant,
+    ) {
+        let Some(limits) = self.limits else { return };
+        if let Some(log) = self.groups.get_mut(topic) {
+            log.retain(|m| now.duration_since(m.at) <= limits.retention);
+            if log.len() >= limits.max_per_topic {
+                log.pop_front();
             }
-            log.messages.push_back(HeldGroupMessage {
+            log.push_back(HeldGroupMessage {
                 at: now,
                 epoch: info.epoch,
                 kind: info.kind,
-                bytes: data,
+                bytes,
             });
         }
-        MessageAcceptance::Accept
     }
 
-    /// Relay: the held messages of a group from `since_epoch` on, in the
-    /// order they apply (anyone may ask: the topic is open to anyone too).
+    /// The held messages of a group from `since_epoch` on, in the order
+    /// they apply, within half a response (anyone may ask: the topic is open
+    /// to anyone too).
     pub(super) fn held_group_log(&self, group: &[u8], since_epoch: u64) -> Vec<Vec<u8>> {
-        let Ok(id) = kaichi_groups::GroupId::from_slice(group) else {
+        let Ok(id) = GroupId::from_slice(group) else {
             return Vec::new();
         };
-        let topic = crate::engine::group_topic(&id).hash();
-        let Some(log) = self.followed_groups.get(&topic) else {
+        let Some(log) = self.groups.get(&super::group_topic(&id).hash()) else {
             return Vec::new();
         };
-        let mut held: Vec<&HeldGroupMessage> = log
-            .messages
-            .iter()
-            .filter(|m| m.epoch >= since_epoch)
-            .collect();
+        let mut held: Vec<&HeldGroupMessage> =
+            log.iter().filter(|m| m.epoch >= since_epoch).collect();
         held.sort_by_key(|m| (m.epoch, m.kind));
         let mut out = Vec::new();
         let mut size = 0;
         for m in held {
             size += m.bytes.len();
-            if size > crate::exchange::MAX_RESPONSE_BYTES / 2 {
+            if size > MAX_RESPONSE_BYTES / 2 {
                 break;
             }
             out.push(m.bytes.clone());
@@ -167,12 +217,75 @@ impl Engine {
         out
     }
 
+    /// The blocks among `blocks` that this relay pins for `peer`: each a
+    /// well-formed, correctly signed entry, within [`MAX_PIN_BYTES`] a
+    /// request and [`MAX_PINNED_PER_PEER`] in all (counted when admitted).
+    pub(super) fn admit_pins(&mut self, peer: &PeerId, blocks: &[Vec<u8>]) -> Vec<Entry> {
+        let Some(limits) = self.limits else {
+            return Vec::new();
+        };
+        if !self.pinned_by.contains_key(peer) && self.pinned_by.len() >= limits.max_topics {
+            return Vec::new();
+        }
+        let mut admitted = Vec::new();
+        let mut size = 0;
+        for block in blocks {
+            size += block.len();
+            let count = self.pinned_by.get(peer).copied().unwrap_or(0);
+            if size > MAX_PIN_BYTES || count >= MAX_PINNED_PER_PEER {
+                break;
+            }
+            if let Ok(entry) = Entry::decode_and_verify(block, None) {
+                *self.pinned_by.entry(*peer).or_default() += 1;
+                admitted.push(entry);
+            }
+        }
+        admitted
+    }
+
+    /// A connected peer said it is a relay: it will pin our blocks.
+    pub(super) fn relay_identified(&mut self, peer: PeerId) {
+        if self.used.len() < MAX_RELAYS {
+            self.used.insert(peer);
+        }
+    }
+
+    /// A peer disconnected.
+    pub(super) fn disconnected(&mut self, peer: &PeerId) {
+        self.used.remove(peer);
+    }
+
+    /// The relays to push a new block to.
+    pub(super) fn pin_targets(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.used.iter().copied()
+    }
+}
+
+impl Engine {
+    /// Relay: follows a topic a connected peer subscribed to.
+    pub(super) fn follow(&mut self, topic: TopicHash) {
+        let own = inbox_topic(&self.keys.ipns().name()).hash();
+        let Some(kind) = self.relay.to_follow(&topic, &own) else {
+            return;
+        };
+        let ident = IdentTopic::new(topic.as_str());
+        if self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&ident)
+            .is_ok()
+        {
+            self.relay.followed(topic, kind);
+        }
+    }
+
     /// Asks every connected relay to pin one of our new entry blocks, so it
     /// can be fetched while we are offline (fire and forget).
     pub(super) fn pin_at_relays(&mut self, block: &[u8]) {
-        let relays: Vec<PeerId> = self.relays.iter().copied().collect();
+        let relays: Vec<PeerId> = self.relay.pin_targets().collect();
         for relay in relays {
-            let request = crate::exchange::BlockRequest {
+            let request = BlockRequest {
                 pin: vec![block.to_vec()],
                 ..Default::default()
             };
@@ -183,38 +296,31 @@ impl Engine {
         }
     }
 
-    /// Relay: pins blocks a peer asks for: each must be a well-formed,
-    /// correctly signed entry (its CID is recomputed from its bytes); at
-    /// most [`super::MAX_PINNED_PER_PEER`] per peer.
+    /// Relay: stores and provides the blocks a peer asks it to pin.
     pub(super) fn pin(&mut self, peer: &PeerId, blocks: &[Vec<u8>]) {
         use kaichi_privatelog::store::BlockStore as _;
-        if !self.pinned_by.contains_key(peer)
-            && self.pinned_by.len() >= self.config.relay_max_inboxes
-        {
-            return;
-        }
-        let mut size = 0;
-        for block in blocks {
-            size += block.len();
-            let count = self.pinned_by.get(peer).copied().unwrap_or(0);
-            if size > crate::exchange::MAX_PIN_BYTES || count >= super::MAX_PINNED_PER_PEER {
-                return;
-            }
-            let Ok(entry) = kaichi_privatelog::Entry::decode_and_verify(block, None) else {
-                continue;
-            };
+        for entry in self.relay.admit_pins(peer, blocks) {
             let cid = entry.cid().to_cid();
-            if self.store.put(&cid, block).is_ok() && self.store.pin(&cid).is_ok() {
-                *self.pinned_by.entry(*peer).or_default() += 1;
-                if let Err(e) = self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .start_providing(super::provider_key(&entry.cid()))
-                {
-                    tracing::debug!(%e, "could not provide a pinned block");
-                }
+            if let Err(e) = self
+                .store
+                .put(&cid, entry.block())
+                .and_then(|()| self.store.pin(&cid))
+            {
+                tracing::debug!(%e, "could not pin a block");
+                continue;
+            }
+            if let Err(e) = self
+                .swarm
+                .behaviour_mut()
+                .kad
+                .start_providing(super::provider_key(&entry.cid()))
+            {
+                tracing::debug!(%e, "could not provide a pinned block");
             }
         }
     }
 }
+
+#[cfg(test)]
+#[path = "relay_tests.rs"]
+mod tests;

@@ -214,7 +214,7 @@ impl Engine {
                 tracing::error!(%e, "could not store received entries");
                 continue;
             }
-            self.heads_changed.insert(id);
+            self.providers.heads_changed(id);
             let mut events = Vec::new();
             if let Some(conv) = self.conversations.get(&id) {
                 for e in &entries {
@@ -265,23 +265,23 @@ impl Engine {
                 // Held notifications go only to the inbox's owner: its
                 // PeerId is its IPNS name.
                 let notifications = if request.mailbox {
-                    self.drain_mailbox(&peer)
+                    self.relay.drain_mailbox(&peer, std::time::Instant::now())
                 } else {
                     Vec::new()
                 };
-                if self.config.relay && !request.pin.is_empty() {
+                if !request.pin.is_empty() {
                     self.pin(&peer, &request.pin);
                 }
                 let group_messages = if request.group.is_empty() {
                     Vec::new()
-                } else if self.config.relay {
+                } else {
                     let mut m = self.serve_group_log(&peer, &request);
                     if m.is_empty() {
-                        m = self.held_group_log(&request.group, request.since_epoch);
+                        m = self
+                            .relay
+                            .held_group_log(&request.group, request.since_epoch);
                     }
                     m
-                } else {
-                    self.serve_group_log(&peer, &request)
                 };
                 let mut blocks = Vec::new();
                 let mut size = 0;
