@@ -68,3 +68,83 @@ impl FromStr for GroupId {
         Ok(Self(out))
     }
 }
+
+/// A group named the way a person names it: by id, or by its (unique) name.
+///
+/// Parsing never fails: 64 hex digits are an id, anything else a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GroupRef {
+    /// By id.
+    Id(GroupId),
+    /// By name (it must name exactly one group).
+    Name(String),
+}
+
+impl fmt::Display for GroupRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => id.fmt(f),
+            Self::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+impl FromStr for GroupRef {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(s.into())
+    }
+}
+
+impl From<&str> for GroupRef {
+    fn from(s: &str) -> Self {
+        s.parse()
+            .map_or_else(|_| Self::Name(s.to_owned()), Self::Id)
+    }
+}
+
+impl From<String> for GroupRef {
+    fn from(s: String) -> Self {
+        s.parse().map_or(Self::Name(s), Self::Id)
+    }
+}
+
+impl From<&String> for GroupRef {
+    fn from(s: &String) -> Self {
+        s.as_str().into()
+    }
+}
+
+impl From<GroupId> for GroupRef {
+    fn from(id: GroupId) -> Self {
+        Self::Id(id)
+    }
+}
+
+impl From<&GroupId> for GroupRef {
+    fn from(id: &GroupId) -> Self {
+        Self::Id(*id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ids_and_names_round_trip() {
+        let id = GroupId::from_bytes([0xab; 32]);
+        assert_eq!(id.to_string().parse::<GroupId>().unwrap(), id);
+        assert_eq!(GroupRef::from(id.to_string()), GroupRef::Id(id));
+        assert_eq!(GroupRef::from("friends"), GroupRef::Name("friends".into()));
+        assert_eq!(GroupRef::from(&id).to_string(), id.to_string());
+        assert_eq!(
+            "friends".parse::<GroupRef>().unwrap().to_string(),
+            "friends"
+        );
+        assert_eq!("ab".parse::<GroupId>(), Err(GroupIdError::Hex));
+        assert_eq!(GroupId::from_slice(&[1; 3]), Err(GroupIdError::Length(3)));
+    }
+}

@@ -53,7 +53,7 @@ pub use group::{
     GroupEvent, JoinError, LeaveError, LoadError, MAX_PAST_EPOCHS, MemberInfo, MetadataError,
     NewGroup, Outgoing, ProcessError, RemoveError, SendError, SettingsError, UpdateError,
 };
-pub use ids::{GroupId, GroupIdError};
+pub use ids::{GroupId, GroupIdError, GroupRef};
 pub use keypackage::{KeyPackageError, key_package, parse_key_package};
 pub use metadata::{GroupMetadata, TokenGate};
 pub use policy::{

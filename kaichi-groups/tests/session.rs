@@ -167,7 +167,8 @@ fn groups_are_found_by_id_or_unique_name() {
     let mut alice = member(1);
     let a = alice.create(NewGroup::named("same")).unwrap();
     assert_eq!(alice.find("same").unwrap(), a);
-    assert_eq!(alice.find(&a.to_string()).unwrap(), a);
+    assert_eq!(alice.find(a.to_string()).unwrap(), a);
+    assert_eq!(alice.find(a).unwrap(), a);
     alice.create(NewGroup::named("same")).unwrap();
     assert!(matches!(
         alice.find("same"),

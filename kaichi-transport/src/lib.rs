@@ -26,9 +26,10 @@ pub use builder::{DATABASE_FILE, DEFAULT_DOCUMENT_LIFETIME, NodeBuilder};
 pub use config::{ConfigError, ConnectionLimits, NodeConfig, NodeConfigBuilder};
 pub use engine::{group_topic, inbox_topic, provider_key};
 pub use error::NodeError;
+pub use kaichi_groups::GroupRef;
 pub use keypackage::{prepare_device_key_package, prepare_key_package};
 pub use node::{GroupSummary, Node, NodeEvent};
-pub use peer::{Peer, PeerParseError};
+pub use peer::{IntoPeer, Peer, PeerParseError};
 pub use rejection::Rejection;
 
 pub use libp2p::{Multiaddr, PeerId};

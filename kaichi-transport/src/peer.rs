@@ -63,6 +63,68 @@ impl From<IpnsName> for Peer {
     }
 }
 
+impl From<&kaichi_identity::IdentityPublic> for Peer {
+    fn from(p: &kaichi_identity::IdentityPublic) -> Self {
+        Self::Name(p.ipns_name())
+    }
+}
+
+/// What names a [`Peer`] in the [`Node`](crate::Node) API: a [`Peer`], a
+/// [`WalletAddress`], an [`IpnsName`], or text that parses as one (as
+/// `std::net::ToSocketAddrs` takes an address or a string).
+pub trait IntoPeer {
+    /// The peer, or why the text names none.
+    fn into_peer(self) -> Result<Peer, PeerParseError>;
+}
+
+impl IntoPeer for Peer {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        Ok(self)
+    }
+}
+
+impl IntoPeer for &Peer {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        Ok(*self)
+    }
+}
+
+impl IntoPeer for WalletAddress {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        Ok(Peer::Wallet(self))
+    }
+}
+
+impl IntoPeer for IpnsName {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        Ok(Peer::Name(self))
+    }
+}
+
+impl IntoPeer for &kaichi_identity::IdentityPublic {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        Ok(self.into())
+    }
+}
+
+impl IntoPeer for &str {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        self.parse()
+    }
+}
+
+impl IntoPeer for &String {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        self.parse()
+    }
+}
+
+impl IntoPeer for String {
+    fn into_peer(self) -> Result<Peer, PeerParseError> {
+        self.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -79,5 +141,8 @@ mod tests {
         assert_eq!(p, Peer::Name(name));
         assert_eq!(p.to_string().parse::<Peer>().unwrap(), p);
         assert!("not a peer".parse::<Peer>().is_err());
+        assert_eq!(name.into_peer().unwrap(), Peer::Name(name));
+        assert_eq!(w.into_peer().unwrap().to_string(), w);
+        assert!("not a peer".into_peer().is_err());
     }
 }

@@ -183,13 +183,11 @@ async fn client(
     let mut line = String::new();
     reader.read_line(&mut line).await?;
     let reply = |v: serde_json::Value| format!("{v}\n");
-    let request: Request = match serde_json::from_str(&line) {
+    let request = match Request::parse(line.as_bytes()) {
         Ok(r) => r,
         Err(e) => {
             write
-                .write_all(
-                    reply(json!({"ok": false, "error": format!("bad request: {e}")})).as_bytes(),
-                )
+                .write_all(reply(json!({"ok": false, "error": e.to_string()})).as_bytes())
                 .await?;
             return Ok(());
         }

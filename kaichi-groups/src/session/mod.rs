@@ -20,7 +20,7 @@ use kaichi_identity::IpnsName;
 
 use crate::devices::KnownDevices;
 use crate::group::{Group, LoadError};
-use crate::ids::GroupId;
+use crate::ids::{GroupId, GroupRef};
 use crate::policy::GroupPolicy;
 use crate::signer::MemberSigner;
 use crate::storage::{DatabaseError, GroupDatabase, SqliteProvider, StoredGroupMessage};
@@ -155,23 +155,26 @@ impl<P: GroupPolicy> GroupSession<P> {
     }
 
     /// A group by its hex id or, when unique, its name.
-    pub fn find(&self, which: &str) -> Result<GroupId, FindError> {
-        if let Ok(id) = which.parse::<GroupId>()
-            && self.loaded.contains_key(&id)
+    pub fn find(&self, which: impl Into<GroupRef>) -> Result<GroupId, FindError> {
+        let which = which.into();
+        if let GroupRef::Id(id) = &which
+            && self.loaded.contains_key(id)
         {
-            return Ok(id);
+            return Ok(*id);
         }
+        // An id not loaded may still be the name of a group.
+        let name = which.to_string();
         let matches: Vec<GroupId> = self
             .loaded
             .iter()
-            .filter(|(_, g)| g.metadata().name == which)
+            .filter(|(_, g)| g.metadata().name == name)
             .map(|(id, _)| *id)
             .collect();
         match matches.as_slice() {
             [id] => Ok(*id),
-            [] => Err(FindError::NoSuchGroup(which.to_owned())),
+            [] => Err(FindError::NoSuchGroup(name)),
             _ => Err(FindError::Ambiguous {
-                name: which.to_owned(),
+                name,
                 count: matches.len(),
             }),
         }

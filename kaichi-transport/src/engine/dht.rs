@@ -1,79 +1,111 @@
 //! The DHT: this identity's document and IPNS record published, documents
 //! looked up by wallet or IPNS name, inbound records validated.
+//!
+//! [`Lookups`] is the lookup state, sans-IO (generic over the query id and
+//! what waits, so tests need no DHT); the `impl Engine` block is the swarm
+//! glue. What waits on a lookup, and what happens when it ends, is
+//! [`super::lookup`]'s concern.
 
-use kaichi_identity::document::{document_dht_key, document_name_dht_key, verify_document};
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use kaichi_identity::IdentityPublic;
+use kaichi_identity::document::{document_dht_key, document_name_dht_key};
 use kaichi_identity::ipns::{RecordParams, create_record};
-use kaichi_identity::{IpnsName, WalletAddress};
 use kaichi_privatelog::EntryCid;
 use libp2p::kad;
 use libp2p::kad::store::RecordStore as _;
-use tokio::sync::oneshot;
 
 use super::{Engine, now};
 use crate::dht::validate_dht_record;
-use crate::node::NodeError;
-
-/// Whose document a lookup is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum LookupTarget {
-    /// By Solana address.
-    Wallet(WalletAddress),
-    /// By IPNS name.
-    Name(IpnsName),
-}
-
-impl LookupTarget {
-    fn key(&self) -> kad::RecordKey {
-        kad::RecordKey::new(&match self {
-            Self::Wallet(w) => document_dht_key(w),
-            Self::Name(n) => document_name_dht_key(n),
-        })
-    }
-}
-
-impl From<LookupTarget> for crate::peer::Peer {
-    fn from(t: LookupTarget) -> Self {
-        match t {
-            LookupTarget::Wallet(w) => Self::Wallet(w),
-            LookupTarget::Name(n) => Self::Name(n),
-        }
-    }
-}
-
-impl std::fmt::Display for LookupTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Wallet(w) => w.fmt(f),
-            Self::Name(n) => n.fmt(f),
-        }
-    }
-}
-
-/// A DHT lookup of an identity document, with what waits on it.
-pub(super) struct Lookup {
-    target: LookupTarget,
-    sends: Vec<(String, oneshot::Sender<Result<EntryCid, NodeError>>)>,
-    /// Invitations waiting for the document's KeyPackage references.
-    invites: Vec<(String, oneshot::Sender<Result<u64, NodeError>>)>,
-    /// Welcomes (a group's, with their CIDs) waiting for the document's
-    /// inbox key.
-    welcomes: Vec<super::groups::PendingWelcome>,
-    /// Group work waiting for the document's device keys.
-    devices: Vec<super::groups::DeviceRetry>,
-    /// Tries left (a record that does not verify is looked up again).
-    tries: u8,
-}
+use crate::peer::Peer;
 
 /// Most concurrent DHT lookups.
 const MAX_LOOKUPS: usize = 256;
+/// How many times a lookup starts again after finding a record that is not
+/// a valid document of its target.
+const LOOKUP_RETRIES: u8 = 3;
 
-fn too_many_lookups() -> NodeError {
-    NodeError::TooManyLookups
+/// The DHT key of `target`'s identity document.
+pub(super) fn document_key(target: &Peer) -> kad::RecordKey {
+    kad::RecordKey::new(&match target {
+        Peer::Wallet(w) => document_dht_key(w),
+        Peer::Name(n) => document_name_dht_key(n),
+    })
 }
 
 /// Whether a provider key is a SHA-256 multihash (code 0x12, 32 bytes).
 fn is_block_key(key: &[u8]) -> bool {
     key.len() == 34 && key[0] == 0x12 && key[1] == 0x20
+}
+
+/// A lookup of one identity's document, with what waits on it.
+pub(super) struct Lookup<W> {
+    /// Whose document.
+    pub(super) target: Peer,
+    /// What waits on it, in arrival order.
+    pub(super) waiters: Vec<W>,
+    /// Starts left after a record that does not verify.
+    tries: u8,
+}
+
+impl<W> Lookup<W> {
+    /// Whether `found` is the identity this lookup is for.
+    pub(super) fn is_for(&self, found: &IdentityPublic) -> bool {
+        self.target.names(&found.wallet, &found.ipns_name())
+    }
+
+    /// The lookup to start again after a record that was not a valid
+    /// document of the target, or (no tries left) itself back to fail.
+    pub(super) fn retry(mut self) -> Result<Self, Self> {
+        if self.tries == 0 {
+            return Err(self);
+        }
+        self.tries -= 1;
+        Ok(self)
+    }
+}
+
+/// The document lookups running: one per target, however many wait on it.
+pub(super) struct Lookups<Q, W> {
+    running: HashMap<Q, Lookup<W>>,
+}
+
+impl<Q: Hash + Eq, W> Lookups<Q, W> {
+    /// None running.
+    pub(super) fn new() -> Self {
+        Self {
+            running: HashMap::new(),
+        }
+    }
+
+    /// Adds `waiter` to the lookup of `target`. `Ok(Some(lookup))`: none
+    /// ran, start a query for it and hand it to [`started`](Self::started);
+    /// `Ok(None)`: it joined a running lookup; `Err(waiter)`: too many run.
+    pub(super) fn join(&mut self, target: Peer, waiter: W) -> Result<Option<Lookup<W>>, W> {
+        if let Some(l) = self.running.values_mut().find(|l| l.target == target) {
+            l.waiters.push(waiter);
+            return Ok(None);
+        }
+        if self.running.len() >= MAX_LOOKUPS {
+            return Err(waiter);
+        }
+        Ok(Some(Lookup {
+            target,
+            waiters: vec![waiter],
+            tries: LOOKUP_RETRIES,
+        }))
+    }
+
+    /// A query runs for `lookup`.
+    pub(super) fn started(&mut self, query: Q, lookup: Lookup<W>) {
+        self.running.insert(query, lookup);
+    }
+
+    /// The lookup a finished query was for.
+    pub(super) fn finished(&mut self, query: &Q) -> Option<Lookup<W>> {
+        self.running.remove(query)
+    }
 }
 
 impl Engine {
@@ -112,93 +144,6 @@ impl Engine {
             }
         }
         self.published = true;
-    }
-
-    pub(super) fn lookup(
-        &mut self,
-        wallet: WalletAddress,
-        text: String,
-        reply: oneshot::Sender<Result<EntryCid, NodeError>>,
-    ) {
-        if let Err((_, reply)) =
-            self.join_lookup(LookupTarget::Wallet(wallet), (text, reply), |l, w| {
-                l.sends.push(w)
-            })
-        {
-            let _ = reply.send(Err(too_many_lookups()));
-        }
-    }
-
-    /// Looks a contact's current document up to learn its KeyPackage
-    /// references, then goes on with the invitation.
-    pub(super) fn lookup_for_invite(
-        &mut self,
-        target: LookupTarget,
-        group: String,
-        reply: oneshot::Sender<Result<u64, NodeError>>,
-    ) {
-        if let Err((_, reply)) = self.join_lookup(target, (group, reply), |l, w| l.invites.push(w))
-        {
-            let _ = reply.send(Err(too_many_lookups()));
-        }
-    }
-
-    /// Looks a group member's document up by name to send them a Welcome.
-    pub(super) fn lookup_for_welcome(
-        &mut self,
-        name: IpnsName,
-        welcome: super::groups::PendingWelcome,
-    ) -> bool {
-        self.join_lookup(LookupTarget::Name(name), welcome, |l, w| l.welcomes.push(w))
-            .is_ok()
-    }
-
-    /// Looks an identity's document up by name to learn its device keys,
-    /// then retries `retry`.
-    pub(super) fn lookup_for_devices(
-        &mut self,
-        name: IpnsName,
-        retry: super::groups::DeviceRetry,
-    ) -> bool {
-        self.join_lookup(LookupTarget::Name(name), retry, |l, w| l.devices.push(w))
-            .is_ok()
-    }
-
-    /// Adds `waiter` (with `push`) to the lookup of `target`, starting one
-    /// if none runs; gives the waiter back when too many lookups run.
-    fn join_lookup<W>(
-        &mut self,
-        target: LookupTarget,
-        waiter: W,
-        push: fn(&mut Lookup, W),
-    ) -> Result<(), W> {
-        if let Some(l) = self.lookups.values_mut().find(|l| l.target == target) {
-            push(l, waiter);
-            return Ok(());
-        }
-        if self.lookups.len() >= MAX_LOOKUPS {
-            return Err(waiter);
-        }
-        let mut lookup = Lookup {
-            target,
-            sends: Vec::new(),
-            invites: Vec::new(),
-            welcomes: Vec::new(),
-            devices: Vec::new(),
-            tries: 3,
-        };
-        push(&mut lookup, waiter);
-        self.start_lookup(lookup);
-        Ok(())
-    }
-
-    fn start_lookup(&mut self, lookup: Lookup) {
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .kad
-            .get_record(lookup.target.key());
-        self.lookups.insert(id, lookup);
     }
 
     pub(super) fn kad(&mut self, event: kad::Event) {
@@ -269,25 +214,9 @@ impl Engine {
             }
             kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
-                    let Some(mut lookup) = self.lookups.remove(&id) else {
-                        return;
-                    };
-                    match self.found_document(&lookup, &found.record.value) {
-                        Ok(peer) => self.lookup_done(lookup, &peer),
-                        Err(e) if lookup.tries > 0 => {
-                            // Not a valid document for this target: keep looking.
-                            tracing::debug!(%e, target = %lookup.target, "refused a looked-up document");
-                            lookup.tries -= 1;
-                            self.start_lookup(lookup);
-                        }
-                        Err(_) => self.lookup_failed(lookup),
-                    }
+                    self.lookup_found(id, &found.record.value);
                 }
-                kad::QueryResult::GetRecord(_) => {
-                    if let Some(lookup) = self.lookups.remove(&id) {
-                        self.lookup_failed(lookup);
-                    }
-                }
+                kad::QueryResult::GetRecord(_) => self.lookup_ended(id),
                 kad::QueryResult::PutRecord(Err(e)) => {
                     tracing::debug!(%e, "publishing to the DHT failed; will retry");
                     self.published = false;
@@ -299,60 +228,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// Checks a looked-up document against what was looked up and keeps it
-    /// (a contact when a DM or invite waits on it; otherwise only cached).
-    fn found_document(
-        &mut self,
-        lookup: &Lookup,
-        doc: &[u8],
-    ) -> Result<kaichi_identity::IdentityPublic, NodeError> {
-        let verified = verify_document(doc, now())?;
-        let public = *verified.public();
-        let matches = match lookup.target {
-            LookupTarget::Wallet(w) => public.wallet == w,
-            LookupTarget::Name(n) => public.ipns_name() == n,
-        };
-        if !matches {
-            return Err(NodeError::WrongDocument(lookup.target.into()));
-        }
-        if lookup.sends.is_empty() && lookup.invites.is_empty() {
-            self.remember_document(doc)
-        } else {
-            self.add_contact(doc).map(|(peer, _)| peer)
-        }
-    }
-
-    fn lookup_done(&mut self, lookup: Lookup, peer: &kaichi_identity::IdentityPublic) {
-        let to = peer.wallet.to_string();
-        for (text, reply) in lookup.sends {
-            let _ = reply.send(self.send_dm(&to, text));
-        }
-        for (group, reply) in lookup.invites {
-            self.invite_known(&group, &to, reply);
-        }
-        for welcome in lookup.welcomes {
-            self.send_invitation(peer, &welcome);
-        }
-        for retry in lookup.devices {
-            self.retry_after_devices(retry);
-        }
-    }
-
-    fn lookup_failed(&mut self, lookup: Lookup) {
-        let target = lookup.target;
-        for (_, reply) in lookup.sends {
-            let _ = reply.send(Err(NodeError::DocumentNotFound(target.into())));
-        }
-        for (_, reply) in lookup.invites {
-            let _ = reply.send(Err(NodeError::DocumentNotFound(target.into())));
-        }
-        for w in lookup.welcomes {
-            tracing::debug!(%target, group = %w.group, "no document found: the Welcome is not delivered");
-        }
-        for retry in lookup.devices {
-            // Applied again: without the keys it is now set aside.
-            self.retry_after_devices(retry);
-        }
-    }
-}
+#[cfg(test)]
+#[path = "dht_tests.rs"]
+mod tests;

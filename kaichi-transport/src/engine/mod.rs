@@ -4,15 +4,15 @@
 //! submodules add the sync engine, the DHT and the relay.
 
 mod dht;
+mod documents;
 mod groups;
+mod lookup;
 mod providers;
 mod relay;
 mod sync;
 
 pub use groups::group_topic;
 pub use providers::provider_key;
-
-use dht::Lookup;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -22,11 +22,11 @@ use kaichi_groups::{GroupDatabase, GroupSession, MemberSigner, MetadataPolicy};
 use kaichi_identity::document::verify_document;
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp};
 use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
-use kaichi_privatelog::{Conversation, ConversationId, EntryCid, Message};
+use kaichi_privatelog::{Conversation, ConversationId, EntryCid, Message, MessageBody};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::request_response::OutboundRequestId;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
 use sha2::Digest as _;
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
@@ -68,15 +68,14 @@ pub(crate) struct Engine {
     events: mpsc::Sender<NodeEvent>,
     dropped_events: u64,
     listen_addrs: Vec<Multiaddr>,
-    /// Relay mode: sealed notifications held per followed inbox topic.
-    /// Identity documents already verified: SHA-256 of the bytes -> (peer, expiry).
-    documents: HashMap<[u8; 32], (IdentityPublic, Timestamp)>,
+    /// Verified identity documents, by digest.
+    documents: documents::DocumentCache,
     /// Conversations known to be recorded in the store.
     contacts: HashMap<ConversationId, StoredConversation>,
     /// Conversation ids by peer IPNS key (each costs an X25519 to derive).
     conversation_ids: HashMap<[u8; 32], ConversationId>,
-    /// DHT lookups of identity documents by wallet, with the sends waiting on them.
-    lookups: HashMap<kad::QueryId, Lookup>,
+    /// Document lookups running in the DHT, with what waits on them.
+    lookups: lookup::DocumentLookups,
     /// Whether this node's document and IPNS record went into the DHT.
     published: bool,
     /// When each conversation was last re-announced.
@@ -104,8 +103,7 @@ fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
     })
 }
 
-/// Most verified documents cached (the cache is cleared when full).
-const MAX_CACHED_DOCUMENTS: usize = 4096;
+use documents::MAX_CACHED_DOCUMENTS;
 
 impl Engine {
     pub(crate) fn new(
@@ -185,10 +183,10 @@ impl Engine {
             events,
             dropped_events: 0,
             listen_addrs: Vec::new(),
-            documents: HashMap::new(),
+            documents: Default::default(),
             contacts,
             conversation_ids: HashMap::new(),
-            lookups: HashMap::new(),
+            lookups: dht::Lookups::new(),
             published: false,
             last_resync: HashMap::new(),
             bootstrap,
@@ -277,13 +275,13 @@ impl Engine {
             Command::AddContact(doc, reply) => {
                 let _ = reply.send(self.add_contact(&doc).map(|(p, _)| p));
             }
-            Command::SendDm { to, text, reply } => match self.send_dm(&to, text.clone()) {
+            Command::Send { to, body, reply } => match self.find_contact(&to) {
                 // A wallet address we have no document for: look it up in the DHT.
                 Err(NodeError::NotAContact(Peer::Wallet(wallet))) => {
-                    self.lookup(wallet, text, reply);
+                    self.send_after_lookup(wallet, body, reply);
                 }
-                result => {
-                    let _ = reply.send(result);
+                _ => {
+                    let _ = reply.send(self.send_message(&to, body));
                 }
             },
             Command::Read { peer, limit, reply } => {
@@ -305,36 +303,26 @@ impl Engine {
     fn remember_document(&mut self, doc: &[u8]) -> Result<IdentityPublic, NodeError> {
         let now = now();
         let digest: [u8; 32] = sha2::Sha256::digest(doc).into();
-        Ok(match self.documents.get(&digest) {
-            Some((peer, expires)) if now < *expires => *peer,
-            _ => {
-                let verified = verify_document(doc, now)?;
-                if self.documents.len() >= MAX_CACHED_DOCUMENTS {
-                    self.documents.clear();
-                }
-                self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
-                self.groups.session.devices_mut().remember(&verified);
-                self.documents
-                    .insert(digest, (*verified.public(), verified.expires_at()));
-                *verified.public()
-            }
-        })
+        if let Some(peer) = self.documents.get(&digest, now) {
+            return Ok(peer);
+        }
+        let verified = verify_document(doc, now)?;
+        self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
+        self.groups.session.devices_mut().remember(&verified);
+        self.documents
+            .insert(digest, *verified.public(), verified.expires_at());
+        Ok(*verified.public())
     }
 
     /// A verified, unexpired document of `name` held in the cache, or a
     /// contact's.
     fn known_peer(&self, name: &IpnsName) -> Option<IdentityPublic> {
-        let now = now();
-        self.documents
-            .values()
-            .find(|(peer, expires)| now < *expires && peer.ipns_name() == *name)
-            .map(|(peer, _)| *peer)
-            .or_else(|| {
-                self.contacts
-                    .values()
-                    .find(|c| c.peer.ipns_name() == *name)
-                    .map(|c| c.peer)
-            })
+        self.documents.by_name(name, now()).or_else(|| {
+            self.contacts
+                .values()
+                .find(|c| c.peer.ipns_name() == *name)
+                .map(|c| c.peer)
+        })
     }
 
     fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
@@ -368,8 +356,8 @@ impl Engine {
 
     /// A contact by wallet address or IPNS name: from the cache, else the
     /// store (contacts may be added by another process sharing the file).
-    fn find_contact(&mut self, who: &str) -> Result<StoredConversation, NodeError> {
-        let peer: Peer = who.parse()?;
+    fn find_contact(&mut self, peer: &Peer) -> Result<StoredConversation, NodeError> {
+        let peer = *peer;
         let matches = |c: &StoredConversation| peer.names(&c.peer.wallet, &c.peer.ipns_name());
         if let Some(c) = self.contacts.values().find(|c| matches(c)) {
             return Ok(*c);
@@ -397,13 +385,14 @@ impl Engine {
             .ok_or(NodeError::NotAContact(Peer::Name(c.peer.ipns_name())))
     }
 
-    fn send_dm(&mut self, to: &str, text: String) -> Result<EntryCid, NodeError> {
+    /// Writes a message to the conversation with a contact and tells them.
+    fn send_message(&mut self, to: &Peer, body: MessageBody) -> Result<EntryCid, NodeError> {
         let contact = self.find_contact(to)?;
-        let sent_at = now().unix_nanos() / 1_000_000;
+        let sent_at_ms = now().unix_nanos() / 1_000_000;
         let salt = random::<16>()?;
         let ipns = self.keys.ipns().clone();
         let conv = self.conversation(&contact)?;
-        let entry = conv.append(&ipns, &Message::text(text, sent_at), &salt)?;
+        let entry = conv.append(&ipns, &Message { sent_at_ms, body }, &salt)?;
         let heads = conv.heads();
         self.store.add_entries(&contact.id, &[&entry])?;
         self.providers.heads_changed(contact.id);

@@ -218,18 +218,25 @@ impl Engine {
             let mut events = Vec::new();
             if let Some(conv) = self.conversations.get(&id) {
                 for e in &entries {
-                    if let Some(Message {
-                        body: MessageBody::Text { text, .. },
-                        ..
-                    }) = conv.message(&e.cid())
-                    {
-                        events.push(NodeEvent::MessageReceived {
+                    let (from, cid) = (e.author().name(), e.cid());
+                    events.push(match conv.message(&cid) {
+                        Some(Message {
+                            body: MessageBody::Text { text, .. },
+                            ..
+                        }) => NodeEvent::MessageReceived {
                             conversation: id,
-                            from: e.author().name(),
-                            cid: e.cid(),
+                            from,
+                            cid,
                             text: text.clone(),
-                        });
-                    }
+                        },
+                        Some(m) => NodeEvent::MessageChanged {
+                            conversation: id,
+                            from,
+                            cid,
+                            body: m.body.clone(),
+                        },
+                        None => continue,
+                    });
                 }
             }
             for ev in events {

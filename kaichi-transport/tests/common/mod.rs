@@ -27,15 +27,7 @@ pub struct Peer {
     pub wallet: String,
 }
 
-pub fn identity(seed: u8) -> (KeypairWallet, IdentityKeys, Vec<u8>) {
-    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
-    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
-    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
-    let doc = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
-        .sign(&wallet)
-        .unwrap();
-    (wallet, keys, doc)
-}
+pub use kaichi_test_support::identity::identity;
 
 pub async fn start(seed: u8, store: Arc<SqliteStore>) -> Peer {
     start_with(seed, store, false).await

@@ -3,19 +3,18 @@
 //! another admin), and the Welcome stored as blocks and announced to each
 //! new member's inbox, sealed to them.
 
-use kaichi_groups::{Candidate, GroupId};
+use kaichi_groups::{Candidate, GroupId, GroupRef};
 use kaichi_identity::{IdentityPublic, IpnsName};
 use kaichi_privatelog::EntryCid;
 use kaichi_privatelog::store::BlockStore as _;
-use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
 use super::fetch::GroupFetch;
-use crate::engine::dht::LookupTarget;
 use crate::engine::{Engine, inbox_topic, random};
 use crate::exchange::BlockRequest;
-use crate::node::NodeError;
+use crate::node::{NodeError, Reply};
 use crate::notification::{GroupInvitation, Notification};
+use crate::peer::Peer;
 
 /// A Welcome stored as blocks, waiting to be announced to a new member.
 #[derive(Debug, Clone)]
@@ -26,12 +25,9 @@ pub(crate) struct PendingWelcome {
 }
 
 impl Engine {
-    pub(super) fn invite(
-        &mut self,
-        which: &str,
-        member: &str,
-        reply: oneshot::Sender<Result<u64, NodeError>>,
-    ) {
+    /// Invites `member` to `which`: straight away when their KeyPackage
+    /// references are known, after looking their document up otherwise.
+    pub(super) fn invite(&mut self, which: &GroupRef, member: &Peer, reply: Reply<u64>) {
         match self.find_contact(member) {
             // A contact whose document we hold lists no KeyPackage (it came
             // from a file, say): look up the one its node published.
@@ -42,35 +38,16 @@ impl Engine {
                     .get(&contact.peer.ipns_name())
                     .is_none_or(|r| r.is_empty()) =>
             {
-                self.lookup_for_invite(
-                    LookupTarget::Wallet(contact.peer.wallet),
-                    which.to_owned(),
-                    reply,
-                );
+                self.lookup_for_invite(Peer::Wallet(contact.peer.wallet), which.clone(), reply);
             }
             Ok(_) => self.invite_known(which, member, reply),
             // Not a contact: find their document by wallet or IPNS name.
-            Err(_) => {
-                let target = match member.parse::<crate::peer::Peer>() {
-                    Ok(crate::peer::Peer::Wallet(w)) => LookupTarget::Wallet(w),
-                    Ok(crate::peer::Peer::Name(n)) => LookupTarget::Name(n),
-                    Err(e) => {
-                        let _ = reply.send(Err(e.into()));
-                        return;
-                    }
-                };
-                self.lookup_for_invite(target, which.to_owned(), reply);
-            }
+            Err(_) => self.lookup_for_invite(*member, which.clone(), reply),
         }
     }
 
     /// Invites a member whose KeyPackage references are known (or fails).
-    pub(crate) fn invite_known(
-        &mut self,
-        which: &str,
-        member: &str,
-        reply: oneshot::Sender<Result<u64, NodeError>>,
-    ) {
+    pub(crate) fn invite_known(&mut self, which: &GroupRef, member: &Peer, reply: Reply<u64>) {
         let prepared = (|| {
             let id = self.find_group(which)?;
             let contact = self.find_contact(member)?;

@@ -17,13 +17,14 @@ pub(super) use invite::PendingWelcome;
 
 use std::collections::HashMap;
 
-use kaichi_groups::{Group, GroupId, GroupSession, SessionOutput};
+use kaichi_groups::{Group, GroupId, GroupRef, GroupSession, SessionOutput};
 use kaichi_identity::IpnsName;
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::request_response::OutboundRequestId;
 
 use super::Engine;
 use crate::node::{GroupCommand, GroupSummary, NodeError, NodeEvent};
+use crate::peer::Peer;
 
 /// The gossipsub topic of a group.
 pub fn group_topic(id: &GroupId) -> IdentTopic {
@@ -167,19 +168,19 @@ impl Engine {
         }
     }
 
-    /// A group by hex id or unique name.
-    fn find_group(&self, which: &str) -> Result<GroupId, NodeError> {
+    /// A group by id or unique name.
+    pub(super) fn find_group(&self, which: &GroupRef) -> Result<GroupId, NodeError> {
         Ok(self
             .groups
             .session
-            .find(which)
+            .find(which.clone())
             .map_err(kaichi_groups::SessionError::from)?)
     }
 
     /// Runs one of this member's changes to a group and delivers its output.
     fn change_group(
         &mut self,
-        which: &str,
+        which: &GroupRef,
         change: impl FnOnce(
             &mut GroupSession<NodePolicy>,
             GroupId,
@@ -201,11 +202,11 @@ impl Engine {
             .ok_or(NodeError::Group(kaichi_groups::SessionError::NotLoaded(id)))
     }
 
-    /// A member named by IPNS name, or a contact's wallet or name.
-    fn member_name(&mut self, member: &str) -> Result<IpnsName, NodeError> {
-        match member.parse() {
-            Ok(n) => Ok(n),
-            Err(_) => Ok(self.find_contact(member)?.peer.ipns_name()),
+    /// A member by IPNS name, or a contact by wallet.
+    fn member_name(&mut self, member: &Peer) -> Result<IpnsName, NodeError> {
+        match member {
+            Peer::Name(n) => Ok(*n),
+            Peer::Wallet(_) => Ok(self.find_contact(member)?.peer.ipns_name()),
         }
     }
 

@@ -1,0 +1,152 @@
+//! The control socket's wire protocol: one JSON request per line, one JSON
+//! response per line (`watch` streams event lines until the client
+//! disconnects). [`Request::parse`] is what `kaichi node` runs on every
+//! line a client sends: bounded, typed errors, never a panic.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest request or response line accepted, in bytes.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// A request to the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Listen addresses.
+    Addrs,
+    /// Send a direct message.
+    Send {
+        /// The recipient (wallet address or IPNS name).
+        to: String,
+        /// The text.
+        text: String,
+    },
+    /// Read a conversation.
+    Read {
+        /// The other side (wallet address or IPNS name).
+        peer: String,
+        /// Most messages.
+        limit: usize,
+    },
+    /// Stream events.
+    Watch,
+    /// Create a group.
+    GroupCreate {
+        /// Its name.
+        name: String,
+        /// Its description.
+        #[serde(default)]
+        description: String,
+        /// A token-holder group's mint address.
+        #[serde(default)]
+        token_mint: Option<String>,
+        /// Its least balance.
+        #[serde(default)]
+        token_minimum: u64,
+    },
+    /// Invite a contact to a group.
+    GroupInvite {
+        /// The group (id or unique name).
+        group: String,
+        /// The member (wallet address or IPNS name).
+        member: String,
+    },
+    /// Send to a group.
+    GroupSend {
+        /// The group (id or unique name).
+        group: String,
+        /// The text.
+        text: String,
+    },
+    /// Remove a member.
+    GroupRemove {
+        /// The group (id or unique name).
+        group: String,
+        /// The member (wallet address or IPNS name).
+        member: String,
+    },
+    /// Refresh this member's keys in a group.
+    GroupUpdate {
+        /// The group (id or unique name).
+        group: String,
+    },
+    /// Make a member an admin, or no longer one.
+    GroupAdmin {
+        /// The group (id or unique name).
+        group: String,
+        /// The member (wallet address or IPNS name).
+        member: String,
+        /// Admin or not.
+        admin: bool,
+    },
+    /// Leave a group.
+    GroupLeave {
+        /// The group (id or unique name).
+        group: String,
+    },
+}
+
+/// A request line that is not a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Longer than [`MAX_LINE`].
+    #[error("the request is {0} bytes; at most {MAX_LINE} are read")]
+    TooLong(usize),
+    /// Not a JSON request this node knows.
+    #[error("bad request: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Request {
+    /// Parses one request line (its trailing newline optional).
+    pub fn parse(line: &[u8]) -> Result<Self, RequestError> {
+        if line.len() > MAX_LINE {
+            return Err(RequestError::TooLong(line.len()));
+        }
+        Ok(serde_json::from_slice(line)?)
+    }
+
+    /// The request as one line, newline included.
+    pub fn to_line(&self) -> String {
+        // Serializing strings, integers and booleans cannot fail.
+        let mut line = serde_json::to_string(self).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_and_bad_lines_are_typed_errors() {
+        let r = Request::GroupAdmin {
+            group: "g".into(),
+            member: "m".into(),
+            admin: true,
+        };
+        assert_eq!(Request::parse(r.to_line().as_bytes()).unwrap(), r);
+        let r: Request = Request::parse(br#"{"op":"group_create","name":"n"}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::GroupCreate {
+                name: "n".into(),
+                description: String::new(),
+                token_mint: None,
+                token_minimum: 0,
+            }
+        );
+        assert!(matches!(Request::parse(b"{}"), Err(RequestError::Json(_))));
+        assert!(matches!(
+            Request::parse(br#"{"op":"send","to":"a","text":"b","extra":1}"#),
+            Err(RequestError::Json(_))
+        ));
+        assert!(matches!(
+            Request::parse(&vec![b' '; MAX_LINE + 1]),
+            Err(RequestError::TooLong(_))
+        ));
+    }
+}

@@ -1,0 +1,100 @@
+//! Seed corpus for the control-socket fuzz target
+//! (fuzz/seeds/control_request_parse/), and a check that every committed
+//! seed still parses to the request it was written from.
+//!
+//! Regenerate with:
+//! `cargo test -p kaichi-cli --test fuzz_seeds -- --ignored`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use kaichi_cli::control_protocol::Request;
+use kaichi_test_support::seeds::{read_all, write};
+
+const TARGET: &str = "control_request_parse";
+
+/// One request of each kind, as `kaichi` sends them.
+fn requests() -> Vec<(&'static str, Request)> {
+    let wallet = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T".to_owned();
+    let group = "friends".to_owned();
+    vec![
+        ("addrs", Request::Addrs),
+        (
+            "send",
+            Request::Send {
+                to: wallet.clone(),
+                text: "hello ✉".into(),
+            },
+        ),
+        (
+            "read",
+            Request::Read {
+                peer: wallet.clone(),
+                limit: 50,
+            },
+        ),
+        ("watch", Request::Watch),
+        (
+            "group_create",
+            Request::GroupCreate {
+                name: group.clone(),
+                description: "a token group".into(),
+                token_mint: Some(wallet.clone()),
+                token_minimum: 10,
+            },
+        ),
+        (
+            "group_invite",
+            Request::GroupInvite {
+                group: group.clone(),
+                member: wallet.clone(),
+            },
+        ),
+        (
+            "group_send",
+            Request::GroupSend {
+                group: group.clone(),
+                text: "hi all".into(),
+            },
+        ),
+        (
+            "group_remove",
+            Request::GroupRemove {
+                group: group.clone(),
+                member: wallet.clone(),
+            },
+        ),
+        (
+            "group_update",
+            Request::GroupUpdate {
+                group: group.clone(),
+            },
+        ),
+        (
+            "group_admin",
+            Request::GroupAdmin {
+                group: group.clone(),
+                member: wallet,
+                admin: true,
+            },
+        ),
+        ("group_leave", Request::GroupLeave { group }),
+    ]
+}
+
+#[test]
+#[ignore = "writes fuzz/seeds; run on purpose to regenerate"]
+fn write_seeds() {
+    for (name, request) in requests() {
+        write(TARGET, name, request.to_line().as_bytes());
+    }
+}
+
+#[test]
+fn committed_seeds_parse_to_their_requests() {
+    let seeds = read_all(TARGET);
+    let expected = requests();
+    assert_eq!(seeds.len(), expected.len());
+    for (name, request) in expected {
+        let (_, bytes) = seeds.iter().find(|(n, _)| n == name).expect(name);
+        assert_eq!(Request::parse(bytes).unwrap(), request, "{name}");
+    }
+}

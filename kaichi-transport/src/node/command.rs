@@ -1,0 +1,79 @@
+//! The commands a [`Node`](super::Node) handle sends its task.
+
+use kaichi_groups::GroupRef;
+use kaichi_groups::storage::StoredGroupMessage;
+use kaichi_identity::IdentityPublic;
+use kaichi_privatelog::{EntryCid, MessageBody, Page};
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::oneshot;
+
+use super::{GroupSummary, NodeError};
+use crate::peer::Peer;
+use crate::rejection::Rejection;
+
+/// Where a command's answer goes.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+pub(crate) enum GroupCommand {
+    Create {
+        new: kaichi_groups::NewGroup,
+        reply: Reply<GroupSummary>,
+    },
+    Invite {
+        group: GroupRef,
+        member: Peer,
+        reply: Reply<u64>,
+    },
+    Send {
+        group: GroupRef,
+        text: String,
+        reply: Reply<()>,
+    },
+    Read {
+        group: GroupRef,
+        limit: usize,
+        reply: Reply<Vec<StoredGroupMessage>>,
+    },
+    List {
+        reply: Reply<Vec<GroupSummary>>,
+    },
+    Remove {
+        group: GroupRef,
+        member: Peer,
+        reply: Reply<u64>,
+    },
+    Leave {
+        group: GroupRef,
+        reply: Reply<()>,
+    },
+    Admin {
+        group: GroupRef,
+        member: Peer,
+        admin: bool,
+        reply: Reply<u64>,
+    },
+    Update {
+        group: GroupRef,
+        reply: Reply<u64>,
+    },
+}
+
+pub(crate) enum Command {
+    ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
+    Dial(Multiaddr, Reply<()>),
+    AddContact(Vec<u8>, Reply<IdentityPublic>),
+    Send {
+        to: Peer,
+        body: MessageBody,
+        reply: Reply<EntryCid>,
+    },
+    Read {
+        peer: Peer,
+        limit: usize,
+        reply: Reply<Page>,
+    },
+    Group(GroupCommand),
+    Rejections(oneshot::Sender<std::collections::BTreeMap<Rejection, u64>>),
+    Shutdown,
+}

@@ -1,0 +1,131 @@
+//! Groups: create, invite, send, read, remove, admins, key updates, leave.
+//! A group is named by id or unique name ([`GroupRef`]); a member by
+//! anything that names a person ([`IntoPeer`]).
+
+use kaichi_groups::GroupRef;
+use kaichi_groups::storage::StoredGroupMessage;
+
+use super::{Command, GroupCommand, GroupSummary, Node, NodeError};
+use crate::peer::IntoPeer;
+
+impl Node {
+    /// Creates a group (this identity is its admin and sequencer): from a
+    /// name, or a [`kaichi_groups::NewGroup`] with a description.
+    pub async fn create_group(
+        &self,
+        new: impl Into<kaichi_groups::NewGroup>,
+    ) -> Result<GroupSummary, NodeError> {
+        let new = new.into();
+        self.ask(|reply| Command::Group(GroupCommand::Create { new, reply }))
+            .await?
+    }
+
+    /// Invites a contact (wallet address or IPNS name): fetches the
+    /// KeyPackage their identity document references, commits the add,
+    /// and sends them the Welcome sealed to their inbox. Returns the new
+    /// epoch. Only the group's sequencer invites.
+    pub async fn invite(
+        &self,
+        group: impl Into<GroupRef>,
+        member: impl IntoPeer,
+    ) -> Result<u64, NodeError> {
+        let (group, member) = (group.into(), member.into_peer()?);
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Invite {
+                group,
+                member,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Sends a message to a group (by id or unique name).
+    pub async fn send_group(
+        &self,
+        group: impl Into<GroupRef>,
+        text: &str,
+    ) -> Result<(), NodeError> {
+        let (group, text) = (group.into(), text.to_owned());
+        self.ask(|reply| Command::Group(GroupCommand::Send { group, text, reply }))
+            .await?
+    }
+
+    /// The newest `limit` messages of a group, oldest first.
+    pub async fn read_group(
+        &self,
+        group: impl Into<GroupRef>,
+        limit: usize,
+    ) -> Result<Vec<StoredGroupMessage>, NodeError> {
+        let group = group.into();
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Read {
+                group,
+                limit,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// The groups this identity is in.
+    pub async fn groups(&self) -> Result<Vec<GroupSummary>, NodeError> {
+        self.ask(|reply| Command::Group(GroupCommand::List { reply }))
+            .await?
+    }
+
+    /// Removes a member (sequencer; others propose it). Returns the epoch.
+    pub async fn remove_member(
+        &self,
+        group: impl Into<GroupRef>,
+        member: impl IntoPeer,
+    ) -> Result<u64, NodeError> {
+        let (group, member) = (group.into(), member.into_peer()?);
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Remove {
+                group,
+                member,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Makes a member an admin (`admin`), or no longer one: a metadata
+    /// change the sequencer commits (another admin proposes it). Admins may
+    /// invite and remove. Returns the epoch (the current one for a proposal).
+    pub async fn set_group_admin(
+        &self,
+        group: impl Into<GroupRef>,
+        member: impl IntoPeer,
+        admin: bool,
+    ) -> Result<u64, NodeError> {
+        let (group, member) = (group.into(), member.into_peer()?);
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Admin {
+                group,
+                member,
+                admin,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Refreshes this member's leaf keys in a group (post-compromise
+    /// security): the sequencer commits at once; another member proposes the
+    /// update and the sequencer's node commits it. Returns the epoch (the
+    /// current one for a proposal).
+    pub async fn update_group_keys(&self, group: impl Into<GroupRef>) -> Result<u64, NodeError> {
+        let group = group.into();
+        self.ask(|reply| Command::Group(GroupCommand::Update { group, reply }))
+            .await?
+    }
+
+    /// Leaves a group (a proposal the sequencer commits).
+    pub async fn leave_group(&self, group: impl Into<GroupRef>) -> Result<(), NodeError> {
+        let group = group.into();
+        self.ask(|reply| Command::Group(GroupCommand::Leave { group, reply }))
+            .await?
+    }
+}

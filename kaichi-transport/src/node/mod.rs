@@ -1,0 +1,137 @@
+//! The `Node` API: start from a config, send and read direct messages and
+//! group messages, subscribe to events, shut down.
+//!
+//! The handle's methods live by concern: [`dm`] for conversations,
+//! [`groups`] for groups; [`command`] is what a handle sends the task.
+
+mod command;
+mod dm;
+mod event;
+mod groups;
+
+pub(crate) use command::{Command, GroupCommand, Reply};
+pub use event::{GroupSummary, NodeEvent};
+
+use std::sync::Arc;
+
+use kaichi_identity::document::verify_document;
+use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp};
+use kaichi_privatelog::store::SqliteStore;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::NodeConfig;
+use crate::engine::Engine;
+pub(crate) use crate::error::NodeError;
+use crate::rejection::Rejection;
+
+/// Capacity of the command channel between handles and the node task.
+const COMMAND_BUFFER: usize = 256;
+
+/// A running Kaichi node. Cloning gives another handle to the same node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    name: IpnsName,
+    document: Arc<Vec<u8>>,
+    task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Node {
+    /// Starts a node for `keys`, publishing `document` (this identity's
+    /// signed identity document) to the peers it writes to, storing in
+    /// `store`. Returns the node and its event stream (bounded: events past
+    /// the configured buffer are dropped rather than block the node).
+    pub async fn start(
+        config: NodeConfig,
+        keys: IdentityKeys,
+        document: Vec<u8>,
+        store: Arc<SqliteStore>,
+    ) -> Result<(Node, mpsc::Receiver<NodeEvent>), NodeError> {
+        let now = Timestamp::from_system_time(std::time::SystemTime::now())?;
+        verify_document(&document, now)?.for_name(&keys.ipns().name())?;
+        let (events_tx, events_rx) = mpsc::channel(config.event_buffer);
+        let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
+        let name = keys.ipns().name();
+        let engine = Engine::new(config, keys, document.clone(), store, events_tx)?;
+        let peer_id = engine.peer_id();
+        let task = tokio::spawn(engine.run(commands_rx));
+        Ok((
+            Node {
+                commands,
+                peer_id,
+                name,
+                document: Arc::new(document),
+                task: Arc::new(std::sync::Mutex::new(Some(task))),
+            },
+            events_rx,
+        ))
+    }
+
+    /// The node's PeerId (its identity's IPNS name as a PeerId).
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The identity's IPNS name.
+    pub fn name(&self) -> IpnsName {
+        self.name
+    }
+
+    /// This identity's signed identity document, as the node publishes it
+    /// (hand it to someone out of band and they can add you as a contact).
+    pub fn identity_document(&self) -> &[u8] {
+        &self.document
+    }
+
+    pub(crate) async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// The addresses the node listens on.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
+        self.ask(Command::ListenAddrs).await
+    }
+
+    /// The peers with at least one open connection.
+    pub async fn connected_peers(&self) -> Result<Vec<PeerId>, NodeError> {
+        self.ask(Command::ConnectedPeers).await
+    }
+
+    /// Dials a peer.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
+        self.ask(|tx| Command::Dial(addr, tx)).await?
+    }
+
+    /// Verifies a contact's identity document and records the conversation.
+    pub async fn add_contact(&self, document: Vec<u8>) -> Result<IdentityPublic, NodeError> {
+        self.ask(|tx| Command::AddContact(document, tx)).await?
+    }
+
+    /// How many messages and blocks from peers were rejected, per reason,
+    /// since the node started.
+    pub async fn rejections(
+        &self,
+    ) -> Result<std::collections::BTreeMap<Rejection, u64>, NodeError> {
+        self.ask(Command::Rejections).await
+    }
+
+    /// Stops the node and waits for its task to end.
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
