@@ -14,7 +14,7 @@ mod sync;
 pub use groups::group_topic;
 pub use providers::provider_key;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt as _;
@@ -24,7 +24,6 @@ use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp};
 use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
 use kaichi_privatelog::{Conversation, ConversationId, EntryCid, Message, MessageBody};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
-use libp2p::request_response::OutboundRequestId;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
 use sha2::Digest as _;
@@ -61,10 +60,8 @@ pub(crate) struct Engine {
     document: Vec<u8>,
     store: Arc<SqliteStore>,
     conversations: HashMap<ConversationId, Conversation>,
-    /// Sealed notifications waiting for a subscriber on their topic.
-    pending: VecDeque<(TopicHash, Vec<u8>)>,
-    /// Outstanding block fetches: request -> conversation.
-    fetches: HashMap<OutboundRequestId, ConversationId>,
+    /// Notifications to publish again, fetches in flight, entries to write.
+    sync: sync::SyncState,
     events: mpsc::Sender<NodeEvent>,
     dropped_events: u64,
     listen_addrs: Vec<Multiaddr>,
@@ -78,13 +75,9 @@ pub(crate) struct Engine {
     lookups: lookup::DocumentLookups,
     /// Whether this node's document and IPNS record went into the DHT.
     published: bool,
-    /// When each conversation was last re-announced.
-    last_resync: HashMap<ConversationId, std::time::Instant>,
     /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
     /// suffix, or learned when a dial to it succeeded).
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
-    /// Received entries accepted but not yet written (see `accepted`).
-    unsaved: Vec<(ConversationId, kaichi_privatelog::Entry)>,
     /// Group state: database, loaded groups, group fetches.
     groups: groups::Groups,
     /// Relay mode, and the relays this node uses.
@@ -171,6 +164,7 @@ impl Engine {
         if let Ok(own) = verify_document(&document, now()) {
             groups.session.devices_mut().remember_own(&own);
         }
+        let sync = sync::SyncState::new(config.max_pending_notifications);
         let mut engine = Self {
             swarm,
             config,
@@ -178,8 +172,7 @@ impl Engine {
             document,
             store,
             conversations: HashMap::new(),
-            pending: VecDeque::new(),
-            fetches: HashMap::new(),
+            sync,
             events,
             dropped_events: 0,
             listen_addrs: Vec::new(),
@@ -188,11 +181,9 @@ impl Engine {
             conversation_ids: HashMap::new(),
             lookups: dht::Lookups::new(),
             published: false,
-            last_resync: HashMap::new(),
             bootstrap,
             providers: providers::Providers::new(),
             groups,
-            unsaved: Vec::new(),
             relay: relay::Relay::new(relay_limits),
             rejections: Default::default(),
         };
@@ -211,7 +202,7 @@ impl Engine {
         // The first tick is immediate, and the bootstrap peers were just dialled.
         redial.reset();
         loop {
-            let unsaved = !self.unsaved.is_empty();
+            let unsaved = self.sync.has_unsaved();
             tokio::select! {
                 // Local work first (rust-libp2p's guideline: prioritise local
                 // work over new remote work).
@@ -419,19 +410,14 @@ impl Engine {
             Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
             Err(e) => {
                 tracing::debug!(%e, "notification queued for retry");
-                if self.pending.len() >= self.config.max_pending_notifications {
-                    self.pending.pop_front();
-                }
-                self.pending.push_back((topic, sealed));
+                self.sync.queue(topic, sealed);
             }
         }
     }
 
     fn flush_pending(&mut self) {
-        for _ in 0..self.pending.len() {
-            if let Some((topic, sealed)) = self.pending.pop_front() {
-                self.publish(topic, sealed);
-            }
+        for (topic, sealed) in self.sync.take_pending() {
+            self.publish(topic, sealed);
         }
     }
 

@@ -1,5 +1,10 @@
 //! The sync engine: notifications opened and merged, missing blocks fetched
-//! breadth-first, blocks served, heads re-announced.
+//! breadth-first, blocks served, heads re-announced. [`state`] holds what
+//! it is in the middle of (sans-IO, unit-tested); this file is the glue.
+
+mod state;
+
+pub(super) use state::SyncState;
 
 use kaichi_privatelog::store::{BlockStore as _, LogStore as _, StoredConversation};
 use kaichi_privatelog::{ConversationId, Entry, EntryCid, Message, MessageBody};
@@ -15,10 +20,6 @@ use crate::node::{NodeError, NodeEvent};
 use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
 use crate::rejection::Rejection;
 
-/// Most accepted entries held before they are written.
-const MAX_UNSAVED: usize = 512;
-/// Least time between two re-announcements of one conversation.
-const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 /// Most own entries inlined in a re-announcement.
 const MAX_RESYNC_BLOCKS: usize = 32;
 
@@ -36,14 +37,6 @@ impl Engine {
         else {
             return;
         };
-        let now = std::time::Instant::now();
-        if self
-            .last_resync
-            .get(&contact.id)
-            .is_some_and(|t| now.duration_since(*t) < RESYNC_INTERVAL)
-        {
-            return;
-        }
         let me = self.keys.ipns().public().to_bytes();
         let Ok(conv) = self.conversation(&contact) else {
             return;
@@ -81,8 +74,10 @@ impl Engine {
         let Ok(ephemeral) = random::<32>() else {
             return;
         };
+        if !self.sync.may_resync(contact.id, std::time::Instant::now()) {
+            return;
+        }
         if let Ok(sealed) = notification.seal(&contact.peer.dm, Zeroizing::new(ephemeral)) {
-            self.last_resync.insert(contact.id, now);
             self.publish(topic.clone(), sealed);
         }
     }
@@ -158,11 +153,9 @@ impl Engine {
         &mut self,
         from: &PeerId,
         conversation: ConversationId,
-        mut want: Vec<EntryCid>,
+        want: Vec<EntryCid>,
     ) {
-        want.sort_unstable();
-        want.dedup();
-        want.truncate(MAX_WANT);
+        let want = state::want_list(want);
         if want.is_empty() {
             return;
         }
@@ -176,7 +169,7 @@ impl Engine {
             .behaviour_mut()
             .blocks
             .send_request(from, request);
-        self.fetches.insert(id, conversation);
+        self.sync.fetch_started(id, conversation);
     }
 
     /// Persists newly accepted entries and reports text messages.
@@ -189,24 +182,14 @@ impl Engine {
         if entries.is_empty() {
             return;
         }
-        self.unsaved
-            .extend(entries.into_iter().map(|e| (stored.id, e)));
-        if self.unsaved.len() >= MAX_UNSAVED {
+        if self.sync.accept(stored.id, entries) {
             self.flush_unsaved();
         }
     }
 
     /// Writes the accepted entries, then reports their messages.
     pub(super) fn flush_unsaved(&mut self) {
-        let unsaved = std::mem::take(&mut self.unsaved);
-        let mut by_conversation: Vec<(ConversationId, Vec<Entry>)> = Vec::new();
-        for (id, e) in unsaved {
-            match by_conversation.iter_mut().find(|(c, _)| *c == id) {
-                Some((_, es)) => es.push(e),
-                None => by_conversation.push((id, vec![e])),
-            }
-        }
-        for (id, entries) in by_conversation {
+        for (id, entries) in self.sync.take_unsaved() {
             if let Err(e) = self
                 .store
                 .add_entries(&id, &entries.iter().collect::<Vec<_>>())
@@ -258,7 +241,7 @@ impl Engine {
             } => {
                 if let Some(r) = self.groups.fetches.remove(&request_id) {
                     self.group_fetch_failed(r, error);
-                } else if let Some(id) = self.fetches.remove(&request_id) {
+                } else if let Some(id) = self.sync.fetch_ended(&request_id) {
                     self.find_providers(id, peer);
                 }
                 return;
@@ -326,7 +309,7 @@ impl Engine {
                     self.group_response(fetch, &response);
                     return;
                 }
-                let Some(id) = self.fetches.remove(&request_id) else {
+                let Some(id) = self.sync.fetch_ended(&request_id) else {
                     return;
                 };
                 let Some(stored) = self.contacts.get(&id).copied().or_else(|| {
