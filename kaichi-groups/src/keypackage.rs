@@ -18,16 +18,19 @@ use crate::{CIPHERSUITE, MAX_MESSAGE_BYTES};
 pub enum KeyPackageError {
     /// openmls could not build it (storage, crypto).
     #[error("building the KeyPackage: {0}")]
-    Build(String),
+    Build(#[source] crate::MlsError),
     /// Not an `MLSMessage` holding a KeyPackage.
     #[error("not an MLSMessage carrying a KeyPackage")]
     Decode,
     /// Over [`MAX_MESSAGE_BYTES`].
     #[error("KeyPackage too large")]
     TooLarge,
-    /// Invalid: signature, ciphersuite, lifetime or capabilities.
+    /// Invalid: signature, lifetime or capabilities.
     #[error("invalid KeyPackage: {0}")]
-    Invalid(String),
+    Invalid(#[source] crate::MlsError),
+    /// Valid, but for a ciphersuite Kaichi does not use.
+    #[error("KeyPackage for ciphersuite {0:#06x}, not Kaichi's 0x0001")]
+    WrongCiphersuite(u16),
     /// Its credential does not bind to its key.
     #[error("credential: {0}")]
     Credential(#[from] crate::CredentialError),
@@ -63,10 +66,10 @@ pub fn key_package(
     }
     let bundle = builder
         .build(CIPHERSUITE, provider, me, me.credential())
-        .map_err(|e| KeyPackageError::Build(e.to_string()))?;
+        .map_err(|e| KeyPackageError::Build(crate::MlsError::protocol(e)))?;
     MlsMessageOut::from(bundle.key_package().clone())
         .tls_serialize_detached()
-        .map_err(|e| KeyPackageError::Build(e.to_string()))
+        .map_err(|e| KeyPackageError::Build(crate::MlsError::protocol(e)))
 }
 
 /// Parses and validates a KeyPackage `MLSMessage`: signature, ciphersuite,
@@ -87,9 +90,9 @@ pub fn parse_key_package(
     let kp: KeyPackageIn = kp;
     let kp = kp
         .validate(provider.crypto(), ProtocolVersion::Mls10)
-        .map_err(|e| KeyPackageError::Invalid(e.to_string()))?;
+        .map_err(|e| KeyPackageError::Invalid(crate::MlsError::protocol(e)))?;
     if kp.ciphersuite() != CIPHERSUITE {
-        return Err(KeyPackageError::Invalid("not Kaichi's ciphersuite".into()));
+        return Err(KeyPackageError::WrongCiphersuite(kp.ciphersuite().into()));
     }
     let leaf = kp.leaf_node();
     let name = verify_binding(leaf.credential(), leaf.signature_key().as_slice(), devices)?;

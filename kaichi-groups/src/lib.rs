@@ -51,7 +51,8 @@ pub use devices::KnownDevices;
 pub use group::{
     AddError, Candidate, CommitError, CommitOutput, CreateError, DEFAULT_PAST_EPOCHS, Group,
     GroupEvent, JoinError, LeaveError, LoadError, MAX_PAST_EPOCHS, MemberInfo, MetadataError,
-    NewGroup, Outgoing, ProcessError, RemoveError, SendError, SettingsError, UpdateError,
+    MlsError, MlsErrorKind, NewGroup, Outgoing, ProcessError, RemoveError, SendError,
+    SettingsError, UpdateError,
 };
 pub use ids::{GroupId, GroupIdError, GroupRef};
 pub use keypackage::{KeyPackageError, key_package, parse_key_package};

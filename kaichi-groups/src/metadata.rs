@@ -163,7 +163,7 @@ impl GroupMetadata {
 
     /// The group context extensions carrying this metadata (and requiring
     /// every member to support it).
-    pub(crate) fn to_extensions(&self) -> Result<Extensions<GroupContext>, String> {
+    pub(crate) fn to_extensions(&self) -> Result<Extensions<GroupContext>, crate::MlsError> {
         Extensions::from_vec(vec![
             Extension::Unknown(METADATA_EXTENSION, UnknownExtension(self.encode())),
             Extension::RequiredCapabilities(
@@ -174,6 +174,6 @@ impl GroupMetadata {
                 ),
             ),
         ])
-        .map_err(|e| e.to_string())
+        .map_err(crate::MlsError::protocol)
     }
 }

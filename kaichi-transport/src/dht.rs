@@ -5,9 +5,11 @@
 //! name's [`document_name_dht_key`]) and `/ipns/<name>` holds an IPNS record valid for
 //! that name, not older than the one already held. Everything else is refused.
 
-use kaichi_identity::document::{document_dht_key, document_name_dht_key, verify_document};
-use kaichi_identity::ipns::validate_record;
-use kaichi_identity::{IpnsName, Timestamp};
+use kaichi_identity::document::{
+    DocumentError, document_dht_key, document_name_dht_key, verify_document,
+};
+use kaichi_identity::ipns::{ValidateError, validate_record};
+use kaichi_identity::{IpnsName, NameError, Timestamp};
 
 /// A DHT record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,13 +20,16 @@ pub enum RecordError {
     UnknownNamespace,
     /// The identity document does not verify.
     #[error("identity document: {0}")]
-    Document(String),
+    Document(#[source] DocumentError),
     /// The document is stored under another wallet's (or name's) key.
     #[error("the document does not belong to the wallet or name of this key")]
     WrongKey,
+    /// The key's name is not an IPNS name.
+    #[error("IPNS key: {0}")]
+    Name(#[source] NameError),
     /// The IPNS record does not validate for the name in the key.
     #[error("IPNS record: {0}")]
-    Ipns(String),
+    Ipns(#[source] ValidateError),
     /// The IPNS record is older than the one held.
     #[error("an IPNS record with a higher sequence is already held")]
     Stale,
@@ -39,7 +44,7 @@ pub fn validate_dht_record(
     now: Timestamp,
 ) -> Result<(), RecordError> {
     if key.starts_with(b"/kaichi/id/") {
-        let doc = verify_document(value, now).map_err(|e| RecordError::Document(e.to_string()))?;
+        let doc = verify_document(value, now).map_err(RecordError::Document)?;
         if document_dht_key(&doc.public().wallet) != key
             && document_name_dht_key(&doc.public().ipns_name()) != key
         {
@@ -48,9 +53,8 @@ pub fn validate_dht_record(
         return Ok(());
     }
     if let Some(name) = key.strip_prefix(b"/ipns/") {
-        let name = IpnsName::from_bytes(name).map_err(|e| RecordError::Ipns(e.to_string()))?;
-        let new =
-            validate_record(value, &name, now).map_err(|e| RecordError::Ipns(e.to_string()))?;
+        let name = IpnsName::from_bytes(name).map_err(RecordError::Name)?;
+        let new = validate_record(value, &name, now).map_err(RecordError::Ipns)?;
         if let Some(old) = existing.and_then(|o| validate_record(o, &name, now).ok())
             && old.supersedes(&new)
         {

@@ -2,6 +2,7 @@
 //! commits (and merges at once: its commit defines the next epoch); any
 //! other member proposes, and the sequencer commits the proposals later.
 
+use super::MlsError;
 use kaichi_identity::{IpnsName, WalletAddress};
 use openmls::prelude::{KeyPackage, LeafNodeIndex, MlsMessageOut};
 use openmls::treesync::LeafNodeParameters;
@@ -72,12 +73,12 @@ impl Group {
         provider: &impl OpenMlsProvider,
         commit: &MlsMessageOut,
         welcome: Option<&MlsMessageOut>,
-    ) -> Result<CommitOutput, String> {
+    ) -> Result<CommitOutput, MlsError> {
         let commit = serialize(commit)?;
         let welcome = welcome.map(serialize).transpose()?;
         self.mls
             .merge_pending_commit(provider)
-            .map_err(|e| e.to_string())?;
+            .map_err(MlsError::protocol)?;
         self.refresh_metadata();
         let ratchet_tree = welcome.as_ref().map(|_| self.ratchet_tree());
         Ok(CommitOutput {
@@ -129,7 +130,7 @@ impl Group {
                 let (out, _) = self
                     .mls
                     .propose_add_member(provider, me, kp)
-                    .map_err(|e| AddError::Mls(e.to_string()))?;
+                    .map_err(|e| AddError::Mls(MlsError::protocol(e)))?;
                 proposals.push(serialize(&out).map_err(AddError::Mls)?);
             }
             return Ok(Outgoing::Proposals(proposals));
@@ -137,7 +138,7 @@ impl Group {
         let (commit, welcome, _) = self
             .mls
             .add_members(provider, me, &kps)
-            .map_err(|e| AddError::Mls(e.to_string()))?;
+            .map_err(|e| AddError::Mls(MlsError::protocol(e)))?;
         self.finish_commit(provider, &commit, Some(&welcome))
             .map(Outgoing::Commit)
             .map_err(AddError::Mls)
@@ -175,7 +176,7 @@ impl Group {
                 let (out, _) = self
                     .mls
                     .propose_remove_member(provider, me, leaf)
-                    .map_err(|e| RemoveError::Mls(e.to_string()))?;
+                    .map_err(|e| RemoveError::Mls(MlsError::protocol(e)))?;
                 proposals.push(serialize(&out).map_err(RemoveError::Mls)?);
             }
             return Ok(Outgoing::Proposals(proposals));
@@ -183,7 +184,7 @@ impl Group {
         let (commit, welcome, _) = self
             .mls
             .remove_members(provider, me, &leaves)
-            .map_err(|e| RemoveError::Mls(e.to_string()))?;
+            .map_err(|e| RemoveError::Mls(MlsError::protocol(e)))?;
         self.finish_commit(provider, &commit, welcome.as_ref())
             .map(Outgoing::Commit)
             .map_err(RemoveError::Mls)
@@ -200,7 +201,7 @@ impl Group {
             let (out, _) = self
                 .mls
                 .propose_self_update(provider, me, LeafNodeParameters::default())
-                .map_err(|e| UpdateError::Mls(e.to_string()))?;
+                .map_err(|e| UpdateError::Mls(MlsError::protocol(e)))?;
             return serialize(&out)
                 .map(|p| Outgoing::Proposals(vec![p]))
                 .map_err(UpdateError::Mls);
@@ -208,7 +209,7 @@ impl Group {
         let bundle = self
             .mls
             .self_update(provider, me, LeafNodeParameters::default())
-            .map_err(|e| UpdateError::Mls(e.to_string()))?;
+            .map_err(|e| UpdateError::Mls(MlsError::protocol(e)))?;
         let (commit, welcome, _) = bundle.into_contents();
         let welcome = welcome
             .map(|w| MlsMessageOut::from_welcome(w, openmls::prelude::ProtocolVersion::Mls10));
@@ -230,7 +231,7 @@ impl Group {
         let out = self
             .mls
             .leave_group(provider, me)
-            .map_err(|e| LeaveError::Mls(e.to_string()))?;
+            .map_err(|e| LeaveError::Mls(MlsError::protocol(e)))?;
         serialize(&out).map_err(LeaveError::Mls)
     }
 
@@ -249,7 +250,7 @@ impl Group {
         let (commit, welcome, _) = self
             .mls
             .commit_to_pending_proposals(provider, me)
-            .map_err(|e| CommitError::Mls(e.to_string()))?;
+            .map_err(|e| CommitError::Mls(MlsError::protocol(e)))?;
         self.finish_commit(provider, &commit, welcome.as_ref())
             .map_err(CommitError::Mls)
     }
@@ -264,21 +265,16 @@ impl Group {
         metadata: GroupMetadata,
     ) -> Result<Outgoing, MetadataError> {
         self.with_context(|ctx| policy.may_change_metadata(ctx, &me.name()))?;
-        metadata
-            .validate()
-            .map_err(|e| MetadataError::Invalid(e.to_string()))?;
+        metadata.validate().map_err(MetadataError::Invalid)?;
         if !self.is_member(&metadata.sequencer) {
-            return Err(MetadataError::Invalid(format!(
-                "the sequencer {} is not a member",
-                metadata.sequencer
-            )));
+            return Err(MetadataError::SequencerNotAMember(metadata.sequencer));
         }
-        let extensions = metadata.to_extensions().map_err(MetadataError::Invalid)?;
+        let extensions = metadata.to_extensions().map_err(MetadataError::Mls)?;
         if !self.is_sequencer(me) {
             let (out, _) = self
                 .mls
                 .propose_group_context_extensions(provider, extensions, me)
-                .map_err(|e| MetadataError::Mls(e.to_string()))?;
+                .map_err(|e| MetadataError::Mls(MlsError::protocol(e)))?;
             return serialize(&out)
                 .map(|p| Outgoing::Proposals(vec![p]))
                 .map_err(MetadataError::Mls);
@@ -286,7 +282,7 @@ impl Group {
         let (commit, welcome, _) = self
             .mls
             .update_group_context_extensions(provider, extensions, me)
-            .map_err(|e| MetadataError::Mls(e.to_string()))?;
+            .map_err(|e| MetadataError::Mls(MlsError::protocol(e)))?;
         self.finish_commit(provider, &commit, welcome.as_ref())
             .map(Outgoing::Commit)
             .map_err(MetadataError::Mls)

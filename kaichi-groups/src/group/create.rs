@@ -1,5 +1,6 @@
 //! Creating a group.
 
+use super::MlsError;
 use openmls::prelude::{MlsGroup, MlsGroupJoinConfig, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY};
 use openmls_traits::OpenMlsProvider;
 use openmls_traits::random::OpenMlsRand as _;
@@ -86,7 +87,7 @@ impl Group {
             provider
                 .rand()
                 .random_array::<32>()
-                .map_err(|e| CreateError::Mls(format!("randomness: {e:?}")))?,
+                .map_err(|e| CreateError::Mls(MlsError::randomness(e)))?,
         );
         let mls = MlsGroup::builder()
             .with_group_id(id.to_mls())
@@ -97,7 +98,7 @@ impl Group {
             .max_past_epochs(DEFAULT_PAST_EPOCHS)
             .with_group_context_extensions(extensions)
             .build(provider, me, me.credential())
-            .map_err(|e| CreateError::Mls(e.to_string()))?;
+            .map_err(|e| CreateError::Mls(MlsError::protocol(e)))?;
         Ok(Self { mls, id, metadata })
     }
 }

@@ -7,6 +7,8 @@ use crate::keypackage::KeyPackageError;
 use crate::metadata::MetadataDecodeError;
 use crate::policy::Denied;
 
+use super::MlsError;
+
 /// A group could not be created.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -16,7 +18,7 @@ pub enum CreateError {
     Metadata(#[from] MetadataDecodeError),
     /// openmls failed (storage, crypto, randomness).
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// A group could not be loaded.
@@ -25,7 +27,7 @@ pub enum CreateError {
 pub enum LoadError {
     /// The storage failed.
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(#[source] MlsError),
     /// The stored group has no valid Kaichi metadata.
     #[error("metadata: {0}")]
     Metadata(MetadataDecodeError),
@@ -40,7 +42,7 @@ pub enum SettingsError {
     TooManyPastEpochs(usize),
     /// The storage failed.
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(#[source] MlsError),
 }
 
 /// A Welcome could not be accepted; nothing was stored.
@@ -55,7 +57,7 @@ pub enum JoinError {
     Decode,
     /// openmls refused it (no matching KeyPackage, bad signatures, no tree…).
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
     /// A member's credential does not bind to its key.
     #[error("member at leaf {leaf}: {error}")]
     Credential {
@@ -87,7 +89,7 @@ pub enum AddError {
     Policy(#[from] Denied),
     /// openmls refused.
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// Members could not be removed; the group is unchanged.
@@ -102,7 +104,7 @@ pub enum RemoveError {
     Policy(#[from] Denied),
     /// openmls refused.
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// A self-update could not be made; the group is unchanged.
@@ -111,7 +113,7 @@ pub enum RemoveError {
 pub enum UpdateError {
     /// openmls refused.
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// Leaving failed; the group is unchanged.
@@ -123,7 +125,7 @@ pub enum LeaveError {
     Sequencer,
     /// openmls refused.
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// Pending proposals could not be committed; the group is unchanged.
@@ -138,7 +140,7 @@ pub enum CommitError {
     NothingPending,
     /// openmls refused.
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// The metadata could not be changed; the group is unchanged.
@@ -148,12 +150,15 @@ pub enum MetadataError {
     /// The policy refused.
     #[error("not allowed: {0}")]
     Policy(#[from] Denied),
-    /// The new metadata is invalid, or names a sequencer who is not a member.
+    /// The new metadata is over its bounds.
     #[error("invalid metadata: {0}")]
-    Invalid(String),
+    Invalid(#[source] MetadataDecodeError),
+    /// The new metadata names a sequencer who is not a member.
+    #[error("the sequencer {0} is not a member")]
+    SequencerNotAMember(IpnsName),
     /// openmls refused.
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// An application message could not be made.
@@ -168,7 +173,7 @@ pub enum SendError {
     Inactive,
     /// openmls refused.
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
 }
 
 /// A received message was refused; the group state is unchanged.
@@ -206,7 +211,7 @@ pub enum ProcessError {
     },
     /// openmls refused it (decryption, signature, membership, replay).
     #[error("mls: {0}")]
-    Mls(String),
+    Mls(#[source] MlsError),
     /// A credential in it does not bind to its key.
     #[error("credential: {0}")]
     Credential(#[from] CredentialError),

@@ -1,5 +1,6 @@
 //! Joining a group from a Welcome.
 
+use super::MlsError;
 use openmls::prelude::{MlsGroup, MlsMessageBodyIn, MlsMessageIn, RatchetTreeIn, StagedWelcome};
 use openmls_traits::OpenMlsProvider;
 use tls_codec::Deserialize as _;
@@ -36,7 +37,7 @@ impl Group {
             .transpose()?;
         let config = join_config(DEFAULT_PAST_EPOCHS);
         let mut builder = StagedWelcome::build_from_welcome(provider, &config, welcome)
-            .map_err(|e| JoinError::Mls(e.to_string()))?;
+            .map_err(|e| JoinError::Mls(MlsError::protocol(e)))?;
         if let Some(tree) = tree {
             builder = builder.with_ratchet_tree(tree);
         }
@@ -51,9 +52,11 @@ impl Group {
             Ok(Some(old)) if old.is_active() => return Err(JoinError::AlreadyMember),
             Ok(Some(_)) => builder = builder.replace_old_group(),
             Ok(None) => {}
-            Err(e) => return Err(JoinError::Mls(format!("storage: {e:?}"))),
+            Err(e) => return Err(JoinError::Mls(MlsError::storage(e))),
         }
-        let staged = builder.build().map_err(|e| JoinError::Mls(e.to_string()))?;
+        let staged = builder
+            .build()
+            .map_err(|e| JoinError::Mls(MlsError::protocol(e)))?;
         for member in staged.members() {
             verify_binding(&member.credential, &member.signature_key, devices).map_err(
                 |error| JoinError::Credential {
@@ -65,7 +68,7 @@ impl Group {
         GroupMetadata::from_extensions(staged.group_context().extensions())?;
         let mls = staged
             .into_group(provider)
-            .map_err(|e| JoinError::Mls(e.to_string()))?;
+            .map_err(|e| JoinError::Mls(MlsError::protocol(e)))?;
         Ok(Self::from_mls(mls)?)
     }
 }

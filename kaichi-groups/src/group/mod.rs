@@ -5,6 +5,7 @@ mod commit;
 mod create;
 mod errors;
 mod join;
+mod mls_error;
 mod process;
 
 use kaichi_identity::IpnsName;
@@ -18,6 +19,7 @@ pub use errors::{
     AddError, CommitError, CreateError, JoinError, LeaveError, LoadError, MetadataError,
     ProcessError, RemoveError, SendError, SettingsError, UpdateError,
 };
+pub use mls_error::{MlsError, MlsErrorKind};
 pub use process::GroupEvent;
 
 use crate::credential::credential_name;
@@ -56,7 +58,7 @@ impl Group {
     /// with this id.
     pub fn load(provider: &impl OpenMlsProvider, id: &GroupId) -> Result<Option<Self>, LoadError> {
         let mls = MlsGroup::load(provider.storage(), &id.to_mls())
-            .map_err(|e| LoadError::Storage(format!("{e:?}")))?;
+            .map_err(|e| LoadError::Storage(MlsError::storage(e)))?;
         mls.map(Self::from_mls)
             .transpose()
             .map_err(LoadError::Metadata)
@@ -66,7 +68,7 @@ impl Group {
     pub fn delete(mut self, provider: &impl OpenMlsProvider) -> Result<(), LoadError> {
         self.mls
             .delete(provider.storage())
-            .map_err(|e| LoadError::Storage(format!("{e:?}")))
+            .map_err(|e| LoadError::Storage(MlsError::storage(e)))
     }
 
     /// The group's id.
@@ -150,7 +152,7 @@ impl Group {
         }
         self.mls
             .set_configuration(provider.storage(), &create::join_config(past_epochs))
-            .map_err(|e| SettingsError::Storage(format!("{e:?}")))
+            .map_err(|e| SettingsError::Storage(MlsError::storage(e)))
     }
 
     /// This member's leaf index.
@@ -186,7 +188,7 @@ impl Group {
         let out = self
             .mls
             .create_message(provider, me, plaintext)
-            .map_err(|e| SendError::Mls(e.to_string()))?;
+            .map_err(|e| SendError::Mls(MlsError::protocol(e)))?;
         serialize(&out).map_err(SendError::Mls)
     }
 
@@ -219,6 +221,6 @@ pub(crate) fn has_leaf(group: &MlsGroup, name: &IpnsName) -> bool {
     })
 }
 
-pub(crate) fn serialize(out: &MlsMessageOut) -> Result<Vec<u8>, String> {
-    out.tls_serialize_detached().map_err(|e| e.to_string())
+pub(crate) fn serialize(out: &MlsMessageOut) -> Result<Vec<u8>, MlsError> {
+    out.tls_serialize_detached().map_err(MlsError::protocol)
 }

@@ -1,5 +1,6 @@
 //! Receiving group messages: decode, order, authorise, then apply.
 
+use super::MlsError;
 use kaichi_identity::IpnsName;
 use openmls::prelude::{
     ContentType, MlsMessageIn, ProcessedMessageContent, Proposal, ProtocolMessage, QueuedProposal,
@@ -93,7 +94,7 @@ impl Group {
         let processed = self
             .mls
             .process_message(provider, message)
-            .map_err(|e| ProcessError::Mls(e.to_string()))?;
+            .map_err(|e| ProcessError::Mls(MlsError::protocol(e)))?;
         let from = credential_name(processed.credential())?;
         let epoch = processed.epoch().as_u64();
         match processed.into_content() {
@@ -107,7 +108,7 @@ impl Group {
                 self.check_proposal(policy, devices, &proposal)?;
                 self.mls
                     .store_pending_proposal(provider.storage(), *proposal)
-                    .map_err(|e| ProcessError::Mls(format!("{e:?}")))?;
+                    .map_err(|e| ProcessError::Mls(MlsError::storage(e)))?;
                 Ok(GroupEvent::Proposal { from })
             }
             ProcessedMessageContent::ExternalJoinProposalMessage(_) => {
@@ -195,7 +196,7 @@ impl Group {
         if commit.self_removed() {
             self.mls
                 .merge_staged_commit(provider, commit)
-                .map_err(|e| ProcessError::Mls(e.to_string()))?;
+                .map_err(|e| ProcessError::Mls(MlsError::protocol(e)))?;
             return Ok(GroupEvent::RemovedSelf { from });
         }
         // Who joins and leaves, from the proposals (no scan of the tree).
@@ -212,7 +213,7 @@ impl Group {
         let old_metadata = self.metadata.clone();
         self.mls
             .merge_staged_commit(provider, commit)
-            .map_err(|e| ProcessError::Mls(e.to_string()))?;
+            .map_err(|e| ProcessError::Mls(MlsError::protocol(e)))?;
         self.refresh_metadata();
         // An identity is removed when its last leaf goes.
         let mut removed = Vec::new();
