@@ -1,8 +1,24 @@
 //! The node task: drives the libp2p swarm, the conversations and the store.
 //!
-//! This module holds the task's state, its loop and the commands; the
-//! submodules add the sync engine, the DHT and the relay.
+//! This module is the glue: the task's state, its loop, the commands and
+//! the swarm events, each handed to the part that owns it. The parts, one
+//! concern each, own their state; where that state is more than the swarm's,
+//! it is a sans-IO struct unit-tested on its own (events in, actions out):
+//!
+//! | part | concern | sans-IO state |
+//! |---|---|---|
+//! | [`contacts`] | documents, contacts, conversations, sending | [`documents::DocumentCache`] |
+//! | [`sync`] | notifications in, blocks fetched and served, re-announcements | [`sync::SyncState`] |
+//! | [`dht`] | publishing, inbound record validation, document lookups | [`dht::Lookups`] |
+//! | [`lookup`] | what waits on a lookup and what happens when it ends | (waiters) |
+//! | [`providers`] | provider records for heads, provider lookups | [`providers::Providers`] |
+//! | [`relay`] | held notifications and group messages, pins, relays used | [`relay::Relay`] |
+//! | [`groups`] | the group session's commands and outputs, invitations, fetches | `kaichi_groups::GroupSession` |
+//!
+//! Parts call each other through `Engine` methods; their modules import
+//! one way only (`lookup` uses `groups` and `dht`; none imports `lookup`).
 
+mod contacts;
 mod dht;
 mod documents;
 mod groups;
@@ -20,21 +36,18 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use kaichi_groups::{GroupDatabase, GroupSession, MemberSigner, MetadataPolicy};
 use kaichi_identity::document::verify_document;
-use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsName, Timestamp};
+use kaichi_identity::{IdentityKeys, IpnsName, Timestamp};
 use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
-use kaichi_privatelog::{Conversation, ConversationId, EntryCid, Message, MessageBody};
+use kaichi_privatelog::{Conversation, ConversationId};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
-use sha2::Digest as _;
 use tokio::sync::mpsc;
-use zeroize::Zeroizing;
 
 use crate::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use crate::config::NodeConfig;
 use crate::exchange::BlockRequest;
 use crate::node::{Command, NodeError, NodeEvent};
-use crate::notification::Notification;
 use crate::peer::Peer;
 use crate::rejection::Rejection;
 
@@ -287,120 +300,7 @@ impl Engine {
         }
     }
 
-    /// Verifies a document and records the conversation; returns the peer and
-    /// whether they are new.
-    /// Verifies a document (cached by digest) and remembers its KeyPackage
-    /// references, without making its identity a contact.
-    fn remember_document(&mut self, doc: &[u8]) -> Result<IdentityPublic, NodeError> {
-        let now = now();
-        let digest: [u8; 32] = sha2::Sha256::digest(doc).into();
-        if let Some(peer) = self.documents.get(&digest, now) {
-            return Ok(peer);
-        }
-        let verified = verify_document(doc, now)?;
-        self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
-        self.groups.session.devices_mut().remember(&verified);
-        self.documents
-            .insert(digest, *verified.public(), verified.expires_at());
-        Ok(*verified.public())
-    }
-
-    /// A verified, unexpired document of `name` held in the cache, or a
-    /// contact's.
-    fn known_peer(&self, name: &IpnsName) -> Option<IdentityPublic> {
-        self.documents.by_name(name, now()).or_else(|| {
-            self.contacts
-                .values()
-                .find(|c| c.peer.ipns_name() == *name)
-                .map(|c| c.peer)
-        })
-    }
-
-    fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
-        let peer = self.remember_document(doc)?;
-        let id = self.conversation_id(&peer)?;
-        if self.contacts.get(&id).is_some_and(|c| c.peer == peer) {
-            return Ok((peer, false));
-        }
-        let known = self.store.conversations()?.iter().any(|c| c.id == id);
-        let stored = StoredConversation { id, peer };
-        if !known {
-            self.store.save_conversation(&stored)?;
-        }
-        self.contacts.insert(id, stored);
-        Ok((peer, !known))
-    }
-
-    /// The id of the conversation with `peer` (cached: deriving it costs an X25519).
-    fn conversation_id(&mut self, peer: &IdentityPublic) -> Result<ConversationId, NodeError> {
-        let key = peer.ipns.to_bytes();
-        if let Some(id) = self.conversation_ids.get(&key) {
-            return Ok(*id);
-        }
-        let id = Conversation::new(&self.keys, peer)?.id();
-        if self.conversation_ids.len() >= MAX_CACHED_DOCUMENTS {
-            self.conversation_ids.clear();
-        }
-        self.conversation_ids.insert(key, id);
-        Ok(id)
-    }
-
-    /// A contact by wallet address or IPNS name: from the cache, else the
-    /// store (contacts may be added by another process sharing the file).
-    fn find_contact(&mut self, peer: &Peer) -> Result<StoredConversation, NodeError> {
-        let peer = *peer;
-        let matches = |c: &StoredConversation| peer.names(&c.peer.wallet, &c.peer.ipns_name());
-        if let Some(c) = self.contacts.values().find(|c| matches(c)) {
-            return Ok(*c);
-        }
-        let found = self
-            .store
-            .conversations()?
-            .into_iter()
-            .find(|c| matches(c))
-            .ok_or(NodeError::NotAContact(peer))?;
-        self.contacts.insert(found.id, found);
-        Ok(found)
-    }
-
-    /// The loaded conversation with a stored contact.
-    fn conversation(&mut self, c: &StoredConversation) -> Result<&mut Conversation, NodeError> {
-        if !self.conversations.contains_key(&c.id) {
-            let mut conv = Conversation::new(&self.keys, &c.peer)?;
-            conv.load(self.store.as_ref())
-                .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
-            self.conversations.insert(c.id, conv);
-        }
-        self.conversations
-            .get_mut(&c.id)
-            .ok_or(NodeError::NotAContact(Peer::Name(c.peer.ipns_name())))
-    }
-
-    /// Writes a message to the conversation with a contact and tells them.
-    fn send_message(&mut self, to: &Peer, body: MessageBody) -> Result<EntryCid, NodeError> {
-        let contact = self.find_contact(to)?;
-        let sent_at_ms = now().unix_nanos() / 1_000_000;
-        let salt = random::<16>()?;
-        let ipns = self.keys.ipns().clone();
-        let conv = self.conversation(&contact)?;
-        let entry = conv.append(&ipns, &Message { sent_at_ms, body }, &salt)?;
-        let heads = conv.heads();
-        self.store.add_entries(&contact.id, &[&entry])?;
-        self.providers.heads_changed(contact.id);
-        let notification = Notification {
-            sender_document: self.document.clone(),
-            conversation: contact.id.as_bytes().to_vec(),
-            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
-            blocks: vec![entry.block().to_vec()],
-            ..Default::default()
-        };
-        let sealed = notification.seal(&contact.peer.dm, Zeroizing::new(random::<32>()?))?;
-        self.publish(inbox_topic(&contact.peer.ipns_name()).hash(), sealed);
-        self.pin_at_relays(entry.block());
-        Ok(entry.cid())
-    }
-
-    fn publish(&mut self, topic: TopicHash, sealed: Vec<u8>) {
+    pub(super) fn publish(&mut self, topic: TopicHash, sealed: Vec<u8>) {
         match self
             .swarm
             .behaviour_mut()

@@ -27,7 +27,7 @@ impl Engine {
     /// When a contact's inbox gains a subscriber (the contact, or a relay
     /// for it, came back), re-announce our heads with our newest own entries
     /// inline, so whatever a lost notification carried is recovered. At
-    /// most once per contact per [`RESYNC_INTERVAL`].
+    /// most once per contact per [`state::RESYNC_INTERVAL`].
     pub(super) fn resync(&mut self, topic: &TopicHash) {
         let Some(contact) = self
             .contacts

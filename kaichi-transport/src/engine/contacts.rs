@@ -1,0 +1,140 @@
+//! Contacts and conversations: documents verified and cached, contacts
+//! found by wallet or name (from memory, else the store), conversations
+//! loaded on first use, and messages written and announced.
+
+use kaichi_identity::document::verify_document;
+use kaichi_identity::{IdentityPublic, IpnsName};
+use kaichi_privatelog::store::{LogStore as _, StoredConversation};
+use kaichi_privatelog::{Conversation, ConversationId, EntryCid, Message, MessageBody};
+use sha2::Digest as _;
+use zeroize::Zeroizing;
+
+use super::{Engine, MAX_CACHED_DOCUMENTS, inbox_topic, now, random};
+use crate::node::NodeError;
+use crate::notification::Notification;
+use crate::peer::Peer;
+
+impl Engine {
+    /// Verifies a document (cached by digest) and remembers its KeyPackage
+    /// references, without making its identity a contact.
+    pub(super) fn remember_document(&mut self, doc: &[u8]) -> Result<IdentityPublic, NodeError> {
+        let now = now();
+        let digest: [u8; 32] = sha2::Sha256::digest(doc).into();
+        if let Some(peer) = self.documents.get(&digest, now) {
+            return Ok(peer);
+        }
+        let verified = verify_document(doc, now)?;
+        self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
+        self.groups.session.devices_mut().remember(&verified);
+        self.documents
+            .insert(digest, *verified.public(), verified.expires_at());
+        Ok(*verified.public())
+    }
+
+    /// A verified, unexpired document of `name` held in the cache, or a
+    /// contact's.
+    pub(super) fn known_peer(&self, name: &IpnsName) -> Option<IdentityPublic> {
+        self.documents.by_name(name, now()).or_else(|| {
+            self.contacts
+                .values()
+                .find(|c| c.peer.ipns_name() == *name)
+                .map(|c| c.peer)
+        })
+    }
+
+    /// Verifies a document and records the conversation; returns the peer and
+    /// whether they are new.
+    pub(super) fn add_contact(&mut self, doc: &[u8]) -> Result<(IdentityPublic, bool), NodeError> {
+        let peer = self.remember_document(doc)?;
+        let id = self.conversation_id(&peer)?;
+        if self.contacts.get(&id).is_some_and(|c| c.peer == peer) {
+            return Ok((peer, false));
+        }
+        let known = self.store.conversations()?.iter().any(|c| c.id == id);
+        let stored = StoredConversation { id, peer };
+        if !known {
+            self.store.save_conversation(&stored)?;
+        }
+        self.contacts.insert(id, stored);
+        Ok((peer, !known))
+    }
+
+    /// The id of the conversation with `peer` (cached: deriving it costs an X25519).
+    pub(super) fn conversation_id(
+        &mut self,
+        peer: &IdentityPublic,
+    ) -> Result<ConversationId, NodeError> {
+        let key = peer.ipns.to_bytes();
+        if let Some(id) = self.conversation_ids.get(&key) {
+            return Ok(*id);
+        }
+        let id = Conversation::new(&self.keys, peer)?.id();
+        if self.conversation_ids.len() >= MAX_CACHED_DOCUMENTS {
+            self.conversation_ids.clear();
+        }
+        self.conversation_ids.insert(key, id);
+        Ok(id)
+    }
+
+    /// A contact by wallet address or IPNS name: from the cache, else the
+    /// store (contacts may be added by another process sharing the file).
+    pub(super) fn find_contact(&mut self, peer: &Peer) -> Result<StoredConversation, NodeError> {
+        let peer = *peer;
+        let matches = |c: &StoredConversation| peer.names(&c.peer.wallet, &c.peer.ipns_name());
+        if let Some(c) = self.contacts.values().find(|c| matches(c)) {
+            return Ok(*c);
+        }
+        let found = self
+            .store
+            .conversations()?
+            .into_iter()
+            .find(|c| matches(c))
+            .ok_or(NodeError::NotAContact(peer))?;
+        self.contacts.insert(found.id, found);
+        Ok(found)
+    }
+
+    /// The loaded conversation with a stored contact.
+    pub(super) fn conversation(
+        &mut self,
+        c: &StoredConversation,
+    ) -> Result<&mut Conversation, NodeError> {
+        if !self.conversations.contains_key(&c.id) {
+            let mut conv = Conversation::new(&self.keys, &c.peer)?;
+            conv.load(self.store.as_ref())
+                .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
+            self.conversations.insert(c.id, conv);
+        }
+        self.conversations
+            .get_mut(&c.id)
+            .ok_or(NodeError::NotAContact(Peer::Name(c.peer.ipns_name())))
+    }
+
+    /// Writes a message to the conversation with a contact and tells them.
+    pub(super) fn send_message(
+        &mut self,
+        to: &Peer,
+        body: MessageBody,
+    ) -> Result<EntryCid, NodeError> {
+        let contact = self.find_contact(to)?;
+        let sent_at_ms = now().unix_nanos() / 1_000_000;
+        let salt = random::<16>()?;
+        let ipns = self.keys.ipns().clone();
+        let conv = self.conversation(&contact)?;
+        let entry = conv.append(&ipns, &Message { sent_at_ms, body }, &salt)?;
+        let heads = conv.heads();
+        self.store.add_entries(&contact.id, &[&entry])?;
+        self.providers.heads_changed(contact.id);
+        let notification = Notification {
+            sender_document: self.document.clone(),
+            conversation: contact.id.as_bytes().to_vec(),
+            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
+            blocks: vec![entry.block().to_vec()],
+            ..Default::default()
+        };
+        let sealed = notification.seal(&contact.peer.dm, Zeroizing::new(random::<32>()?))?;
+        self.publish(inbox_topic(&contact.peer.ipns_name()).hash(), sealed);
+        self.pin_at_relays(entry.block());
+        Ok(entry.cid())
+    }
+}
