@@ -12,7 +12,6 @@ use kaichi_groups::{
     NewGroup, NoBalances, NoDevices, Outgoing, ProcessError, TokenHolderPolicy,
 };
 use kaichi_identity::WalletAddress;
-use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 
 struct Snapshot(HashMap<(WalletAddress, WalletAddress), u64>);
 
@@ -29,7 +28,7 @@ impl BalanceSource for Snapshot {
 }
 
 fn wallet(seed: u8) -> WalletAddress {
-    KeypairWallet::from_secret_seed(&[seed; 32]).address()
+    kaichi_test_support::identity::keys(seed).1.wallet()
 }
 
 #[test]

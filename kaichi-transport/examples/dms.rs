@@ -59,18 +59,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     alice.add_contact(bob.identity_document().to_vec()).await?;
     bob.add_contact(alice.identity_document().to_vec()).await?;
 
-    alice.send_dm(&bob.name().to_string(), "hi bob").await?;
+    // People are named by typed ids (an IPNS name here, or a wallet
+    // address), or by text that parses as one.
+    let hi = alice.send_dm(bob.name(), "hi bob").await?;
     let (from, text) = next_message(&mut bob_events).await?;
     println!("bob got from {from}: {text}");
-    bob.send_dm(&alice.name().to_string(), "hi alice").await?;
+    bob.reply(alice.name(), hi, "hi alice").await?;
     let (from, text) = next_message(&mut alice_events).await?;
     println!("alice got from {from}: {text}");
+    // The rest of the message model: reactions, edits, deletions, read markers.
+    bob.react(alice.name(), hi, "👋", false).await?;
+    alice.edit(bob.name(), hi, "hi Bob!").await?;
+    let wait = async {
+        while let Some(e) = alice_events.recv().await {
+            if let NodeEvent::MessageChanged { body, .. } = e {
+                return Some(body);
+            }
+        }
+        None
+    };
+    let change = tokio::time::timeout(Duration::from_secs(30), wait).await?;
+    println!("alice got a change: {change:?}");
 
-    let page = alice.read(&bob.name().to_string(), 10).await?;
-    println!(
-        "alice's view of the conversation: {} messages",
-        page.messages.len()
-    );
+    let page = alice.read(bob.name(), 10).await?;
+    for m in page.messages.iter().rev() {
+        let who = if m.mine { "alice" } else { "bob" };
+        let edited = if m.edited { " (edited)" } else { "" };
+        let reactions: Vec<&String> = m.reactions.keys().collect();
+        println!("{who}: {}{edited} {reactions:?}", m.text);
+    }
     alice.shutdown().await;
     bob.shutdown().await;
     Ok(())

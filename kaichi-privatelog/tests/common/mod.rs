@@ -7,16 +7,12 @@
     clippy::expect_used
 )]
 
-use kaichi_identity::wallet::KeypairWallet;
-use kaichi_identity::{IdentityKeys, KeyEpoch};
+use kaichi_identity::IdentityKeys;
 use kaichi_privatelog::{Conversation, Message};
 
+/// The identity keys of the wallet made from `seed`.
 pub fn keys(seed: u8) -> IdentityKeys {
-    IdentityKeys::derive(
-        &KeypairWallet::from_secret_seed(&[seed; 32]),
-        KeyEpoch::ZERO,
-    )
-    .unwrap()
+    kaichi_test_support::identity::keys(seed).1
 }
 
 /// Alice's and Bob's views of their conversation.

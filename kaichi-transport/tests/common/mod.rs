@@ -11,9 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kaichi_identity::IdentityKeys;
 use kaichi_identity::document::DocumentBuilder;
 use kaichi_identity::wallet::KeypairWallet;
-use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
 use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeConfigBuilder, NodeEvent};
 use tokio::sync::mpsc;
@@ -92,25 +92,23 @@ pub async fn start_member_with(
     dir: &std::path::Path,
     configure: impl FnOnce(NodeConfigBuilder) -> NodeConfigBuilder,
 ) -> Peer {
-    let (wallet, keys, _) = identity(seed);
-    let path = dir.join(format!("member-{seed}.db"));
-    let store =
-        Arc::new(SqliteStore::open(&path, kaichi_privatelog::store::Durability::Normal).unwrap());
-    let kp = kaichi_transport::prepare_key_package(&path, &store, &keys).unwrap();
-    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
-    let document = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
-        .key_package(kp)
-        .sign(&wallet)
+    // The embedding API: Node::builder does every set-up step (keys, the
+    // database in `home`, the KeyPackage, the signed document).
+    let (wallet, keys) = kaichi_test_support::identity::keys(seed);
+    let home = dir.join(format!("member-{seed}"));
+    let (node, events) = Node::builder(&wallet, home)
+        .durability(kaichi_privatelog::store::Durability::Normal)
+        .configure(|c| {
+            configure(
+                c.retry_interval(Duration::from_millis(200))
+                    .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()),
+            )
+        })
+        .start()
+        .await
         .unwrap();
-    let config = configure(
-        NodeConfig::builder()
-            .retry_interval(Duration::from_millis(200))
-            .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-            .group_database(&path),
-    )
-    .build()
-    .unwrap();
-    launch(config, wallet, keys, document, store).await
+    let document = node.identity_document().to_vec();
+    listening(node, events, &wallet, keys, document).await
 }
 
 /// A device of identity `seed` (its own wallet from `device_seed`, granted
@@ -120,9 +118,8 @@ pub async fn start_member_with(
 pub async fn start_device_member(seed: u8, device_seed: u8, dir: &std::path::Path) -> Peer {
     use kaichi_identity::document::{DeviceGrant, DeviceRequest};
     let (wallet, keys, _) = identity(seed);
-    let device_wallet = KeypairWallet::from_secret_seed(&[device_seed; 32]);
-    let device_keys = IdentityKeys::derive(&device_wallet, KeyEpoch::ZERO).unwrap();
-    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let (device_wallet, device_keys) = kaichi_test_support::identity::keys(device_seed);
+    let now = kaichi_test_support::identity::now();
     let request = DeviceRequest::create(&device_wallet, &device_keys, keys.ipns().name()).unwrap();
     let grant = DeviceGrant::issue(
         &keys,
@@ -232,9 +229,20 @@ async fn launch(
     document: Vec<u8>,
     store: Arc<SqliteStore>,
 ) -> Peer {
-    let (node, mut events) = Node::start(config, keys.clone(), document.clone(), store)
+    let (node, events) = Node::start(config, keys.clone(), document.clone(), store)
         .await
         .unwrap();
+    listening(node, events, &wallet, keys, document).await
+}
+
+/// Waits until a started node listens.
+async fn listening(
+    node: Node,
+    mut events: mpsc::Receiver<NodeEvent>,
+    wallet: &KeypairWallet,
+    keys: IdentityKeys,
+    document: Vec<u8>,
+) -> Peer {
     let addr = loop {
         match within(events.recv()).await {
             Some(NodeEvent::Listening(a)) => break a,
@@ -248,6 +256,6 @@ async fn launch(
         keys,
         document,
         addr,
-        wallet: kaichi_identity::wallet::WalletSigner::address(&wallet).to_string(),
+        wallet: kaichi_identity::wallet::WalletSigner::address(wallet).to_string(),
     }
 }
