@@ -187,13 +187,20 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
+        // The rename is durable once the directory is synced; where a
+        // directory cannot be opened or synced (some filesystems), the file
+        // itself already is.
+        if let Ok(d) = fs::File::open(dir)
+            && let Err(e) = d.sync_all()
+        {
+            eprintln!("warning: syncing {}: {e}", dir.display());
         }
         Ok(())
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    if result.is_err() && tmp.exists() {
+        // Best effort: the write already failed; a stray temporary file is
+        // replaced by the next write.
+        fs::remove_file(&tmp).ok();
     }
     result
 }

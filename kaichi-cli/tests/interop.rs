@@ -9,6 +9,7 @@ mod support;
 
 use kaichi_identity::IpnsKeypair;
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
+use kaichi_test_support::hex::encode as hex;
 use serde_json::json;
 use support::{interop_skipped, kaichi, node, python, run_with_stdin};
 
@@ -16,10 +17,6 @@ fn random_seed() -> [u8; 32] {
     let mut s = [0u8; 32];
     getrandom::fill(&mut s).unwrap();
     s
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Wallet addresses equal what the Solana SDK (solders) computes for the

@@ -8,6 +8,7 @@
 
 mod support;
 
+use kaichi_test_support::hex::{decode as unhex, encode as hex};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -15,16 +16,6 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use kaichi_identity::IpnsKeypair;
 use serde_json::{Value, json};
 use support::{interop_skipped, kaichi, kaichi_json, npm_project};
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
 
 /// A ts-mls member in a Node process.
 struct TsPeer {

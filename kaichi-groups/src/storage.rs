@@ -195,7 +195,10 @@ impl GroupDatabase {
                 Ok(v)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                // The operation's error is the one to report; a failed
+                // rollback leaves SQLite to roll back when the connection
+                // closes, and the next BEGIN fails loudly.
+                self.conn.execute_batch("ROLLBACK").ok();
                 Err(e)
             }
         }

@@ -14,6 +14,7 @@
 //!   the epoch authenticators must match the vectors'.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use kaichi_test_support::hex::{decode as unhex, encode as hex};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::LazyLock;
@@ -81,17 +82,6 @@ static VECTORS: LazyLock<PathBuf> = LazyLock::new(|| {
 fn read<T: for<'de> Deserialize<'de>>(file: &str) -> T {
     let path = VECTORS.join("test_vectors").join(file);
     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 mod hex_serde {

@@ -3,6 +3,7 @@
 
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner};
 use kaichi_identity::{IdentityKeys, IpnsKeypair, IpnsName, KeyEpoch, NameError};
+use kaichi_test_support::hex::decode as hex;
 use proptest::prelude::*;
 
 /// The Ed25519 test vector of the libp2p peer-id specification
@@ -71,13 +72,6 @@ fn bad_names_get_typed_errors() {
     // Truncated k51 name.
     let k51 = IpnsKeypair::from_seed(&[1; 32]).name().to_string();
     assert!(k51[..k51.len() - 3].parse::<IpnsName>().is_err());
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 proptest! {

@@ -2,5 +2,6 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod hex;
 pub mod identity;
 pub mod seeds;

@@ -92,8 +92,7 @@ group chat (MLS): alice created {:?} ({})",
     );
     let joined = |e: &NodeEvent| matches!(e, NodeEvent::GroupJoined { .. });
     let started = Instant::now();
-    for (who, wallet) in [("bob", bob.0), ("carol", &carol_node)] {
-        let _ = who;
+    for wallet in [bob.0, &carol_node] {
         let name = wallet.name().to_string();
         alice.0.invite("kaichi demo group", &name).await?;
     }

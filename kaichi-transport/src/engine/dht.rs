@@ -169,7 +169,9 @@ impl Engine {
                     now(),
                 ) {
                     Ok(()) => {
-                        let _ = self.swarm.behaviour_mut().kad.store_mut().put(record);
+                        if let Err(e) = self.swarm.behaviour_mut().kad.store_mut().put(record) {
+                            tracing::debug!(%e, "a valid DHT record was not stored");
+                        }
                     }
                     Err(e) => tracing::debug!(%e, "refused a DHT record"),
                 }

@@ -130,8 +130,10 @@ impl Node {
     pub async fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown).await;
         let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
+        if let Some(task) = task
+            && let Err(e) = task.await
+        {
+            tracing::error!(%e, "the node task ended abnormally");
         }
     }
 }

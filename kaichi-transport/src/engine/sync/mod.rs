@@ -287,14 +287,22 @@ impl Engine {
                         blocks.push(block);
                     }
                 }
-                let _ = self.swarm.behaviour_mut().blocks.send_response(
-                    channel,
-                    BlockResponse {
-                        blocks,
-                        notifications,
-                        group_messages,
-                    },
-                );
+                let response = BlockResponse {
+                    blocks,
+                    notifications,
+                    group_messages,
+                };
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .blocks
+                    .send_response(channel, response)
+                    .is_err()
+                {
+                    // The held notifications in it are lost with the
+                    // connection; the senders' re-announcements recover them.
+                    tracing::debug!(%peer, "the peer left before the block response");
+                }
             }
             request_response::Message::Response {
                 request_id,
