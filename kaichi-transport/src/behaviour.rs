@@ -19,7 +19,8 @@ const IDENTIFY_PROTOCOL: &str = "/kaichi/1.0.0";
 /// `kaichi/<version>`): nodes push their new blocks to the relays they meet.
 pub(crate) const RELAY_AGENT: &str = "kaichi-relay";
 
-/// Connection limits, gossipsub, block exchange, identify, ping and Kademlia.
+/// Connection limits, gossipsub, block exchange, identify, ping, Kademlia
+/// and Bitswap.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
     /// First, so a connection over the limits is denied before any other
@@ -30,6 +31,8 @@ pub(crate) struct Behaviour {
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
     pub(crate) kad: kad::Behaviour<kad::store::MemoryStore>,
+    /// Bitswap over the node's block store.
+    pub(crate) bitswap: crate::bitswap::Bitswap,
 }
 
 /// Kaichi's own DHT (identity documents under wallet-derived keys, IPNS
@@ -42,6 +45,7 @@ impl Behaviour {
         key: &identity::Keypair,
         limits: &ConnectionLimits,
         relay: bool,
+        store: std::sync::Arc<kaichi_privatelog::store::SqliteStore>,
     ) -> Result<Self, String> {
         let config = gossipsub::ConfigBuilder::default()
             .heartbeat_interval(Duration::from_millis(500))
@@ -113,6 +117,7 @@ impl Behaviour {
                 kad.set_mode(Some(kad::Mode::Server));
                 kad
             },
+            bitswap: crate::bitswap::behaviour(store),
         })
     }
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod behaviour;
+mod bitswap;
 mod builder;
 mod config;
 pub mod dht;
@@ -22,6 +23,7 @@ mod peer;
 mod rejection;
 
 pub use behaviour::KAD_PROTOCOL;
+pub use bitswap::MAX_BLOCK_BYTES;
 pub use builder::{DATABASE_FILE, DEFAULT_DOCUMENT_LIFETIME, NodeBuilder};
 pub use config::{ConfigError, ConnectionLimits, NodeConfig, NodeConfigBuilder};
 pub use engine::{group_topic, inbox_topic, provider_key};

@@ -138,7 +138,9 @@ impl Engine {
             )
             .map_err(|e| setup(Box::new(e)))?
             .with_quic()
-            .with_behaviour(|k| Behaviour::new(k, &limits, relay).map_err(|e| e.into()))
+            .with_behaviour(|k| {
+                Behaviour::new(k, &limits, relay, store.clone()).map_err(|e| e.into())
+            })
             .map_err(|e| setup(Box::new(e)))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
@@ -228,6 +230,7 @@ impl Engine {
                 _ = retry.tick() => {
                     self.flush_pending();
                     self.provide_changed_heads();
+                    self.check_wants();
                 }
                 _ = redial.tick() => self.redial(),
                 // Last: runs only when nothing else is ready.
@@ -381,6 +384,7 @@ impl Engine {
                     }
                 }
             SwarmEvent::Behaviour(BehaviourEvent::Blocks(e)) => self.blocks(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Bitswap(e)) => self.bitswap(e),
             _ => {}
         }
     }
@@ -420,7 +424,7 @@ impl Engine {
     }
 
     fn own_notification(&mut self, from: PeerId, data: &[u8]) -> MessageAcceptance {
-        match self.notification(&from, data) {
+        match self.notification(data) {
             Ok(()) => MessageAcceptance::Accept,
             Err(reason) => {
                 self.rejected(from, reason);

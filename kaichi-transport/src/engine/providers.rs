@@ -151,27 +151,29 @@ impl Engine {
         }
     }
 
-    /// Looks up who provides the heads of `id`, having failed to get its
-    /// missing blocks from `tried`.
-    pub(super) fn find_providers(&mut self, id: ConversationId, tried: PeerId) {
+    /// Looks up who provides the heads of `id`: no connected peer had its
+    /// missing blocks.
+    pub(super) fn find_providers(&mut self, id: ConversationId) {
         let Some(heads) = self.conversations.get(&id).map(|c| c.heads()) else {
             return;
         };
         if !self.providers.may_look_up(id, Instant::now()) {
             return;
         }
+        let me = *self.swarm.local_peer_id();
         for head in heads {
             let query = self
                 .swarm
                 .behaviour_mut()
                 .kad
                 .get_providers(provider_key(&head));
-            self.providers.query_started(query, id, tried);
+            self.providers.query_started(query, id, me);
         }
     }
 
-    /// A provider lookup progressed: fetch what is missing from the
-    /// providers found.
+    /// A provider lookup progressed: connect to the providers found (each
+    /// new connection gets Bitswap's whole wantlist, the missing blocks
+    /// included).
     pub(super) fn providers_found(
         &mut self,
         query: kad::QueryId,
@@ -195,8 +197,13 @@ impl Engine {
             return;
         }
         for provider in peers {
-            self.fetch(&provider, id, missing.clone());
+            if !self.swarm.is_connected(&provider)
+                && let Err(e) = self.swarm.dial(provider)
+            {
+                tracing::debug!(%provider, %e, "could not dial a provider");
+            }
         }
+        self.fetch(id, missing);
     }
 }
 

@@ -8,7 +8,6 @@ pub(super) use state::SyncState;
 
 use kaichi_privatelog::store::{BlockStore as _, LogStore as _, StoredConversation};
 use kaichi_privatelog::{ConversationId, Entry, EntryCid, Message, MessageBody};
-use libp2p::PeerId;
 use libp2p::gossipsub::TopicHash;
 use libp2p::request_response;
 use zeroize::Zeroizing;
@@ -82,8 +81,9 @@ impl Engine {
         }
     }
 
-    /// Opens, verifies and merges a notification; asks `from` for missing blocks.
-    pub(super) fn notification(&mut self, from: &PeerId, data: &[u8]) -> Result<(), Rejection> {
+    /// Opens, verifies and merges a notification; wants the missing blocks
+    /// over Bitswap.
+    pub(super) fn notification(&mut self, data: &[u8]) -> Result<(), Rejection> {
         if data.len() > MAX_NOTIFICATION_BYTES {
             return Err(Rejection::Oversized);
         }
@@ -130,7 +130,7 @@ impl Engine {
             }
         }
         self.accepted(&stored, accepted);
-        // Heads we do not hold, and parents of what we hold, are fetched from the sender.
+        // Heads we do not hold, and parents of what we hold, are wanted.
         let mut want: Vec<EntryCid> = n
             .heads
             .iter()
@@ -145,31 +145,85 @@ impl Engine {
         if let Some(conv) = self.conversations.get(&stored.id) {
             want.extend(conv.missing());
         }
-        self.fetch(from, stored.id, want);
+        self.fetch(stored.id, want);
         Ok(())
     }
 
-    pub(super) fn fetch(
-        &mut self,
-        from: &PeerId,
-        conversation: ConversationId,
-        want: Vec<EntryCid>,
-    ) {
-        let want = state::want_list(want);
-        if want.is_empty() {
-            return;
+    /// Asks Bitswap for the blocks of `conversation` in `want` that are
+    /// not wanted already (every connected peer is asked; a new connection
+    /// gets the whole wantlist), within [`state::MAX_WANTS`].
+    pub(super) fn fetch(&mut self, conversation: ConversationId, want: Vec<EntryCid>) {
+        let now = std::time::Instant::now();
+        for cid in state::want_list(want) {
+            if !self.sync.should_want(&cid) {
+                continue;
+            }
+            let query = self.swarm.behaviour_mut().bitswap.get(&cid.to_cid());
+            self.sync.wanting(query, cid, conversation, now);
         }
-        let request = BlockRequest {
-            want: want.iter().map(|c| c.to_bytes().to_vec()).collect(),
-            mailbox: false,
-            ..Default::default()
+    }
+
+    /// Runs on the retry timer: conversations whose wants no connected peer
+    /// answered look up their providers; very old wants are cancelled.
+    pub(super) fn check_wants(&mut self) {
+        let now = std::time::Instant::now();
+        for query in self.sync.expired(now) {
+            self.swarm.behaviour_mut().bitswap.cancel(query);
+        }
+        for id in self.sync.stale(now) {
+            self.find_providers(id);
+        }
+    }
+
+    /// A Bitswap query ended: a block that came (its CID already checked)
+    /// is verified as an entry and merged; breadth-first, its missing
+    /// parents are asked for next.
+    pub(super) fn bitswap(&mut self, event: beetswap::Event) {
+        let (query, data) = match event {
+            beetswap::Event::GetQueryResponse { query_id, data } => (query_id, data),
+            beetswap::Event::GetQueryError { query_id, error } => {
+                tracing::debug!(%error, "a Bitswap query failed");
+                self.sync.want_ended(&query_id);
+                return;
+            }
         };
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .blocks
-            .send_request(from, request);
-        self.sync.fetch_started(id, conversation);
+        let Some((id, cid)) = self.sync.want_ended(&query) else {
+            return;
+        };
+        let Some(stored) = self.contacts.get(&id).copied() else {
+            return;
+        };
+        // The bytes match the CID (beetswap re-hashed them): whoever named
+        // that CID in a head or parent named a block that is not a valid
+        // entry of this conversation.
+        let entry = match Entry::decode_and_verify(&data, Some(&cid)) {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::debug!(%e, %cid, "a fetched block is not a valid entry");
+                return;
+            }
+        };
+        let ingested = match self.conversation(&stored) {
+            Ok(conv) => conv.ingest_entry(&entry),
+            Err(e) => {
+                tracing::warn!(%e, "could not load a conversation");
+                return;
+            }
+        };
+        match ingested {
+            Ok(ins) if ins.new => self.accepted(&stored, vec![entry]),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(%e, %cid, "a fetched entry does not fit its conversation");
+                return;
+            }
+        }
+        let missing = self
+            .conversations
+            .get(&id)
+            .map(|c| c.missing())
+            .unwrap_or_default();
+        self.fetch(id, missing);
     }
 
     /// Persists newly accepted entries and reports text messages.
@@ -241,8 +295,8 @@ impl Engine {
             } => {
                 if let Some(r) = self.groups.fetches.remove(&request_id) {
                     self.group_fetch_failed(r, error);
-                } else if let Some(id) = self.sync.fetch_ended(&request_id) {
-                    self.find_providers(id, peer);
+                } else {
+                    tracing::debug!(%peer, %error, "a block request failed");
                 }
                 return;
             }
@@ -309,58 +363,12 @@ impl Engine {
                 response,
             } => {
                 for sealed in &response.notifications {
-                    if let Err(reason) = self.notification(&peer, sealed) {
+                    if let Err(reason) = self.notification(sealed) {
                         self.rejected(peer, reason);
                     }
                 }
                 if let Some(fetch) = self.groups.fetches.remove(&request_id) {
                     self.group_response(fetch, &response);
-                    return;
-                }
-                let Some(id) = self.sync.fetch_ended(&request_id) else {
-                    return;
-                };
-                let Some(stored) = self.contacts.get(&id).copied().or_else(|| {
-                    self.store
-                        .conversations()
-                        .ok()
-                        .and_then(|cs| cs.into_iter().find(|c| c.id == id))
-                }) else {
-                    return;
-                };
-                let mut accepted = Vec::new();
-                let mut bad = None;
-                if let Some(conv) = self.conversations.get_mut(&id) {
-                    for block in &response.blocks {
-                        let checked = Entry::decode_and_verify(block, None)
-                            .and_then(|e| conv.ingest_entry(&e).map(|ins| (e, ins.new)));
-                        match checked {
-                            Ok((e, true)) => accepted.push(e),
-                            Ok(_) => {}
-                            Err(e) => bad = Some(Rejection::BadEntry.because()(e)),
-                        }
-                    }
-                }
-                let progress = !accepted.is_empty();
-                self.accepted(&stored, accepted);
-                if let Some(reason) = bad {
-                    self.rejected(peer, reason);
-                    return;
-                }
-                let missing = self
-                    .conversations
-                    .get(&id)
-                    .map(|c| c.missing())
-                    .unwrap_or_default();
-                if missing.is_empty() {
-                    return;
-                }
-                if progress {
-                    // Breadth-first: ask again for whatever is still missing.
-                    self.fetch(&peer, id, missing);
-                } else {
-                    // This peer has none of it: ask who else does.
-                    self.find_providers(id, peer);
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! The sync engine's state, sans-IO: notifications waiting to be published,
-//! block fetches in flight, received entries waiting to be written, and the
-//! re-announcement rate limit. Time comes in as an [`Instant`]; the request
-//! id is generic so tests need no swarm.
+//! the blocks wanted over Bitswap, received entries waiting to be written,
+//! and the re-announcement rate limit. Time comes in as an [`Instant`]; the
+//! query id is generic so tests need no swarm.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use kaichi_privatelog::{ConversationId, Entry, EntryCid};
 use libp2p::gossipsub::TopicHash;
-use libp2p::request_response::OutboundRequestId;
 
 use crate::exchange::MAX_WANT;
 
@@ -20,28 +19,46 @@ pub(in crate::engine) const RESYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Most conversations whose last re-announcement is remembered (older
 /// ones are forgotten when full).
 const MAX_REMEMBERED_RESYNCS: usize = 4096;
+/// Most blocks wanted at once (past it, wants wait for the next round:
+/// whatever is still missing is asked for again as blocks arrive).
+pub(in crate::engine) const MAX_WANTS: usize = 4096;
+/// A want older than this makes the node look up the conversation's
+/// providers (no connected peer had the block).
+pub(in crate::engine) const WANT_STALE: Duration = Duration::from_secs(3);
+/// A want older than this is cancelled (asked again when next missed).
+pub(in crate::engine) const WANT_EXPIRY: Duration = Duration::from_secs(600);
+
+/// A block wanted for a conversation.
+#[derive(Debug, Clone, Copy)]
+struct Want {
+    conversation: ConversationId,
+    cid: EntryCid,
+    since: Instant,
+}
 
 /// What the sync engine is in the middle of.
-pub(in crate::engine) struct SyncState<Q = OutboundRequestId> {
+pub(in crate::engine) struct SyncState<Q = beetswap::QueryId> {
     /// Sealed notifications gossipsub could not publish yet (no peers on the
     /// topic): retried on a timer, oldest dropped past the bound.
     pending: VecDeque<(TopicHash, Vec<u8>)>,
     max_pending: usize,
-    /// Block fetches in flight: request -> conversation.
-    fetches: HashMap<Q, ConversationId>,
+    /// Blocks wanted over Bitswap, by query, and the query of each CID.
+    wants: HashMap<Q, Want>,
+    wanted: HashMap<EntryCid, Q>,
     /// Accepted entries not yet written, in arrival order.
     unsaved: Vec<(ConversationId, Entry)>,
     /// When each conversation was last re-announced.
     last_resync: HashMap<ConversationId, Instant>,
 }
 
-impl<Q: Hash + Eq> SyncState<Q> {
+impl<Q: Hash + Eq + Copy> SyncState<Q> {
     /// Idle, keeping at most `max_pending` unpublished notifications.
     pub(in crate::engine) fn new(max_pending: usize) -> Self {
         Self {
             pending: VecDeque::new(),
             max_pending,
-            fetches: HashMap::new(),
+            wants: HashMap::new(),
+            wanted: HashMap::new(),
             unsaved: Vec::new(),
             last_resync: HashMap::new(),
         }
@@ -80,14 +97,68 @@ impl<Q: Hash + Eq> SyncState<Q> {
         true
     }
 
-    /// A fetch for `id`'s blocks is in flight.
-    pub(in crate::engine) fn fetch_started(&mut self, request: Q, id: ConversationId) {
-        self.fetches.insert(request, id);
+    /// Whether `cid` should be asked for: not wanted already, and fewer
+    /// than [`MAX_WANTS`] wanted.
+    pub(in crate::engine) fn should_want(&self, cid: &EntryCid) -> bool {
+        !self.wanted.contains_key(cid) && self.wants.len() < MAX_WANTS
     }
 
-    /// The conversation a finished fetch was for (`None`: not a DM fetch).
-    pub(in crate::engine) fn fetch_ended(&mut self, request: &Q) -> Option<ConversationId> {
-        self.fetches.remove(request)
+    /// `query` asks for `cid`, a block of `conversation`.
+    pub(in crate::engine) fn wanting(
+        &mut self,
+        query: Q,
+        cid: EntryCid,
+        conversation: ConversationId,
+        now: Instant,
+    ) {
+        self.wanted.insert(cid, query);
+        self.wants.insert(
+            query,
+            Want {
+                conversation,
+                cid,
+                since: now,
+            },
+        );
+    }
+
+    /// A query ended (the block came, or it failed): what it was for.
+    pub(in crate::engine) fn want_ended(
+        &mut self,
+        query: &Q,
+    ) -> Option<(ConversationId, EntryCid)> {
+        let want = self.wants.remove(query)?;
+        self.wanted.remove(&want.cid);
+        Some((want.conversation, want.cid))
+    }
+
+    /// The conversations with a block wanted for longer than
+    /// [`WANT_STALE`] (each once): their providers are worth looking up.
+    pub(in crate::engine) fn stale(&self, now: Instant) -> Vec<ConversationId> {
+        let mut out: Vec<ConversationId> = self
+            .wants
+            .values()
+            .filter(|w| now.duration_since(w.since) >= WANT_STALE)
+            .map(|w| w.conversation)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The queries wanted for longer than [`WANT_EXPIRY`], forgotten now:
+    /// cancel them.
+    pub(in crate::engine) fn expired(&mut self, now: Instant) -> Vec<Q> {
+        let old: Vec<Q> = self
+            .wants
+            .iter()
+            .filter(|(_, w)| now.duration_since(w.since) >= WANT_EXPIRY)
+            .map(|(q, _)| *q)
+            .collect();
+        for q in &old {
+            self.want_ended(q);
+        }
+        old
     }
 
     /// Newly accepted entries of `id`; `true` when the batch is full and
@@ -170,11 +241,26 @@ mod tests {
     }
 
     #[test]
-    fn fetches_are_matched_to_their_conversation_once() {
+    fn wants_are_unique_bounded_and_age_into_provider_lookups_then_expire() {
         let mut s = SyncState::<u32>::new(1);
-        s.fetch_started(5, conversation(1));
-        assert_eq!(s.fetch_ended(&5), Some(conversation(1)));
-        assert_eq!(s.fetch_ended(&5), None);
+        let t0 = Instant::now();
+        let (a, b) = (EntryCid::of(b"a"), EntryCid::of(b"b"));
+        assert!(s.should_want(&a));
+        s.wanting(1, a, conversation(1), t0);
+        assert!(!s.should_want(&a));
+        s.wanting(2, b, conversation(2), t0 + WANT_STALE);
+        assert!(s.stale(t0).is_empty());
+        assert_eq!(s.stale(t0 + WANT_STALE), vec![conversation(1)]);
+        assert_eq!(s.want_ended(&1), Some((conversation(1), a)));
+        assert_eq!(s.want_ended(&1), None);
+        assert!(s.should_want(&a));
+        assert!(s.expired(t0 + WANT_EXPIRY).is_empty());
+        assert_eq!(s.expired(t0 + WANT_STALE + WANT_EXPIRY), vec![2]);
+        assert!(s.should_want(&b));
+        for q in 0..MAX_WANTS as u32 {
+            s.wanting(q, EntryCid::of(&q.to_le_bytes()), conversation(3), t0);
+        }
+        assert!(!s.should_want(&EntryCid::of(b"one more")));
     }
 
     #[test]
