@@ -30,6 +30,15 @@ pub enum NodeError {
     /// Too many DHT lookups are in flight; try again later.
     #[error("too many DHT lookups in flight")]
     TooManyLookups,
+    /// No connected peer (nor provider found) sent the block in time.
+    #[error("block {0} not found in time")]
+    BlockNotFound(cid::Cid),
+    /// Too many block requests are in flight; try again later.
+    #[error("too many block requests in flight")]
+    TooManyBlockRequests,
+    /// The block store failed.
+    #[error("block store: {0}")]
+    Blocks(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The identity document is invalid.
     #[error("identity document: {0}")]
     Document(#[from] DocumentError),

@@ -34,4 +34,5 @@ pub use node::{GroupSummary, Node, NodeEvent};
 pub use peer::{IntoPeer, Peer, PeerParseError};
 pub use rejection::Rejection;
 
+pub use cid::Cid;
 pub use libp2p::{Multiaddr, PeerId};

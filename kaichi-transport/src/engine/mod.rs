@@ -12,12 +12,14 @@
 //! | [`dht`] | publishing, inbound record validation, document lookups | [`dht::Lookups`] |
 //! | [`lookup`] | what waits on a lookup and what happens when it ends | (waiters) |
 //! | [`providers`] | provider records for heads, provider lookups | [`providers::Providers`] |
+//! | [`blocks`] | blocks by CID for the API, over Bitswap | [`blocks::BlockGets`] |
 //! | [`relay`] | held notifications and group messages, pins, relays used | [`relay::Relay`] |
 //! | [`groups`] | the group session's commands and outputs, invitations, fetches | `kaichi_groups::GroupSession` |
 //!
 //! Parts call each other through `Engine` methods; their modules import
 //! one way only (`lookup` uses `groups` and `dht`; none imports `lookup`).
 
+mod blocks;
 mod contacts;
 mod dht;
 mod documents;
@@ -93,6 +95,8 @@ pub(crate) struct Engine {
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
     /// Group state: database, loaded groups, group fetches.
     groups: groups::Groups,
+    /// Blocks the API asked for, over Bitswap.
+    block_gets: blocks::BlockGets<beetswap::QueryId, crate::node::Reply<Vec<u8>>>,
     /// Relay mode, and the relays this node uses.
     relay: relay::Relay,
     /// Rejected peer input, per reason.
@@ -200,6 +204,7 @@ impl Engine {
             providers: providers::Providers::new(),
             groups,
             relay: relay::Relay::new(relay_limits),
+            block_gets: blocks::BlockGets::new(),
             rejections: Default::default(),
         };
         engine.subscribe_groups();
@@ -231,6 +236,7 @@ impl Engine {
                     self.flush_pending();
                     self.provide_changed_heads();
                     self.check_wants();
+                    self.check_block_gets();
                 }
                 _ = redial.tick() => self.redial(),
                 // Last: runs only when nothing else is ready.
@@ -299,6 +305,7 @@ impl Engine {
                 let _ = reply.send(result);
             }
             Command::Group(c) => self.group_command(c),
+            Command::GetBlock { cid, reply } => self.get_block(cid, reply),
             Command::Shutdown => {}
         }
     }

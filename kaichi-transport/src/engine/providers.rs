@@ -180,6 +180,9 @@ impl Engine {
         result: Result<kad::GetProvidersOk, kad::GetProvidersError>,
         last: bool,
     ) {
+        if self.block_providers_found(&query, &result, last) {
+            return;
+        }
         let providers = match result {
             Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => providers,
             _ => Default::default(),

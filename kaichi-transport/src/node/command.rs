@@ -74,6 +74,10 @@ pub(crate) enum Command {
         reply: Reply<Page>,
     },
     Group(GroupCommand),
+    GetBlock {
+        cid: cid::Cid,
+        reply: Reply<Vec<u8>>,
+    },
     Rejections(oneshot::Sender<std::collections::BTreeMap<Rejection, u64>>),
     Shutdown,
 }

@@ -4,6 +4,7 @@
 //! The handle's methods live by concern: [`dm`] for conversations,
 //! [`groups`] for groups; [`command`] is what a handle sends the task.
 
+mod blocks;
 mod command;
 mod dm;
 mod event;

@@ -180,10 +180,17 @@ impl Engine {
     /// parents are asked for next.
     pub(super) fn bitswap(&mut self, event: beetswap::Event) {
         let (query, data) = match event {
-            beetswap::Event::GetQueryResponse { query_id, data } => (query_id, data),
+            beetswap::Event::GetQueryResponse { query_id, data } => {
+                if self.block_got(&query_id, Ok(data.clone())) {
+                    return;
+                }
+                (query_id, data)
+            }
             beetswap::Event::GetQueryError { query_id, error } => {
                 tracing::debug!(%error, "a Bitswap query failed");
-                self.sync.want_ended(&query_id);
+                if !self.block_got(&query_id, Err(error)) {
+                    self.sync.want_ended(&query_id);
+                }
                 return;
             }
         };
