@@ -89,7 +89,7 @@ impl<Q: Hash + Eq + Copy, R, L: Hash + Eq> BlockGets<Q, R, L> {
 
     /// The CIDs wanted for longer than [`BLOCK_GET_STALE`] whose providers
     /// were not looked up yet (each once).
-    pub(super) fn to_look_up(&mut self, now: Instant) -> Vec<cid::Cid> {
+    pub(super) fn due_for_lookup(&mut self, now: Instant) -> Vec<cid::Cid> {
         self.gets
             .values_mut()
             .filter(|g| !g.looked_up && now.duration_since(g.since) >= BLOCK_GET_STALE)
@@ -161,7 +161,7 @@ impl Engine {
             self.swarm.behaviour_mut().bitswap.cancel(query);
             let _ = reply.send(Err(NodeError::BlockNotFound(cid)));
         }
-        for cid in self.block_gets.to_look_up(now) {
+        for cid in self.block_gets.due_for_lookup(now) {
             let key = kad::RecordKey::new(&cid.hash().to_bytes());
             let lookup = self.swarm.behaviour_mut().kad.get_providers(key);
             self.block_gets.lookup_started(lookup);
@@ -207,9 +207,9 @@ mod tests {
         let t0 = Instant::now();
         g.started(1, cid(1), "one", t0);
         g.started(2, cid(2), "two", t0 + BLOCK_GET_STALE);
-        assert!(g.to_look_up(t0).is_empty());
-        assert_eq!(g.to_look_up(t0 + BLOCK_GET_STALE), vec![cid(1)]);
-        assert!(g.to_look_up(t0 + BLOCK_GET_STALE).is_empty());
+        assert!(g.due_for_lookup(t0).is_empty());
+        assert_eq!(g.due_for_lookup(t0 + BLOCK_GET_STALE), vec![cid(1)]);
+        assert!(g.due_for_lookup(t0 + BLOCK_GET_STALE).is_empty());
         assert_eq!(g.finished(&2), Some((cid(2), "two")));
         assert_eq!(g.finished(&2), None);
         let expired = g.expired(t0 + BLOCK_GET_TIMEOUT);
