@@ -1,0 +1,94 @@
+// A Helia node for the interop tests, driven by JSON lines on stdin.
+//
+//   node peer.mjs <Ed25519|RSA|secp256k1|ECDSA>
+//
+// prints {"ready":true,"peerId":...,"addrs":[...]}, then answers each line:
+//   {"op":"dial","addr":...}                 -> {"ok":true}
+//   {"op":"get","cid":...}                   -> {"ok":true,"bytes":<hex>}   (Bitswap when not held)
+//   {"op":"put","bytes":<hex>}               -> {"ok":true,"cid":...}       (raw, SHA-256, CIDv1)
+//   {"op":"has","cid":...}                   -> {"ok":true,"has":bool}
+//   {"op":"quit"}
+// Helia is built the way `createHelia` builds it around a given libp2p
+// (Helia core from @helia/utils, the Bitswap block broker, libp2p routing),
+// without the defaults' HTTP gateways and WebRTC (no internet here).
+
+if (!Promise.withResolvers) {
+  Promise.withResolvers = function () {
+    let resolve, reject
+    const promise = new Promise((a, b) => { resolve = a; reject = b })
+    return { promise, resolve, reject }
+  }
+}
+
+const { createLibp2p } = await import('libp2p')
+const { tcp } = await import('@libp2p/tcp')
+const { noise } = await import('@chainsafe/libp2p-noise')
+const { yamux } = await import('@chainsafe/libp2p-yamux')
+const { identify } = await import('@libp2p/identify')
+const { generateKeyPair } = await import('@libp2p/crypto/keys')
+const { Helia } = await import('@helia/utils')
+const { bitswap } = await import('@helia/block-brokers')
+const { libp2pRouting } = await import('@helia/routers')
+const { MemoryBlockstore } = await import('blockstore-core')
+const { MemoryDatastore } = await import('datastore-core')
+const { multiaddr } = await import('@multiformats/multiaddr')
+const { CID } = await import('multiformats/cid')
+const raw = await import('multiformats/codecs/raw')
+const { sha256 } = await import('multiformats/hashes/sha2')
+const readline = await import('node:readline')
+
+const keyType = process.argv[2] ?? 'Ed25519'
+const privateKey = keyType === 'RSA' ? await generateKeyPair('RSA', 2048) : await generateKeyPair(keyType)
+const datastore = new MemoryDatastore()
+const libp2p = await createLibp2p({
+  privateKey,
+  datastore,
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  transports: [tcp()],
+  connectionEncrypters: [noise()],
+  streamMuxers: [yamux()],
+  services: { identify: identify() }
+})
+const helia = new Helia({
+  libp2p,
+  datastore,
+  blockstore: new MemoryBlockstore(),
+  blockBrokers: [bitswap()],
+  routers: [libp2pRouting(libp2p)],
+  metrics: libp2p.metrics
+})
+await helia.start()
+
+const hex = (b) => Buffer.from(b).toString('hex')
+const out = (v) => process.stdout.write(JSON.stringify(v) + '\n')
+out({ ready: true, peerId: libp2p.peerId.toString(), keyType: privateKey.type, addrs: libp2p.getMultiaddrs().map(String) })
+
+const lines = readline.createInterface({ input: process.stdin })
+for await (const line of lines) {
+  let req
+  try { req = JSON.parse(line) } catch { out({ ok: false, error: 'not JSON' }); continue }
+  try {
+    if (req.op === 'dial') {
+      await libp2p.dial(multiaddr(req.addr), { signal: AbortSignal.timeout(20000) })
+      out({ ok: true })
+    } else if (req.op === 'get') {
+      const bytes = await helia.blockstore.get(CID.parse(req.cid), { signal: AbortSignal.timeout(30000) })
+      out({ ok: true, bytes: hex(bytes) })
+    } else if (req.op === 'put') {
+      const bytes = Buffer.from(req.bytes, 'hex')
+      const cid = CID.createV1(raw.code, await sha256.digest(bytes))
+      await helia.blockstore.put(cid, bytes)
+      out({ ok: true, cid: cid.toString() })
+    } else if (req.op === 'has') {
+      out({ ok: true, has: await helia.blockstore.has(CID.parse(req.cid)) })
+    } else if (req.op === 'quit') {
+      break
+    } else {
+      out({ ok: false, error: `unknown op ${req.op}` })
+    }
+  } catch (e) {
+    out({ ok: false, error: String(e?.message ?? e) })
+  }
+}
+await helia.stop()
+process.exit(0)

@@ -1,0 +1,149 @@
+//! Helia, an independent IPFS implementation (npm `@helia/utils`,
+//! `@helia/block-brokers`, `@helia/routers` over js-libp2p 2.x), and a
+//! Kaichi node exchange blocks over Bitswap: Helia fetches Kaichi entry
+//! blocks by CID and Kaichi fetches a block Helia added, with Helia keyed
+//! RSA (a `Qm…` PeerId, as kubo repositories and the public bootstrap nodes
+//! are), secp256k1 and Ed25519.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use kaichi_identity::document::DocumentBuilder;
+use kaichi_identity::wallet::KeypairWallet;
+use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
+use kaichi_transport::{Cid, Multiaddr, Node, NodeEvent};
+use serde_json::{Value, json};
+use support::interop_skipped;
+
+/// A Helia node in a child process, spoken to in JSON lines.
+struct Helia {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    ready: Value,
+}
+
+impl Helia {
+    fn start(key_type: &str) -> Self {
+        let dir = support::npm_project("interop/helia");
+        let mut child = Command::new("node")
+            .arg("peer.mjs")
+            .arg(key_type)
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node is needed for the interop tests");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let ready = read(&mut stdout);
+        assert_eq!(ready["ready"], true, "{ready}");
+        Self {
+            child,
+            stdin,
+            stdout,
+            ready,
+        }
+    }
+
+    fn call(&mut self, request: Value) -> Value {
+        writeln!(self.stdin, "{request}").unwrap();
+        let reply = read(&mut self.stdout);
+        assert_eq!(reply["ok"], true, "{request} -> {reply}");
+        reply
+    }
+}
+
+impl Drop for Helia {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "{}", json!({"op": "quit"}));
+        let _ = self.child.wait();
+    }
+}
+
+fn read(stdout: &mut BufReader<ChildStdout>) -> Value {
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("Helia printed {line:?}: {e}"))
+}
+
+fn identity(seed: u8) -> (KeypairWallet, Vec<u8>) {
+    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let doc = DocumentBuilder::new(&keys, now, Duration::from_secs(3600))
+        .sign(&wallet)
+        .unwrap();
+    (wallet, doc)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    kaichi_test_support::hex::encode(bytes)
+}
+
+#[test]
+fn helia_and_kaichi_exchange_blocks_over_bitswap_whatever_helias_key_type() {
+    if interop_skipped() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (alice_wallet, _) = identity(90);
+    let (_, bob_doc) = identity(91);
+    let (node, mut events) = rt
+        .block_on(
+            Node::in_memory(&alice_wallet)
+                .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
+                .start(),
+        )
+        .unwrap();
+    let addr: Multiaddr = rt.block_on(async {
+        loop {
+            if let Some(NodeEvent::Listening(a)) = events.recv().await {
+                break a;
+            }
+        }
+    });
+    let addr = format!("{addr}/p2p/{}", node.peer_id());
+    // Alice writes to Bob, who is offline: the entries sit in her store.
+    let bob = rt.block_on(node.add_contact(bob_doc)).unwrap();
+    let entries: Vec<(Cid, Vec<u8>)> = ["one", "two", "three"]
+        .iter()
+        .map(|text| {
+            let cid = rt.block_on(node.send_dm(&bob, text)).unwrap().to_cid();
+            (cid, rt.block_on(node.get_block(&cid)).unwrap())
+        })
+        .collect();
+
+    // js-libp2p 2.x has no ECDSA PeerIds (`UnsupportedKeyTypeError`);
+    // kaichi-transport/tests/ipfs_peers.rs covers ECDSA with rust-libp2p.
+    for key_type in ["RSA", "secp256k1", "Ed25519"] {
+        let mut helia = Helia::start(key_type);
+        assert_eq!(helia.ready["keyType"], key_type);
+        if key_type == "RSA" {
+            let id = helia.ready["peerId"].as_str().unwrap();
+            assert!(
+                id.starts_with("Qm"),
+                "an RSA PeerId is a Qm… multihash: {id}"
+            );
+        }
+        helia.call(json!({"op": "dial", "addr": addr}));
+
+        // Helia fetches Kaichi's entries by CID, over Bitswap.
+        for (cid, block) in &entries {
+            let got = helia.call(json!({"op": "get", "cid": cid.to_string()}));
+            assert_eq!(got["bytes"], hex(block), "{key_type}: entry {cid}");
+        }
+
+        // Kaichi fetches a block Helia added.
+        let bytes = format!("a block Helia ({key_type}) added").into_bytes();
+        let put = helia.call(json!({"op": "put", "bytes": hex(&bytes)}));
+        let cid: Cid = put["cid"].as_str().unwrap().parse().unwrap();
+        let got = rt.block_on(node.get_block(&cid)).unwrap();
+        assert_eq!(got, bytes, "{key_type}: Helia's block");
+    }
+    rt.block_on(node.shutdown());
+}
