@@ -179,3 +179,29 @@ fn groups_are_found_by_id_or_unique_name() {
         Err(kaichi_groups::session::FindError::NoSuchGroup(_))
     ));
 }
+
+#[test]
+fn a_document_is_waited_for_until_its_lookup_ends() {
+    use kaichi_groups::session::{DOCUMENT_WAIT_MS, DocumentWait};
+    let mut alice = member(1);
+    let name = kaichi_identity::IpnsKeypair::from_seed(&[9; 32]).name();
+    assert_eq!(alice.wait_for_document(name, 0), DocumentWait::Ask);
+    // Other drains while the lookup runs keep the message waiting.
+    assert_eq!(alice.wait_for_document(name, 1_000), DocumentWait::Pending);
+    // A lookup that never reports back is asked for again after the window.
+    assert_eq!(
+        alice.wait_for_document(name, DOCUMENT_WAIT_MS),
+        DocumentWait::Ask
+    );
+    // Once it ended with the key still unknown, the message is set aside...
+    alice.document_resolved(&name);
+    assert_eq!(
+        alice.wait_for_document(name, DOCUMENT_WAIT_MS + 1),
+        DocumentWait::GiveUp
+    );
+    // ...and a later message starts a new wait.
+    assert_eq!(
+        alice.wait_for_document(name, DOCUMENT_WAIT_MS + 2),
+        DocumentWait::Ask
+    );
+}

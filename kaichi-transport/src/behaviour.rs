@@ -35,16 +35,16 @@ pub(crate) struct Behaviour {
     pub(crate) bitswap: crate::bitswap::Bitswap,
 }
 
-/// Kaichi's own DHT (identity documents under wallet-derived keys, IPNS
-/// records): a separate protocol id, so the public IPFS DHT, which rejects
-/// unknown key namespaces, is not polluted.
-pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/kaichi/kad/1.0.0");
+/// The IPFS DHT's protocol: Kaichi puts only IPNS records and provider
+/// records there (see [`crate::dht`]).
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/ipfs/kad/1.0.0");
 
 impl Behaviour {
     pub(crate) fn new(
         key: &identity::Keypair,
         limits: &ConnectionLimits,
         relay: bool,
+        dht_mode: crate::config::DhtMode,
         store: std::sync::Arc<kaichi_privatelog::store::SqliteStore>,
     ) -> Result<Self, String> {
         let config = gossipsub::ConfigBuilder::default()
@@ -113,8 +113,7 @@ impl Behaviour {
                     },
                 );
                 let mut kad = kad::Behaviour::with_config(peer, store, config);
-                // Answer queries even without a confirmed public address (loopback, LANs).
-                kad.set_mode(Some(kad::Mode::Server));
+                kad.set_mode(dht_mode.kad_mode());
                 kad
             },
             bitswap: crate::bitswap::behaviour(store),

@@ -59,6 +59,36 @@ pub struct NodeConfig {
     pub(crate) group_database: Option<std::path::PathBuf>,
     pub(crate) device_signing_key: Option<kaichi_identity::IpnsKeypair>,
     pub(crate) balances: Balances,
+    pub(crate) dht_mode: DhtMode,
+    pub(crate) external: Vec<Multiaddr>,
+}
+
+/// Whether the node answers DHT queries (server) or only makes them
+/// (client), as IPFS nodes choose: a node that others cannot reach must not
+/// be a server, or it poisons their routing tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DhtMode {
+    /// Always a server (the default for now: AutoNAT does not run yet, so
+    /// nothing confirms reachability; loopback and LAN networks need it).
+    #[default]
+    Server,
+    /// Always a client.
+    Client,
+    /// A server once an external address is confirmed (one given with
+    /// [`NodeConfigBuilder::external_address`]), a client until then.
+    Auto,
+}
+
+impl DhtMode {
+    /// Kademlia's mode setting (`None`: automatic).
+    pub(crate) fn kad_mode(self) -> Option<libp2p::kad::Mode> {
+        match self {
+            Self::Server => Some(libp2p::kad::Mode::Server),
+            Self::Client => Some(libp2p::kad::Mode::Client),
+            Self::Auto => None,
+        }
+    }
 }
 
 /// Where the node reads SPL token balances for token-holder groups.
@@ -72,6 +102,11 @@ impl std::fmt::Debug for Balances {
 }
 
 impl NodeConfig {
+    /// The DHT mode.
+    pub(crate) fn dht_mode(&self) -> DhtMode {
+        self.dht_mode
+    }
+
     /// A builder with defaults: listen on 127.0.0.1 (TCP, any port), no bootstrap peers.
     pub fn builder() -> NodeConfigBuilder {
         NodeConfigBuilder {
@@ -91,6 +126,8 @@ impl NodeConfig {
                 group_database: None,
                 device_signing_key: None,
                 balances: Balances(Arc::new(kaichi_groups::NoBalances)),
+                dht_mode: DhtMode::default(),
+                external: Vec::new(),
             },
         }
     }
@@ -106,6 +143,20 @@ impl NodeConfigBuilder {
     /// Adds a listen address (e.g. `/ip4/127.0.0.1/tcp/0` or `/ip4/127.0.0.1/udp/0/quic-v1`).
     pub fn listen(mut self, addr: Multiaddr) -> Self {
         self.config.listen.push(addr);
+        self
+    }
+
+    /// The node's DHT mode (default [`DhtMode::Server`]).
+    pub fn dht_mode(mut self, mode: DhtMode) -> Self {
+        self.config.dht_mode = mode;
+        self
+    }
+
+    /// An address others can reach this node at (a public IP and port,
+    /// a port forward): announced to peers, and it makes a
+    /// [`DhtMode::Auto`] node a DHT server.
+    pub fn external_address(mut self, addr: Multiaddr) -> Self {
+        self.config.external.push(addr);
         self
     }
 

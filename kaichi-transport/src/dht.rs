@@ -1,36 +1,51 @@
-//! Validation of records in Kaichi's DHT.
+//! Kaichi on the IPFS DHT (`/ipfs/kad/1.0.0`): the keys it uses and the
+//! validation of inbound records.
 //!
-//! Two namespaces are accepted: `/kaichi/id/<sha256>` holds an identity
-//! document (the key must be its wallet's [`document_dht_key`] or its IPNS
-//! name's [`document_name_dht_key`]) and `/ipns/<name>` holds an IPNS record valid for
-//! that name, not older than the one already held. Everything else is refused.
+//! Kaichi adds no namespace of its own (IPFS DHT servers refuse unknown
+//! ones). An identity's node puts its IPNS record under `/ipns/<name>`
+//! (value `/ipfs/<CID of its signed identity document>`) and provides two
+//! keys: the document block's multihash, and [`wallet_key`] of its wallet,
+//! so that someone who knows only the wallet address finds the node, then
+//! its record, then its document, and checks that the document is that
+//! wallet's. Inbound `PUT_VALUE`s are accepted only under `/ipns/` and only
+//! when [`validate_dht_record`] passes; provider records only for SHA-256
+//! multihash keys.
 
-use kaichi_identity::document::{
-    DocumentError, document_dht_key, document_name_dht_key, verify_document,
-};
 use kaichi_identity::ipns::{ValidateError, validate_record};
-use kaichi_identity::{IpnsName, NameError, Timestamp};
+use kaichi_identity::{IpnsName, NameError, Timestamp, WalletAddress};
+use sha2::{Digest as _, Sha256};
+
+/// The domain of [`wallet_key`]'s hash.
+const WALLET_KEY_DOMAIN: &[u8] = b"kaichi-wallet-provider-v1:";
+
+/// The DHT provider key of a wallet: the SHA-256 multihash
+/// (`0x12 0x20 || digest`) of `"kaichi-wallet-provider-v1:" || the wallet's
+/// 32 bytes`. A multihash like any block's, so IPFS DHT servers store
+/// provider records for it.
+pub fn wallet_key(wallet: &WalletAddress) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(WALLET_KEY_DOMAIN);
+    h.update(wallet.to_bytes());
+    let mut key = vec![0x12, 0x20];
+    key.extend_from_slice(&h.finalize());
+    key
+}
 
 /// A DHT record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
-    /// The key is in no namespace Kaichi stores.
+    /// The key is not under `/ipns/`.
     #[error("unknown DHT key namespace")]
     UnknownNamespace,
-    /// The identity document does not verify.
-    #[error("identity document: {0}")]
-    Document(#[source] DocumentError),
-    /// The document is stored under another wallet's (or name's) key.
-    #[error("the document does not belong to the wallet or name of this key")]
-    WrongKey,
     /// The key's name is not an IPNS name.
     #[error("IPNS key: {0}")]
     Name(#[source] NameError),
     /// The IPNS record does not validate for the name in the key.
     #[error("IPNS record: {0}")]
     Ipns(#[source] ValidateError),
-    /// The IPNS record is older than the one held.
+    /// The IPNS record is superseded by the one held (the spec's selection:
+    /// higher sequence, then later validity, wins).
     #[error("an IPNS record with a higher sequence is already held")]
     Stale,
 }
@@ -43,24 +58,44 @@ pub fn validate_dht_record(
     existing: Option<&[u8]>,
     now: Timestamp,
 ) -> Result<(), RecordError> {
-    if key.starts_with(b"/kaichi/id/") {
-        let doc = verify_document(value, now).map_err(RecordError::Document)?;
-        if document_dht_key(&doc.public().wallet) != key
-            && document_name_dht_key(&doc.public().ipns_name()) != key
-        {
-            return Err(RecordError::WrongKey);
-        }
-        return Ok(());
+    let Some(name) = key.strip_prefix(b"/ipns/") else {
+        return Err(RecordError::UnknownNamespace);
+    };
+    let name = IpnsName::from_bytes(name).map_err(RecordError::Name)?;
+    let new = validate_record(value, &name, now).map_err(RecordError::Ipns)?;
+    if let Some(old) = existing.and_then(|o| validate_record(o, &name, now).ok())
+        && old.supersedes(&new)
+    {
+        return Err(RecordError::Stale);
     }
-    if let Some(name) = key.strip_prefix(b"/ipns/") {
-        let name = IpnsName::from_bytes(name).map_err(RecordError::Name)?;
-        let new = validate_record(value, &name, now).map_err(RecordError::Ipns)?;
-        if let Some(old) = existing.and_then(|o| validate_record(o, &name, now).ok())
-            && old.supersedes(&new)
-        {
-            return Err(RecordError::Stale);
-        }
-        return Ok(());
+    Ok(())
+}
+
+/// The document CID an IPNS record's value names (`/ipfs/<cid>`), if any.
+pub fn document_cid(value: &str) -> Option<kaichi_privatelog::EntryCid> {
+    value.strip_prefix("/ipfs/")?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn wallet_keys_are_sha256_multihashes_one_per_wallet() {
+        let a = wallet_key(&WalletAddress::from_bytes([1; 32]));
+        let b = wallet_key(&WalletAddress::from_bytes([2; 32]));
+        assert_eq!(a.len(), 34);
+        assert_eq!(&a[..2], &[0x12, 0x20]);
+        assert_ne!(a, b);
+        assert!(cid::multihash::Multihash::<64>::from_bytes(&a).is_ok());
     }
-    Err(RecordError::UnknownNamespace)
+
+    #[test]
+    fn only_ipfs_paths_name_a_document() {
+        let cid = kaichi_privatelog::EntryCid::of(b"doc");
+        assert_eq!(document_cid(&format!("/ipfs/{cid}")), Some(cid));
+        assert_eq!(document_cid(&format!("/ipns/{cid}")), None);
+        assert_eq!(document_cid("/ipfs/not-a-cid"), None);
+    }
 }

@@ -24,6 +24,11 @@ pub enum Rejection {
     /// A group invitation with an unreadable group id or CID.
     #[error("malformed group invitation")]
     BadInvitation,
+    /// A DHT provider record for a wallet's key whose provider's document
+    /// is another identity's (the provider is dropped from the routing
+    /// table).
+    #[error("spoofed wallet provider record")]
+    SpoofedProvider,
     /// This node could not process it (its store, randomness or keys failed):
     /// not the peer's fault, but the message is not accepted.
     #[error("local failure while processing")]

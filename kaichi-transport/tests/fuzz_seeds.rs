@@ -95,16 +95,11 @@ fn write_seeds() {
         &u32::MAX.to_be_bytes(),
     );
 
-    // First byte: 0 = wallet document key, 1 = name document key, 2 = /ipns/ key.
+    // First byte: 0 = the fixture's /ipns/ key, 1 = another name's, 2 = raw key.
     write(
         "dht_record_validate",
-        "document-by-wallet",
+        "document-under-ipns-key",
         &[&[0u8][..], &recipient_doc].concat(),
-    );
-    write(
-        "dht_record_validate",
-        "document-by-name",
-        &[&[1u8][..], &recipient_doc].concat(),
     );
     let params = RecordParams::new(
         "/ipfs/bafkqaddwgevxmmraojswg33smq",
@@ -115,9 +110,14 @@ fn write_seeds() {
     write(
         "dht_record_validate",
         "ipns-record",
-        &[&[2u8][..], &record].concat(),
+        &[&[0u8][..], &record].concat(),
     );
-    write("dht_record_validate", "other-namespace", b"\x03/other/key");
+    write(
+        "dht_record_validate",
+        "ipns-record-other-name",
+        &[&[1u8][..], &record].concat(),
+    );
+    write("dht_record_validate", "other-namespace", b"\x02/other/key");
 }
 
 #[test]
@@ -140,16 +140,22 @@ fn committed_seeds_still_decode() {
     assert_eq!(decoded, 2, "the request and the response decode");
 
     let keys = [
-        kaichi_identity::document::document_dht_key(&recipient.wallet()),
-        kaichi_identity::document::document_name_dht_key(&recipient.ipns().name()),
         recipient.ipns().name().routing_key(),
+        kaichi_identity::IpnsKeypair::from_seed(&[2; 32])
+            .name()
+            .routing_key(),
     ];
-    let valid = read_all("dht_record_validate")
-        .iter()
+    let valid: Vec<String> = read_all("dht_record_validate")
+        .into_iter()
         .filter(|(_, s)| {
             let kind = usize::from(s[0]);
-            kind < 3 && validate_dht_record(&keys[kind], &s[1..], None, NOW).is_ok()
+            kind < 2 && validate_dht_record(&keys[kind], &s[1..], None, NOW).is_ok()
         })
-        .count();
-    assert_eq!(valid, 3, "two documents and one IPNS record validate");
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        valid,
+        ["ipns-record"],
+        "only the IPNS record under its own name validates"
+    );
 }

@@ -46,8 +46,29 @@ pub struct GroupSession<P> {
     loaded: HashMap<GroupId, Group>,
     outputs: VecDeque<SessionOutput>,
     auto_commit: bool,
-    /// When each identity's document was last waited for (unknown device key).
-    document_waits: HashMap<IpnsName, u64>,
+    /// Identities whose document is waited for (an unknown device key).
+    document_waits: HashMap<IpnsName, DocumentWaitState>,
+}
+
+/// A wait for one identity's document.
+#[derive(Debug, Clone, Copy)]
+struct DocumentWaitState {
+    since_ms: u64,
+    resolved: bool,
+}
+
+/// What to do with a message signed by a device key no known document
+/// grants (see [`GroupSession::wait_for_document`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DocumentWait {
+    /// Keep it, and look the identity's document up (reported once per
+    /// [`DOCUMENT_WAIT_MS`] as [`SessionOutput::NeedDocument`]).
+    Ask,
+    /// Keep it: a lookup for that document is under way.
+    Pending,
+    /// The lookup ended and the key is still unknown: set it aside.
+    GiveUp,
 }
 
 impl<P> std::fmt::Debug for GroupSession<P> {
@@ -189,21 +210,41 @@ impl<P: GroupPolicy> GroupSession<P> {
         self.db.messages(id, limit)
     }
 
-    /// Whether to wait for `name`'s identity document now (an unknown device
-    /// key): at most once per [`DOCUMENT_WAIT_MS`] per identity. Records it.
-    pub fn wait_for_document(&mut self, name: IpnsName, now_ms: u64) -> bool {
-        if self
-            .document_waits
-            .get(&name)
-            .is_some_and(|at| now_ms.saturating_sub(*at) < DOCUMENT_WAIT_MS)
-        {
-            return false;
+    /// What to do about a message waiting for `name`'s identity document
+    /// (an unknown device key): ask for it once per [`DOCUMENT_WAIT_MS`],
+    /// keep waiting while the lookup runs, give up once the caller said it
+    /// ended ([`document_resolved`](Self::document_resolved)) and the key is
+    /// still unknown.
+    pub fn wait_for_document(&mut self, name: IpnsName, now_ms: u64) -> DocumentWait {
+        match self.document_waits.get(&name) {
+            Some(w) if w.resolved => {
+                self.document_waits.remove(&name);
+                DocumentWait::GiveUp
+            }
+            Some(w) if now_ms.saturating_sub(w.since_ms) < DOCUMENT_WAIT_MS => {
+                DocumentWait::Pending
+            }
+            _ => {
+                if self.document_waits.len() >= MAX_DOCUMENT_WAITS {
+                    self.document_waits.clear();
+                }
+                let wait = DocumentWaitState {
+                    since_ms: now_ms,
+                    resolved: false,
+                };
+                self.document_waits.insert(name, wait);
+                DocumentWait::Ask
+            }
         }
-        if self.document_waits.len() >= MAX_DOCUMENT_WAITS {
-            self.document_waits.clear();
+    }
+
+    /// The lookup of `name`'s document ended (found and given to
+    /// [`devices_mut`](Self::devices_mut), or not found): the next drain
+    /// applies what waited on it, or sets it aside.
+    pub fn document_resolved(&mut self, name: &IpnsName) {
+        if let Some(w) = self.document_waits.get_mut(name) {
+            w.resolved = true;
         }
-        self.document_waits.insert(name, now_ms);
-        true
     }
 
     /// A new KeyPackage for this member (an `MLSMessage`), its private keys

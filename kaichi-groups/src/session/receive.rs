@@ -40,8 +40,8 @@ impl<P: GroupPolicy> GroupSession<P> {
     /// Applies whatever the group's log holds that can be applied now, in
     /// epoch order. A message that fails is set aside for good
     /// ([`SessionOutput::Refused`]), except one signed by a device key no
-    /// known document grants, which waits once per [`super::DOCUMENT_WAIT_MS`]
-    /// ([`SessionOutput::NeedDocument`]).
+    /// known document grants, which waits for the document
+    /// ([`SessionOutput::NeedDocument`], then [`super::DocumentWait`]).
     pub fn drain(&mut self, id: GroupId, now_ms: u64) -> Result<(), ApplyError> {
         for _ in 0..MAX_DRAIN_ROUNDS {
             let Some(epoch) = self.loaded.get(&id).map(Group::epoch) else {
@@ -55,12 +55,16 @@ impl<P: GroupPolicy> GroupSession<P> {
                 match self.apply(id, &bytes, now_ms) {
                     Ok(_) => self.db.message_done(&bytes)?,
                     Err(e) => {
-                        if let Some(name) = e.unbound()
-                            && self.wait_for_document(name, now_ms)
-                        {
-                            self.outputs
-                                .push_back(SessionOutput::NeedDocument { group: id, name });
-                            return Ok(());
+                        if let Some(name) = e.unbound() {
+                            match self.wait_for_document(name, now_ms) {
+                                super::DocumentWait::Ask => {
+                                    self.outputs
+                                        .push_back(SessionOutput::NeedDocument { group: id, name });
+                                    return Ok(());
+                                }
+                                super::DocumentWait::Pending => return Ok(()),
+                                super::DocumentWait::GiveUp => {}
+                            }
                         }
                         self.db.message_done(&bytes)?;
                         match e {

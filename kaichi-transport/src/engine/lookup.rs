@@ -1,17 +1,29 @@
-//! What waits on a document lookup, and what happens when it ends: a DM or
-//! an invitation to someone not yet a contact, a Welcome to a member whose
-//! inbox key is unknown, group work waiting for a member's device keys.
+//! What waits on a document lookup, how each step of a lookup runs on the
+//! swarm, and what happens when it ends: a DM or an invitation to someone
+//! not yet a contact, a Welcome to a member whose inbox key is unknown,
+//! group work waiting for a member's device keys.
+
+use std::collections::HashMap;
+use std::time::Instant;
 
 use kaichi_groups::GroupRef;
 use kaichi_identity::document::verify_document;
+use kaichi_identity::ipns::validate_record;
 use kaichi_identity::{IdentityPublic, IpnsName, WalletAddress};
+use kaichi_privatelog::store::BlockStore as _;
 use kaichi_privatelog::{EntryCid, MessageBody};
-use libp2p::kad;
+use libp2p::{PeerId, kad};
 
+use super::dht::lookups::{Dropped, LookupId, Lookups, Next};
 use super::groups::{DeviceRetry, PendingWelcome};
-use super::{Engine, now};
+use super::{Engine, now, provider_key};
+use crate::dht::{document_cid, wallet_key};
 use crate::node::{NodeError, Reply};
 use crate::peer::Peer;
+use crate::rejection::Rejection;
+
+/// Most searches for a peer's addresses in flight.
+const MAX_PEER_SEARCHES: usize = 64;
 
 /// What waits on a lookup.
 pub(super) enum Waiter {
@@ -35,22 +47,250 @@ impl Waiter {
     }
 }
 
-/// The lookups the engine runs.
-pub(super) type DocumentLookups = super::dht::Lookups<kad::QueryId, Waiter>;
+/// The lookups the engine runs and the queries each step is waiting on.
+pub(super) struct DocumentLookups {
+    lookups: Lookups<Waiter>,
+    /// DHT queries (providers of a wallet key, an IPNS record) -> lookup.
+    kad: HashMap<kad::QueryId, LookupId>,
+    /// Bitswap queries for a document block -> lookup.
+    fetches: HashMap<beetswap::QueryId, LookupId>,
+    /// Searches for the addresses of a peer to dial.
+    peer_searches: HashMap<kad::QueryId, PeerId>,
+}
+
+impl DocumentLookups {
+    /// None running.
+    pub(super) fn new() -> Self {
+        Self {
+            lookups: Lookups::new(),
+            kad: HashMap::new(),
+            fetches: HashMap::new(),
+            peer_searches: HashMap::new(),
+        }
+    }
+
+    /// Forgets the queries of a lookup that ended or moved on; returns its
+    /// Bitswap query to cancel, if one ran.
+    fn clear(&mut self, id: LookupId) -> Option<beetswap::QueryId> {
+        self.kad.retain(|_, l| *l != id);
+        let fetch = self
+            .fetches
+            .iter()
+            .find(|(_, l)| **l == id)
+            .map(|(q, _)| *q);
+        self.fetches.retain(|_, l| *l != id);
+        fetch
+    }
+}
 
 impl Engine {
     /// Waits with `waiter` for `target`'s document (joining a lookup that
     /// runs, or starting one); gives the waiter back when too many run.
     fn look_up(&mut self, target: Peer, waiter: Waiter) -> Option<Waiter> {
-        match self.lookups.join(target, waiter) {
-            Ok(Some(lookup)) => {
-                let key = super::dht::document_key(&lookup.target);
-                let query = self.swarm.behaviour_mut().kad.get_record(key);
-                self.lookups.started(query, lookup);
+        match self.lookups.lookups.join(target, waiter, Instant::now()) {
+            Ok(Some((id, next))) => {
+                self.lookup_step(id, next);
                 None
             }
             Ok(None) => None,
             Err(waiter) => Some(waiter),
+        }
+    }
+
+    /// Starts what a lookup does next.
+    fn lookup_step(&mut self, id: LookupId, next: Next) {
+        if let Some(query) = self.lookups.clear(id) {
+            self.swarm.behaviour_mut().bitswap.cancel(query);
+        }
+        match next {
+            Next::Providers(wallet) => {
+                let key = kad::RecordKey::new(&wallet_key(&wallet));
+                let query = self.swarm.behaviour_mut().kad.get_providers(key);
+                self.lookups.kad.insert(query, id);
+            }
+            Next::Record(name) => {
+                let key = kad::RecordKey::new(&name.routing_key());
+                let query = self.swarm.behaviour_mut().kad.get_record(key);
+                self.lookups.kad.insert(query, id);
+            }
+            Next::Document(name, cid) => {
+                if let Ok(Some(doc)) = self.store.get(&cid.to_cid()) {
+                    self.lookup_document(id, &doc);
+                    return;
+                }
+                let query = self.swarm.behaviour_mut().bitswap.get(&cid.to_cid());
+                self.lookups.fetches.insert(query, id);
+                // The named node holds its document; relays it pushed the
+                // document to provide it.
+                self.dial_peer(*name.peer_id());
+                let lookup = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_providers(provider_key(&cid));
+                self.block_gets.lookup_started(lookup);
+            }
+            Next::Done(_) | Next::Failed => {
+                if let Some(lookup) = self.lookups.lookups.finish(id) {
+                    self.lookup_failed(lookup.target, lookup.waiters);
+                }
+            }
+        }
+    }
+
+    /// Dials `peer` if not connected, first finding its addresses in the
+    /// DHT when none are known.
+    fn dial_peer(&mut self, peer: PeerId) {
+        if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
+            return;
+        }
+        if self.swarm.dial(peer).is_err() && self.lookups.peer_searches.len() < MAX_PEER_SEARCHES {
+            let query = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+            self.lookups.peer_searches.insert(query, peer);
+        }
+    }
+
+    /// Whether a closest-peers query is a search for a peer to dial.
+    pub(super) fn is_peer_search(&self, query: &kad::QueryId) -> bool {
+        self.lookups.peer_searches.contains_key(query)
+    }
+
+    /// A search for a peer's addresses ended: dial it.
+    pub(super) fn peer_found(&mut self, query: kad::QueryId, found: Vec<kad::PeerInfo>) {
+        let Some(peer) = self.lookups.peer_searches.remove(&query) else {
+            return;
+        };
+        for info in found.into_iter().filter(|i| i.peer_id == peer) {
+            for addr in info.addrs {
+                self.swarm.add_peer_address(peer, addr);
+            }
+        }
+        if let Err(e) = self.swarm.dial(peer) {
+            tracing::debug!(%peer, %e, "could not dial a looked-up peer");
+        }
+    }
+
+    /// Providers of a wallet key were found (the first answer, or the end
+    /// of the query). `false` when the query is not a lookup's.
+    pub(super) fn lookup_providers(
+        &mut self,
+        query: kad::QueryId,
+        result: &Result<kad::GetProvidersOk, kad::GetProvidersError>,
+        last: bool,
+    ) -> bool {
+        let Some(&id) = self.lookups.kad.get(&query) else {
+            return false;
+        };
+        let providers = match result {
+            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => providers.clone(),
+            _ => Default::default(),
+        };
+        if providers.is_empty() && !last {
+            return true;
+        }
+        let me = *self.swarm.local_peer_id();
+        let found = providers.into_iter().filter(|p| *p != me);
+        if let Some(next) = self.lookups.lookups.providers(id, found, Instant::now()) {
+            self.lookup_step(id, next);
+        }
+        true
+    }
+
+    /// An IPNS record query progressed: the first record that validates
+    /// for the name and names a document moves the lookup on; the end of
+    /// the query without one moves it to its next candidate.
+    pub(super) fn lookup_record(
+        &mut self,
+        query: kad::QueryId,
+        result: Result<kad::GetRecordOk, kad::GetRecordError>,
+        last: bool,
+    ) {
+        let Some(&id) = self.lookups.kad.get(&query) else {
+            return;
+        };
+        let cid = match result {
+            Ok(kad::GetRecordOk::FoundRecord(found)) => {
+                let name = found
+                    .record
+                    .key
+                    .as_ref()
+                    .strip_prefix(b"/ipns/")
+                    .and_then(|n| IpnsName::from_bytes(n).ok());
+                name.and_then(|name| validate_record(&found.record.value, &name, now()).ok())
+                    .and_then(|r| r.value_str().and_then(document_cid))
+            }
+            _ => None,
+        };
+        if cid.is_none() && !last {
+            return;
+        }
+        self.lookups.kad.remove(&query);
+        if let Some(next) = self.lookups.lookups.record(id, cid, Instant::now()) {
+            self.lookup_step(id, next);
+        }
+    }
+
+    /// A Bitswap query ended; `false` when it was not a lookup's.
+    pub(super) fn lookup_fetched(
+        &mut self,
+        query: &beetswap::QueryId,
+        data: Option<&[u8]>,
+    ) -> bool {
+        let Some(id) = self.lookups.fetches.remove(query) else {
+            return false;
+        };
+        match data {
+            Some(doc) => self.lookup_document(id, doc),
+            None => {
+                if let Some((next, _)) = self.lookups.lookups.document(id, None, Instant::now()) {
+                    self.lookup_step(id, next);
+                }
+            }
+        }
+        true
+    }
+
+    /// A lookup's document block: verified, checked against the candidate,
+    /// and either the end of the lookup or the next candidate.
+    fn lookup_document(&mut self, id: LookupId, doc: &[u8]) {
+        let verified = verify_document(doc, now()).ok().map(|v| *v.public());
+        let Some((next, dropped)) = self.lookups.lookups.document(id, verified, Instant::now())
+        else {
+            return;
+        };
+        if let Some((name, Dropped::Spoofed)) = dropped {
+            let peer = *name.peer_id();
+            self.rejected(peer, Rejection::SpoofedProvider);
+            self.swarm.behaviour_mut().kad.remove_peer(&peer);
+        }
+        let Next::Done(_) = next else {
+            self.lookup_step(id, next);
+            return;
+        };
+        if let Some(query) = self.lookups.clear(id) {
+            self.swarm.behaviour_mut().bitswap.cancel(query);
+        }
+        let Some(lookup) = self.lookups.lookups.finish(id) else {
+            return;
+        };
+        let kept = if lookup.waiters.iter().any(Waiter::makes_contact) {
+            self.add_contact(doc).map(|(peer, _)| peer)
+        } else {
+            self.remember_document(doc)
+        };
+        match kept {
+            Ok(peer) => self.lookup_done(lookup.waiters, &peer),
+            Err(e) => {
+                tracing::warn!(%e, "could not keep a looked-up document");
+                self.lookup_failed(lookup.target, lookup.waiters);
+            }
+        }
+    }
+
+    /// Runs on the retry timer: steps past their time move on.
+    pub(super) fn check_lookups(&mut self) {
+        for (id, next) in self.lookups.lookups.timed_out(Instant::now()) {
+            self.lookup_step(id, next);
         }
     }
 
@@ -91,47 +331,6 @@ impl Engine {
             .is_none()
     }
 
-    /// A lookup's query found a record: a valid document of its target ends
-    /// it; anything else starts it again while tries are left.
-    pub(super) fn lookup_found(&mut self, query: kad::QueryId, record: &[u8]) {
-        let Some(lookup) = self.lookups.finished(&query) else {
-            return;
-        };
-        let found = verify_document(record, now())
-            .map_err(NodeError::from)
-            .and_then(|v| {
-                let public = *v.public();
-                if !lookup.is_for(&public) {
-                    return Err(NodeError::WrongDocument(lookup.target));
-                }
-                if lookup.waiters.iter().any(Waiter::makes_contact) {
-                    self.add_contact(record).map(|(peer, _)| peer)
-                } else {
-                    self.remember_document(record)
-                }
-            });
-        match found {
-            Ok(peer) => self.lookup_done(lookup.waiters, &peer),
-            Err(e) => match lookup.retry() {
-                Ok(lookup) => {
-                    // Not a valid document for this target: keep looking.
-                    tracing::debug!(%e, target = %lookup.target, "refused a looked-up document");
-                    let key = super::dht::document_key(&lookup.target);
-                    let query = self.swarm.behaviour_mut().kad.get_record(key);
-                    self.lookups.started(query, lookup);
-                }
-                Err(lookup) => self.lookup_failed(lookup.target, lookup.waiters),
-            },
-        }
-    }
-
-    /// A lookup's query ended without a record.
-    pub(super) fn lookup_ended(&mut self, query: kad::QueryId) {
-        if let Some(lookup) = self.lookups.finished(&query) {
-            self.lookup_failed(lookup.target, lookup.waiters);
-        }
-    }
-
     fn lookup_done(&mut self, waiters: Vec<Waiter>, peer: &IdentityPublic) {
         let to = Peer::Wallet(peer.wallet);
         for waiter in waiters {
@@ -141,7 +340,10 @@ impl Engine {
                 }
                 Waiter::Invite { group, reply } => self.invite_known(&group, &to, reply),
                 Waiter::Welcome(welcome) => self.send_invitation(peer, &welcome),
-                Waiter::Devices(retry) => self.retry_after_devices(retry),
+                Waiter::Devices(retry) => {
+                    self.groups.session.document_resolved(&peer.ipns_name());
+                    self.retry_after_devices(retry);
+                }
             }
         }
     }
@@ -159,7 +361,12 @@ impl Engine {
                     tracing::debug!(%target, group = %w.group, "no document found: the Welcome is not delivered");
                 }
                 // Applied again: without the keys it is now set aside.
-                Waiter::Devices(retry) => self.retry_after_devices(retry),
+                Waiter::Devices(retry) => {
+                    if let Peer::Name(name) = target {
+                        self.groups.session.document_resolved(&name);
+                    }
+                    self.retry_after_devices(retry);
+                }
             }
         }
     }

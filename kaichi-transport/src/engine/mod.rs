@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`contacts`] | documents, contacts, conversations, sending | [`documents::DocumentCache`] |
 //! | [`sync`] | notifications in, blocks fetched and served, re-announcements | [`sync::SyncState`] |
-//! | [`dht`] | publishing, inbound record validation, document lookups | [`dht::Lookups`] |
+//! | [`dht`] | publishing, inbound record validation, document lookups | [`dht::lookups::Lookups`] |
 //! | [`lookup`] | what waits on a lookup and what happens when it ends | (waiters) |
 //! | [`providers`] | provider records for heads, provider lookups | [`providers::Providers`] |
 //! | [`blocks`] | blocks by CID for the API, over Bitswap | [`blocks::BlockGets`] |
@@ -40,7 +40,7 @@ use kaichi_groups::{GroupDatabase, GroupSession, MemberSigner, MetadataPolicy};
 use kaichi_identity::document::verify_document;
 use kaichi_identity::{IdentityKeys, IpnsName, Timestamp};
 use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
-use kaichi_privatelog::{Conversation, ConversationId};
+use kaichi_privatelog::{Conversation, ConversationId, EntryCid};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
@@ -128,6 +128,7 @@ impl Engine {
         let idle = config.idle_timeout;
         let limits = config.limits;
         let relay = config.relay;
+        let dht_mode = config.dht_mode();
         let relay_limits = relay.then_some(relay::RelayLimits {
             retention: config.relay_retention,
             max_per_topic: config.relay_max_per_inbox,
@@ -143,7 +144,7 @@ impl Engine {
             .map_err(|e| setup(Box::new(e)))?
             .with_quic()
             .with_behaviour(|k| {
-                Behaviour::new(k, &limits, relay, store.clone()).map_err(|e| e.into())
+                Behaviour::new(k, &limits, relay, dht_mode, store.clone()).map_err(|e| e.into())
             })
             .map_err(|e| setup(Box::new(e)))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
@@ -155,6 +156,9 @@ impl Engine {
         for addr in &config.listen {
             swarm.listen_on(addr.clone())?;
         }
+        for addr in &config.external {
+            swarm.add_external_address(addr.clone());
+        }
         for addr in &config.bootstrap {
             swarm.dial(addr.clone())?;
         }
@@ -163,6 +167,16 @@ impl Engine {
             .iter()
             .map(|a| (a.clone(), peer_of(a)))
             .collect();
+        // The identity document is a block like any other: served over
+        // Bitswap to whoever resolves this identity's IPNS record.
+        {
+            use kaichi_privatelog::store::BlockStore as _;
+            let doc_cid = EntryCid::of(&document).to_cid();
+            store
+                .put(&doc_cid, &document)
+                .and_then(|()| store.pin(&doc_cid))
+                .map_err(|e| NodeError::Blocks(Box::new(e)))?;
+        }
         let contacts = store
             .conversations()?
             .into_iter()
@@ -198,7 +212,7 @@ impl Engine {
             documents: Default::default(),
             contacts,
             conversation_ids: HashMap::new(),
-            lookups: dht::Lookups::new(),
+            lookups: lookup::DocumentLookups::new(),
             published: false,
             bootstrap,
             providers: providers::Providers::new(),
@@ -237,6 +251,7 @@ impl Engine {
                     self.provide_changed_heads();
                     self.check_wants();
                     self.check_block_gets();
+                    self.check_lookups();
                 }
                 _ = redial.tick() => self.redial(),
                 // Last: runs only when nothing else is ready.

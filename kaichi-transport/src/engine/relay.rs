@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use kaichi_groups::{GroupId, MessageInfo, MessageKind};
 use kaichi_identity::IpnsName;
-use kaichi_privatelog::Entry;
+use kaichi_identity::Timestamp;
+use kaichi_identity::document::verify_document;
+use kaichi_privatelog::{Entry, EntryCid};
 use libp2p::PeerId;
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 
@@ -217,10 +219,17 @@ impl Relay {
         out
     }
 
-    /// The blocks among `blocks` that this relay pins for `peer`: each a
-    /// well-formed, correctly signed entry, within [`MAX_PIN_BYTES`] a
-    /// request and [`MAX_PINNED_PER_PEER`] in all (counted when admitted).
-    pub(super) fn admit_pins(&mut self, peer: &PeerId, blocks: &[Vec<u8>]) -> Vec<Entry> {
+    /// The blocks among `blocks` that this relay pins for `peer`, with
+    /// their CIDs: each a well-formed, correctly signed entry or a valid
+    /// identity document (so that the identity can be looked up while
+    /// offline), within [`MAX_PIN_BYTES`] a request and
+    /// [`MAX_PINNED_PER_PEER`] in all (counted when admitted).
+    pub(super) fn admit_pins(
+        &mut self,
+        peer: &PeerId,
+        blocks: &[Vec<u8>],
+        now: Timestamp,
+    ) -> Vec<(EntryCid, Vec<u8>)> {
         let Some(limits) = self.limits else {
             return Vec::new();
         };
@@ -235,10 +244,13 @@ impl Relay {
             if size > MAX_PIN_BYTES || count >= MAX_PINNED_PER_PEER {
                 break;
             }
-            if let Ok(entry) = Entry::decode_and_verify(block, None) {
-                *self.pinned_by.entry(*peer).or_default() += 1;
-                admitted.push(entry);
-            }
+            let cid = match Entry::decode_and_verify(block, None) {
+                Ok(entry) => entry.cid(),
+                Err(_) if verify_document(block, now).is_ok() => EntryCid::of(block),
+                Err(_) => continue,
+            };
+            *self.pinned_by.entry(*peer).or_default() += 1;
+            admitted.push((cid, block.clone()));
         }
         admitted
     }
@@ -299,11 +311,11 @@ impl Engine {
     /// Relay: stores and provides the blocks a peer asks it to pin.
     pub(super) fn pin(&mut self, peer: &PeerId, blocks: &[Vec<u8>]) {
         use kaichi_privatelog::store::BlockStore as _;
-        for entry in self.relay.admit_pins(peer, blocks) {
-            let cid = entry.cid().to_cid();
+        for (entry, block) in self.relay.admit_pins(peer, blocks, super::now()) {
+            let cid = entry.to_cid();
             if let Err(e) = self
                 .store
-                .put(&cid, entry.block())
+                .put(&cid, &block)
                 .and_then(|()| self.store.pin(&cid))
             {
                 tracing::debug!(%e, "could not pin a block");
@@ -313,7 +325,7 @@ impl Engine {
                 .swarm
                 .behaviour_mut()
                 .kad
-                .start_providing(super::provider_key(&entry.cid()))
+                .start_providing(super::provider_key(&entry))
             {
                 tracing::debug!(%e, "could not provide a pinned block");
             }

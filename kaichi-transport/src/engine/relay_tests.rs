@@ -45,7 +45,8 @@ fn a_node_that_is_not_a_relay_follows_and_holds_nothing() {
     assert_eq!(r.to_follow(&topic, &inbox(99).1), None);
     assert_eq!(r.gossip(&topic, vec![1], Instant::now()), None);
     assert!(r.drain_mailbox(&peer, Instant::now()).is_empty());
-    assert!(r.admit_pins(&peer, &[vec![0; 8]]).is_empty());
+    let now = kaichi_test_support::identity::now();
+    assert!(r.admit_pins(&peer, &[vec![0; 8]], now).is_empty());
 }
 
 #[test]
@@ -141,15 +142,26 @@ fn pins_only_signed_entries_within_the_peer_limit() {
         .unwrap();
     let mut r = relay();
     let (p1, p2, p3) = (inbox(1).0, inbox(2).0, inbox(3).0);
-    let admitted = r.admit_pins(&p1, &[b"junk".to_vec(), entry.block().to_vec()]);
-    assert_eq!(admitted.len(), 1);
-    assert_eq!(admitted[0].cid(), entry.cid());
-    assert_eq!(r.admit_pins(&p2, &[entry.block().to_vec()]).len(), 1);
+    let now = kaichi_test_support::identity::now();
+    let (_, _, doc) = kaichi_test_support::identity::identity(1);
+    let admitted = r.admit_pins(
+        &p1,
+        &[b"junk".to_vec(), entry.block().to_vec(), doc.clone()],
+        now,
+    );
+    assert_eq!(
+        admitted,
+        vec![
+            (entry.cid(), entry.block().to_vec()),
+            (kaichi_privatelog::EntryCid::of(&doc), doc)
+        ]
+    );
+    assert_eq!(r.admit_pins(&p2, &[entry.block().to_vec()], now).len(), 1);
     // A third pinning peer is past `max_topics`.
-    assert!(r.admit_pins(&p3, &[entry.block().to_vec()]).is_empty());
+    assert!(r.admit_pins(&p3, &[entry.block().to_vec()], now).is_empty());
     // One request carries at most MAX_PIN_BYTES.
     let big = vec![entry.block().to_vec(); super::MAX_PIN_BYTES / entry.block().len() + 2];
-    assert!(r.admit_pins(&p1, &big).len() < big.len());
+    assert!(r.admit_pins(&p1, &big, now).len() < big.len());
 }
 
 #[test]

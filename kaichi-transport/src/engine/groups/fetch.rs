@@ -251,6 +251,7 @@ impl Engine {
             Err(e) => {
                 if let Some(name) = e.unbound()
                     && self.groups.session.wait_for_document(name, now_ms())
+                        != kaichi_groups::session::DocumentWait::GiveUp
                 {
                     // A member's device key we do not know: keep the Welcome
                     // and tree, look the member's document up, and try again.

@@ -181,14 +181,16 @@ impl Engine {
     pub(super) fn bitswap(&mut self, event: beetswap::Event) {
         let (query, data) = match event {
             beetswap::Event::GetQueryResponse { query_id, data } => {
-                if self.block_got(&query_id, Ok(data.clone())) {
+                if self.lookup_fetched(&query_id, Some(&data))
+                    || self.block_got(&query_id, Ok(data.clone()))
+                {
                     return;
                 }
                 (query_id, data)
             }
             beetswap::Event::GetQueryError { query_id, error } => {
                 tracing::debug!(%error, "a Bitswap query failed");
-                if !self.block_got(&query_id, Err(error)) {
+                if !self.lookup_fetched(&query_id, None) && !self.block_got(&query_id, Err(error)) {
                     self.sync.want_ended(&query_id);
                 }
                 return;

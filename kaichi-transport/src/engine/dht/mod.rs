@@ -1,0 +1,147 @@
+//! The DHT (the IPFS DHT, `/ipfs/kad/1.0.0`): this identity's IPNS record
+//! and provider records published, inbound records validated, and the
+//! document lookups driven ([`lookups`] is their sans-IO state;
+//! [`super::lookup`] what waits on them).
+
+pub(super) mod lookups;
+
+use kaichi_identity::ipns::{RecordParams, create_record};
+use kaichi_privatelog::EntryCid;
+use libp2p::kad;
+use libp2p::kad::store::RecordStore as _;
+
+use super::{Engine, now, provider_key};
+use crate::dht::{validate_dht_record, wallet_key};
+
+/// How long the IPNS record this node publishes is valid.
+const RECORD_VALIDITY: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// Whether a provider key is a SHA-256 multihash (code 0x12, 32 bytes).
+fn is_block_key(key: &[u8]) -> bool {
+    key.len() == 34 && key[0] == 0x12 && key[1] == 0x20
+}
+
+impl Engine {
+    /// Publishes this identity on the DHT: its IPNS record (value
+    /// `/ipfs/<document CID>`), and provider records for the document block
+    /// and for its wallet's key. The document itself is a block in the
+    /// store, served over Bitswap, and pushed to the relays in use.
+    pub(super) fn publish_identity(&mut self) {
+        let now = now();
+        let doc_cid = EntryCid::of(&self.document);
+        let Some(validity) = now.checked_add(RECORD_VALIDITY) else {
+            return;
+        };
+        let params = RecordParams::new(format!("/ipfs/{doc_cid}"), now.unix_secs(), validity);
+        let ipns = match create_record(self.keys.ipns(), &params) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(%e, "could not sign this identity's IPNS record");
+                return;
+            }
+        };
+        let record = kad::Record::new(self.keys.ipns().name().routing_key(), ipns);
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        let published = kad.put_record(record, kad::Quorum::One).is_ok()
+            && kad.start_providing(provider_key(&doc_cid)).is_ok()
+            && kad
+                .start_providing(kad::RecordKey::new(&wallet_key(&self.keys.wallet())))
+                .is_ok();
+        self.published = published;
+        let document = self.document.clone();
+        self.pin_at_relays(&document);
+    }
+
+    pub(super) fn kad(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        record: Some(record),
+                        ..
+                    },
+            } => {
+                let existing = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .store_mut()
+                    .get(&record.key)
+                    .map(|r| r.value.clone());
+                match validate_dht_record(
+                    record.key.as_ref(),
+                    &record.value,
+                    existing.as_deref(),
+                    now(),
+                ) {
+                    Ok(()) => {
+                        if let Err(e) = self.swarm.behaviour_mut().kad.store_mut().put(record) {
+                            tracing::debug!(%e, "a valid DHT record was not stored");
+                        }
+                    }
+                    Err(e) => tracing::debug!(%e, "refused a DHT record"),
+                }
+            }
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::AddProvider {
+                        record: Some(record),
+                    },
+            } => {
+                // Only block multihashes (SHA-256) are provided.
+                if is_block_key(record.key.as_ref())
+                    && let Err(e) = self
+                        .swarm
+                        .behaviour_mut()
+                        .kad
+                        .store_mut()
+                        .add_provider(record)
+                {
+                    tracing::debug!(%e, "refused a provider record");
+                }
+            }
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetProviders(result),
+                step,
+                ..
+            } => {
+                if !self.lookup_providers(id, &result, step.last) {
+                    self.providers_found(id, result, step.last);
+                }
+            }
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetClosestPeers(result),
+                step,
+                ..
+            } if self.is_group_lookup(&id) || self.is_peer_search(&id) => {
+                let peers = match result {
+                    Ok(ok) => ok.peers,
+                    Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
+                };
+                if step.last || !peers.is_empty() {
+                    if self.is_peer_search(&id) {
+                        self.peer_found(id, peers);
+                    } else {
+                        self.group_lookup_done(id, peers);
+                    }
+                }
+            }
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetRecord(result),
+                step,
+                ..
+            } => self.lookup_record(id, result, step.last),
+            kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::PutRecord(Err(e)),
+                ..
+            } => {
+                tracing::debug!(%e, "publishing to the DHT failed; will retry");
+                self.published = false;
+            }
+            _ => {}
+        }
+    }
+}
