@@ -328,6 +328,17 @@ pub(crate) enum IpnsCommand {
     },
 }
 
+/// `--dht-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DhtModeArg {
+    /// Answer DHT queries.
+    Server,
+    /// Only ask.
+    Client,
+    /// A server once an external address is confirmed.
+    Auto,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
     /// Listen address (repeatable; default /ip4/127.0.0.1/tcp/0).
@@ -343,6 +354,14 @@ pub(crate) struct NodeArgs {
     /// With --relay: how long held notifications are kept.
     #[arg(long, default_value = "7d")]
     pub(crate) retention: String,
+    /// DHT mode: `server` answers queries (the default until AutoNAT runs),
+    /// `client` only asks, `auto` serves once an --external-address is set.
+    #[arg(long, value_enum, default_value_t = DhtModeArg::Server)]
+    pub(crate) dht_mode: DhtModeArg,
+    /// An address others reach this node at (repeatable): announced to
+    /// peers; makes an `auto` node a DHT server.
+    #[arg(long)]
+    pub(crate) external_address: Vec<String>,
     /// SPL token balances for admitting members to token-holder groups
     /// this node sequences: a JSON snapshot `{"<wallet>": {"<mint>": amount}}`.
     #[arg(long, value_name = "FILE")]

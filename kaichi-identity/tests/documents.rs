@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kaichi_identity::document::{
     BuildError, DeviceGrant, DeviceRequest, DocumentBuilder, DocumentError, GrantError,
-    OpenGrantError, RequestError, document_dht_key, verify_document,
+    OpenGrantError, RequestError, verify_document,
 };
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner};
 use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
@@ -173,20 +173,6 @@ fn garbage_and_oversize_get_typed_errors() {
         verify_document(&[], NOW),
         Err(DocumentError::UnsupportedVersion { actual: 0, .. })
     ));
-}
-
-#[test]
-fn dht_key_is_per_wallet() {
-    let a = document_dht_key(&wallet(1).address());
-    assert!(a.starts_with(b"/kaichi/id/"));
-    assert_eq!(a.len(), 11 + 32);
-    assert_ne!(a, document_dht_key(&wallet(2).address()));
-    let (_, _, _, _, doc) = granted_document();
-    let name = verify_document(&doc, NOW).unwrap().public().ipns_name();
-    let by_name = kaichi_identity::document::document_name_dht_key(&name);
-    assert!(by_name.starts_with(b"/kaichi/id/"));
-    assert_eq!(by_name.len(), 11 + 32);
-    assert_ne!(by_name, a);
 }
 
 /// One signed document (and its verified form) shared by the properties.

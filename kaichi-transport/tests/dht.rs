@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{identity, next_message, start, start_relay};
-use kaichi_identity::document::document_dht_key;
 use kaichi_identity::ipns::{RecordParams, create_record};
 use kaichi_identity::{IpnsKeypair, Timestamp};
 use kaichi_privatelog::store::SqliteStore;
@@ -55,7 +54,8 @@ fn dht_records_are_validated() {
     let (wallet, keys, doc) = identity(94);
     // No namespace of Kaichi's own: a document under the old Kaichi keys,
     // or anything but /ipns/, is refused (IPFS DHT servers refuse them too).
-    let key = document_dht_key(&kaichi_identity::wallet::WalletSigner::address(&wallet));
+    let mut key = b"/kaichi/id/".to_vec();
+    key.extend_from_slice(&kaichi_identity::wallet::WalletSigner::address(&wallet).to_bytes());
     assert_eq!(
         validate_dht_record(&key, &doc, None, now),
         Err(RecordError::UnknownNamespace)

@@ -11,9 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use kaichi_identity::document::{
-    DeviceGrant, DeviceRequest, DocumentBuilder, document_dht_key, verify_document,
-};
+use kaichi_identity::document::{DeviceGrant, DeviceRequest, DocumentBuilder, verify_document};
 use kaichi_identity::ipns::{RecordParams, create_record, validate_record};
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 use kaichi_identity::{IdentityKeys, KeyEpoch};
@@ -394,9 +392,9 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     say(
         json,
         &format!(
-            "\nbob verified alice's identity document ({} bytes, DHT key {} bytes): wallet -> {} -> dm {}",
+            "\nbob verified alice's identity document ({} bytes; found by her wallet's DHT provider key, {} bytes): wallet -> {} -> dm {}",
             document.len(),
-            document_dht_key(&alice_wallet.address()).len(),
+            kaichi_transport::dht::wallet_key(&alice_wallet.address()).len(),
             verified.public().ipns_name(),
             verified.public().dm
         ),

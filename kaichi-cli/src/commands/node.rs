@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use kaichi_identity::KeyEpoch;
-use kaichi_transport::{Multiaddr, Node, NodeConfigBuilder, NodeEvent};
+use kaichi_transport::{DhtMode, Multiaddr, Node, NodeConfigBuilder, NodeEvent};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -92,6 +92,18 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     if args.relay {
         let retention = crate::duration::parse(&args.retention).context("--retention")?;
         options.push(Box::new(move |c| c.relay(retention)));
+    }
+    let mode = match args.dht_mode {
+        crate::cli::DhtModeArg::Server => DhtMode::Server,
+        crate::cli::DhtModeArg::Client => DhtMode::Client,
+        crate::cli::DhtModeArg::Auto => DhtMode::Auto,
+    };
+    options.push(Box::new(move |c| c.dht_mode(mode)));
+    for a in &args.external_address {
+        let addr = a
+            .parse::<Multiaddr>()
+            .with_context(|| format!("--external-address {a}"))?;
+        options.push(Box::new(move |c| c.external_address(addr)));
     }
     if let Some(path) = &args.token_balances {
         let balances = Arc::new(crate::balances::SnapshotBalances::load(path)?);

@@ -4,9 +4,9 @@
 //! that commits to the body's SHA-256) and by the IPNS key (over a domain
 //! prefix and the body bytes exactly as stored). It lists the devices the
 //! identity has granted its secrets to and references its MLS KeyPackages.
-//! Senders who know only a Solana address find it in the DHT under
-//! [`document_dht_key`]; those who know only the IPNS name, under
-//! [`document_name_dht_key`].
+//! A document is a block: the identity's IPNS record points at its CID, so
+//! whoever knows the IPNS name (or, through a DHT provider record, the
+//! wallet) finds and verifies it.
 //!
 //! Multi-device: a second wallet makes a [`DeviceRequest`]; the primary
 //! turns it into a [`DeviceGrant`] that seals the identity's IPNS and DM
@@ -44,30 +44,6 @@ pub const MAX_CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(6
 
 /// Domain prefix of the IPNS key's signature.
 const IPNS_SIGNATURE_PREFIX: &[u8] = b"kaichi-identity-document-v1:";
-
-/// The DHT key a wallet's identity document is stored under:
-/// `/kaichi/id/` + SHA-256(`"kaichi-identity-document-v1"` || wallet bytes).
-pub fn document_dht_key(wallet: &WalletAddress) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(b"kaichi-identity-document-v1");
-    h.update(wallet.to_bytes());
-    let mut key = b"/kaichi/id/".to_vec();
-    key.extend_from_slice(&h.finalize());
-    key
-}
-
-/// The DHT key the same document is stored under for those who know only
-/// the IPNS name (a group's sequencer delivering a Welcome to a member
-/// another member invited, say): `/kaichi/id/` + SHA-256(
-/// `"kaichi-identity-document-by-name-v1"` || the name's multihash bytes).
-pub fn document_name_dht_key(name: &IpnsName) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(b"kaichi-identity-document-by-name-v1");
-    h.update(name.to_bytes());
-    let mut key = b"/kaichi/id/".to_vec();
-    key.extend_from_slice(&h.finalize());
-    key
-}
 
 /// The human-readable message the wallet signs for a document body.
 pub(crate) fn wallet_message(

@@ -105,10 +105,8 @@ impl Engine {
                 result: kad::QueryResult::GetProviders(result),
                 step,
                 ..
-            } => {
-                if !self.lookup_providers(id, &result, step.last) {
-                    self.providers_found(id, result, step.last);
-                }
+            } if !self.lookup_providers(id, &result, step.last) => {
+                self.providers_found(id, result, step.last);
             }
             kad::Event::OutboundQueryProgressed {
                 id,
