@@ -7,7 +7,11 @@
 //   {"op":"get","cid":...}                   -> {"ok":true,"bytes":<hex>}   (Bitswap when not held)
 //   {"op":"put","bytes":<hex>}               -> {"ok":true,"cid":...}       (raw, SHA-256, CIDv1)
 //   {"op":"has","cid":...}                   -> {"ok":true,"has":bool}
+//   {"op":"resolve","name":<k51… or 12D3…>}  -> {"ok":true,"value":"/ipfs/<cid>[/path]","sequence":n}
+//   {"op":"publish","bytes":<hex>}           -> {"ok":true,"name":<k51…>,"cid":...}  (a new Ed25519 key; IPNS record put in the DHT)
 //   {"op":"quit"}
+// The DHT is the IPFS DHT (`/ipfs/kad/1.0.0`) in client mode: Helia only
+// asks the servers it is connected to (here, Kaichi nodes).
 // Helia is built the way `createHelia` builds it around a given libp2p
 // (Helia core from @helia/utils, the Bitswap block broker, libp2p routing),
 // without the defaults' HTTP gateways and WebRTC (no internet here).
@@ -25,6 +29,13 @@ const { tcp } = await import('@libp2p/tcp')
 const { noise } = await import('@chainsafe/libp2p-noise')
 const { yamux } = await import('@chainsafe/libp2p-yamux')
 const { identify } = await import('@libp2p/identify')
+const { ping } = await import('@libp2p/ping')
+const { kadDHT, passthroughMapper } = await import('@libp2p/kad-dht')
+const { ipns } = await import('@helia/ipns')
+const { peerIdFromCID, peerIdFromString, peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+const { base36 } = await import('multiformats/bases/base36')
+const { ipnsValidator } = await import('ipns/validator')
+const { ipnsSelector } = await import('ipns/selector')
 const { generateKeyPair } = await import('@libp2p/crypto/keys')
 const { Helia } = await import('@helia/utils')
 const { bitswap } = await import('@helia/block-brokers')
@@ -47,7 +58,19 @@ const libp2p = await createLibp2p({
   transports: [tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
-  services: { identify: identify() }
+  services: {
+    identify: identify(),
+    ping: ping(),
+    // Loopback addresses are kept (the default public-DHT mappers drop them).
+    // IPNS validation and selection as Helia's defaults configure them.
+    dht: kadDHT({
+      protocol: '/ipfs/kad/1.0.0',
+      clientMode: true,
+      peerInfoMapper: passthroughMapper,
+      validators: { ipns: ipnsValidator },
+      selectors: { ipns: ipnsSelector }
+    })
+  }
 })
 const helia = new Helia({
   libp2p,
@@ -58,6 +81,8 @@ const helia = new Helia({
   metrics: libp2p.metrics
 })
 await helia.start()
+const names = ipns(helia)
+const peerIdOf = (name) => name.startsWith('k') ? peerIdFromCID(CID.parse(name, base36)) : peerIdFromString(name)
 
 const hex = (b) => Buffer.from(b).toString('hex')
 const out = (v) => process.stdout.write(JSON.stringify(v) + '\n')
@@ -81,6 +106,16 @@ for await (const line of lines) {
       out({ ok: true, cid: cid.toString() })
     } else if (req.op === 'has') {
       out({ ok: true, has: await helia.blockstore.has(CID.parse(req.cid)) })
+    } else if (req.op === 'resolve') {
+      const result = await names.resolve(peerIdOf(req.name).toMultihash(), { signal: AbortSignal.timeout(30000) })
+      out({ ok: true, value: `/ipfs/${result.cid}${result.path ? '/' + result.path : ''}`, sequence: Number(result.record.sequence) })
+    } else if (req.op === 'publish') {
+      const bytes = Buffer.from(req.bytes, 'hex')
+      const cid = CID.createV1(raw.code, await sha256.digest(bytes))
+      await helia.blockstore.put(cid, bytes)
+      const key = await generateKeyPair('Ed25519')
+      await names.publish(key, cid, { signal: AbortSignal.timeout(30000) })
+      out({ ok: true, name: peerIdFromPrivateKey(key).toCID().toString(base36), cid: cid.toString() })
     } else if (req.op === 'quit') {
       break
     } else {

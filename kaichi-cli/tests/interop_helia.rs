@@ -147,3 +147,61 @@ fn helia_and_kaichi_exchange_blocks_over_bitswap_whatever_helias_key_type() {
     }
     rt.block_on(node.shutdown());
 }
+
+/// Starts an in-memory Kaichi node of `seed` listening on loopback; returns
+/// it and its full multiaddr.
+fn kaichi_node(rt: &tokio::runtime::Runtime, seed: u8) -> (Node, String) {
+    let (wallet, _) = identity(seed);
+    let (node, mut events) = rt
+        .block_on(
+            Node::in_memory(&wallet)
+                .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
+                .start(),
+        )
+        .unwrap();
+    let addr: Multiaddr = rt.block_on(async {
+        loop {
+            if let Some(NodeEvent::Listening(a)) = events.recv().await {
+                break a;
+            }
+        }
+    });
+    let addr = format!("{addr}/p2p/{}", node.peer_id());
+    (node, addr)
+}
+
+#[test]
+fn helia_and_kaichi_resolve_each_others_ipns_names_over_the_dht() {
+    if interop_skipped() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Two Kaichi nodes are the DHT's servers; Helia is a DHT client.
+    let (alice, alice_addr) = kaichi_node(&rt, 92);
+    let (bob, _) = kaichi_node(&rt, 93);
+    rt.block_on(bob.dial(alice_addr.parse().unwrap())).unwrap();
+    // Each publishes its IPNS record once it meets a DHT peer.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut helia = Helia::start("Ed25519");
+    helia.call(json!({"op": "dial", "addr": alice_addr}));
+
+    // Helia resolves Alice's name through the DHT and fetches the document
+    // it points at over Bitswap.
+    let resolved = helia.call(json!({"op": "resolve", "name": alice.name().to_string()}));
+    let doc_cid = kaichi_privatelog::EntryCid::of(alice.identity_document());
+    assert_eq!(resolved["value"], format!("/ipfs/{doc_cid}"), "{resolved}");
+    let doc = helia.call(json!({"op": "get", "cid": doc_cid.to_string()}));
+    assert_eq!(doc["bytes"], hex(alice.identity_document()));
+
+    // Helia publishes a name; Kaichi resolves it.
+    let published = helia.call(json!({"op": "publish", "bytes": hex(b"published by Helia")}));
+    let name: kaichi_identity::IpnsName = published["name"].as_str().unwrap().parse().unwrap();
+    let record = rt.block_on(bob.resolve(name)).unwrap();
+    assert_eq!(
+        record.value_str(),
+        Some(format!("/ipfs/{}", published["cid"].as_str().unwrap()).as_str())
+    );
+    drop(helia);
+    rt.block_on(alice.shutdown());
+    rt.block_on(bob.shutdown());
+}

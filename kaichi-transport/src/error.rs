@@ -33,6 +33,9 @@ pub enum NodeError {
     /// No connected peer (nor provider found) sent the block in time.
     #[error("block {0} not found in time")]
     BlockNotFound(cid::Cid),
+    /// No valid IPNS record of the name was found in the DHT.
+    #[error("no valid IPNS record of {0} found")]
+    NameNotFound(kaichi_identity::IpnsName),
     /// Too many block requests are in flight; try again later.
     #[error("too many block requests in flight")]
     TooManyBlockRequests,

@@ -13,6 +13,7 @@
 //! | [`lookup`] | what waits on a lookup and what happens when it ends | (waiters) |
 //! | [`providers`] | provider records for heads, provider lookups | [`providers::Providers`] |
 //! | [`blocks`] | blocks by CID for the API, over Bitswap | [`blocks::BlockGets`] |
+//! | [`names`] | IPNS names resolved for the API | [`names::Resolves`] |
 //! | [`relay`] | held notifications and group messages, pins, relays used | [`relay::Relay`] |
 //! | [`groups`] | the group session's commands and outputs, invitations, fetches | `kaichi_groups::GroupSession` |
 //!
@@ -25,6 +26,7 @@ mod dht;
 mod documents;
 mod groups;
 mod lookup;
+mod names;
 mod providers;
 mod relay;
 mod sync;
@@ -95,6 +97,11 @@ pub(crate) struct Engine {
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
     /// Group state: database, loaded groups, group fetches.
     groups: groups::Groups,
+    /// IPNS names the API asked to resolve.
+    resolves: names::Resolves<
+        libp2p::kad::QueryId,
+        crate::node::Reply<kaichi_identity::ipns::IpnsRecord>,
+    >,
     /// Blocks the API asked for, over Bitswap.
     block_gets: blocks::BlockGets<beetswap::QueryId, crate::node::Reply<Vec<u8>>>,
     /// Relay mode, and the relays this node uses.
@@ -219,6 +226,7 @@ impl Engine {
             groups,
             relay: relay::Relay::new(relay_limits),
             block_gets: blocks::BlockGets::new(),
+            resolves: names::Resolves::new(),
             rejections: Default::default(),
         };
         engine.subscribe_groups();
@@ -321,6 +329,7 @@ impl Engine {
             }
             Command::Group(c) => self.group_command(c),
             Command::GetBlock { cid, reply } => self.get_block(cid, reply),
+            Command::Resolve { name, reply } => self.resolve(name, reply),
             Command::Shutdown => {}
         }
     }

@@ -1,5 +1,5 @@
-//! Blocks by CID: whatever the node holds, or can fetch over Bitswap from
-//! its peers (IPFS nodes included).
+//! Blocks by CID and IPNS names: whatever the node holds, or can fetch over
+//! Bitswap from its peers and resolve in the DHT (IPFS nodes included).
 
 use super::{Command, Node, NodeError};
 
@@ -11,5 +11,15 @@ impl Node {
     pub async fn get_block(&self, cid: &cid::Cid) -> Result<Vec<u8>, NodeError> {
         let cid = *cid;
         self.ask(|reply| Command::GetBlock { cid, reply }).await?
+    }
+
+    /// Resolves an IPNS name through the DHT: the best record found (the
+    /// spec's validation and selection: highest sequence, then latest
+    /// validity) within 30 seconds.
+    pub async fn resolve(
+        &self,
+        name: kaichi_identity::IpnsName,
+    ) -> Result<kaichi_identity::ipns::IpnsRecord, NodeError> {
+        self.ask(|reply| Command::Resolve { name, reply }).await?
     }
 }

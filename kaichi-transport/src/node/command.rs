@@ -78,6 +78,10 @@ pub(crate) enum Command {
         cid: cid::Cid,
         reply: Reply<Vec<u8>>,
     },
+    Resolve {
+        name: kaichi_identity::IpnsName,
+        reply: Reply<kaichi_identity::ipns::IpnsRecord>,
+    },
     Rejections(oneshot::Sender<std::collections::BTreeMap<Rejection, u64>>),
     Shutdown,
 }

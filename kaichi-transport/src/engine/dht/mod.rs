@@ -131,7 +131,9 @@ impl Engine {
                 result: kad::QueryResult::GetRecord(result),
                 step,
                 ..
-            } => self.lookup_record(id, result, step.last),
+            } if !self.resolve_progressed(id, &result, step.last) => {
+                self.lookup_record(id, result, step.last);
+            }
             kad::Event::OutboundQueryProgressed {
                 result: kad::QueryResult::PutRecord(Err(e)),
                 ..
