@@ -49,6 +49,9 @@ pub(crate) enum Command {
     Groups,
     /// Run a self-contained demonstration in a temporary directory.
     Demo,
+    /// IPFS blocks by CID.
+    #[command(subcommand)]
+    Block(BlockCommand),
 }
 
 /// `kaichi group …`. A group is named by its id (hex) or, when unique, its name.
@@ -325,6 +328,21 @@ pub(crate) enum IpnsCommand {
         /// The IPNS name it must be valid for (default: this profile's name).
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+/// `kaichi block …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BlockCommand {
+    /// A block by CID: from this profile's store, else through the running
+    /// node (Bitswap from its peers, IPFS nodes included); exits 1 with the
+    /// reason when it is not found in time.
+    Get {
+        /// The CID (`bafk…`, `Qm…`).
+        cid: String,
+        /// Write the block here instead of to standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::UnixStream;
 
-pub(crate) use kaichi_cli::control_protocol::{MAX_LINE, Request};
+pub(crate) use kaichi_cli::control_protocol::{MAX_LINE, MAX_RESPONSE_LINE, Request};
 
 /// The socket of the profile at `home`.
 pub(crate) fn socket_path(home: &Path) -> PathBuf {
@@ -46,10 +46,10 @@ pub(crate) async fn call(home: &Path, request: &Request) -> anyhow::Result<serde
     let stream = connect(home).await?;
     let (read, mut write) = stream.into_split();
     write.write_all(request.to_line().as_bytes()).await?;
-    let mut reader = BufReader::new(read);
+    let mut reader = BufReader::new(read.take(MAX_RESPONSE_LINE as u64 + 1));
     let mut response = String::new();
     reader.read_line(&mut response).await?;
-    if response.len() > MAX_LINE {
+    if response.len() > MAX_RESPONSE_LINE {
         bail!("the node's response is too long");
     }
     let value: serde_json::Value =

@@ -5,8 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Longest request or response line accepted, in bytes.
+/// Longest request line accepted, in bytes.
 pub const MAX_LINE: usize = 1024 * 1024;
+
+/// Longest response line accepted, in bytes (a block of up to 4 MiB travels
+/// as hex).
+pub const MAX_RESPONSE_LINE: usize = 9 * 1024 * 1024;
 
 /// A request to the node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +87,12 @@ pub enum Request {
     GroupLeave {
         /// The group (id or unique name).
         group: String,
+    },
+    /// A block by CID (the node's store, else Bitswap); answered with
+    /// `{"ok":true,"hex":...}`.
+    BlockGet {
+        /// The CID.
+        cid: String,
     },
 }
 

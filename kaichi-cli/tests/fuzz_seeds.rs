@@ -77,6 +77,12 @@ fn requests() -> Vec<(&'static str, Request)> {
             },
         ),
         ("group_leave", Request::GroupLeave { group }),
+        (
+            "block_get",
+            Request::BlockGet {
+                cid: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
+            },
+        ),
     ]
 }
 

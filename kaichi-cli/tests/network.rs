@@ -117,6 +117,30 @@ fn three_node_processes_deliver_through_a_relay() {
             "hello through the relay"
         ]
     );
+
+    // `kaichi block get`: Alice has her entry locally; Carol, a stranger
+    // with a node, gets the same bytes over Bitswap through the network.
+    let cid = sent["cid"].as_str().unwrap();
+    let at_alice = kaichi(&a).args(["block", "get", cid]).output().unwrap();
+    assert!(at_alice.status.success(), "{at_alice:?}");
+    let c = dir.path().join("carol");
+    kaichi_json(&c, &["wallet", "new"]);
+    let (_carol, _) = node(&c, &["--bootstrap", &relay_addr]);
+    let out = dir.path().join("block");
+    let got = kaichi(&c)
+        .args(["block", "get", cid, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{got:?}");
+    assert_eq!(std::fs::read(&out).unwrap(), at_alice.stdout);
+    // Not a CID: a clear error, exit 1.
+    let bad = kaichi(&c)
+        .args(["block", "get", "not-a-cid"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a CID"));
 }
 
 /// Polls `kaichi --json <args>` until `ok` accepts the output.

@@ -1,5 +1,6 @@
 //! Command implementations.
 
+mod block;
 mod contacts;
 mod demo;
 mod dm;
@@ -32,6 +33,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Group(cmd) => group::run(&Profile::at(cli.home)?, cmd, json),
         Command::Groups => group::list(&Profile::at(cli.home)?, json),
         Command::Demo => demo::run(json),
+        Command::Block(cmd) => block::run(&Profile::at(cli.home)?, cmd),
     }
 }
 

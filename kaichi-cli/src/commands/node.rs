@@ -273,6 +273,16 @@ async fn client(
             Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::BlockGet { cid } => match cid.parse::<kaichi_transport::Cid>() {
+            Err(e) => json!({"ok": false, "error": format!("{cid} is not a CID: {e}")}),
+            Ok(cid) => match node.get_block(&cid).await {
+                Ok(block) => {
+                    let hex: String = block.iter().map(|b| format!("{b:02x}")).collect();
+                    json!({"ok": true, "hex": hex})
+                }
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            },
+        },
         Request::Watch => {
             write
                 .write_all(reply(json!({"ok": true})).as_bytes())
