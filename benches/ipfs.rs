@@ -14,9 +14,21 @@ use kaichi_privatelog::store::{BlockStore as _, Durability, SqliteStore};
 use kaichi_privatelog::{Conversation, Message};
 use kaichi_transport::{Multiaddr, Node, NodeEvent};
 
-const ENTRIES: usize = 10_000;
-/// Block requests in flight (the node's bound is 256).
-const IN_FLIGHT: usize = 200;
+/// Entries in the log (`KAICHI_BENCH_ENTRIES` overrides).
+fn entries() -> usize {
+    std::env::var("KAICHI_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// Block requests in flight (`KAICHI_BENCH_IN_FLIGHT`; the node's bound is 256).
+fn in_flight() -> usize {
+    std::env::var("KAICHI_BENCH_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
 
 fn keys(seed: u8) -> (KeypairWallet, IdentityKeys) {
     let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
@@ -47,16 +59,20 @@ async fn node(seed: u8, dir: &std::path::Path) -> (Node, Multiaddr) {
 }
 
 async fn bitswap_fetch(dir: &std::path::Path) {
+    let (entries, in_flight) = (entries(), in_flight());
     // Alice's log of 10,000 entries, written before her node starts.
     let (_, alice) = keys(1);
     let (_, bob) = keys(2);
     let home = dir.join("1");
     std::fs::create_dir_all(&home).unwrap();
-    let store = SqliteStore::open(&home.join(kaichi_transport::DATABASE_FILE), Durability::Normal)
-        .unwrap();
+    let store = SqliteStore::open(
+        &home.join(kaichi_transport::DATABASE_FILE),
+        Durability::Normal,
+    )
+    .unwrap();
     let mut conv = Conversation::new(&alice, &bob.public()).unwrap();
-    let mut cids = Vec::with_capacity(ENTRIES);
-    for i in 0..ENTRIES {
+    let mut cids = Vec::with_capacity(entries);
+    for i in 0..entries {
         let mut salt = [0u8; 16];
         salt[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let m = Message::text(format!("entry {i}"), i as u64);
@@ -72,15 +88,15 @@ async fn bitswap_fetch(dir: &std::path::Path) {
     let started = Instant::now();
     let fetched = futures::stream::iter(cids.iter())
         .map(|cid| b.get_block(cid))
-        .buffer_unordered(IN_FLIGHT)
+        .buffer_unordered(in_flight)
         .filter(|r| futures::future::ready(r.is_ok()))
         .count()
         .await;
     let secs = started.elapsed().as_secs_f64();
-    assert_eq!(fetched, ENTRIES, "every block arrived");
+    assert_eq!(fetched, entries, "every block arrived");
     println!(
-        "ipfs/bitswap fetch: {ENTRIES} entry blocks from one peer in {secs:.2} s = {:.0} blocks/s (target >= 5,000)",
-        ENTRIES as f64 / secs
+        "ipfs/bitswap fetch: {entries} entry blocks ({in_flight} in flight) from one peer in {secs:.2} s = {:.0} blocks/s (target >= 5,000)",
+        entries as f64 / secs
     );
     a.shutdown().await;
     b.shutdown().await;

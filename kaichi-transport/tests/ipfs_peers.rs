@@ -131,3 +131,47 @@ async fn rsa_secp256k1_and_ecdsa_peers_fetch_and_serve_blocks_over_bitswap() {
     }
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_blocks_than_a_wantlist_holds_are_fetched_without_stalling() {
+    // 1,500 blocks, over the server's 1,024-entry wantlist per peer: a
+    // served want must leave the list, or the fetch stalls until the
+    // client's next full wantlist (30 s) and the deadline below fails.
+    let (wallet, _) = keys(122);
+    let (node, mut events) = Node::in_memory(&wallet)
+        .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
+        .start()
+        .await
+        .unwrap();
+    let addr: Multiaddr = loop {
+        if let Some(NodeEvent::Listening(a)) = events.recv().await {
+            break a;
+        }
+    };
+    let store = Arc::new(InMemoryBlockstore::<64>::new());
+    let mut cids = Vec::new();
+    for i in 0..1_500u32 {
+        let block = format!("block {i}").into_bytes();
+        let cid = EntryCid::of(&block).to_cid();
+        store.put_keyed(&cid, &block).await.unwrap();
+        cids.push(cid);
+    }
+    let mut swarm = peer(key::Keypair::generate_ed25519(), store);
+    swarm.dial(addr).unwrap();
+    let fetch = futures::stream::iter(cids.iter())
+        .map(|cid| node.get_block(cid))
+        .buffer_unordered(200)
+        .filter(|r| futures::future::ready(r.is_ok()))
+        .count();
+    let serve = drive(&mut swarm, |_| None::<()>);
+    let fetched = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::select! {
+            n = fetch => n,
+            () = serve => unreachable!(),
+        }
+    })
+    .await
+    .expect("the fetch stalled");
+    assert_eq!(fetched, 1_500);
+    node.shutdown().await;
+}

@@ -232,6 +232,14 @@ where
             };
 
             for peer in peers_waiting {
+                // Kaichi: a block sent satisfies the peer's want (as in
+                // go-bitswap's ledger). Without this the peer's wantlist
+                // fills to MAX_WANTLIST_ENTRIES_PER_PEER with blocks it
+                // already has, and new wants are dropped until its next
+                // full wantlist (every 30 s).
+                if let Some(wantlist) = self.peers_wantlists.get_mut(&peer) {
+                    wantlist.0.remove(&cid);
+                }
                 blocks_ready_for_peer
                     .entry(peer)
                     .or_default()
