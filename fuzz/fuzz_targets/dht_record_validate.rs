@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let verdict = validate_dht_record(&key, value, None, NOW);
     if verdict.is_ok() {
-        assert!(key.starts_with(b"/ipns/"), "only /ipns/ records are accepted");
+        assert!(
+            key.starts_with(b"/ipns/"),
+            "only /ipns/ records are accepted"
+        );
         // A record that is accepted stays accepted when it is already held
         // (an IPNS record never supersedes itself).
         assert!(validate_dht_record(&key, value, Some(value), NOW).is_ok());
