@@ -12,9 +12,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use kaichi_identity::document::DocumentBuilder;
-use kaichi_identity::wallet::KeypairWallet;
-use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
+use kaichi_test_support::identity::identity;
 use kaichi_transport::{Cid, Multiaddr, Node, NodeEvent};
 use serde_json::{Value, json};
 use support::interop_skipped;
@@ -71,16 +69,6 @@ fn read(stdout: &mut BufReader<ChildStdout>) -> Value {
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("Helia printed {line:?}: {e}"))
 }
 
-fn identity(seed: u8) -> (KeypairWallet, Vec<u8>) {
-    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
-    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
-    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
-    let doc = DocumentBuilder::new(&keys, now, Duration::from_secs(3600))
-        .sign(&wallet)
-        .unwrap();
-    (wallet, doc)
-}
-
 fn hex(bytes: &[u8]) -> String {
     kaichi_test_support::hex::encode(bytes)
 }
@@ -91,23 +79,8 @@ fn helia_and_kaichi_exchange_blocks_over_bitswap_whatever_helias_key_type() {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (alice_wallet, _) = identity(90);
-    let (_, bob_doc) = identity(91);
-    let (node, mut events) = rt
-        .block_on(
-            Node::in_memory(&alice_wallet)
-                .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
-                .start(),
-        )
-        .unwrap();
-    let addr: Multiaddr = rt.block_on(async {
-        loop {
-            if let Some(NodeEvent::Listening(a)) = events.recv().await {
-                break a;
-            }
-        }
-    });
-    let addr = format!("{addr}/p2p/{}", node.peer_id());
+    let (node, addr) = kaichi_node(&rt, 90);
+    let (_, _, bob_doc) = identity(91);
     // Alice writes to Bob, who is offline: the entries sit in her store.
     let bob = rt.block_on(node.add_contact(bob_doc)).unwrap();
     let entries: Vec<(Cid, Vec<u8>)> = ["one", "two", "three"]
@@ -151,7 +124,7 @@ fn helia_and_kaichi_exchange_blocks_over_bitswap_whatever_helias_key_type() {
 /// Starts an in-memory Kaichi node of `seed` listening on loopback; returns
 /// it and its full multiaddr.
 fn kaichi_node(rt: &tokio::runtime::Runtime, seed: u8) -> (Node, String) {
-    let (wallet, _) = identity(seed);
+    let (wallet, _) = kaichi_test_support::identity::keys(seed);
     let (node, mut events) = rt
         .block_on(
             Node::in_memory(&wallet)

@@ -10,20 +10,13 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kaichi_identity::document::DocumentBuilder;
-use kaichi_identity::wallet::KeypairWallet;
-use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
+use kaichi_identity::IdentityKeys;
 use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent, inbox_topic};
 use support::interop_skipped;
 
 fn identity(seed: u8) -> (IdentityKeys, Vec<u8>) {
-    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
-    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
-    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
-    let doc = DocumentBuilder::new(&keys, now, Duration::from_secs(3600))
-        .sign(&wallet)
-        .unwrap();
+    let (_, keys, doc) = kaichi_test_support::identity::identity(seed);
     (keys, doc)
 }
 

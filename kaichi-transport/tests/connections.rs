@@ -3,17 +3,13 @@
 
 mod common;
 
-use std::sync::Arc;
+use common::memory_store;
+
 use std::time::Duration;
 
 use common::{start_configured, within};
-use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::{ConnectionLimits, Multiaddr, Node, NodeEvent, PeerId};
 use tokio::sync::mpsc::Receiver;
-
-fn memory_store() -> Arc<SqliteStore> {
-    Arc::new(SqliteStore::open_in_memory().unwrap())
-}
 
 fn loopback_tcp(port: u16) -> Multiaddr {
     format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()

@@ -43,6 +43,21 @@ fn peer(key: key::Keypair, store: Arc<InMemoryBlockstore<64>>) -> Swarm<IpfsPeer
         .build()
 }
 
+/// An in-memory Kaichi node of wallet seed `seed`, listening on loopback.
+async fn kaichi_node(seed: u8) -> (Node, Multiaddr) {
+    let (wallet, _) = keys(seed);
+    let (node, mut events) = Node::in_memory(&wallet)
+        .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
+        .start()
+        .await
+        .unwrap();
+    loop {
+        if let Some(NodeEvent::Listening(a)) = events.recv().await {
+            return (node, a);
+        }
+    }
+}
+
 fn keys_of_every_type() -> Vec<(&'static str, key::Keypair)> {
     let mut der = include_bytes!("fixtures/rsa-2048.pk8").to_vec();
     vec![
@@ -70,17 +85,7 @@ async fn drive<T>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsa_secp256k1_and_ecdsa_peers_fetch_and_serve_blocks_over_bitswap() {
-    let (wallet, _) = keys(120);
-    let (node, mut events) = Node::in_memory(&wallet)
-        .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
-        .start()
-        .await
-        .unwrap();
-    let addr: Multiaddr = loop {
-        if let Some(NodeEvent::Listening(a)) = events.recv().await {
-            break a;
-        }
-    };
+    let (node, addr) = kaichi_node(120).await;
     // An entry block the node holds: a DM to someone offline.
     let (_, _, bob_doc) = identity(121);
     node.add_contact(bob_doc).await.unwrap();
@@ -137,17 +142,7 @@ async fn more_blocks_than_a_wantlist_holds_are_fetched_without_stalling() {
     // 1,500 blocks, over the server's 1,024-entry wantlist per peer: a
     // served want must leave the list, or the fetch stalls until the
     // client's next full wantlist (30 s) and the deadline below fails.
-    let (wallet, _) = keys(122);
-    let (node, mut events) = Node::in_memory(&wallet)
-        .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
-        .start()
-        .await
-        .unwrap();
-    let addr: Multiaddr = loop {
-        if let Some(NodeEvent::Listening(a)) = events.recv().await {
-            break a;
-        }
-    };
+    let (node, addr) = kaichi_node(122).await;
     let store = Arc::new(InMemoryBlockstore::<64>::new());
     let mut cids = Vec::new();
     for i in 0..1_500u32 {

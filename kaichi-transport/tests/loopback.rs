@@ -3,15 +3,13 @@
 
 mod common;
 
+use common::memory_store;
+
 use std::sync::Arc;
 
 use common::{next_message, start, within};
 use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::NodeEvent;
-
-fn memory_store() -> Arc<SqliteStore> {
-    Arc::new(SqliteStore::open_in_memory().unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_dm_both_ways() {

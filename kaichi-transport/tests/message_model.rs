@@ -5,16 +5,11 @@
 
 mod common;
 
-use std::sync::Arc;
+use common::memory_store;
 
 use common::{next_message, start, wait_for};
-use kaichi_privatelog::store::SqliteStore;
 use kaichi_privatelog::{EntryCid, MessageBody, Page, ViewMessage};
 use kaichi_transport::{NodeError, NodeEvent, Peer};
-
-fn memory_store() -> Arc<SqliteStore> {
-    Arc::new(SqliteStore::open_in_memory().unwrap())
-}
 
 /// The next change (not a text message) that arrives, by its entry.
 async fn next_change(

@@ -4,16 +4,12 @@
 
 mod common;
 
-use std::sync::Arc;
+use common::memory_store;
+
 use std::time::Duration;
 
 use common::{next_message, start, start_configured, start_relay};
-use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::NodeEvent;
-
-fn memory_store() -> Arc<SqliteStore> {
-    Arc::new(SqliteStore::open_in_memory().unwrap())
-}
 
 /// Waits until `peer`'s event stream reports a connection.
 async fn connected(events: &mut tokio::sync::mpsc::Receiver<NodeEvent>) {

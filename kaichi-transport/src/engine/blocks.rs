@@ -180,13 +180,7 @@ impl Engine {
             return false;
         }
         if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
-            for provider in providers {
-                if !self.swarm.is_connected(provider)
-                    && let Err(e) = self.swarm.dial(*provider)
-                {
-                    tracing::debug!(%provider, %e, "could not dial a provider");
-                }
-            }
+            self.dial_all(providers.iter().copied());
         }
         true
     }

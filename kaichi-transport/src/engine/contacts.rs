@@ -137,4 +137,24 @@ impl Engine {
         self.pin_at_relays(entry.block());
         Ok(entry.cid())
     }
+
+    /// The blocks a loaded conversation is missing (none when not loaded).
+    pub(super) fn missing_blocks(&self, id: &ConversationId) -> Vec<EntryCid> {
+        self.conversations
+            .get(id)
+            .map(|c| c.missing())
+            .unwrap_or_default()
+    }
+
+    /// Dials each of `peers` not connected (a new connection gets Bitswap's
+    /// whole wantlist).
+    pub(super) fn dial_all(&mut self, peers: impl IntoIterator<Item = libp2p::PeerId>) {
+        for peer in peers {
+            if !self.swarm.is_connected(&peer)
+                && let Err(e) = self.swarm.dial(peer)
+            {
+                tracing::debug!(%peer, %e, "could not dial a provider");
+            }
+        }
+    }
 }

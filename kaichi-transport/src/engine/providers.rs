@@ -191,21 +191,11 @@ impl Engine {
         let Some((id, peers)) = self.providers.found(&query, providers, last, &me) else {
             return;
         };
-        let missing = self
-            .conversations
-            .get(&id)
-            .map(|c| c.missing())
-            .unwrap_or_default();
+        let missing = self.missing_blocks(&id);
         if missing.is_empty() {
             return;
         }
-        for provider in peers {
-            if !self.swarm.is_connected(&provider)
-                && let Err(e) = self.swarm.dial(provider)
-            {
-                tracing::debug!(%provider, %e, "could not dial a provider");
-            }
-        }
+        self.dial_all(peers);
         self.fetch(id, missing);
     }
 }

@@ -29,6 +29,11 @@ pub struct Peer {
 
 pub use kaichi_test_support::identity::identity;
 
+/// An in-memory store.
+pub fn memory_store() -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open_in_memory().unwrap())
+}
+
 pub async fn start(seed: u8, store: Arc<SqliteStore>) -> Peer {
     start_with(seed, store, false).await
 }

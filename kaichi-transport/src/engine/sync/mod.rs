@@ -227,11 +227,7 @@ impl Engine {
                 return;
             }
         }
-        let missing = self
-            .conversations
-            .get(&id)
-            .map(|c| c.missing())
-            .unwrap_or_default();
+        let missing = self.missing_blocks(&id);
         self.fetch(id, missing);
     }
 
