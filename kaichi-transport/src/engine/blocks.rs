@@ -82,6 +82,11 @@ impl<Q: Hash + Eq + Copy, R, L: Hash + Eq> BlockGets<Q, R, L> {
         );
     }
 
+    /// Whether `query` is one of the API's.
+    pub(super) fn contains(&self, query: &Q) -> bool {
+        self.gets.contains_key(query)
+    }
+
     /// The reply waiting on a finished query (`None`: not an API request).
     pub(super) fn finished(&mut self, query: &Q) -> Option<(cid::Cid, R)> {
         self.gets.remove(query).map(|g| (g.cid, g.reply))
@@ -204,7 +209,9 @@ mod tests {
         assert!(g.due_for_lookup(t0).is_empty());
         assert_eq!(g.due_for_lookup(t0 + BLOCK_GET_STALE), vec![cid(1)]);
         assert!(g.due_for_lookup(t0 + BLOCK_GET_STALE).is_empty());
+        assert!(g.contains(&2));
         assert_eq!(g.finished(&2), Some((cid(2), "two")));
+        assert!(!g.contains(&2));
         assert_eq!(g.finished(&2), None);
         let expired = g.expired(t0 + BLOCK_GET_TIMEOUT);
         assert_eq!(expired.len(), 1);

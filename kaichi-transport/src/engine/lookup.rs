@@ -130,6 +130,9 @@ impl Engine {
                     .get_providers(provider_key(&cid));
                 self.block_gets.lookup_started(lookup);
             }
+            // `Done` comes only from a verified document, which
+            // `lookup_document` finishes itself (it holds the bytes to keep);
+            // should one arrive here, its waiters are answered, not stranded.
             Next::Done(_) | Next::Failed => {
                 if let Some(lookup) = self.lookups.lookups.finish(id) {
                     self.lookup_failed(lookup.target, lookup.waiters);

@@ -22,6 +22,7 @@
 
 mod blocks;
 mod contacts;
+mod cooldown;
 mod dht;
 mod documents;
 mod groups;

@@ -46,7 +46,7 @@ pub(super) struct Providers<Q = kad::QueryId> {
     provided: HashMap<ConversationId, Vec<EntryCid>>,
     changed: HashSet<ConversationId>,
     queries: HashMap<Q, (ConversationId, PeerId)>,
-    last_lookup: HashMap<ConversationId, Instant>,
+    last_lookup: super::cooldown::Cooldown<ConversationId>,
 }
 
 impl<Q: Hash + Eq> Providers<Q> {
@@ -56,7 +56,10 @@ impl<Q: Hash + Eq> Providers<Q> {
             provided: HashMap::new(),
             changed: HashSet::new(),
             queries: HashMap::new(),
-            last_lookup: HashMap::new(),
+            last_lookup: super::cooldown::Cooldown::new(
+                PROVIDER_LOOKUP_INTERVAL,
+                MAX_REMEMBERED_LOOKUPS,
+            ),
         }
     }
 
@@ -85,20 +88,7 @@ impl<Q: Hash + Eq> Providers<Q> {
     /// conversation per [`PROVIDER_LOOKUP_INTERVAL`] and
     /// [`MAX_PROVIDER_QUERIES`] in flight. A yes is recorded.
     pub(super) fn may_look_up(&mut self, id: ConversationId, now: Instant) -> bool {
-        if self.queries.len() >= MAX_PROVIDER_QUERIES
-            || self
-                .last_lookup
-                .get(&id)
-                .is_some_and(|t| now.duration_since(*t) < PROVIDER_LOOKUP_INTERVAL)
-        {
-            return false;
-        }
-        if self.last_lookup.len() >= MAX_REMEMBERED_LOOKUPS {
-            self.last_lookup
-                .retain(|_, t| now.duration_since(*t) < PROVIDER_LOOKUP_INTERVAL);
-        }
-        self.last_lookup.insert(id, now);
-        true
+        self.queries.len() < MAX_PROVIDER_QUERIES && self.last_lookup.try_now(id, now)
     }
 
     /// A lookup started for `id`, after `tried` could not supply its blocks.

@@ -181,9 +181,11 @@ impl Engine {
     pub(super) fn bitswap(&mut self, event: beetswap::Event) {
         let (query, data) = match event {
             beetswap::Event::GetQueryResponse { query_id, data } => {
-                if self.lookup_fetched(&query_id, Some(&data))
-                    || self.block_got(&query_id, Ok(data.clone()))
-                {
+                if self.lookup_fetched(&query_id, Some(&data)) {
+                    return;
+                }
+                if self.block_gets.contains(&query_id) {
+                    self.block_got(&query_id, Ok(data));
                     return;
                 }
                 (query_id, data)

@@ -48,7 +48,7 @@ pub(in crate::engine) struct SyncState<Q = beetswap::QueryId> {
     /// Accepted entries not yet written, in arrival order.
     unsaved: Vec<(ConversationId, Entry)>,
     /// When each conversation was last re-announced.
-    last_resync: HashMap<ConversationId, Instant>,
+    last_resync: crate::engine::cooldown::Cooldown<ConversationId>,
 }
 
 impl<Q: Hash + Eq + Copy> SyncState<Q> {
@@ -60,7 +60,10 @@ impl<Q: Hash + Eq + Copy> SyncState<Q> {
             wants: HashMap::new(),
             wanted: HashMap::new(),
             unsaved: Vec::new(),
-            last_resync: HashMap::new(),
+            last_resync: crate::engine::cooldown::Cooldown::new(
+                RESYNC_INTERVAL,
+                MAX_REMEMBERED_RESYNCS,
+            ),
         }
     }
 
@@ -82,19 +85,7 @@ impl<Q: Hash + Eq + Copy> SyncState<Q> {
     /// Whether `id` may be re-announced now (at most once per
     /// [`RESYNC_INTERVAL`]); a yes is recorded.
     pub(in crate::engine) fn may_resync(&mut self, id: ConversationId, now: Instant) -> bool {
-        if self
-            .last_resync
-            .get(&id)
-            .is_some_and(|t| now.duration_since(*t) < RESYNC_INTERVAL)
-        {
-            return false;
-        }
-        if self.last_resync.len() >= MAX_REMEMBERED_RESYNCS {
-            self.last_resync
-                .retain(|_, t| now.duration_since(*t) < RESYNC_INTERVAL);
-        }
-        self.last_resync.insert(id, now);
-        true
+        self.last_resync.try_now(id, now)
     }
 
     /// Whether `cid` should be asked for: not wanted already, and fewer
