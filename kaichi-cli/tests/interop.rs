@@ -247,8 +247,10 @@ fn js_ipns_records_validate_in_ours() {
 }
 
 /// CAR files `kaichi log export` writes are read by @ipld/car, every block's
-/// CID recomputed with multiformats; the CAR @ipld/car writes back from them
-/// imports and verifies here.
+/// CID recomputed with multiformats, every entry decoded and re-encoded byte
+/// for byte by @ipld/dag-cbor and the whole log reached by walking its parent
+/// links from the heads; the CAR @ipld/car writes back from them imports and
+/// verifies here.
 #[test]
 fn our_car_files_read_in_ipld_car_and_back() {
     if interop_skipped() {
@@ -270,7 +272,8 @@ fn our_car_files_read_in_ipld_car_and_back() {
     assert!(ok, "@ipld/car rejected our CAR: {v}");
     assert_eq!(v["blocks"], 5);
     assert_eq!(v["version"], 1);
-    assert_eq!(v["codecs"], json!([0x55]));
+    assert_eq!(v["codecs"], json!([0x71]));
+    assert_eq!(v["reachable"], 5, "every entry is linked from the heads");
     assert_eq!(v["roots"], exported["roots"]);
 
     let js_car = dir.path().join("js.car");

@@ -161,7 +161,7 @@ fn helia_and_kaichi_resolve_each_others_ipns_names_over_the_dht() {
     // Helia resolves Alice's name through the DHT and fetches the document
     // it points at over Bitswap.
     let resolved = helia.call(json!({"op": "resolve", "name": alice.name().to_string()}));
-    let doc_cid = kaichi_privatelog::EntryCid::of(alice.identity_document());
+    let doc_cid = kaichi_privatelog::BlockCid::of(alice.identity_document());
     assert_eq!(resolved["value"], format!("/ipfs/{doc_cid}"), "{resolved}");
     let doc = helia.call(json!({"op": "get", "cid": doc_cid.to_string()}));
     assert_eq!(doc["bytes"], hex(alice.identity_document()));

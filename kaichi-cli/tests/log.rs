@@ -135,7 +135,7 @@ fn bad_car_files_are_named_and_change_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
-    assert!(v["bad_block"].as_str().unwrap().starts_with("bafkrei"));
+    assert!(v["bad_block"].as_str().unwrap().starts_with("bafyrei"));
     let out = kaichi(&b)
         .args(["log", "import"])
         .arg(&bad_path)

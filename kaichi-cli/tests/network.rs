@@ -80,7 +80,7 @@ fn three_node_processes_deliver_through_a_relay() {
     std::thread::sleep(Duration::from_millis(200));
 
     let sent = kaichi_json(&a, &["dm", "send", wb, "hello through the relay"]);
-    assert!(sent["cid"].as_str().unwrap().starts_with("bafkrei"));
+    assert!(sent["cid"].as_str().unwrap().starts_with("bafyrei"));
     let at_bob = wait_for(&b, wa, "hello through the relay");
     assert_eq!(at_bob["messages"][0]["mine"], false);
     let watched = watcher.join().unwrap();

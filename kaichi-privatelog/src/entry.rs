@@ -1,20 +1,22 @@
 //! Log entries: building, signing, decoding and verifying.
 
+use cid::Cid;
 use kaichi_identity::{IpnsKeypair, IpnsPublicKey};
-use prost::Message as _;
 
+use crate::dag::{ENTRY_VERSION, EntryNode, NodeError};
 use crate::envelope::{self, EnvelopeError, Header, MAX_ENVELOPE_BYTES, SALT_BYTES};
-use crate::ids::{ConversationId, ENTRY_CID_BYTES, EntryCid};
+use crate::ids::{ConversationId, ENTRY_CID_BYTES, EntryCid, SHA2_256};
 use crate::keys::ConversationKeys;
-use crate::message::{Message, MessageError};
-use crate::proto::{EntryBodyPb, SignedEntryPb};
+use crate::message::{MAX_ATTACHMENTS, Message, MessageBody, MessageError};
 
 /// Most parents one entry may name.
 pub const MAX_PARENTS: usize = 64;
-/// Largest entry block accepted.
-pub const MAX_ENTRY_BYTES: usize = MAX_ENVELOPE_BYTES + MAX_PARENTS * (ENTRY_CID_BYTES + 2) + 512;
-/// Domain prefix of entry signatures.
-const SIGNATURE_PREFIX: &[u8] = b"kaichi-privatelog-entry-v1:";
+/// Largest entry block accepted: the envelope, the links (each a tag, a
+/// byte-string header, 0x00 and up to 36 bytes of CID) and the fixed fields.
+pub const MAX_ENTRY_BYTES: usize =
+    MAX_ENVELOPE_BYTES + (MAX_PARENTS + MAX_ATTACHMENTS) * (ENTRY_CID_BYTES + 8) + 512;
+/// Domain prefix of entry signatures (over the entry map without `sig`).
+const SIGNATURE_PREFIX: &[u8] = b"kaichi-privatelog-entry-v2:";
 
 /// An entry block was rejected. Nothing is stored or changed when this is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,9 +38,22 @@ pub enum IngestError {
         /// The CID of the bytes.
         actual: EntryCid,
     },
-    /// Not an entry protobuf.
+    /// Not a DAG-CBOR entry map.
     #[error("not an entry: {0}")]
     Malformed(String),
+    /// A DAG-CBOR entry, but not the canonical encoding of its content.
+    #[error("entry is not canonical DAG-CBOR")]
+    NonCanonical,
+    /// A version-1 (protobuf) entry: this version reads only DAG-CBOR
+    /// entries (format 2).
+    #[error("entry is in the retired version-1 (protobuf) format")]
+    LegacyFormat,
+    /// An entry format version this crate does not read.
+    #[error("unsupported entry format version {0}")]
+    UnsupportedVersion(u64),
+    /// The links to attached files do not match the message's attachments.
+    #[error("the entry's file links do not match its message's attachments")]
+    FilesMismatch,
     /// A field has the wrong length or form.
     #[error("entry field {0} is invalid")]
     InvalidField(&'static str),
@@ -91,6 +106,7 @@ pub struct Entry {
     pub(crate) clock: u64,
     pub(crate) parents: Vec<EntryCid>,
     pub(crate) signer: Option<IpnsPublicKey>,
+    pub(crate) files: Vec<Cid>,
     pub(crate) envelope: Vec<u8>,
 }
 
@@ -130,6 +146,12 @@ impl Entry {
         &self.envelope
     }
 
+    /// Links to the roots of attached files (what a recursive pin of the
+    /// entry also pins), in the message's order.
+    pub fn files(&self) -> &[Cid] {
+        &self.files
+    }
+
     /// The device key that signed, when not the author's own key.
     pub fn signer(&self) -> Option<&IpnsPublicKey> {
         self.signer.as_ref()
@@ -167,23 +189,20 @@ impl Entry {
             signer: signer.as_ref(),
         };
         let envelope = envelope::seal(keys, &header, &plaintext, salt)?;
-        let body = EntryBodyPb {
-            conversation: conversation.as_bytes().to_vec(),
-            author: author.to_bytes().to_vec(),
+        let files = attachment_links(message);
+        let mut node = EntryNode {
+            v: ENTRY_VERSION,
+            env: envelope,
+            sig: None,
             clock,
-            parents: parents.iter().map(|p| p.to_bytes().to_vec()).collect(),
-            envelope: envelope.clone(),
-            signer: signer.map(|s| s.to_bytes().to_vec()).unwrap_or_default(),
-        }
-        .encode_to_vec();
-        let mut signed = Vec::with_capacity(SIGNATURE_PREFIX.len() + body.len());
-        signed.extend_from_slice(SIGNATURE_PREFIX);
-        signed.extend_from_slice(&body);
-        let block = SignedEntryPb {
-            signature: signing.sign(&signed).to_vec(),
-            body,
-        }
-        .encode_to_vec();
+            files,
+            author: author.to_bytes().to_vec(),
+            signer: signer.map(|s| s.to_bytes().to_vec()),
+            parents: parents.iter().map(EntryCid::to_cid).collect(),
+            conversation: conversation.as_bytes().to_vec(),
+        };
+        node.sig = Some(signing.sign(&node.signed_bytes(SIGNATURE_PREFIX)).to_vec());
+        let block = node.encode();
         Ok(Self {
             cid: EntryCid::of(&block),
             block,
@@ -192,7 +211,8 @@ impl Entry {
             clock,
             parents,
             signer,
-            envelope,
+            files: node.files,
+            envelope: node.env,
         })
     }
 
@@ -231,47 +251,53 @@ impl Entry {
                 actual: cid,
             });
         }
-        let pb = SignedEntryPb::decode(block).map_err(|e| IngestError::Malformed(e.to_string()))?;
-        if pb.signature.len() != 64 {
-            return Err(IngestError::InvalidField("signature"));
+        let node = EntryNode::decode(block).map_err(|e| match e {
+            NodeError::Malformed(why) => IngestError::Malformed(why),
+            NodeError::NonCanonical => IngestError::NonCanonical,
+            NodeError::Legacy => IngestError::LegacyFormat,
+        })?;
+        if node.v != ENTRY_VERSION {
+            return Err(IngestError::UnsupportedVersion(node.v));
         }
-        let body = EntryBodyPb::decode(pb.body.as_slice())
-            .map_err(|e| IngestError::Malformed(e.to_string()))?;
-        let conversation = ConversationId::try_from_slice(&body.conversation)
+        let signature = node
+            .sig
+            .as_deref()
+            .filter(|s| s.len() == 64)
+            .ok_or(IngestError::InvalidField("sig"))?;
+        let conversation = ConversationId::try_from_slice(&node.conversation)
             .ok_or(IngestError::InvalidField("conversation"))?;
-        let author = IpnsPublicKey::from_bytes(&body.author)
+        let author = IpnsPublicKey::from_bytes(&node.author)
             .map_err(|_| IngestError::InvalidField("author"))?;
-        let signer = if body.signer.is_empty() {
-            None
-        } else {
-            Some(
-                IpnsPublicKey::from_bytes(&body.signer)
+        let signer = match &node.signer {
+            None => None,
+            Some(bytes) => Some(
+                IpnsPublicKey::from_bytes(bytes)
                     .map_err(|_| IngestError::InvalidField("signer"))?,
-            )
+            ),
         };
-        if body.parents.len() > MAX_PARENTS {
+        if node.parents.len() > MAX_PARENTS {
             return Err(IngestError::BadParents);
         }
-        let parents = body
+        let parents = node
             .parents
             .iter()
-            .map(|p| EntryCid::from_bytes(p).map_err(|_| IngestError::InvalidField("parents")))
+            .map(|p| EntryCid::try_from(*p).map_err(|_| IngestError::InvalidField("parents")))
             .collect::<Result<Vec<_>, _>>()?;
         if parents.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
             return Err(IngestError::BadParents);
         }
-        if body.clock == 0 || (body.clock == 1) != parents.is_empty() {
+        if node.files.len() > MAX_ATTACHMENTS || !node.files.iter().all(is_file_link) {
+            return Err(IngestError::InvalidField("files"));
+        }
+        if node.clock == 0 || (node.clock == 1) != parents.is_empty() {
             return Err(IngestError::ClockRule {
-                clock: body.clock,
+                clock: node.clock,
                 expected: if parents.is_empty() { 1 } else { 2 },
             });
         }
         if verify {
             let key = signer.as_ref().unwrap_or(&author);
-            let mut signed = Vec::with_capacity(SIGNATURE_PREFIX.len() + pb.body.len());
-            signed.extend_from_slice(SIGNATURE_PREFIX);
-            signed.extend_from_slice(&pb.body);
-            if !key.verify(&signed, &pb.signature) {
+            if !key.verify(&node.signed_bytes(SIGNATURE_PREFIX), signature) {
                 return Err(IngestError::BadSignature);
             }
         }
@@ -280,18 +306,36 @@ impl Entry {
             block: block.to_vec(),
             conversation,
             author,
-            clock: body.clock,
+            clock: node.clock,
             parents,
             signer,
-            envelope: body.envelope,
+            files: node.files,
+            envelope: node.env,
         })
     }
 
     /// Decrypts the message with the conversation's keys.
     pub fn open(&self, keys: &ConversationKeys) -> Result<Message, IngestError> {
         let bytes = envelope::open(keys, &self.header(), &self.envelope)?;
-        Ok(Message::decode(&bytes)?)
+        let message = Message::decode(&bytes)?;
+        if attachment_links(&message) != self.files {
+            return Err(IngestError::FilesMismatch);
+        }
+        Ok(message)
     }
+}
+
+/// The links an entry carries for a message's attachments.
+fn attachment_links(message: &Message) -> Vec<Cid> {
+    match &message.body {
+        MessageBody::Text { attachments, .. } => attachments.iter().map(|a| a.cid).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A file link: a CIDv1 over sha2-256, as Kaichi writes them.
+fn is_file_link(cid: &Cid) -> bool {
+    cid.version() == cid::Version::V1 && cid.hash().code() == SHA2_256 && cid.hash().size() == 32
 }
 
 /// An entry could not be built.

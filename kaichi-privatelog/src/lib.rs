@@ -3,6 +3,7 @@
 
 pub mod car;
 mod conversation;
+mod dag;
 mod entry;
 mod envelope;
 mod ids;
@@ -16,7 +17,10 @@ mod view;
 pub use conversation::{AppendError, Conversation, Ingested};
 pub use entry::{BuildError, Entry, IngestError, MAX_ENTRY_BYTES, MAX_PARENTS};
 pub use envelope::{EnvelopeError, MAX_ENVELOPE_BYTES, MAX_PLAINTEXT_BYTES, SALT_BYTES};
-pub use ids::{ConversationId, ENTRY_CID_BYTES, EntryCid, IdError, RAW_CODEC, SHA2_256};
+pub use ids::{
+    BlockCid, ConversationId, DAG_CBOR_CODEC, ENTRY_CID_BYTES, EntryCid, IdError, RAW_CODEC,
+    SHA2_256, Sha256Cid,
+};
 pub use keys::{ConversationKeyError, ConversationKeys};
 pub use log::{ClockViolation, EntryMeta, InsertError, Inserted, LogSet, OrderKey};
 pub use message::{

@@ -1,38 +1,4 @@
-//! Protobuf messages of log entries and messages (see docs/PROTOCOL.md).
-
-/// A signed entry block: the bytes its CID hashes.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct SignedEntryPb {
-    /// `EntryBodyPb` bytes exactly as signed.
-    #[prost(bytes = "vec", tag = "1")]
-    pub(crate) body: Vec<u8>,
-    /// Ed25519 over the domain prefix and `body`.
-    #[prost(bytes = "vec", tag = "2")]
-    pub(crate) signature: Vec<u8>,
-}
-
-/// The signed part of an entry.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct EntryBodyPb {
-    /// Conversation id (32 bytes).
-    #[prost(bytes = "vec", tag = "1")]
-    pub(crate) conversation: Vec<u8>,
-    /// The author's IPNS public key (32 bytes).
-    #[prost(bytes = "vec", tag = "2")]
-    pub(crate) author: Vec<u8>,
-    /// Lamport clock: 1 + the largest parent clock.
-    #[prost(uint64, tag = "3")]
-    pub(crate) clock: u64,
-    /// Parent entry CIDs (binary), sorted and unique.
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    pub(crate) parents: Vec<Vec<u8>>,
-    /// The encrypted message.
-    #[prost(bytes = "vec", tag = "5")]
-    pub(crate) envelope: Vec<u8>,
-    /// Signing key when it is a device's, not the author's (32 bytes), else empty.
-    #[prost(bytes = "vec", tag = "6")]
-    pub(crate) signer: Vec<u8>,
-}
+//! Protobuf messages of message plaintexts (inside envelopes) (see docs/PROTOCOL.md).
 
 /// The plaintext of an envelope.
 #[derive(Clone, PartialEq, prost::Message)]

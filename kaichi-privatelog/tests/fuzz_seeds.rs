@@ -13,7 +13,7 @@ use kaichi_test_support::seeds::{read_all, write};
 
 use common::{keys, salt, text};
 use kaichi_privatelog::car::{read_car, write_car};
-use kaichi_privatelog::{Conversation, Entry, EntryCid, Message, MessageBody};
+use kaichi_privatelog::{Conversation, Entry, EntryCid, IngestError, Message, MessageBody};
 
 /// Alice (seed 1) -> Bob (seed 2): the conversation the fuzz targets use.
 fn entries() -> Vec<Entry> {
@@ -46,14 +46,14 @@ fn entries() -> Vec<Entry> {
 fn write_fuzz_seeds() {
     let es = entries();
     for (i, e) in es.iter().enumerate() {
-        write("entry_decode_verify", &format!("entry-v1-{i}"), e.block());
+        write("entry_decode_verify", &format!("entry-v2-{i}"), e.block());
         write("envelope_open", &format!("envelope-v1-{i}"), e.envelope());
     }
     let car = write_car(
         &[es[2].cid().to_cid()],
         es.iter().map(|e| (e.cid().to_cid(), e.block())),
     );
-    write("car_read", "conversation-v1.car", &car);
+    write("car_read", "conversation-v2.car", &car);
     write("car_read", "empty.car", &write_car(&[], []));
     write(
         "log_merge_model",
@@ -73,6 +73,18 @@ fn committed_seeds_still_load() {
     let mut bob = Conversation::new(&b, &a.public()).unwrap();
     let blocks = read_all("entry_decode_verify");
     assert_eq!(blocks.len(), 3);
+    // They are the vectors docs/PROTOCOL.md lists, and still what this
+    // version writes.
+    let protocol = include_str!("../../docs/PROTOCOL.md");
+    for ((name, block), entry) in blocks.iter().zip(entries()) {
+        let line = format!("- `{name}`: `{}`", EntryCid::of(block));
+        assert!(protocol.contains(&line), "PROTOCOL.md lacks {line}");
+        assert_eq!(
+            block,
+            entry.block(),
+            "{name} is no longer what append writes"
+        );
+    }
     for (name, block) in &blocks {
         bob.ingest(block, Some(&EntryCid::of(block)))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -87,8 +99,23 @@ fn committed_seeds_still_load() {
     let cars = read_all("car_read");
     let (_, car) = cars
         .iter()
-        .find(|(name, _)| name == "conversation-v1.car")
+        .find(|(name, _)| name == "conversation-v2.car")
         .unwrap();
     let car = read_car(car).unwrap();
     assert_eq!(car.blocks.len(), 3);
+}
+
+/// An entry in the retired version-1 (protobuf) format is refused with a
+/// typed error, and nothing is stored.
+#[test]
+fn version_1_entries_are_refused() {
+    let (a, b) = (keys(1), keys(2));
+    let mut bob = Conversation::new(&b, &a.public()).unwrap();
+    let old = include_bytes!("fixtures/entry-v1.bin");
+    assert_eq!(
+        Entry::decode_and_verify(old, None),
+        Err(IngestError::LegacyFormat)
+    );
+    assert_eq!(bob.ingest(old, None), Err(IngestError::LegacyFormat));
+    assert_eq!(bob.page(None, 10).messages.len(), 0);
 }

@@ -72,7 +72,7 @@ pub fn validate_dht_record(
 }
 
 /// The document CID an IPNS record's value names (`/ipfs/<cid>`), if any.
-pub fn document_cid(value: &str) -> Option<kaichi_privatelog::EntryCid> {
+pub fn document_cid(value: &str) -> Option<kaichi_privatelog::BlockCid> {
     value.strip_prefix("/ipfs/")?.parse().ok()
 }
 
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn only_ipfs_paths_name_a_document() {
-        let cid = kaichi_privatelog::EntryCid::of(b"doc");
+        let cid = kaichi_privatelog::BlockCid::of(b"doc");
         assert_eq!(document_cid(&format!("/ipfs/{cid}")), Some(cid));
         assert_eq!(document_cid(&format!("/ipns/{cid}")), None);
         assert_eq!(document_cid("/ipfs/not-a-cid"), None);

@@ -6,7 +6,7 @@ use std::path::Path;
 use kaichi_groups::session::published_key_package;
 use kaichi_groups::{GroupDatabase, MemberSigner};
 use kaichi_identity::IdentityKeys;
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::{BlockStore as _, SqliteStore};
 
 use crate::error::NodeError;
@@ -46,7 +46,7 @@ fn prepare_for(
     me: &MemberSigner,
 ) -> Result<Vec<u8>, NodeError> {
     let kp = published_key_package(&GroupDatabase::open(groups)?, me)?;
-    let cid = EntryCid::of(&kp);
+    let cid = BlockCid::of(&kp);
     store.put(&cid.to_cid(), &kp)?;
     store.pin(&cid.to_cid())?;
     Ok(cid.to_bytes().to_vec())

@@ -12,7 +12,7 @@ use blockstore::{Blockstore as _, InMemoryBlockstore};
 use common::{identity, next_message, start, start_relay};
 use futures::StreamExt as _;
 use kaichi_identity::ipns::{RecordParams, create_record};
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::SqliteStore;
 use kaichi_transport::dht::wallet_key;
 use kaichi_transport::{KAD_PROTOCOL, NodeError, Rejection};
@@ -36,7 +36,7 @@ async fn liar(
 ) -> Swarm<Liar> {
     let (_, keys, doc) = identity(seed);
     let store = Arc::new(InMemoryBlockstore::<64>::new());
-    let doc_cid = EntryCid::of(&doc);
+    let doc_cid = BlockCid::of(&doc);
     store.put_keyed(&doc_cid.to_cid(), &doc).await.unwrap();
     let key = keys.ipns().to_libp2p().unwrap();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)

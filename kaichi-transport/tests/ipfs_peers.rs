@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use blockstore::{Blockstore as _, InMemoryBlockstore};
 use futures::StreamExt as _;
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use kaichi_test_support::identity::{identity, keys};
 use kaichi_transport::{Multiaddr, Node, NodeEvent};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -99,7 +99,7 @@ async fn rsa_secp256k1_and_ecdsa_peers_fetch_and_serve_blocks_over_bitswap() {
         let store = Arc::new(InMemoryBlockstore::<64>::new());
         // A block only this peer has (raw codec, SHA-256: what `ipfs block put` makes).
         let theirs = format!("a block held by the {kind} peer").into_bytes();
-        let their_cid = EntryCid::of(&theirs).to_cid();
+        let their_cid = BlockCid::of(&theirs).to_cid();
         store.put_keyed(&their_cid, &theirs).await.unwrap();
         let mut swarm = peer(key, store);
         let their_id = *swarm.local_peer_id();
@@ -147,7 +147,7 @@ async fn more_blocks_than_a_wantlist_holds_are_fetched_without_stalling() {
     let mut cids = Vec::new();
     for i in 0..1_500u32 {
         let block = format!("block {i}").into_bytes();
-        let cid = EntryCid::of(&block).to_cid();
+        let cid = BlockCid::of(&block).to_cid();
         store.put_keyed(&cid, &block).await.unwrap();
         cids.push(cid);
     }

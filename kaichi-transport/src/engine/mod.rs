@@ -43,7 +43,7 @@ use kaichi_groups::{GroupDatabase, GroupSession, MemberSigner, MetadataPolicy};
 use kaichi_identity::document::verify_document;
 use kaichi_identity::{IdentityKeys, IpnsName, Timestamp};
 use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
-use kaichi_privatelog::{Conversation, ConversationId, EntryCid};
+use kaichi_privatelog::{BlockCid, Conversation, ConversationId};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
@@ -179,7 +179,7 @@ impl Engine {
         // Bitswap to whoever resolves this identity's IPNS record.
         {
             use kaichi_privatelog::store::BlockStore as _;
-            let doc_cid = EntryCid::of(&document).to_cid();
+            let doc_cid = BlockCid::of(&document).to_cid();
             store
                 .put(&doc_cid, &document)
                 .and_then(|()| store.pin(&doc_cid))

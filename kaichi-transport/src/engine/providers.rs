@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-use kaichi_privatelog::{ConversationId, EntryCid};
+use kaichi_privatelog::{ConversationId, EntryCid, Sha256Cid};
 use libp2p::{PeerId, kad};
 
 use super::Engine;
@@ -27,8 +27,9 @@ const MAX_PROVIDERS_TRIED: usize = 3;
 /// are forgotten when full).
 const MAX_REMEMBERED_LOOKUPS: usize = 4096;
 
-/// The DHT key under which a block is provided: its multihash, as in IPFS.
-pub fn provider_key(cid: &EntryCid) -> kad::RecordKey {
+/// The DHT key under which a block is provided: its multihash, as in IPFS
+/// (the same for an entry's DAG-CBOR CID and a raw CID of the same bytes).
+pub fn provider_key<const CODEC: u64>(cid: &Sha256Cid<CODEC>) -> kad::RecordKey {
     kad::RecordKey::new(&cid.to_cid().hash().to_bytes())
 }
 

@@ -9,11 +9,12 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use cid::Cid;
 use kaichi_groups::{GroupId, MessageInfo, MessageKind};
 use kaichi_identity::IpnsName;
 use kaichi_identity::Timestamp;
 use kaichi_identity::document::verify_document;
-use kaichi_privatelog::{Entry, EntryCid};
+use kaichi_privatelog::{BlockCid, Entry};
 use libp2p::PeerId;
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 
@@ -229,7 +230,7 @@ impl Relay {
         peer: &PeerId,
         blocks: &[Vec<u8>],
         now: Timestamp,
-    ) -> Vec<(EntryCid, Vec<u8>)> {
+    ) -> Vec<(Cid, Vec<u8>)> {
         let Some(limits) = self.limits else {
             return Vec::new();
         };
@@ -245,8 +246,8 @@ impl Relay {
                 break;
             }
             let cid = match Entry::decode_and_verify(block, None) {
-                Ok(entry) => entry.cid(),
-                Err(_) if verify_document(block, now).is_ok() => EntryCid::of(block),
+                Ok(entry) => entry.cid().to_cid(),
+                Err(_) if verify_document(block, now).is_ok() => BlockCid::of(block).to_cid(),
                 Err(_) => continue,
             };
             *self.pinned_by.entry(*peer).or_default() += 1;
@@ -311,8 +312,7 @@ impl Engine {
     /// Relay: stores and provides the blocks a peer asks it to pin.
     pub(super) fn pin(&mut self, peer: &PeerId, blocks: &[Vec<u8>]) {
         use kaichi_privatelog::store::BlockStore as _;
-        for (entry, block) in self.relay.admit_pins(peer, blocks, super::now()) {
-            let cid = entry.to_cid();
+        for (cid, block) in self.relay.admit_pins(peer, blocks, super::now()) {
             if let Err(e) = self
                 .store
                 .put(&cid, &block)
@@ -325,7 +325,7 @@ impl Engine {
                 .swarm
                 .behaviour_mut()
                 .kad
-                .start_providing(super::provider_key(&entry))
+                .start_providing(libp2p::kad::RecordKey::new(&cid.hash().to_bytes()))
             {
                 tracing::debug!(%e, "could not provide a pinned block");
             }

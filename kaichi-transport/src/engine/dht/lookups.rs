@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kaichi_identity::{IdentityPublic, IpnsName};
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use libp2p::PeerId;
 
 use crate::peer::Peer;
@@ -41,7 +41,7 @@ pub(in crate::engine) enum Next {
     Record(IpnsName),
     /// Fetch the document block `cid` (the named identity's node, and
     /// whoever provides the block, hold it).
-    Document(IpnsName, EntryCid),
+    Document(IpnsName, BlockCid),
     /// Found: answer the waiters with this identity.
     Done(IdentityPublic),
     /// Not found (no candidate left).
@@ -165,7 +165,7 @@ impl<W> Lookups<W> {
     pub(in crate::engine) fn record(
         &mut self,
         id: LookupId,
-        cid: Option<EntryCid>,
+        cid: Option<BlockCid>,
         now: Instant,
     ) -> Option<Next> {
         let l = self.running.get_mut(&id)?;

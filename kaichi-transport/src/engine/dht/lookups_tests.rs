@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use kaichi_identity::{IdentityPublic, WalletAddress};
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use kaichi_test_support::identity::keys;
 use libp2p::PeerId;
 
@@ -19,8 +19,8 @@ fn peer_id(seed: u8) -> PeerId {
     *public(seed).ipns_name().peer_id()
 }
 
-fn doc_cid(seed: u8) -> EntryCid {
-    EntryCid::of(&[seed])
+fn doc_cid(seed: u8) -> BlockCid {
+    BlockCid::of(&[seed])
 }
 
 #[test]

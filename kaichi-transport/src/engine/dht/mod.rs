@@ -6,7 +6,7 @@
 pub(super) mod lookups;
 
 use kaichi_identity::ipns::{RecordParams, create_record};
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use libp2p::kad;
 use libp2p::kad::store::RecordStore as _;
 
@@ -28,7 +28,7 @@ impl Engine {
     /// store, served over Bitswap, and pushed to the relays in use.
     pub(super) fn publish_identity(&mut self) {
         let now = now();
-        let doc_cid = EntryCid::of(&self.document);
+        let doc_cid = BlockCid::of(&self.document);
         let Some(validity) = now.checked_add(RECORD_VALIDITY) else {
             return;
         };

@@ -5,7 +5,7 @@
 
 use kaichi_groups::GroupId;
 use kaichi_identity::{IdentityPublic, IpnsName};
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::BlockStore as _;
 use libp2p::request_response::OutboundFailure;
 use libp2p::{Multiaddr, PeerId};
@@ -29,8 +29,8 @@ pub(crate) enum DeviceRetry {
     Join {
         inviter: PeerId,
         group: GroupId,
-        welcome: EntryCid,
-        tree: EntryCid,
+        welcome: BlockCid,
+        tree: BlockCid,
     },
 }
 
@@ -40,15 +40,15 @@ pub(super) enum GroupFetch {
     KeyPackage {
         group: GroupId,
         member: IdentityPublic,
-        cid: EntryCid,
+        cid: BlockCid,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     },
     /// A Welcome and ratchet tree, for an invitation received.
     Invitation {
         inviter: PeerId,
         group: GroupId,
-        welcome: EntryCid,
-        tree: EntryCid,
+        welcome: BlockCid,
+        tree: BlockCid,
     },
     /// A group's log, to catch up.
     Log,
@@ -146,8 +146,8 @@ impl Engine {
         inv: &GroupInvitation,
     ) -> Result<(), Rejection> {
         let group = GroupId::from_slice(&inv.group).map_err(|_| Rejection::BadInvitation)?;
-        let welcome = EntryCid::from_bytes(&inv.welcome).map_err(|_| Rejection::BadInvitation)?;
-        let tree = EntryCid::from_bytes(&inv.ratchet_tree).map_err(|_| Rejection::BadInvitation)?;
+        let welcome = BlockCid::from_bytes(&inv.welcome).map_err(|_| Rejection::BadInvitation)?;
+        let tree = BlockCid::from_bytes(&inv.ratchet_tree).map_err(|_| Rejection::BadInvitation)?;
         if self.groups.session.group(&group).is_some() {
             return Ok(());
         }
@@ -195,7 +195,7 @@ impl Engine {
 
     /// A block response to a group request.
     pub(crate) fn group_response(&mut self, r: GroupRequest, response: &BlockResponse) {
-        let find = |cid: &EntryCid| response.blocks.iter().find(|b| EntryCid::of(b) == *cid);
+        let find = |cid: &BlockCid| response.blocks.iter().find(|b| BlockCid::of(b) == *cid);
         match r.fetch {
             GroupFetch::KeyPackage {
                 group,
@@ -255,7 +255,7 @@ impl Engine {
                 {
                     // A member's device key we do not know: keep the Welcome
                     // and tree, look the member's document up, and try again.
-                    let (w, t) = (EntryCid::of(welcome), EntryCid::of(tree));
+                    let (w, t) = (BlockCid::of(welcome), BlockCid::of(tree));
                     let kept = self.store.put(&w.to_cid(), welcome).is_ok()
                         && self.store.put(&t.to_cid(), tree).is_ok();
                     let retry = DeviceRetry::Join {

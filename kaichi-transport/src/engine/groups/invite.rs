@@ -5,7 +5,7 @@
 
 use kaichi_groups::{Candidate, GroupId, GroupRef};
 use kaichi_identity::{IdentityPublic, IpnsName};
-use kaichi_privatelog::EntryCid;
+use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::BlockStore as _;
 use zeroize::Zeroizing;
 
@@ -20,8 +20,8 @@ use crate::peer::Peer;
 #[derive(Debug, Clone)]
 pub(crate) struct PendingWelcome {
     pub(crate) group: GroupId,
-    welcome: EntryCid,
-    tree: EntryCid,
+    welcome: BlockCid,
+    tree: BlockCid,
 }
 
 impl Engine {
@@ -56,7 +56,7 @@ impl Engine {
                 .groups
                 .key_packages
                 .get(&name)
-                .and_then(|refs| refs.iter().find_map(|r| EntryCid::from_bytes(r).ok()))
+                .and_then(|refs| refs.iter().find_map(|r| BlockCid::from_bytes(r).ok()))
                 .ok_or(NodeError::NoKeyPackage(name))?;
             Ok((id, contact.peer, cid))
         })();
@@ -107,7 +107,7 @@ impl Engine {
         welcome: &[u8],
         tree: &[u8],
     ) -> Result<PendingWelcome, NodeError> {
-        let (welcome_cid, tree_cid) = (EntryCid::of(welcome), EntryCid::of(tree));
+        let (welcome_cid, tree_cid) = (BlockCid::of(welcome), BlockCid::of(tree));
         for (cid, block) in [(welcome_cid, welcome), (tree_cid, tree)] {
             self.store.put(&cid.to_cid(), block)?;
         }

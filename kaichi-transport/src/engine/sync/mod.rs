@@ -337,10 +337,12 @@ impl Engine {
                 let mut blocks = Vec::new();
                 let mut size = 0;
                 for want in request.want.iter().take(MAX_WANT) {
-                    let Ok(cid) = EntryCid::from_bytes(want) else {
+                    // Any block the store holds: entries (DAG-CBOR), and
+                    // documents, KeyPackages, Welcomes and trees (raw).
+                    let Ok(cid) = cid::Cid::try_from(want.as_slice()) else {
                         continue;
                     };
-                    if let Ok(Some(block)) = self.store.get(&cid.to_cid()) {
+                    if let Ok(Some(block)) = self.store.get(&cid) {
                         size += block.len();
                         if size > MAX_RESPONSE_BYTES {
                             break;
