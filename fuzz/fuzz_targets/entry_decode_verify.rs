@@ -1,4 +1,4 @@
-//! Entry decode + verify + ingest with arbitrary bytes: never panics, a
+//! Entry decode + open + verify + ingest with arbitrary bytes: never panics, a
 //! rejected block changes nothing, an accepted one is then a duplicate.
 #![no_main]
 
@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use kaichi_identity::wallet::KeypairWallet;
 use kaichi_identity::{IdentityKeys, KeyEpoch};
-use kaichi_privatelog::{Conversation, Entry};
+use kaichi_privatelog::{Conversation, SealedEntry};
 use libfuzzer_sys::fuzz_target;
 
 static CONV: LazyLock<Conversation> = LazyLock::new(|| {
@@ -17,7 +17,7 @@ static CONV: LazyLock<Conversation> = LazyLock::new(|| {
 });
 
 fuzz_target!(|data: &[u8]| {
-    let _ = Entry::decode_and_verify(data, None);
+    let _ = SealedEntry::decode(data, None);
     let mut conv = CONV.clone();
     let before = conv.len();
     match conv.ingest(data, None) {

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use kaichi_identity::wallet::KeypairWallet;
 use kaichi_identity::{IdentityKeys, KeyEpoch};
-use kaichi_privatelog::{Conversation, IngestError};
+use kaichi_privatelog::{Conversation, ConversationKeys, IngestError};
 use libfuzzer_sys::fuzz_target;
 
 static SETUP: LazyLock<(Conversation, [u8; 32])> = LazyLock::new(|| {
@@ -17,31 +17,48 @@ static SETUP: LazyLock<(Conversation, [u8; 32])> = LazyLock::new(|| {
     };
     let (alice, bob) = (keys(1), keys(2));
     let conv = Conversation::new(&bob, &alice.public()).unwrap();
-    (conv, alice.ipns().public().to_bytes())
+    let tag = ConversationKeys::derive(&bob, &alice.public())
+        .unwrap()
+        .author_tag(&alice.ipns().public())
+        .unwrap();
+    (conv, *tag.as_bytes())
 });
 
-fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
-    out.push(tag << 3 | 2);
-    let mut n = bytes.len();
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
+/// A CBOR text or byte string header and its bytes.
+fn string(out: &mut Vec<u8>, major: u8, bytes: &[u8]) {
+    let n = bytes.len();
+    match n {
+        0..24 => out.push(major << 5 | n as u8),
+        24..256 => out.extend_from_slice(&[major << 5 | 24, n as u8]),
+        256..65_536 => {
+            out.push(major << 5 | 25);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(major << 5 | 26);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        }
     }
-    out.push(n as u8);
     out.extend_from_slice(bytes);
 }
 
 fuzz_target!(|envelope: &[u8]| {
-    let (conv, alice) = &*SETUP;
-    // SignedEntry { body: EntryBody { conversation, author, clock: 1, envelope }, signature }
-    let mut body = Vec::new();
-    field(&mut body, 1, conv.id().as_bytes());
-    field(&mut body, 2, alice);
-    body.extend_from_slice(&[3 << 3, 1]); // clock = 1
-    field(&mut body, 5, envelope);
-    let mut block = Vec::new();
-    field(&mut block, 1, &body);
-    field(&mut block, 2, &[0u8; 64]);
+    let (conv, alice_tag) = &*SETUP;
+    // The canonical DAG-CBOR entry map of Alice's first entry, with a
+    // fuzzer-chosen envelope: {v: 2, env, from, clock: 1, parents: [], conversation}.
+    let mut block = vec![0xa6];
+    string(&mut block, 3, b"v");
+    block.push(0x02);
+    string(&mut block, 3, b"env");
+    string(&mut block, 2, envelope);
+    string(&mut block, 3, b"from");
+    string(&mut block, 2, alice_tag);
+    string(&mut block, 3, b"clock");
+    block.push(0x01);
+    string(&mut block, 3, b"parents");
+    block.push(0x80);
+    string(&mut block, 3, b"conversation");
+    string(&mut block, 2, conv.id().as_bytes());
     let mut conv = conv.clone();
     // `ingest_stored` skips the signature, so the envelope is what is tested.
     match conv.ingest_stored(&block) {

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use kaichi_identity::document::VerifiedDocument;
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsKeypair, IpnsPublicKey};
 
-use crate::entry::{BuildError, Entry, IngestError, MAX_PARENTS};
+use crate::entry::{BuildError, Entry, IngestError, MAX_PARENTS, SealedEntry};
 use crate::envelope::SALT_BYTES;
 use crate::ids::{ConversationId, EntryCid};
 use crate::keys::{ConversationKeyError, ConversationKeys};
@@ -47,6 +47,8 @@ pub struct Ingested {
     pub new: bool,
     /// Entries removed because this one proved their clocks wrong.
     pub evicted: Vec<EntryCid>,
+    /// The opened, verified entry when it is new (persist its block).
+    pub entry: Option<Entry>,
 }
 
 /// One conversation as seen by one participant.
@@ -171,60 +173,61 @@ impl Conversation {
                 cid: *cid,
                 new: false,
                 evicted: Vec::new(),
+                entry: None,
             });
         }
-        let entry = Entry::decode_and_verify(block, expected)?;
-        self.accept(&entry)
+        let sealed = SealedEntry::decode(block, expected)?;
+        self.accept(&sealed, true)
     }
 
-    /// Adds an entry already decoded and verified with
-    /// [`Entry::decode_and_verify`] (its signature is not checked again;
-    /// author, signer, clock and decryption are).
-    pub fn ingest_entry(&mut self, entry: &Entry) -> Result<Ingested, IngestError> {
-        self.accept(entry)
+    /// Adds an entry already decoded with [`SealedEntry::decode`]: opens it,
+    /// checks author, signer, signature, clock and message.
+    pub fn ingest_sealed(&mut self, sealed: &SealedEntry) -> Result<Ingested, IngestError> {
+        self.accept(sealed, true)
     }
 
     /// Adds a block this process verified before (loaded from its own
     /// store): the signature is not re-checked, everything else is.
     pub fn ingest_stored(&mut self, block: &[u8]) -> Result<Ingested, IngestError> {
-        let entry = Entry::decode(block, None)?;
-        self.accept(&entry)
+        let sealed = SealedEntry::decode(block, None)?;
+        self.accept(&sealed, false)
     }
 
-    fn accept(&mut self, entry: &Entry) -> Result<Ingested, IngestError> {
-        if entry.conversation != self.id() {
+    fn accept(&mut self, sealed: &SealedEntry, verify: bool) -> Result<Ingested, IngestError> {
+        if sealed.conversation() != self.id() {
             return Err(IngestError::WrongConversation {
                 expected: self.id(),
-                actual: entry.conversation,
+                actual: sealed.conversation(),
             });
         }
-        if self.log.contains(&entry.cid) {
+        if self.log.contains(&sealed.cid()) {
             return Ok(Ingested {
-                cid: entry.cid,
+                cid: sealed.cid(),
                 new: false,
                 evicted: Vec::new(),
+                entry: None,
             });
         }
-        if entry.author != self.me && entry.author != self.peer {
-            return Err(IngestError::UnknownAuthor);
-        }
-        if !self.may_sign(&entry.author, entry.signer.as_ref()) {
+        let (entry, message) = sealed.open(&self.keys, verify)?;
+        if !self.may_sign(entry.author(), entry.signer()) {
             return Err(IngestError::UnauthorisedSigner);
         }
-        let meta = meta_of(entry);
+        let meta = meta_of(&entry);
         self.log.check(&meta).map_err(|v| IngestError::ClockRule {
             clock: v.clock,
             expected: v.expected,
         })?;
-        let message = entry.open(&self.keys)?;
-        let inserted = self.insert(entry, message).map_err(|e| match e {
+        let inserted = self.insert(&entry, message).map_err(|e| match e {
             InsertError::ClockRule(v) => IngestError::ClockRule {
                 clock: v.clock,
                 expected: v.expected,
             },
             InsertError::PreviouslyRejected => IngestError::PreviouslyRejected,
         })?;
-        Ok(inserted)
+        Ok(Ingested {
+            entry: inserted.new.then_some(entry),
+            ..inserted
+        })
     }
 
     fn insert(&mut self, entry: &Entry, message: Message) -> Result<Ingested, InsertError> {
@@ -235,7 +238,7 @@ impl Conversation {
             if let Some(target) = annotation_target(&message) {
                 self.annotations.entry(target).or_default().push(key);
             }
-            self.messages.insert(entry.cid, message);
+            self.messages.insert(entry.cid(), message);
         }
         for gone in &ins.evicted {
             if let Some(m) = self.messages.remove(gone)
@@ -246,9 +249,10 @@ impl Conversation {
             }
         }
         Ok(Ingested {
-            cid: entry.cid,
+            cid: entry.cid(),
             new: ins.new,
             evicted: ins.evicted,
+            entry: None,
         })
     }
 
@@ -332,10 +336,10 @@ impl Conversation {
 
 fn meta_of(entry: &Entry) -> EntryMeta {
     EntryMeta {
-        cid: entry.cid,
-        author: entry.author.to_bytes(),
-        clock: entry.clock,
-        parents: entry.parents.clone(),
+        cid: entry.cid(),
+        author: entry.author().to_bytes(),
+        clock: entry.clock(),
+        parents: entry.parents().to_vec(),
     }
 }
 

@@ -16,29 +16,26 @@ use serde::{Deserialize, Serialize};
 pub(crate) const ENTRY_VERSION: u64 = 2;
 
 /// The map of an entry block. Field order is DAG-CBOR's canonical key order.
+/// Nothing in it names a participant: `from` is an author tag only the two
+/// participants can compute, and the signature is inside the envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EntryNode {
     /// Format version, [`ENTRY_VERSION`].
     pub(crate) v: u64,
-    /// The envelope (encrypted message).
-    #[serde(with = "serde_bytes")]
-    pub(crate) env: Vec<u8>,
-    /// Ed25519 signature (64 bytes); absent in the signed bytes.
+    /// The envelope (encrypted, signed message); absent in the header bytes
+    /// the envelope and signature are bound to.
     #[serde(with = "serde_bytes", default, skip_serializing_if = "Option::is_none")]
-    pub(crate) sig: Option<Vec<u8>>,
+    pub(crate) env: Option<Vec<u8>>,
+    /// The author tag (32 bytes).
+    #[serde(with = "serde_bytes")]
+    pub(crate) from: Vec<u8>,
     /// Lamport clock: 1 + the largest parent clock.
     pub(crate) clock: u64,
     /// Links to the roots of attached files, in the message's order; absent
     /// when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) files: Vec<Cid>,
-    /// The author's IPNS public key (32 bytes).
-    #[serde(with = "serde_bytes")]
-    pub(crate) author: Vec<u8>,
-    /// The signing device's key when it is not the author's (32 bytes).
-    #[serde(with = "serde_bytes", default, skip_serializing_if = "Option::is_none")]
-    pub(crate) signer: Option<Vec<u8>>,
     /// Links to the parent entries, sorted by CID bytes and unique.
     pub(crate) parents: Vec<Cid>,
     /// The conversation id (32 bytes).
@@ -79,17 +76,14 @@ impl EntryNode {
         Ok(node)
     }
 
-    /// The bytes a signature covers: the node without `sig`.
-    pub(crate) fn signed_bytes(&self, prefix: &[u8]) -> Vec<u8> {
-        let unsigned = Self {
-            sig: None,
+    /// The header bytes: the node without `env`. The envelope's associated
+    /// data and the signature inside it cover these.
+    pub(crate) fn header_bytes(&self) -> Vec<u8> {
+        Self {
+            env: None,
             ..self.clone()
-        };
-        let body = unsigned.encode();
-        let mut out = Vec::with_capacity(prefix.len() + body.len());
-        out.extend_from_slice(prefix);
-        out.extend_from_slice(&body);
-        out
+        }
+        .encode()
     }
 }
 
@@ -101,12 +95,10 @@ mod tests {
     fn node() -> EntryNode {
         EntryNode {
             v: ENTRY_VERSION,
-            env: vec![1, 2, 3],
-            sig: Some(vec![7; 64]),
+            env: Some(vec![1, 2, 3]),
+            from: vec![4; 32],
             clock: 2,
             files: vec![],
-            author: vec![4; 32],
-            signer: None,
             parents: vec![EntryCid::of(b"p").to_cid()],
             conversation: vec![5; 32],
         }
@@ -130,15 +122,7 @@ mod tests {
             let k = [&[0x60 + key.len() as u8][..], key.as_bytes()].concat();
             bytes.windows(k.len()).position(|w| w == k).unwrap()
         };
-        let order = [
-            "v",
-            "env",
-            "sig",
-            "clock",
-            "author",
-            "parents",
-            "conversation",
-        ];
+        let order = ["v", "env", "from", "clock", "parents", "conversation"];
         assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])));
     }
 

@@ -1,13 +1,23 @@
-//! Log entries: building, signing, decoding and verifying.
+//! Log entries: building, sealing, decoding, opening and verifying.
+//!
+//! An entry block carries nothing that names a participant: the author is a
+//! tag only the two participants can compute, and the signature (with the
+//! device key that made it) is inside the envelope. So [`SealedEntry`] is
+//! what anyone can check (CID, canonical form, fields, links), and
+//! [`Entry`] is what a participant gets after opening and verifying it
+//! ([`crate::Conversation::ingest`]).
 
 use cid::Cid;
 use kaichi_identity::{IpnsKeypair, IpnsPublicKey};
+use prost::Message as _;
+use zeroize::Zeroizing;
 
 use crate::dag::{ENTRY_VERSION, EntryNode, NodeError};
 use crate::envelope::{self, EnvelopeError, Header, MAX_ENVELOPE_BYTES, SALT_BYTES};
 use crate::ids::{ConversationId, ENTRY_CID_BYTES, EntryCid, SHA2_256};
-use crate::keys::ConversationKeys;
+use crate::keys::{AuthorTag, ConversationKeys};
 use crate::message::{MAX_ATTACHMENTS, Message, MessageBody, MessageError};
+use crate::proto::SignedMessagePb;
 
 /// Most parents one entry may name.
 pub const MAX_PARENTS: usize = 64;
@@ -15,8 +25,10 @@ pub const MAX_PARENTS: usize = 64;
 /// byte-string header, 0x00 and up to 36 bytes of CID) and the fixed fields.
 pub const MAX_ENTRY_BYTES: usize =
     MAX_ENVELOPE_BYTES + (MAX_PARENTS + MAX_ATTACHMENTS) * (ENTRY_CID_BYTES + 8) + 512;
-/// Domain prefix of entry signatures (over the entry map without `sig`).
+/// Domain prefix of entry signatures (over the header bytes and the message).
 const SIGNATURE_PREFIX: &[u8] = b"kaichi-privatelog-entry-v2:";
+/// Room the signature, signer and framing take inside the envelope.
+const SIGNED_OVERHEAD: usize = 128;
 
 /// An entry block was rejected. Nothing is stored or changed when this is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,7 +77,7 @@ pub enum IngestError {
         /// The entry's.
         actual: ConversationId,
     },
-    /// The author is not a participant.
+    /// The author tag names neither participant.
     #[error("the author is not a participant of this conversation")]
     UnknownAuthor,
     /// The signing key is neither the author's nor one of its granted devices'.
@@ -96,148 +108,27 @@ pub enum IngestError {
     Message(#[from] MessageError),
 }
 
-/// A decoded entry whose CID, fields and signature have been checked.
+/// An entry block whose CID, canonical form and fields have been checked:
+/// what anyone (a relay, an IPFS node, a tool) can know without the
+/// conversation's keys. Not yet opened, and not yet known to be authentic.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub(crate) cid: EntryCid,
-    pub(crate) block: Vec<u8>,
-    pub(crate) conversation: ConversationId,
-    pub(crate) author: IpnsPublicKey,
-    pub(crate) clock: u64,
-    pub(crate) parents: Vec<EntryCid>,
-    pub(crate) signer: Option<IpnsPublicKey>,
-    pub(crate) files: Vec<Cid>,
-    pub(crate) envelope: Vec<u8>,
+pub struct SealedEntry {
+    cid: EntryCid,
+    block: Vec<u8>,
+    conversation: ConversationId,
+    from: AuthorTag,
+    clock: u64,
+    parents: Vec<EntryCid>,
+    files: Vec<Cid>,
+    envelope: Vec<u8>,
+    header: Vec<u8>,
 }
 
-impl Entry {
-    /// The entry's CID.
-    pub fn cid(&self) -> EntryCid {
-        self.cid
-    }
-
-    /// The block bytes (what the CID hashes; store and send these).
-    pub fn block(&self) -> &[u8] {
-        &self.block
-    }
-
-    /// The conversation.
-    pub fn conversation(&self) -> ConversationId {
-        self.conversation
-    }
-
-    /// The author's IPNS key.
-    pub fn author(&self) -> &IpnsPublicKey {
-        &self.author
-    }
-
-    /// The Lamport clock.
-    pub fn clock(&self) -> u64 {
-        self.clock
-    }
-
-    /// The parents.
-    pub fn parents(&self) -> &[EntryCid] {
-        &self.parents
-    }
-
-    /// The encrypted message.
-    pub fn envelope(&self) -> &[u8] {
-        &self.envelope
-    }
-
-    /// Links to the roots of attached files (what a recursive pin of the
-    /// entry also pins), in the message's order.
-    pub fn files(&self) -> &[Cid] {
-        &self.files
-    }
-
-    /// The device key that signed, when not the author's own key.
-    pub fn signer(&self) -> Option<&IpnsPublicKey> {
-        self.signer.as_ref()
-    }
-
-    pub(crate) fn header(&self) -> Header<'_> {
-        Header {
-            conversation: &self.conversation,
-            author: &self.author,
-            clock: self.clock,
-            parents: &self.parents,
-            signer: self.signer.as_ref(),
-        }
-    }
-
-    /// Builds and signs an entry. `parents` must be sorted and unique.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn build(
-        keys: &ConversationKeys,
-        signing: &IpnsKeypair,
-        author: IpnsPublicKey,
-        clock: u64,
-        parents: Vec<EntryCid>,
-        message: &Message,
-        salt: &[u8; SALT_BYTES],
-    ) -> Result<Self, BuildError> {
-        let plaintext = zeroize::Zeroizing::new(message.encode()?);
-        let signer = (signing.public() != author).then(|| signing.public());
-        let conversation = keys.id();
-        let header = Header {
-            conversation: &conversation,
-            author: &author,
-            clock,
-            parents: &parents,
-            signer: signer.as_ref(),
-        };
-        let envelope = envelope::seal(keys, &header, &plaintext, salt)?;
-        let files = attachment_links(message);
-        let mut node = EntryNode {
-            v: ENTRY_VERSION,
-            env: envelope,
-            sig: None,
-            clock,
-            files,
-            author: author.to_bytes().to_vec(),
-            signer: signer.map(|s| s.to_bytes().to_vec()),
-            parents: parents.iter().map(EntryCid::to_cid).collect(),
-            conversation: conversation.as_bytes().to_vec(),
-        };
-        node.sig = Some(signing.sign(&node.signed_bytes(SIGNATURE_PREFIX)).to_vec());
-        let block = node.encode();
-        Ok(Self {
-            cid: EntryCid::of(&block),
-            block,
-            conversation,
-            author,
-            clock,
-            parents,
-            signer,
-            files: node.files,
-            envelope: node.env,
-        })
-    }
-
+impl SealedEntry {
     /// Decodes a block and checks its CID (when `expected` is given), size,
-    /// fields and signature. Does not check who may author (see
-    /// [`crate::Conversation::ingest`], which does).
-    pub fn decode_and_verify(
-        block: &[u8],
-        expected: Option<&EntryCid>,
-    ) -> Result<Self, IngestError> {
-        Self::decode_checked(block, expected, true)
-    }
-
-    /// Decodes a block without verifying its signature: only for blocks this
-    /// process verified before storing them.
-    pub(crate) fn decode(block: &[u8], expected: Option<&EntryCid>) -> Result<Self, IngestError> {
-        Self::decode_checked(block, expected, false)
-    }
-
-    /// Decodes once; checks the signature when `verify` is set.
-    fn decode_checked(
-        block: &[u8],
-        expected: Option<&EntryCid>,
-        verify: bool,
-    ) -> Result<Self, IngestError> {
+    /// canonical DAG-CBOR form and fields. Opening and the signature are
+    /// the conversation's job ([`crate::Conversation::ingest_sealed`]).
+    pub fn decode(block: &[u8], expected: Option<&EntryCid>) -> Result<Self, IngestError> {
         if block.len() > MAX_ENTRY_BYTES {
             return Err(IngestError::TooLarge {
                 actual: block.len(),
@@ -259,22 +150,11 @@ impl Entry {
         if node.v != ENTRY_VERSION {
             return Err(IngestError::UnsupportedVersion(node.v));
         }
-        let signature = node
-            .sig
-            .as_deref()
-            .filter(|s| s.len() == 64)
-            .ok_or(IngestError::InvalidField("sig"))?;
         let conversation = ConversationId::try_from_slice(&node.conversation)
             .ok_or(IngestError::InvalidField("conversation"))?;
-        let author = IpnsPublicKey::from_bytes(&node.author)
-            .map_err(|_| IngestError::InvalidField("author"))?;
-        let signer = match &node.signer {
-            None => None,
-            Some(bytes) => Some(
-                IpnsPublicKey::from_bytes(bytes)
-                    .map_err(|_| IngestError::InvalidField("signer"))?,
-            ),
-        };
+        let from = <[u8; 32]>::try_from(node.from.as_slice())
+            .map(AuthorTag)
+            .map_err(|_| IngestError::InvalidField("from"))?;
         if node.parents.len() > MAX_PARENTS {
             return Err(IngestError::BadParents);
         }
@@ -295,34 +175,253 @@ impl Entry {
                 expected: if parents.is_empty() { 1 } else { 2 },
             });
         }
-        if verify {
-            let key = signer.as_ref().unwrap_or(&author);
-            if !key.verify(&node.signed_bytes(SIGNATURE_PREFIX), signature) {
-                return Err(IngestError::BadSignature);
-            }
-        }
+        let header = node.header_bytes();
+        let envelope = node.env.ok_or(IngestError::InvalidField("env"))?;
         Ok(Self {
             cid,
             block: block.to_vec(),
             conversation,
-            author,
+            from,
             clock: node.clock,
             parents,
-            signer,
             files: node.files,
-            envelope: node.env,
+            envelope,
+            header,
         })
     }
 
-    /// Decrypts the message with the conversation's keys.
-    pub fn open(&self, keys: &ConversationKeys) -> Result<Message, IngestError> {
-        let bytes = envelope::open(keys, &self.header(), &self.envelope)?;
-        let message = Message::decode(&bytes)?;
+    /// The entry's CID.
+    pub fn cid(&self) -> EntryCid {
+        self.cid
+    }
+
+    /// The block bytes (what the CID hashes; store and send these).
+    pub fn block(&self) -> &[u8] {
+        &self.block
+    }
+
+    /// The conversation.
+    pub fn conversation(&self) -> ConversationId {
+        self.conversation
+    }
+
+    /// The author tag (only the participants can tell whose it is).
+    pub fn from(&self) -> &AuthorTag {
+        &self.from
+    }
+
+    /// The Lamport clock.
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    /// The parents.
+    pub fn parents(&self) -> &[EntryCid] {
+        &self.parents
+    }
+
+    /// Links to the roots of attached files (what a recursive pin of the
+    /// entry also pins), in the message's order.
+    pub fn files(&self) -> &[Cid] {
+        &self.files
+    }
+
+    /// The envelope (encrypted, signed message).
+    pub fn envelope(&self) -> &[u8] {
+        &self.envelope
+    }
+
+    /// Opens the envelope as a participant: finds the author from the tag,
+    /// decrypts, checks the signature (when `verify`) and the file links.
+    /// Returns the entry and its message; whether the signer may write for
+    /// the author is the caller's check.
+    pub(crate) fn open(
+        &self,
+        keys: &ConversationKeys,
+        verify: bool,
+    ) -> Result<(Entry, Message), IngestError> {
+        if self.conversation != keys.id() {
+            return Err(IngestError::WrongConversation {
+                expected: keys.id(),
+                actual: self.conversation,
+            });
+        }
+        let author = *keys
+            .author_of(&self.from)
+            .ok_or(IngestError::UnknownAuthor)?;
+        let header = Header {
+            conversation: &self.conversation,
+            author: &author,
+            clock: self.clock,
+            bytes: &self.header,
+        };
+        let plaintext = envelope::open(keys, &header, &self.envelope)?;
+        let SignedMessagePb {
+            message,
+            signature,
+            signer,
+        } = SignedMessagePb::decode(plaintext.as_slice())
+            .map_err(|e| IngestError::Malformed(e.to_string()))?;
+        let message = Zeroizing::new(message);
+        let signer = match signer.as_slice() {
+            [] => None,
+            bytes => Some(
+                IpnsPublicKey::from_bytes(bytes)
+                    .map_err(|_| IngestError::InvalidField("signer"))?,
+            ),
+        };
+        if verify {
+            let key = signer.as_ref().unwrap_or(&author);
+            let bytes = signed_bytes(&self.header, &message);
+            if signature.len() != 64 || !key.verify(&bytes, &signature) {
+                return Err(IngestError::BadSignature);
+            }
+        }
+        let message = Message::decode(&message)?;
         if attachment_links(&message) != self.files {
             return Err(IngestError::FilesMismatch);
         }
-        Ok(message)
+        let entry = Entry {
+            sealed: self.clone(),
+            author,
+            signer,
+        };
+        Ok((entry, message))
     }
+}
+
+/// An entry a participant opened and verified: its author and signer are
+/// known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    sealed: SealedEntry,
+    author: IpnsPublicKey,
+    signer: Option<IpnsPublicKey>,
+}
+
+impl Entry {
+    /// The entry's CID.
+    pub fn cid(&self) -> EntryCid {
+        self.sealed.cid
+    }
+
+    /// The block bytes (what the CID hashes; store and send these).
+    pub fn block(&self) -> &[u8] {
+        &self.sealed.block
+    }
+
+    /// The conversation.
+    pub fn conversation(&self) -> ConversationId {
+        self.sealed.conversation
+    }
+
+    /// The author's IPNS key.
+    pub fn author(&self) -> &IpnsPublicKey {
+        &self.author
+    }
+
+    /// The Lamport clock.
+    pub fn clock(&self) -> u64 {
+        self.sealed.clock
+    }
+
+    /// The parents.
+    pub fn parents(&self) -> &[EntryCid] {
+        &self.sealed.parents
+    }
+
+    /// Links to the roots of attached files, in the message's order.
+    pub fn files(&self) -> &[Cid] {
+        &self.sealed.files
+    }
+
+    /// The envelope (encrypted, signed message).
+    pub fn envelope(&self) -> &[u8] {
+        &self.sealed.envelope
+    }
+
+    /// The device key that signed, when not the author's own key.
+    pub fn signer(&self) -> Option<&IpnsPublicKey> {
+        self.signer.as_ref()
+    }
+
+    /// The block as anyone sees it.
+    pub fn sealed(&self) -> &SealedEntry {
+        &self.sealed
+    }
+
+    /// Builds, signs and seals an entry. `parents` must be sorted and unique.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn build(
+        keys: &ConversationKeys,
+        signing: &IpnsKeypair,
+        author: IpnsPublicKey,
+        clock: u64,
+        parents: Vec<EntryCid>,
+        message: &Message,
+        salt: &[u8; SALT_BYTES],
+    ) -> Result<Self, BuildError> {
+        let from = keys
+            .author_tag(&author)
+            .ok_or(BuildError::NotAParticipant)?;
+        let encoded = Zeroizing::new(message.encode()?);
+        let signer = (signing.public() != author).then(|| signing.public());
+        let conversation = keys.id();
+        let mut node = EntryNode {
+            v: ENTRY_VERSION,
+            env: None,
+            from: from.0.to_vec(),
+            clock,
+            files: attachment_links(message),
+            parents: parents.iter().map(EntryCid::to_cid).collect(),
+            conversation: conversation.as_bytes().to_vec(),
+        };
+        let header_bytes = node.header_bytes();
+        let signature = signing.sign(&signed_bytes(&header_bytes, &encoded));
+        let plaintext = Zeroizing::new(
+            SignedMessagePb {
+                message: encoded.to_vec(),
+                signature: signature.to_vec(),
+                signer: signer.map(|s| s.to_bytes().to_vec()).unwrap_or_default(),
+            }
+            .encode_to_vec(),
+        );
+        if plaintext.len() > envelope::MAX_PLAINTEXT_BYTES {
+            return Err(BuildError::Envelope(EnvelopeError::TooLarge {
+                actual: encoded.len(),
+                max: envelope::MAX_PLAINTEXT_BYTES - SIGNED_OVERHEAD,
+            }));
+        }
+        let header = Header {
+            conversation: &conversation,
+            author: &author,
+            clock,
+            bytes: &header_bytes,
+        };
+        let sealed_envelope = envelope::seal(keys, &header, &plaintext, salt)?;
+        node.env = Some(sealed_envelope.clone());
+        let block = node.encode();
+        Ok(Self {
+            sealed: SealedEntry {
+                cid: EntryCid::of(&block),
+                block,
+                conversation,
+                from,
+                clock,
+                parents,
+                files: node.files,
+                envelope: sealed_envelope,
+                header: header_bytes,
+            },
+            author,
+            signer,
+        })
+    }
+}
+
+/// What an entry signature covers.
+fn signed_bytes(header: &[u8], message: &[u8]) -> Vec<u8> {
+    [SIGNATURE_PREFIX, header, message].concat()
 }
 
 /// The links an entry carries for a message's attachments.
@@ -348,4 +447,7 @@ pub enum BuildError {
     /// The message does not fit an envelope.
     #[error("envelope: {0}")]
     Envelope(#[from] EnvelopeError),
+    /// The author is not one of the conversation's participants.
+    #[error("the author is not a participant of this conversation")]
+    NotAParticipant,
 }

@@ -1,10 +1,11 @@
 //! Envelopes: per-entry keys, ChaCha20-Poly1305 with the entry header as
 //! associated data, and plaintext padded to size buckets.
 //!
-//! Layout: `0x01 || salt (16) || ciphertext (bucket + 16-byte tag)`.
+//! Layout: `0x02 || salt (16) || ciphertext (bucket + 16-byte tag)`.
 //! Per-entry key: HKDF-SHA256(ikm = conversation key, salt = salt,
-//! info = label || conversation || author || be64(clock)). Padded plaintext:
-//! `be32(len) || message || zeros` to the smallest bucket that fits.
+//! info = label || conversation || author || be64(clock)). Associated data:
+//! label || the entry's header bytes. Padded plaintext:
+//! `be32(len) || signed message || zeros` to the smallest bucket that fits.
 
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
@@ -13,11 +14,11 @@ use kaichi_identity::IpnsPublicKey;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::ids::{ConversationId, EntryCid};
+use crate::ids::ConversationId;
 use crate::keys::ConversationKeys;
 
-/// Envelope format version.
-const VERSION: u8 = 1;
+/// Envelope format version (1 was bound to the protobuf entry fields).
+const VERSION: u8 = 2;
 /// Random salt per entry.
 pub const SALT_BYTES: usize = 16;
 const TAG_BYTES: usize = 16;
@@ -30,8 +31,8 @@ pub const MAX_PLAINTEXT_BYTES: usize = 65_536 - 4;
 /// Largest envelope.
 pub const MAX_ENVELOPE_BYTES: usize = 1 + SALT_BYTES + 65_536 + TAG_BYTES;
 
-const KEY_INFO: &[u8] = b"kaichi-privatelog-v1 entry key";
-const AAD_LABEL: &[u8] = b"kaichi-privatelog-v1 envelope";
+const KEY_INFO: &[u8] = b"kaichi-privatelog-v2 entry key";
+const AAD_LABEL: &[u8] = b"kaichi-privatelog-v2 envelope";
 
 /// An envelope could not be sealed or opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,29 +66,13 @@ pub(crate) struct Header<'a> {
     pub(crate) conversation: &'a ConversationId,
     pub(crate) author: &'a IpnsPublicKey,
     pub(crate) clock: u64,
-    pub(crate) parents: &'a [EntryCid],
-    pub(crate) signer: Option<&'a IpnsPublicKey>,
+    /// The entry map without `env`, as DAG-CBOR.
+    pub(crate) bytes: &'a [u8],
 }
 
 impl Header<'_> {
     fn aad(&self) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(AAD_LABEL.len() + 112 + 36 * self.parents.len());
-        aad.extend_from_slice(AAD_LABEL);
-        aad.extend_from_slice(self.conversation.as_bytes());
-        aad.extend_from_slice(&self.author.to_bytes());
-        aad.extend_from_slice(&self.clock.to_be_bytes());
-        match self.signer {
-            Some(s) => {
-                aad.push(1);
-                aad.extend_from_slice(&s.to_bytes());
-            }
-            None => aad.push(0),
-        }
-        aad.extend_from_slice(&(self.parents.len() as u64).to_be_bytes());
-        for p in self.parents {
-            aad.extend_from_slice(&p.to_bytes());
-        }
-        aad
+        [AAD_LABEL, self.bytes].concat()
     }
 
     fn cipher(&self, keys: &ConversationKeys, salt: &[u8]) -> ChaCha20Poly1305 {

@@ -15,13 +15,13 @@ pub mod store;
 mod view;
 
 pub use conversation::{AppendError, Conversation, Ingested};
-pub use entry::{BuildError, Entry, IngestError, MAX_ENTRY_BYTES, MAX_PARENTS};
+pub use entry::{BuildError, Entry, IngestError, MAX_ENTRY_BYTES, MAX_PARENTS, SealedEntry};
 pub use envelope::{EnvelopeError, MAX_ENVELOPE_BYTES, MAX_PLAINTEXT_BYTES, SALT_BYTES};
 pub use ids::{
     BlockCid, ConversationId, DAG_CBOR_CODEC, ENTRY_CID_BYTES, EntryCid, IdError, RAW_CODEC,
     SHA2_256, Sha256Cid,
 };
-pub use keys::{ConversationKeyError, ConversationKeys};
+pub use keys::{AuthorTag, ConversationKeyError, ConversationKeys};
 pub use log::{ClockViolation, EntryMeta, InsertError, Inserted, LogSet, OrderKey};
 pub use message::{
     Attachment, AttachmentKey, MAX_ATTACHMENT_FIELD_BYTES, MAX_ATTACHMENTS, MAX_REACTION_BYTES,

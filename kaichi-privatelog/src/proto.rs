@@ -1,6 +1,20 @@
 //! Protobuf messages of message plaintexts (inside envelopes) (see docs/PROTOCOL.md).
 
-/// The plaintext of an envelope.
+/// The plaintext of an envelope: a message and its author's signature.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct SignedMessagePb {
+    /// `MessagePb` bytes exactly as signed.
+    #[prost(bytes = "vec", tag = "1")]
+    pub(crate) message: Vec<u8>,
+    /// Ed25519 over the domain prefix, the entry's header bytes and `message`.
+    #[prost(bytes = "vec", tag = "2")]
+    pub(crate) signature: Vec<u8>,
+    /// The signing key when it is a granted device's (32 bytes), else empty.
+    #[prost(bytes = "vec", tag = "3")]
+    pub(crate) signer: Vec<u8>,
+}
+
+/// A message.
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct MessagePb {
     /// Sender's clock, Unix milliseconds (informational, not trusted for order).

@@ -334,6 +334,46 @@ fn devices_sign_for_their_identity_once_granted() {
         cb.page(None, 1).messages[0].author,
         a.ipns().public().to_bytes()
     );
+    // Neither the author nor the device shows in the block.
+    let block = e.block();
+    for key in [a.ipns().public(), phone.ipns().public(), b.ipns().public()] {
+        let key = key.to_bytes();
+        assert!(!block.windows(32).any(|w| w == key));
+    }
+}
+
+/// What an observer of the blocks (a relay, an IPFS node, anyone walking the
+/// DAG from a root) sees names nobody: no participant's key is in any block,
+/// the author tag differs per conversation, and a third identity can neither
+/// open an entry nor test a guess of its author against it.
+#[test]
+fn entries_do_not_name_their_participants() {
+    let (a, mut ca, b, mut cb) = pair();
+    let carol = keys(3);
+    let mut a_carol = Conversation::new(&a, &carol.public()).unwrap();
+    let to_bob = ca.append(a.ipns(), &text("hi bob"), &salt(1)).unwrap();
+    cb.ingest(to_bob.block(), None).unwrap();
+    let reply = cb.append(b.ipns(), &text("hi"), &salt(2)).unwrap();
+    let to_carol = a_carol
+        .append(a.ipns(), &text("hi carol"), &salt(3))
+        .unwrap();
+    for block in [to_bob.block(), reply.block(), to_carol.block()] {
+        for who in [&a, &b, &carol] {
+            let key = who.ipns().public().to_bytes();
+            assert!(!block.windows(32).any(|w| w == key));
+            let dm = who.public().dm.to_bytes();
+            assert!(!block.windows(32).any(|w| w == dm));
+        }
+    }
+    // Alice's tag in her conversation with Bob is not her tag with Carol.
+    assert_ne!(to_bob.sealed().from(), to_carol.sealed().from());
+    // Carol, in her own conversation with Alice, cannot take Bob's entry.
+    let mut carol_a = Conversation::new(&carol, &a.public()).unwrap();
+    assert!(matches!(
+        carol_a.ingest(to_bob.block(), None),
+        Err(IngestError::WrongConversation { .. })
+    ));
+    assert!(carol_a.ingest(to_carol.block(), None).unwrap().new);
 }
 
 #[test]

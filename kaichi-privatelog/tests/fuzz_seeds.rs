@@ -13,7 +13,9 @@ use kaichi_test_support::seeds::{read_all, write};
 
 use common::{keys, salt, text};
 use kaichi_privatelog::car::{read_car, write_car};
-use kaichi_privatelog::{Conversation, Entry, EntryCid, IngestError, Message, MessageBody};
+use kaichi_privatelog::{
+    Conversation, Entry, EntryCid, IngestError, Message, MessageBody, SealedEntry,
+};
 
 /// Alice (seed 1) -> Bob (seed 2): the conversation the fuzz targets use.
 fn entries() -> Vec<Entry> {
@@ -47,7 +49,7 @@ fn write_fuzz_seeds() {
     let es = entries();
     for (i, e) in es.iter().enumerate() {
         write("entry_decode_verify", &format!("entry-v2-{i}"), e.block());
-        write("envelope_open", &format!("envelope-v1-{i}"), e.envelope());
+        write("envelope_open", &format!("envelope-v2-{i}"), e.envelope());
     }
     let car = write_car(
         &[es[2].cid().to_cid()],
@@ -113,7 +115,7 @@ fn version_1_entries_are_refused() {
     let mut bob = Conversation::new(&b, &a.public()).unwrap();
     let old = include_bytes!("fixtures/entry-v1.bin");
     assert_eq!(
-        Entry::decode_and_verify(old, None),
+        SealedEntry::decode(old, None),
         Err(IngestError::LegacyFormat)
     );
     assert_eq!(bob.ingest(old, None), Err(IngestError::LegacyFormat));

@@ -9,7 +9,9 @@ use kaichi_privatelog::car::read_car;
 use kaichi_privatelog::store::{
     LogStore as _, SqliteStore, StoredConversation, export_conversation,
 };
-use kaichi_privatelog::{Conversation, ConversationId, Cursor, Entry, EntryCid, Message};
+use kaichi_privatelog::{
+    Conversation, ConversationId, Cursor, Entry, EntryCid, Message, SealedEntry,
+};
 use serde::Serialize;
 
 use crate::cli::LogCommand;
@@ -127,9 +129,9 @@ pub(crate) fn run(profile: &Profile, cmd: LogCommand, json: bool) -> anyhow::Res
             for (i, (cid, block)) in car.blocks.iter().enumerate() {
                 let ecid = EntryCid::try_from(*cid)
                     .with_context(|| format!("block {i} ({cid}) is not a Kaichi entry"))?;
-                let entry = Entry::decode_and_verify(block, Some(&ecid))
+                let sealed = SealedEntry::decode(block, Some(&ecid))
                     .with_context(|| format!("block {i} ({cid}) is invalid"))?;
-                let id = entry.conversation();
+                let id = sealed.conversation();
                 let Some(stored) = known.get(&id) else {
                     bail!(
                         "block {i} ({cid}) belongs to conversation {id}, which is not with one of your contacts"
@@ -142,9 +144,9 @@ pub(crate) fn run(profile: &Profile, cmd: LogCommand, json: bool) -> anyhow::Res
                     }
                 };
                 let ins = conv
-                    .ingest(block, Some(&ecid))
+                    .ingest_sealed(&sealed)
                     .with_context(|| format!("block {i} ({cid}) is rejected"))?;
-                if ins.new {
+                if let Some(entry) = ins.entry {
                     accepted.entry(id).or_default().push(entry);
                 }
             }
@@ -209,7 +211,7 @@ fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     for (i, (cid, block)) in car.blocks.iter().enumerate() {
         let checked = EntryCid::try_from(*cid)
             .map_err(|e| e.to_string())
-            .and_then(|c| Entry::decode_and_verify(block, Some(&c)).map_err(|e| e.to_string()));
+            .and_then(|c| SealedEntry::decode(block, Some(&c)).map_err(|e| e.to_string()));
         if let Err(e) = checked {
             return fail(
                 Some(cid.to_string()),
@@ -228,7 +230,10 @@ fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     emit(
         json,
         &v,
-        &format!("valid: {} blocks, every CID and signature checks", v.blocks),
+        &format!(
+            "valid: {} blocks, every CID and entry checks (signatures are inside the envelopes: `log import` opens and verifies them)",
+            v.blocks
+        ),
     )?;
     Ok(ExitCode::SUCCESS)
 }

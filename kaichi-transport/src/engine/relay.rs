@@ -14,7 +14,7 @@ use kaichi_groups::{GroupId, MessageInfo, MessageKind};
 use kaichi_identity::IpnsName;
 use kaichi_identity::Timestamp;
 use kaichi_identity::document::verify_document;
-use kaichi_privatelog::{BlockCid, Entry};
+use kaichi_privatelog::{BlockCid, SealedEntry};
 use libp2p::PeerId;
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 
@@ -245,7 +245,7 @@ impl Relay {
             if size > MAX_PIN_BYTES || count >= MAX_PINNED_PER_PEER {
                 break;
             }
-            let cid = match Entry::decode_and_verify(block, None) {
+            let cid = match SealedEntry::decode(block, None) {
                 Ok(entry) => entry.cid().to_cid(),
                 Err(_) if verify_document(block, now).is_ok() => BlockCid::of(block).to_cid(),
                 Err(_) => continue,

@@ -7,7 +7,7 @@ mod state;
 pub(super) use state::SyncState;
 
 use kaichi_privatelog::store::{BlockStore as _, LogStore as _, StoredConversation};
-use kaichi_privatelog::{ConversationId, Entry, EntryCid, Message, MessageBody};
+use kaichi_privatelog::{ConversationId, Entry, EntryCid, Message, MessageBody, SealedEntry};
 use libp2p::gossipsub::TopicHash;
 use libp2p::request_response;
 use zeroize::Zeroizing;
@@ -118,15 +118,12 @@ impl Engine {
                 .conversation(&stored)
                 .map_err(Rejection::Local.because())?;
             for block in &n.blocks {
-                let entry =
-                    Entry::decode_and_verify(block, None).map_err(Rejection::BadEntry.because())?;
-                if conv
-                    .ingest_entry(&entry)
-                    .map_err(Rejection::BadEntry.because())?
-                    .new
-                {
-                    accepted.push(entry);
-                }
+                let sealed =
+                    SealedEntry::decode(block, None).map_err(Rejection::BadEntry.because())?;
+                let ingested = conv
+                    .ingest_sealed(&sealed)
+                    .map_err(Rejection::BadEntry.because())?;
+                accepted.extend(ingested.entry);
             }
         }
         self.accepted(&stored, accepted);
@@ -207,23 +204,22 @@ impl Engine {
         // The bytes match the CID (beetswap re-hashed them): whoever named
         // that CID in a head or parent named a block that is not a valid
         // entry of this conversation.
-        let entry = match Entry::decode_and_verify(&data, Some(&cid)) {
-            Ok(entry) => entry,
+        let sealed = match SealedEntry::decode(&data, Some(&cid)) {
+            Ok(sealed) => sealed,
             Err(e) => {
                 tracing::debug!(%e, %cid, "a fetched block is not a valid entry");
                 return;
             }
         };
         let ingested = match self.conversation(&stored) {
-            Ok(conv) => conv.ingest_entry(&entry),
+            Ok(conv) => conv.ingest_sealed(&sealed),
             Err(e) => {
                 tracing::warn!(%e, "could not load a conversation");
                 return;
             }
         };
         match ingested {
-            Ok(ins) if ins.new => self.accepted(&stored, vec![entry]),
-            Ok(_) => {}
+            Ok(ins) => self.accepted(&stored, ins.entry.into_iter().collect()),
             Err(e) => {
                 tracing::debug!(%e, %cid, "a fetched entry does not fit its conversation");
                 return;
