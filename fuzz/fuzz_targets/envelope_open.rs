@@ -45,20 +45,18 @@ fn string(out: &mut Vec<u8>, major: u8, bytes: &[u8]) {
 fuzz_target!(|envelope: &[u8]| {
     let (conv, alice_tag) = &*SETUP;
     // The canonical DAG-CBOR entry map of Alice's first entry, with a
-    // fuzzer-chosen envelope: {v: 2, env, from, clock: 1, parents: [], conversation}.
-    let mut block = vec![0xa6];
+    // fuzzer-chosen envelope: {v: 2, env, log, prev: [], clock: 1}.
+    let mut block = vec![0xa5];
     string(&mut block, 3, b"v");
     block.push(0x02);
     string(&mut block, 3, b"env");
     string(&mut block, 2, envelope);
-    string(&mut block, 3, b"from");
+    string(&mut block, 3, b"log");
     string(&mut block, 2, alice_tag);
+    string(&mut block, 3, b"prev");
+    block.push(0x80);
     string(&mut block, 3, b"clock");
     block.push(0x01);
-    string(&mut block, 3, b"parents");
-    block.push(0x80);
-    string(&mut block, 3, b"conversation");
-    string(&mut block, 2, conv.id().as_bytes());
     let mut conv = conv.clone();
     // `ingest_stored` skips the signature, so the envelope is what is tested.
     match conv.ingest_stored(&block) {

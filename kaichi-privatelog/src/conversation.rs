@@ -15,7 +15,7 @@ use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsKeypair, IpnsPublicKey};
 use crate::entry::{BuildError, Entry, IngestError, MAX_PARENTS, SealedEntry};
 use crate::envelope::SALT_BYTES;
 use crate::ids::{ConversationId, EntryCid};
-use crate::keys::{ConversationKeyError, ConversationKeys};
+use crate::keys::{AuthorTag, ConversationKeyError, ConversationKeys};
 use crate::log::{EntryMeta, InsertError, LogSet, OrderKey};
 use crate::message::{Message, MessageBody};
 use crate::view::{self, Cursor, Page};
@@ -130,25 +130,43 @@ impl Conversation {
         if signer != self.me && !self.may_sign(&self.me, Some(&signer)) {
             return Err(AppendError::UnauthorisedSigner);
         }
-        // The newest heads, at most MAX_PARENTS of them, sorted by CID.
-        let mut heads: Vec<OrderKey> = self
+        // Parents: this side's outbox heads (linked in the block) and the
+        // other side's heads of the conversation (inside the envelope), at
+        // most MAX_PARENTS in all.
+        let me = self.me.to_bytes();
+        let mut heads: Vec<(OrderKey, bool)> = self
             .log
-            .heads()
+            .outbox_heads(&me)
             .filter_map(|c| self.log.key_of(c))
+            .map(|k| (k, true))
+            .chain(
+                self.log
+                    .heads()
+                    .filter_map(|c| self.log.key_of(c))
+                    .filter(|k| k.author != me)
+                    .map(|k| (k, false)),
+            )
             .collect();
-        heads.sort_unstable();
-        let mut parents: Vec<EntryCid> = heads
-            .iter()
-            .rev()
-            .take(MAX_PARENTS)
-            .map(|k| k.cid)
-            .collect();
-        parents.sort_unstable();
-        let clock = match parents.iter().filter_map(|p| self.log.clock_of(p)).max() {
+        // Own heads first (so the outbox stays one DAG), then newest first.
+        heads.sort_unstable_by(|(x, x_own), (y, y_own)| y_own.cmp(x_own).then(y.cmp(x)));
+        heads.truncate(MAX_PARENTS);
+        let clock = match heads.iter().map(|(k, _)| k.clock).max() {
             Some(c) => c.checked_add(1).ok_or(AppendError::ClockExhausted)?,
             None => 1,
         };
-        let entry = Entry::build(&self.keys, signing, self.me, clock, parents, message, salt)?;
+        let (mut prev, mut seen): (Vec<EntryCid>, Vec<EntryCid>) = (Vec::new(), Vec::new());
+        for (k, own) in heads {
+            if own {
+                prev.push(k.cid)
+            } else {
+                seen.push(k.cid)
+            }
+        }
+        prev.sort_unstable();
+        seen.sort_unstable();
+        let entry = Entry::build(
+            &self.keys, signing, self.me, clock, prev, seen, message, salt,
+        )?;
         self.insert(&entry, message.clone())?;
         Ok(entry)
     }
@@ -194,12 +212,6 @@ impl Conversation {
     }
 
     fn accept(&mut self, sealed: &SealedEntry, verify: bool) -> Result<Ingested, IngestError> {
-        if sealed.conversation() != self.id() {
-            return Err(IngestError::WrongConversation {
-                expected: self.id(),
-                actual: sealed.conversation(),
-            });
-        }
         if self.log.contains(&sealed.cid()) {
             return Ok(Ingested {
                 cid: sealed.cid(),
@@ -292,6 +304,29 @@ impl Conversation {
     /// The current heads (entries nothing builds on yet), sorted.
     pub fn heads(&self) -> Vec<EntryCid> {
         self.log.heads().copied().collect()
+    }
+
+    /// The heads of this side's outbox (its entries none of its own builds
+    /// on), sorted: what its IPNS root links, so a recursive pin of the root
+    /// holds every entry this side wrote.
+    pub fn outbox_heads(&self) -> Vec<EntryCid> {
+        self.log
+            .outbox_heads(&self.me.to_bytes())
+            .copied()
+            .collect()
+    }
+
+    /// The tag this side's entries carry (its outbox in this conversation).
+    pub fn outbox_tag(&self) -> AuthorTag {
+        // `me` is a participant by construction.
+        self.keys.author_tag(&self.me).unwrap_or(AuthorTag([0; 32]))
+    }
+
+    /// The tag the other side's entries carry.
+    pub fn peer_tag(&self) -> AuthorTag {
+        self.keys
+            .author_tag(&self.peer)
+            .unwrap_or(AuthorTag([0; 32]))
     }
 
     /// Parents referenced but not held: what sync should fetch.

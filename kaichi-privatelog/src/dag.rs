@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 pub(crate) const ENTRY_VERSION: u64 = 2;
 
 /// The map of an entry block. Field order is DAG-CBOR's canonical key order.
-/// Nothing in it names a participant: `from` is an author tag only the two
-/// participants can compute, and the signature is inside the envelope.
+/// Nothing in it names a participant or the conversation: `log` is a tag
+/// only the two participants can compute, `prev` links only the author's
+/// own earlier entries, and the signature and the links to the other side's
+/// entries are inside the envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EntryNode {
@@ -27,20 +29,18 @@ pub(crate) struct EntryNode {
     /// the envelope and signature are bound to.
     #[serde(with = "serde_bytes", default, skip_serializing_if = "Option::is_none")]
     pub(crate) env: Option<Vec<u8>>,
-    /// The author tag (32 bytes).
+    /// The outbox tag (32 bytes): one per author and conversation.
     #[serde(with = "serde_bytes")]
-    pub(crate) from: Vec<u8>,
+    pub(crate) log: Vec<u8>,
+    /// Links to the author's own previous entries (their outbox heads),
+    /// sorted by CID bytes and unique.
+    pub(crate) prev: Vec<Cid>,
     /// Lamport clock: 1 + the largest parent clock.
     pub(crate) clock: u64,
     /// Links to the roots of attached files, in the message's order; absent
     /// when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) files: Vec<Cid>,
-    /// Links to the parent entries, sorted by CID bytes and unique.
-    pub(crate) parents: Vec<Cid>,
-    /// The conversation id (32 bytes).
-    #[serde(with = "serde_bytes")]
-    pub(crate) conversation: Vec<u8>,
 }
 
 /// Why a block is not a canonical entry node.
@@ -96,11 +96,10 @@ mod tests {
         EntryNode {
             v: ENTRY_VERSION,
             env: Some(vec![1, 2, 3]),
-            from: vec![4; 32],
+            log: vec![4; 32],
+            prev: vec![EntryCid::of(b"p").to_cid()],
             clock: 2,
             files: vec![],
-            parents: vec![EntryCid::of(b"p").to_cid()],
-            conversation: vec![5; 32],
         }
     }
 
@@ -122,7 +121,7 @@ mod tests {
             let k = [&[0x60 + key.len() as u8][..], key.as_bytes()].concat();
             bytes.windows(k.len()).position(|w| w == k).unwrap()
         };
-        let order = ["v", "env", "from", "clock", "parents", "conversation"];
+        let order = ["v", "env", "log", "prev", "clock"];
         assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])));
     }
 

@@ -69,15 +69,8 @@ pub enum IngestError {
     /// A field has the wrong length or form.
     #[error("entry field {0} is invalid")]
     InvalidField(&'static str),
-    /// The entry belongs to another conversation.
-    #[error("entry is for conversation {actual}, not {expected}")]
-    WrongConversation {
-        /// This conversation.
-        expected: ConversationId,
-        /// The entry's.
-        actual: ConversationId,
-    },
-    /// The author tag names neither participant.
+    /// The outbox tag names neither participant of this conversation (an
+    /// entry of another conversation, or of nobody).
     #[error("the author is not a participant of this conversation")]
     UnknownAuthor,
     /// The signing key is neither the author's nor one of its granted devices'.
@@ -115,10 +108,9 @@ pub enum IngestError {
 pub struct SealedEntry {
     cid: EntryCid,
     block: Vec<u8>,
-    conversation: ConversationId,
-    from: AuthorTag,
+    log: AuthorTag,
+    prev: Vec<EntryCid>,
     clock: u64,
-    parents: Vec<EntryCid>,
     files: Vec<Cid>,
     envelope: Vec<u8>,
     header: Vec<u8>,
@@ -150,29 +142,17 @@ impl SealedEntry {
         if node.v != ENTRY_VERSION {
             return Err(IngestError::UnsupportedVersion(node.v));
         }
-        let conversation = ConversationId::try_from_slice(&node.conversation)
-            .ok_or(IngestError::InvalidField("conversation"))?;
-        let from = <[u8; 32]>::try_from(node.from.as_slice())
+        let log = <[u8; 32]>::try_from(node.log.as_slice())
             .map(AuthorTag)
-            .map_err(|_| IngestError::InvalidField("from"))?;
-        if node.parents.len() > MAX_PARENTS {
-            return Err(IngestError::BadParents);
-        }
-        let parents = node
-            .parents
-            .iter()
-            .map(|p| EntryCid::try_from(*p).map_err(|_| IngestError::InvalidField("parents")))
-            .collect::<Result<Vec<_>, _>>()?;
-        if parents.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
-            return Err(IngestError::BadParents);
-        }
+            .map_err(|_| IngestError::InvalidField("log"))?;
+        let prev = links(node.prev.iter().map(|c| Ok(*c)), "prev")?;
         if node.files.len() > MAX_ATTACHMENTS || !node.files.iter().all(is_file_link) {
             return Err(IngestError::InvalidField("files"));
         }
-        if node.clock == 0 || (node.clock == 1) != parents.is_empty() {
+        if node.clock == 0 {
             return Err(IngestError::ClockRule {
-                clock: node.clock,
-                expected: if parents.is_empty() { 1 } else { 2 },
+                clock: 0,
+                expected: 1,
             });
         }
         let header = node.header_bytes();
@@ -180,10 +160,9 @@ impl SealedEntry {
         Ok(Self {
             cid,
             block: block.to_vec(),
-            conversation,
-            from,
+            log,
+            prev,
             clock: node.clock,
-            parents,
             files: node.files,
             envelope,
             header,
@@ -200,24 +179,21 @@ impl SealedEntry {
         &self.block
     }
 
-    /// The conversation.
-    pub fn conversation(&self) -> ConversationId {
-        self.conversation
+    /// The outbox tag: one per author and conversation, and only the two
+    /// participants can tell whose it is.
+    pub fn log(&self) -> &AuthorTag {
+        &self.log
     }
 
-    /// The author tag (only the participants can tell whose it is).
-    pub fn from(&self) -> &AuthorTag {
-        &self.from
+    /// The author's own previous entries this one links (what an IPFS node
+    /// walking the outbox follows).
+    pub fn prev(&self) -> &[EntryCid] {
+        &self.prev
     }
 
     /// The Lamport clock.
     pub fn clock(&self) -> u64 {
         self.clock
-    }
-
-    /// The parents.
-    pub fn parents(&self) -> &[EntryCid] {
-        &self.parents
     }
 
     /// Links to the roots of attached files (what a recursive pin of the
@@ -232,25 +208,20 @@ impl SealedEntry {
     }
 
     /// Opens the envelope as a participant: finds the author from the tag,
-    /// decrypts, checks the signature (when `verify`) and the file links.
-    /// Returns the entry and its message; whether the signer may write for
-    /// the author is the caller's check.
+    /// decrypts, checks the parents, the signature (when `verify`) and the
+    /// file links. Returns the entry and its message; whether the signer may
+    /// write for the author is the caller's check.
     pub(crate) fn open(
         &self,
         keys: &ConversationKeys,
         verify: bool,
     ) -> Result<(Entry, Message), IngestError> {
-        if self.conversation != keys.id() {
-            return Err(IngestError::WrongConversation {
-                expected: keys.id(),
-                actual: self.conversation,
-            });
-        }
         let author = *keys
-            .author_of(&self.from)
+            .author_of(&self.log)
             .ok_or(IngestError::UnknownAuthor)?;
+        let conversation = keys.id();
         let header = Header {
-            conversation: &self.conversation,
+            conversation: &conversation,
             author: &author,
             clock: self.clock,
             bytes: &self.header,
@@ -260,6 +231,7 @@ impl SealedEntry {
             message,
             signature,
             signer,
+            seen,
         } = SignedMessagePb::decode(plaintext.as_slice())
             .map_err(|e| IngestError::Malformed(e.to_string()))?;
         let message = Zeroizing::new(message);
@@ -270,9 +242,21 @@ impl SealedEntry {
                     .map_err(|_| IngestError::InvalidField("signer"))?,
             ),
         };
+        let seen = links(
+            seen.iter()
+                .map(|b| Cid::try_from(b.as_slice()).map_err(|_| ())),
+            "seen",
+        )?;
+        let parents = union(&self.prev, &seen)?;
+        if (self.clock == 1) != parents.is_empty() {
+            return Err(IngestError::ClockRule {
+                clock: self.clock,
+                expected: if parents.is_empty() { 1 } else { 2 },
+            });
+        }
         if verify {
             let key = signer.as_ref().unwrap_or(&author);
-            let bytes = signed_bytes(&self.header, &message);
+            let bytes = signed_bytes(&self.header, &seen, &message);
             if signature.len() != 64 || !key.verify(&bytes, &signature) {
                 return Err(IngestError::BadSignature);
             }
@@ -283,20 +267,57 @@ impl SealedEntry {
         }
         let entry = Entry {
             sealed: self.clone(),
+            conversation,
             author,
             signer,
+            parents,
         };
         Ok((entry, message))
     }
 }
 
-/// An entry a participant opened and verified: its author and signer are
-/// known.
+/// Checks a list of entry links: valid entry CIDs, sorted, unique, at most
+/// [`MAX_PARENTS`].
+fn links(
+    cids: impl ExactSizeIterator<Item = Result<Cid, ()>>,
+    field: &'static str,
+) -> Result<Vec<EntryCid>, IngestError> {
+    if cids.len() > MAX_PARENTS {
+        return Err(IngestError::BadParents);
+    }
+    let out = cids
+        .map(|c| {
+            c.and_then(|c| EntryCid::try_from(c).map_err(|_| ()))
+                .map_err(|()| IngestError::InvalidField(field))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if out.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
+        return Err(IngestError::BadParents);
+    }
+    Ok(out)
+}
+
+/// All parents: `prev` and `seen`, disjoint, at most [`MAX_PARENTS`] in all.
+fn union(prev: &[EntryCid], seen: &[EntryCid]) -> Result<Vec<EntryCid>, IngestError> {
+    let mut all = [prev, seen].concat();
+    all.sort_unstable();
+    all.dedup();
+    if all.len() != prev.len() + seen.len() || all.len() > MAX_PARENTS {
+        return Err(IngestError::BadParents);
+    }
+    Ok(all)
+}
+
+/// An entry a participant opened and verified: its conversation, author,
+/// signer and parents are known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     sealed: SealedEntry,
+    conversation: ConversationId,
     author: IpnsPublicKey,
     signer: Option<IpnsPublicKey>,
+    /// `prev` and `seen`, sorted.
+    parents: Vec<EntryCid>,
 }
 
 impl Entry {
@@ -312,7 +333,7 @@ impl Entry {
 
     /// The conversation.
     pub fn conversation(&self) -> ConversationId {
-        self.sealed.conversation
+        self.conversation
     }
 
     /// The author's IPNS key.
@@ -325,9 +346,10 @@ impl Entry {
         self.sealed.clock
     }
 
-    /// The parents.
+    /// All parents, sorted: the author's own previous entries (in the
+    /// block) and the other side's (inside the envelope).
     pub fn parents(&self) -> &[EntryCid] {
-        &self.sealed.parents
+        &self.parents
     }
 
     /// Links to the roots of attached files, in the message's order.
@@ -350,39 +372,43 @@ impl Entry {
         &self.sealed
     }
 
-    /// Builds, signs and seals an entry. `parents` must be sorted and unique.
+    /// Builds, signs and seals an entry on top of `prev` (the author's own
+    /// outbox heads) and `seen` (the other side's heads), each sorted and
+    /// unique.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn build(
         keys: &ConversationKeys,
         signing: &IpnsKeypair,
         author: IpnsPublicKey,
         clock: u64,
-        parents: Vec<EntryCid>,
+        prev: Vec<EntryCid>,
+        seen: Vec<EntryCid>,
         message: &Message,
         salt: &[u8; SALT_BYTES],
     ) -> Result<Self, BuildError> {
-        let from = keys
+        let log = keys
             .author_tag(&author)
             .ok_or(BuildError::NotAParticipant)?;
+        let parents = union(&prev, &seen).map_err(|_| BuildError::TooManyParents)?;
         let encoded = Zeroizing::new(message.encode()?);
         let signer = (signing.public() != author).then(|| signing.public());
         let conversation = keys.id();
         let mut node = EntryNode {
             v: ENTRY_VERSION,
             env: None,
-            from: from.0.to_vec(),
+            log: log.0.to_vec(),
+            prev: prev.iter().map(EntryCid::to_cid).collect(),
             clock,
             files: attachment_links(message),
-            parents: parents.iter().map(EntryCid::to_cid).collect(),
-            conversation: conversation.as_bytes().to_vec(),
         };
         let header_bytes = node.header_bytes();
-        let signature = signing.sign(&signed_bytes(&header_bytes, &encoded));
+        let signature = signing.sign(&signed_bytes(&header_bytes, &seen, &encoded));
         let plaintext = Zeroizing::new(
             SignedMessagePb {
                 message: encoded.to_vec(),
                 signature: signature.to_vec(),
                 signer: signer.map(|s| s.to_bytes().to_vec()).unwrap_or_default(),
+                seen: seen.iter().map(|c| c.to_bytes().to_vec()).collect(),
             }
             .encode_to_vec(),
         );
@@ -405,23 +431,36 @@ impl Entry {
             sealed: SealedEntry {
                 cid: EntryCid::of(&block),
                 block,
-                conversation,
-                from,
+                log,
+                prev,
                 clock,
-                parents,
                 files: node.files,
                 envelope: sealed_envelope,
                 header: header_bytes,
             },
+            conversation,
             author,
             signer,
+            parents,
         })
     }
 }
 
-/// What an entry signature covers.
-fn signed_bytes(header: &[u8], message: &[u8]) -> Vec<u8> {
-    [SIGNATURE_PREFIX, header, message].concat()
+/// What an entry signature covers: the header bytes, the other side's
+/// parents and the message.
+fn signed_bytes(header: &[u8], seen: &[EntryCid], message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        SIGNATURE_PREFIX.len() + header.len() + 4 + seen.len() * ENTRY_CID_BYTES + message.len(),
+    );
+    out.extend_from_slice(SIGNATURE_PREFIX);
+    out.extend_from_slice(header);
+    // At most MAX_PARENTS, so the count fits.
+    out.extend_from_slice(&(seen.len() as u32).to_be_bytes());
+    for c in seen {
+        out.extend_from_slice(&c.to_bytes());
+    }
+    out.extend_from_slice(message);
+    out
 }
 
 /// The links an entry carries for a message's attachments.
@@ -450,4 +489,7 @@ pub enum BuildError {
     /// The author is not one of the conversation's participants.
     #[error("the author is not a participant of this conversation")]
     NotAParticipant,
+    /// More than [`MAX_PARENTS`] parents, or `prev` and `seen` overlap.
+    #[error("at most {MAX_PARENTS} distinct parents")]
+    TooManyParents,
 }

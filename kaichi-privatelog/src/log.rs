@@ -97,6 +97,11 @@ pub struct LogSet {
     heads: BTreeSet<EntryCid>,
     missing: BTreeSet<EntryCid>,
     rejected: HashSet<EntryCid>,
+    /// How many present entries by an author name each CID as a parent.
+    referenced_by: HashMap<(EntryCid, [u8; 32]), u32>,
+    /// Per author, their entries no entry of theirs names as a parent: the
+    /// heads of that author's outbox.
+    outbox_heads: HashMap<[u8; 32], BTreeSet<EntryCid>>,
 }
 
 impl PartialEq for LogSet {
@@ -151,6 +156,12 @@ impl LogSet {
     /// Entries no present entry names as a parent.
     pub fn heads(&self) -> impl Iterator<Item = &EntryCid> {
         self.heads.iter()
+    }
+
+    /// The heads of one author's outbox: their entries that none of their
+    /// own entries names as a parent.
+    pub fn outbox_heads(&self, author: &[u8; 32]) -> impl Iterator<Item = &EntryCid> {
+        self.outbox_heads.get(author).into_iter().flatten()
     }
 
     /// Parents named by present entries but not present (and not rejected).
@@ -244,8 +255,18 @@ impl LogSet {
         if self.referenced.get(&cid).copied().unwrap_or(0) == 0 {
             self.heads.insert(cid);
         }
+        if !self.referenced_by.contains_key(&(cid, meta.author)) {
+            self.outbox_heads
+                .entry(meta.author)
+                .or_default()
+                .insert(cid);
+        }
         for p in &meta.parents {
             *self.referenced.entry(*p).or_insert(0) += 1;
+            *self.referenced_by.entry((*p, meta.author)).or_insert(0) += 1;
+            if let Some(own) = self.outbox_heads.get_mut(&meta.author) {
+                own.remove(p);
+            }
             self.heads.remove(p);
             if !self.nodes.contains_key(p) {
                 if !self.rejected.contains(p) {
@@ -275,7 +296,20 @@ impl LogSet {
             cid: *cid,
         });
         self.heads.remove(cid);
+        if let Some(own) = self.outbox_heads.get_mut(&node.author) {
+            own.remove(cid);
+        }
         for p in node.parents.iter() {
+            let by = (*p, node.author);
+            if let Some(n) = self.referenced_by.get_mut(&by) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.referenced_by.remove(&by);
+                    if self.nodes.get(p).is_some_and(|n| n.author == node.author) {
+                        self.outbox_heads.entry(node.author).or_default().insert(*p);
+                    }
+                }
+            }
             if let Some(n) = self.referenced.get_mut(p) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {

@@ -6,12 +6,17 @@ pub(crate) struct SignedMessagePb {
     /// `MessagePb` bytes exactly as signed.
     #[prost(bytes = "vec", tag = "1")]
     pub(crate) message: Vec<u8>,
-    /// Ed25519 over the domain prefix, the entry's header bytes and `message`.
+    /// Ed25519 over the domain prefix, the entry's header bytes, `seen` and
+    /// `message`.
     #[prost(bytes = "vec", tag = "2")]
     pub(crate) signature: Vec<u8>,
     /// The signing key when it is a granted device's (32 bytes), else empty.
     #[prost(bytes = "vec", tag = "3")]
     pub(crate) signer: Vec<u8>,
+    /// The other side's entries this one builds on (binary CIDs, sorted,
+    /// unique): parents kept out of the block so it links nobody else's.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub(crate) seen: Vec<Vec<u8>>,
 }
 
 /// A message.

@@ -260,7 +260,7 @@ fn forged_and_foreign_entries_are_rejected_without_change() {
     let foreign = cm.append(mallory.ipns(), &text("hi"), &salt(2)).unwrap();
     assert!(matches!(
         cb.ingest(foreign.block(), None),
-        Err(IngestError::WrongConversation { .. })
+        Err(IngestError::UnknownAuthor)
     ));
 
     // Flipping any byte of a real entry is rejected, never a panic.
@@ -366,12 +366,12 @@ fn entries_do_not_name_their_participants() {
         }
     }
     // Alice's tag in her conversation with Bob is not her tag with Carol.
-    assert_ne!(to_bob.sealed().from(), to_carol.sealed().from());
+    assert_ne!(to_bob.sealed().log(), to_carol.sealed().log());
     // Carol, in her own conversation with Alice, cannot take Bob's entry.
     let mut carol_a = Conversation::new(&carol, &a.public()).unwrap();
     assert!(matches!(
         carol_a.ingest(to_bob.block(), None),
-        Err(IngestError::WrongConversation { .. })
+        Err(IngestError::UnknownAuthor)
     ));
     assert!(carol_a.ingest(to_carol.block(), None).unwrap().new);
 }

@@ -10,7 +10,8 @@ use kaichi_privatelog::store::{
     LogStore as _, SqliteStore, StoredConversation, export_conversation,
 };
 use kaichi_privatelog::{
-    Conversation, ConversationId, Cursor, Entry, EntryCid, Message, SealedEntry,
+    AuthorTag, Conversation, ConversationId, ConversationKeys, Cursor, Entry, EntryCid, Message,
+    SealedEntry,
 };
 use serde::Serialize;
 
@@ -120,23 +121,29 @@ pub(crate) fn run(profile: &Profile, cmd: LogCommand, json: bool) -> anyhow::Res
             let car = read_car(&read_bounded(&file)?)
                 .with_context(|| format!("{} is not a valid CAR file", file.display()))?;
             let mut convs: HashMap<ConversationId, Conversation> = HashMap::new();
-            let known: HashMap<ConversationId, StoredConversation> = store
-                .conversations()?
-                .into_iter()
-                .map(|c| (c.id, c))
-                .collect();
+            // Blocks name no conversation: each contact's outbox tags say
+            // which conversation (if any) a block belongs to.
+            let mut known: HashMap<AuthorTag, StoredConversation> = HashMap::new();
+            for stored in store.conversations()? {
+                let conv_keys = ConversationKeys::derive(&keys, &stored.peer)?;
+                for who in [keys.ipns().public(), stored.peer.ipns] {
+                    if let Some(tag) = conv_keys.author_tag(&who) {
+                        known.insert(tag, stored);
+                    }
+                }
+            }
             let mut accepted: HashMap<ConversationId, Vec<Entry>> = HashMap::new();
             for (i, (cid, block)) in car.blocks.iter().enumerate() {
                 let ecid = EntryCid::try_from(*cid)
                     .with_context(|| format!("block {i} ({cid}) is not a Kaichi entry"))?;
                 let sealed = SealedEntry::decode(block, Some(&ecid))
                     .with_context(|| format!("block {i} ({cid}) is invalid"))?;
-                let id = sealed.conversation();
-                let Some(stored) = known.get(&id) else {
+                let Some(stored) = known.get(sealed.log()) else {
                     bail!(
-                        "block {i} ({cid}) belongs to conversation {id}, which is not with one of your contacts"
+                        "block {i} ({cid}) belongs to a conversation not with one of your contacts"
                     );
                 };
+                let id = stored.id;
                 let conv = match convs.entry(id) {
                     std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                     std::collections::hash_map::Entry::Vacant(v) => {
