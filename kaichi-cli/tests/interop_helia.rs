@@ -73,6 +73,10 @@ fn hex(bytes: &[u8]) -> String {
     kaichi_test_support::hex::encode(bytes)
 }
 
+fn unhex(text: &str) -> Vec<u8> {
+    kaichi_test_support::hex::decode(text)
+}
+
 #[test]
 fn helia_and_kaichi_exchange_blocks_over_bitswap_whatever_helias_key_type() {
     if interop_skipped() {
@@ -158,11 +162,15 @@ fn helia_and_kaichi_resolve_each_others_ipns_names_over_the_dht() {
     let mut helia = Helia::start("Ed25519");
     helia.call(json!({"op": "dial", "addr": alice_addr}));
 
-    // Helia resolves Alice's name through the DHT and fetches the document
-    // it points at over Bitswap.
+    // Helia resolves Alice's name through the DHT, fetches the root it
+    // points at over Bitswap, and the document the root links.
     let resolved = helia.call(json!({"op": "resolve", "name": alice.name().to_string()}));
+    let value = resolved["value"].as_str().unwrap();
+    let root_cid = kaichi_transport::dht::root_cid(value).expect("an /ipfs/ root path");
+    let root = helia.call(json!({"op": "get", "cid": root_cid.to_string()}));
+    let root = kaichi_privatelog::Root::decode(&unhex(root["bytes"].as_str().unwrap())).unwrap();
     let doc_cid = kaichi_privatelog::BlockCid::of(alice.identity_document());
-    assert_eq!(resolved["value"], format!("/ipfs/{doc_cid}"), "{resolved}");
+    assert_eq!(root.document(), doc_cid);
     let doc = helia.call(json!({"op": "get", "cid": doc_cid.to_string()}));
     assert_eq!(doc["bytes"], hex(alice.identity_document()));
 

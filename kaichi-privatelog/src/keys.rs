@@ -22,6 +22,11 @@ const INFO_TAG: &[u8] = b"kaichi-privatelog-v2 author tag";
 pub struct AuthorTag(pub(crate) [u8; 32]);
 
 impl AuthorTag {
+    /// From the raw bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

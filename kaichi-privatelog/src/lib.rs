@@ -11,6 +11,7 @@ mod keys;
 mod log;
 mod message;
 mod proto;
+mod root;
 pub mod store;
 mod view;
 
@@ -27,4 +28,5 @@ pub use message::{
     Attachment, AttachmentKey, MAX_ATTACHMENT_FIELD_BYTES, MAX_ATTACHMENTS, MAX_REACTION_BYTES,
     MAX_TEXT_BYTES, Message, MessageBody, MessageError,
 };
+pub use root::{MAX_ROOT_BYTES, MAX_ROOT_OUTBOXES, Root, RootCid, RootError};
 pub use view::{Cursor, CursorError, MAX_PAGE, Page, ViewMessage};

@@ -71,8 +71,8 @@ pub fn validate_dht_record(
     Ok(())
 }
 
-/// The document CID an IPNS record's value names (`/ipfs/<cid>`), if any.
-pub fn document_cid(value: &str) -> Option<kaichi_privatelog::BlockCid> {
+/// The root CID an IPNS record's value names (`/ipfs/<cid>`), if any.
+pub fn root_cid(value: &str) -> Option<kaichi_privatelog::RootCid> {
     value.strip_prefix("/ipfs/")?.parse().ok()
 }
 
@@ -92,10 +92,13 @@ mod tests {
     }
 
     #[test]
-    fn only_ipfs_paths_name_a_document() {
-        let cid = kaichi_privatelog::BlockCid::of(b"doc");
-        assert_eq!(document_cid(&format!("/ipfs/{cid}")), Some(cid));
-        assert_eq!(document_cid(&format!("/ipns/{cid}")), None);
-        assert_eq!(document_cid("/ipfs/not-a-cid"), None);
+    fn only_ipfs_paths_name_a_root() {
+        let cid = kaichi_privatelog::RootCid::of(b"root");
+        assert_eq!(root_cid(&format!("/ipfs/{cid}")), Some(cid));
+        assert_eq!(root_cid(&format!("/ipns/{cid}")), None);
+        assert_eq!(root_cid("/ipfs/not-a-cid"), None);
+        // A raw block is not a root.
+        let raw = kaichi_privatelog::BlockCid::of(b"doc");
+        assert_eq!(root_cid(&format!("/ipfs/{raw}")), None);
     }
 }

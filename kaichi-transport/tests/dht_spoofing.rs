@@ -12,8 +12,8 @@ use blockstore::{Blockstore as _, InMemoryBlockstore};
 use common::{identity, next_message, start, start_relay};
 use futures::StreamExt as _;
 use kaichi_identity::ipns::{RecordParams, create_record};
-use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::SqliteStore;
+use kaichi_privatelog::{BlockCid, Root, RootCid};
 use kaichi_transport::dht::wallet_key;
 use kaichi_transport::{KAD_PROTOCOL, NodeError, Rejection};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -38,6 +38,10 @@ async fn liar(
     let store = Arc::new(InMemoryBlockstore::<64>::new());
     let doc_cid = BlockCid::of(&doc);
     store.put_keyed(&doc_cid.to_cid(), &doc).await.unwrap();
+    // Its root: its own (valid) document, no outboxes.
+    let root = Root::new(doc_cid).encode();
+    let root_cid = RootCid::of(&root);
+    store.put_keyed(&root_cid.to_cid(), &root).await.unwrap();
     let key = keys.ipns().to_libp2p().unwrap();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
@@ -80,7 +84,7 @@ async fn liar(
     }
     let now = kaichi_test_support::identity::now();
     let params = RecordParams::new(
-        format!("/ipfs/{doc_cid}"),
+        format!("/ipfs/{root_cid}"),
         now.unix_secs(),
         now.checked_add(Duration::from_secs(3600)).unwrap(),
     );

@@ -11,13 +11,13 @@ use kaichi_identity::document::verify_document;
 use kaichi_identity::ipns::validate_record;
 use kaichi_identity::{IdentityPublic, IpnsName, WalletAddress};
 use kaichi_privatelog::store::BlockStore as _;
-use kaichi_privatelog::{EntryCid, MessageBody};
+use kaichi_privatelog::{EntryCid, MessageBody, Root};
 use libp2p::{PeerId, kad};
 
 use super::dht::lookups::{Dropped, LookupId, Lookups, Next};
 use super::groups::{DeviceRetry, PendingWelcome};
 use super::{Engine, now, provider_key};
-use crate::dht::{document_cid, wallet_key};
+use crate::dht::{root_cid, wallet_key};
 use crate::node::{NodeError, Reply};
 use crate::peer::Peer;
 use crate::rejection::Rejection;
@@ -113,22 +113,19 @@ impl Engine {
                 let query = self.swarm.behaviour_mut().kad.get_record(key);
                 self.lookups.kad.insert(query, id);
             }
+            Next::Root(name, cid) => {
+                if let Ok(Some(root)) = self.store.get(&cid.to_cid()) {
+                    self.lookup_root(id, Some(&root));
+                    return;
+                }
+                self.lookup_fetch(id, &name, cid.to_cid(), provider_key(&cid));
+            }
             Next::Document(name, cid) => {
                 if let Ok(Some(doc)) = self.store.get(&cid.to_cid()) {
                     self.lookup_document(id, &doc);
                     return;
                 }
-                let query = self.swarm.behaviour_mut().bitswap.get(&cid.to_cid());
-                self.lookups.fetches.insert(query, id);
-                // The named node holds its document; relays it pushed the
-                // document to provide it.
-                self.dial_peer(*name.peer_id());
-                let lookup = self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .get_providers(provider_key(&cid));
-                self.block_gets.lookup_started(lookup);
+                self.lookup_fetch(id, &name, cid.to_cid(), provider_key(&cid));
             }
             // `Done` comes only from a verified document, which
             // `lookup_document` finishes itself (it holds the bytes to keep);
@@ -139,6 +136,16 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Fetches a lookup's block over Bitswap: the named node holds its root
+    /// and document; relays it pushed them to provide them.
+    fn lookup_fetch(&mut self, id: LookupId, name: &IpnsName, cid: cid::Cid, key: kad::RecordKey) {
+        let query = self.swarm.behaviour_mut().bitswap.get(&cid);
+        self.lookups.fetches.insert(query, id);
+        self.dial_peer(*name.peer_id());
+        let lookup = self.swarm.behaviour_mut().kad.get_providers(key);
+        self.block_gets.lookup_started(lookup);
     }
 
     /// Dials `peer` if not connected, first finding its addresses in the
@@ -220,7 +227,7 @@ impl Engine {
                     .strip_prefix(b"/ipns/")
                     .and_then(|n| IpnsName::from_bytes(n).ok());
                 name.and_then(|name| validate_record(&found.record.value, &name, now()).ok())
-                    .and_then(|r| r.value_str().and_then(document_cid))
+                    .and_then(|r| r.value_str().and_then(root_cid))
             }
             _ => None,
         };
@@ -242,6 +249,10 @@ impl Engine {
         let Some(id) = self.lookups.fetches.remove(query) else {
             return false;
         };
+        if self.lookups.lookups.wants_root(id) {
+            self.lookup_root(id, data);
+            return true;
+        }
         match data {
             Some(doc) => self.lookup_document(id, doc),
             None => {
@@ -251,6 +262,16 @@ impl Engine {
             }
         }
         true
+    }
+
+    /// A lookup's root block (or none): on to the document it links.
+    fn lookup_root(&mut self, id: LookupId, root: Option<&[u8]>) {
+        let document = root
+            .and_then(|r| Root::decode(r).ok())
+            .map(|r| r.document());
+        if let Some(next) = self.lookups.lookups.root(id, document, Instant::now()) {
+            self.lookup_step(id, next);
+        }
     }
 
     /// A lookup's document block: verified, checked against the candidate,

@@ -15,6 +15,7 @@
 //! | [`blocks`] | blocks by CID for the API, over Bitswap | [`blocks::BlockGets`] |
 //! | [`names`] | IPNS names resolved for the API | [`names::Resolves`] |
 //! | [`relay`] | held notifications and group messages, pins, relays used | [`relay::Relay`] |
+//! | [`root`] | this identity's root block and its IPNS record's republication | [`root::RootState`] |
 //! | [`groups`] | the group session's commands and outputs, invitations, fetches | `kaichi_groups::GroupSession` |
 //!
 //! Parts call each other through `Engine` methods; their modules import
@@ -30,6 +31,7 @@ mod lookup;
 mod names;
 mod providers;
 mod relay;
+mod root;
 mod sync;
 
 pub use groups::group_topic;
@@ -111,6 +113,8 @@ pub(crate) struct Engine {
     rejections: std::collections::BTreeMap<Rejection, u64>,
     /// The heads provided in the DHT and the provider lookups running.
     providers: providers::Providers,
+    /// This identity's root (document and outbox heads) and its publication.
+    root: root::RootState,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -177,12 +181,12 @@ impl Engine {
             .collect();
         // The identity document is a block like any other: served over
         // Bitswap to whoever resolves this identity's IPNS record.
+        let doc_cid = BlockCid::of(&document);
         {
             use kaichi_privatelog::store::BlockStore as _;
-            let doc_cid = BlockCid::of(&document).to_cid();
             store
-                .put(&doc_cid, &document)
-                .and_then(|()| store.pin(&doc_cid))
+                .put(&doc_cid.to_cid(), &document)
+                .and_then(|()| store.pin(&doc_cid.to_cid()))
                 .map_err(|e| NodeError::Blocks(Box::new(e)))?;
         }
         let contacts = store
@@ -229,8 +233,10 @@ impl Engine {
             block_gets: blocks::BlockGets::new(),
             resolves: names::Resolves::new(),
             rejections: Default::default(),
+            root: root::RootState::new(doc_cid),
         };
         engine.subscribe_groups();
+        engine.load_outboxes()?;
         Ok(engine)
     }
 
@@ -258,6 +264,7 @@ impl Engine {
                 _ = retry.tick() => {
                     self.flush_pending();
                     self.provide_changed_heads();
+                    self.republish_root_if_due();
                     self.check_wants();
                     self.check_block_gets();
                     self.check_lookups();

@@ -23,6 +23,9 @@ const MAX_PROVIDER_QUERIES: usize = 64;
 const PROVIDER_LOOKUP_INTERVAL: Duration = Duration::from_secs(5);
 /// Most providers fetched from per lookup.
 const MAX_PROVIDERS_TRIED: usize = 3;
+/// Most missing blocks of one conversation whose providers one lookup asks
+/// for.
+const MISSING_LOOKED_UP: usize = 4;
 /// Most conversations whose last lookup time is remembered (older entries
 /// are forgotten when full).
 const MAX_REMEMBERED_LOOKUPS: usize = 4096;
@@ -122,13 +125,17 @@ impl<Q: Hash + Eq> Providers<Q> {
 }
 
 impl Engine {
-    /// Announces the current heads of every conversation that changed since
-    /// the last call, and withdraws heads they superseded.
+    /// Announces this side's outbox heads of every conversation that changed
+    /// since the last call (and updates the root), and withdraws heads they
+    /// superseded.
     pub(super) fn provide_changed_heads(&mut self) {
         for id in self.providers.take_changed() {
-            let Some(heads) = self.conversations.get(&id).map(|c| c.heads()) else {
+            // Only this side's own entries: providing the other side's too
+            // would show both PeerIds under one CID, i.e. who talks with whom.
+            let Some(heads) = self.conversations.get(&id).map(|c| c.outbox_heads()) else {
                 continue;
             };
+            self.outbox_changed(&id);
             let changes = self.providers.provide(id, heads);
             let kad = &mut self.swarm.behaviour_mut().kad;
             for gone in &changes.stop {
@@ -142,17 +149,17 @@ impl Engine {
         }
     }
 
-    /// Looks up who provides the heads of `id`: no connected peer had its
-    /// missing blocks.
+    /// Looks up who provides the missing blocks of `id` (a few of them):
+    /// no connected peer had them. Each node provides its own outbox heads,
+    /// and relays what they pin, so whoever provides one block of the other
+    /// side's outbox holds the rest.
     pub(super) fn find_providers(&mut self, id: ConversationId) {
-        let Some(heads) = self.conversations.get(&id).map(|c| c.heads()) else {
-            return;
-        };
-        if !self.providers.may_look_up(id, Instant::now()) {
+        let missing = self.missing_blocks(&id);
+        if missing.is_empty() || !self.providers.may_look_up(id, Instant::now()) {
             return;
         }
         let me = *self.swarm.local_peer_id();
-        for head in heads {
+        for head in missing.into_iter().take(MISSING_LOOKED_UP) {
             let query = self
                 .swarm
                 .behaviour_mut()

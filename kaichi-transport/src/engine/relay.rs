@@ -14,7 +14,7 @@ use kaichi_groups::{GroupId, MessageInfo, MessageKind};
 use kaichi_identity::IpnsName;
 use kaichi_identity::Timestamp;
 use kaichi_identity::document::verify_document;
-use kaichi_privatelog::{BlockCid, SealedEntry};
+use kaichi_privatelog::{BlockCid, Root, RootCid, SealedEntry};
 use libp2p::PeerId;
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 
@@ -248,6 +248,7 @@ impl Relay {
             let cid = match SealedEntry::decode(block, None) {
                 Ok(entry) => entry.cid().to_cid(),
                 Err(_) if verify_document(block, now).is_ok() => BlockCid::of(block).to_cid(),
+                Err(_) if Root::decode(block).is_ok() => RootCid::of(block).to_cid(),
                 Err(_) => continue,
             };
             *self.pinned_by.entry(*peer).or_default() += 1;

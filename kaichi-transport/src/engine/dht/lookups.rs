@@ -3,7 +3,8 @@
 //!
 //! - By IPNS name: resolve the name's IPNS record (`/ipns/<name>`, validated
 //!   and selected by the spec's rules), whose value is `/ipfs/<CID of the
-//!   document>`, then fetch that block (Bitswap) and verify it.
+//!   root>`, fetch the root (Bitswap), then the document it links, and
+//!   verify it.
 //! - By wallet: the identity's node provides [`crate::dht::wallet_key`]; each
 //!   provider's PeerId is an IPNS name, resolved as above. A candidate
 //!   whose document is not that wallet's (a spoofed provider record) is
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kaichi_identity::{IdentityPublic, IpnsName};
-use kaichi_privatelog::BlockCid;
+use kaichi_privatelog::{BlockCid, RootCid};
 use libp2p::PeerId;
 
 use crate::peer::Peer;
@@ -39,6 +40,9 @@ pub(in crate::engine) enum Next {
     Providers(kaichi_identity::WalletAddress),
     /// Resolve this name's IPNS record.
     Record(IpnsName),
+    /// Fetch the root block `cid` (the named identity's node, and whoever
+    /// provides the block, hold it).
+    Root(IpnsName, RootCid),
     /// Fetch the document block `cid` (the named identity's node, and
     /// whoever provides the block, hold it).
     Document(IpnsName, BlockCid),
@@ -53,6 +57,7 @@ pub(in crate::engine) enum Next {
 enum Stage {
     Providers,
     Record(IpnsName),
+    Root(IpnsName),
     Document(IpnsName),
 }
 
@@ -160,12 +165,12 @@ impl<W> Lookups<W> {
         Some(self.next_candidate(id, now))
     }
 
-    /// A lookup's current name resolved to a document CID (`None`: no
-    /// valid record).
+    /// A lookup's current name resolved to a root CID (`None`: no valid
+    /// record).
     pub(in crate::engine) fn record(
         &mut self,
         id: LookupId,
-        cid: Option<BlockCid>,
+        cid: Option<RootCid>,
         now: Instant,
     ) -> Option<Next> {
         let l = self.running.get_mut(&id)?;
@@ -173,6 +178,35 @@ impl<W> Lookups<W> {
             return None;
         };
         Some(match cid {
+            Some(cid) => {
+                l.stage = Stage::Root(name);
+                l.since = now;
+                Next::Root(name, cid)
+            }
+            None => self.next_candidate(id, now),
+        })
+    }
+
+    /// Whether a lookup waits for a root block (else for a document).
+    pub(in crate::engine) fn wants_root(&self, id: LookupId) -> bool {
+        self.running
+            .get(&id)
+            .is_some_and(|l| matches!(l.stage, Stage::Root(_)))
+    }
+
+    /// A lookup's root block arrived and named `document` (`None`: it was
+    /// not a valid root, or did not arrive).
+    pub(in crate::engine) fn root(
+        &mut self,
+        id: LookupId,
+        document: Option<BlockCid>,
+        now: Instant,
+    ) -> Option<Next> {
+        let l = self.running.get_mut(&id)?;
+        let Stage::Root(name) = l.stage else {
+            return None;
+        };
+        Some(match document {
             Some(cid) => {
                 l.stage = Stage::Document(name);
                 l.since = now;

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use kaichi_identity::{IdentityPublic, WalletAddress};
-use kaichi_privatelog::BlockCid;
+use kaichi_privatelog::{BlockCid, RootCid};
 use kaichi_test_support::identity::keys;
 use libp2p::PeerId;
 
@@ -21,6 +21,10 @@ fn peer_id(seed: u8) -> PeerId {
 
 fn doc_cid(seed: u8) -> BlockCid {
     BlockCid::of(&[seed])
+}
+
+fn root_cid(seed: u8) -> RootCid {
+    RootCid::of(&[seed])
 }
 
 #[test]
@@ -56,9 +60,15 @@ fn a_wallet_is_found_through_its_provider_record_and_spoofers_are_dropped() {
     let next = l.providers(id, [peer_id(9), peer_id(1), peer_id(9)], now);
     assert_eq!(next, Some(Next::Record(public(9).ipns_name())));
     assert_eq!(
-        l.record(id, Some(doc_cid(9)), now),
+        l.record(id, Some(root_cid(9)), now),
+        Some(Next::Root(public(9).ipns_name(), root_cid(9)))
+    );
+    assert!(l.wants_root(id));
+    assert_eq!(
+        l.root(id, Some(doc_cid(9)), now),
         Some(Next::Document(public(9).ipns_name(), doc_cid(9)))
     );
+    assert!(!l.wants_root(id));
     // Its document is valid, but its own: dropped as a spoofer.
     assert_eq!(
         l.document(id, Some(public(9)), now),
@@ -68,7 +78,11 @@ fn a_wallet_is_found_through_its_provider_record_and_spoofers_are_dropped() {
         ))
     );
     assert_eq!(
-        l.record(id, Some(doc_cid(1)), now),
+        l.record(id, Some(root_cid(1)), now),
+        Some(Next::Root(alice.ipns_name(), root_cid(1)))
+    );
+    assert_eq!(
+        l.root(id, Some(doc_cid(1)), now),
         Some(Next::Document(alice.ipns_name(), doc_cid(1)))
     );
     assert_eq!(
@@ -93,7 +107,8 @@ fn a_lookup_fails_when_no_candidate_is_left() {
         .join(Peer::Name(public(3).ipns_name()), (), now)
         .unwrap()
         .unwrap();
-    l.record(id, Some(doc_cid(3)), now);
+    l.record(id, Some(root_cid(3)), now);
+    l.root(id, Some(doc_cid(3)), now);
     assert_eq!(
         l.document(id, None, now),
         Some((
@@ -103,6 +118,13 @@ fn a_lookup_fails_when_no_candidate_is_left() {
     );
     // Results for a step the lookup is not at are ignored.
     assert_eq!(l.providers(id, [peer_id(1)], now), None);
+    // A name whose root does not arrive (or is no root) moves on.
+    let (id, _) = l
+        .join(Peer::Name(public(4).ipns_name()), (), now)
+        .unwrap()
+        .unwrap();
+    l.record(id, Some(root_cid(4)), now);
+    assert_eq!(l.root(id, None, now), Some(Next::Failed));
 }
 
 #[test]

@@ -23,16 +23,21 @@ fn is_block_key(key: &[u8]) -> bool {
 
 impl Engine {
     /// Publishes this identity on the DHT: its IPNS record (value
-    /// `/ipfs/<document CID>`), and provider records for the document block
-    /// and for its wallet's key. The document itself is a block in the
-    /// store, served over Bitswap, and pushed to the relays in use.
+    /// `/ipfs/<root CID>`, the root linking the document and the outbox
+    /// heads), and provider records for the root, the document and the
+    /// wallet's key. Root and document are pinned blocks in the store,
+    /// served over Bitswap, and pushed to the relays in use.
     pub(super) fn publish_identity(&mut self) {
         let now = now();
+        let Some(root_cid) = self.store_root() else {
+            return;
+        };
         let doc_cid = BlockCid::of(&self.document);
         let Some(validity) = now.checked_add(RECORD_VALIDITY) else {
             return;
         };
-        let params = RecordParams::new(format!("/ipfs/{doc_cid}"), now.unix_secs(), validity);
+        let sequence = self.root.next_sequence(now.unix_secs());
+        let params = RecordParams::new(format!("/ipfs/{root_cid}"), sequence, validity);
         let ipns = match create_record(self.keys.ipns(), &params) {
             Ok(r) => r,
             Err(e) => {
@@ -43,13 +48,21 @@ impl Engine {
         let record = kad::Record::new(self.keys.ipns().name().routing_key(), ipns);
         let kad = &mut self.swarm.behaviour_mut().kad;
         let published = kad.put_record(record, kad::Quorum::One).is_ok()
+            && kad.start_providing(provider_key(&root_cid)).is_ok()
             && kad.start_providing(provider_key(&doc_cid)).is_ok()
             && kad
                 .start_providing(kad::RecordKey::new(&wallet_key(&self.keys.wallet())))
                 .is_ok();
         self.published = published;
+        if published {
+            self.root.published(std::time::Instant::now(), sequence);
+        } else {
+            self.root.failed();
+        }
         let document = self.document.clone();
         self.pin_at_relays(&document);
+        let root = self.root.root().encode();
+        self.pin_at_relays(&root);
     }
 
     pub(super) fn kad(&mut self, event: kad::Event) {
@@ -140,6 +153,7 @@ impl Engine {
             } => {
                 tracing::debug!(%e, "publishing to the DHT failed; will retry");
                 self.published = false;
+                self.root.failed();
             }
             _ => {}
         }

@@ -1,0 +1,195 @@
+//! This identity's root block and when to republish its IPNS record,
+//! sans-IO: outbox heads in, "store and publish this root now" out.
+//!
+//! The root changes with every message written; its IPNS record is
+//! republished at most once per [`MIN_REPUBLISH_INTERVAL`] (the latest root
+//! then), with a sequence number that always increases. Between
+//! republications the entries travel by gossipsub and Bitswap as before;
+//! the root is the way in for a reader who knows only the name.
+
+use std::time::{Duration, Instant};
+
+use kaichi_privatelog::{AuthorTag, BlockCid, EntryCid, Root, RootCid, RootError};
+
+/// Least time between two IPNS records this node publishes.
+pub(in crate::engine) const MIN_REPUBLISH_INTERVAL: Duration = Duration::from_secs(10);
+/// Republished this often even when nothing changed (records are valid for
+/// 24 hours; DHT nodes drop records after 48).
+pub(in crate::engine) const REFRESH_INTERVAL: Duration = Duration::from_secs(4 * 3600);
+
+/// The root and its publication state.
+#[derive(Debug)]
+pub(in crate::engine) struct RootState {
+    root: Root,
+    /// The root changed since it was last published.
+    dirty: bool,
+    last_published: Option<Instant>,
+    last_sequence: u64,
+    /// The root block kept pinned in the store.
+    stored: Option<RootCid>,
+}
+
+impl RootState {
+    /// A root linking `document` and no outbox yet.
+    pub(in crate::engine) fn new(document: BlockCid) -> Self {
+        Self {
+            root: Root::new(document),
+            dirty: true,
+            last_published: None,
+            last_sequence: 0,
+            stored: None,
+        }
+    }
+
+    /// The current root was stored and pinned as `cid`: the previously
+    /// pinned root, to unpin (when it differs).
+    pub(in crate::engine) fn stored(&mut self, cid: RootCid) -> Option<RootCid> {
+        self.stored.replace(cid).filter(|old| *old != cid)
+    }
+
+    /// An outbox's heads are now `heads`.
+    pub(in crate::engine) fn set_outbox(
+        &mut self,
+        tag: AuthorTag,
+        heads: Vec<EntryCid>,
+    ) -> Result<(), RootError> {
+        if self.root.set_outbox(tag, heads)? {
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// The current root.
+    pub(in crate::engine) fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// Whether to publish now: changed and past the interval since the last
+    /// publication, or unchanged for [`REFRESH_INTERVAL`].
+    pub(in crate::engine) fn due(&self, now: Instant) -> bool {
+        match self.last_published {
+            None => true,
+            Some(at) => {
+                let since = now.saturating_duration_since(at);
+                (self.dirty && since >= MIN_REPUBLISH_INTERVAL) || since >= REFRESH_INTERVAL
+            }
+        }
+    }
+
+    /// The sequence number for a record signed at `unix_secs`: the time,
+    /// or one more than the last when the clock went back.
+    pub(in crate::engine) fn next_sequence(&self, unix_secs: u64) -> u64 {
+        unix_secs.max(self.last_sequence.saturating_add(1))
+    }
+
+    /// The current root was published with `sequence`.
+    pub(in crate::engine) fn published(&mut self, now: Instant, sequence: u64) {
+        self.dirty = false;
+        self.last_published = Some(now);
+        self.last_sequence = sequence;
+    }
+
+    /// Publishing failed: try again at the next chance.
+    pub(in crate::engine) fn failed(&mut self) {
+        self.dirty = true;
+        self.last_published = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn republication_is_rate_limited_and_sequences_increase() {
+        let t0 = Instant::now();
+        let mut s = RootState::new(BlockCid::of(b"doc"));
+        assert!(s.due(t0));
+        let seq = s.next_sequence(1_000);
+        s.published(t0, seq);
+        assert!(!s.due(t0 + Duration::from_secs(60)));
+        s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
+            .unwrap();
+        assert!(!s.due(t0 + Duration::from_secs(9)));
+        assert!(s.due(t0 + MIN_REPUBLISH_INTERVAL));
+        // The same heads again change nothing.
+        s.published(t0, 1_000);
+        s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
+            .unwrap();
+        assert!(!s.due(t0 + Duration::from_secs(60)));
+        assert!(s.due(t0 + REFRESH_INTERVAL));
+        // A clock that went back still gives a higher sequence.
+        assert_eq!(s.next_sequence(900), 1_001);
+        assert_eq!(s.next_sequence(2_000), 2_000);
+        s.failed();
+        assert!(s.due(t0));
+    }
+
+    #[test]
+    fn the_previous_root_is_unpinned_once() {
+        let mut s = RootState::new(BlockCid::of(b"doc"));
+        let (a, b) = (RootCid::of(b"a"), RootCid::of(b"b"));
+        assert_eq!(s.stored(a), None);
+        assert_eq!(s.stored(a), None);
+        assert_eq!(s.stored(b), Some(a));
+    }
+}
+
+impl super::Engine {
+    /// Loads every conversation and lists its outbox in the root, then
+    /// stores the root: the node serves it from the start.
+    pub(super) fn load_outboxes(&mut self) -> Result<(), crate::node::NodeError> {
+        let contacts: Vec<_> = self.contacts.values().copied().collect();
+        for contact in contacts {
+            let conv = self.conversation(&contact)?;
+            let (tag, heads) = (conv.outbox_tag(), conv.outbox_heads());
+            if let Err(e) = self.root.set_outbox(tag, heads) {
+                tracing::warn!(%e, "an outbox is left out of the root");
+            }
+        }
+        self.store_root();
+        Ok(())
+    }
+
+    /// A conversation's heads changed: its outbox in the root follows.
+    pub(super) fn outbox_changed(&mut self, id: &kaichi_privatelog::ConversationId) {
+        let Some(conv) = self.conversations.get(id) else {
+            return;
+        };
+        let (tag, heads) = (conv.outbox_tag(), conv.outbox_heads());
+        if let Err(e) = self.root.set_outbox(tag, heads) {
+            tracing::warn!(%e, "an outbox is left out of the root");
+        }
+    }
+
+    /// Stores and pins the current root block (unpinning the one before).
+    pub(super) fn store_root(&mut self) -> Option<RootCid> {
+        use kaichi_privatelog::store::BlockStore as _;
+        let block = self.root.root().encode();
+        let cid = RootCid::of(&block);
+        if let Err(e) = self
+            .store
+            .put(&cid.to_cid(), &block)
+            .and_then(|()| self.store.pin(&cid.to_cid()))
+        {
+            tracing::warn!(%e, "could not store the root block");
+            return None;
+        }
+        if let Some(old) = self.root.stored(cid)
+            && let Err(e) = self.store.unpin(&old.to_cid())
+        {
+            tracing::debug!(%e, "could not unpin the previous root");
+        }
+        Some(cid)
+    }
+
+    /// Republishes the IPNS record when the root changed (at most once per
+    /// [`MIN_REPUBLISH_INTERVAL`]) or is due for a refresh, once the node
+    /// has published to the DHT at all.
+    pub(super) fn republish_root_if_due(&mut self) {
+        if self.published && self.root.due(Instant::now()) {
+            self.publish_identity();
+        }
+    }
+}
