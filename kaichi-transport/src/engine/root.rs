@@ -96,46 +96,6 @@ impl RootState {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn republication_is_rate_limited_and_sequences_increase() {
-        let t0 = Instant::now();
-        let mut s = RootState::new(BlockCid::of(b"doc"));
-        assert!(s.due(t0));
-        let seq = s.next_sequence(1_000);
-        s.published(t0, seq);
-        assert!(!s.due(t0 + Duration::from_secs(60)));
-        s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
-            .unwrap();
-        assert!(!s.due(t0 + Duration::from_secs(9)));
-        assert!(s.due(t0 + MIN_REPUBLISH_INTERVAL));
-        // The same heads again change nothing.
-        s.published(t0, 1_000);
-        s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
-            .unwrap();
-        assert!(!s.due(t0 + Duration::from_secs(60)));
-        assert!(s.due(t0 + REFRESH_INTERVAL));
-        // A clock that went back still gives a higher sequence.
-        assert_eq!(s.next_sequence(900), 1_001);
-        assert_eq!(s.next_sequence(2_000), 2_000);
-        s.failed();
-        assert!(s.due(t0));
-    }
-
-    #[test]
-    fn the_previous_root_is_unpinned_once() {
-        let mut s = RootState::new(BlockCid::of(b"doc"));
-        let (a, b) = (RootCid::of(b"a"), RootCid::of(b"b"));
-        assert_eq!(s.stored(a), None);
-        assert_eq!(s.stored(a), None);
-        assert_eq!(s.stored(b), Some(a));
-    }
-}
-
 impl super::Engine {
     /// Loads every conversation and lists its outbox in the root, then
     /// stores the root: the node serves it from the start.
@@ -191,5 +151,45 @@ impl super::Engine {
         if self.published && self.root.due(Instant::now()) {
             self.publish_identity();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn republication_is_rate_limited_and_sequences_increase() {
+        let t0 = Instant::now();
+        let mut s = RootState::new(BlockCid::of(b"doc"));
+        assert!(s.due(t0));
+        let seq = s.next_sequence(1_000);
+        s.published(t0, seq);
+        assert!(!s.due(t0 + Duration::from_secs(60)));
+        s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
+            .unwrap();
+        assert!(!s.due(t0 + Duration::from_secs(9)));
+        assert!(s.due(t0 + MIN_REPUBLISH_INTERVAL));
+        // The same heads again change nothing.
+        s.published(t0, 1_000);
+        s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
+            .unwrap();
+        assert!(!s.due(t0 + Duration::from_secs(60)));
+        assert!(s.due(t0 + REFRESH_INTERVAL));
+        // A clock that went back still gives a higher sequence.
+        assert_eq!(s.next_sequence(900), 1_001);
+        assert_eq!(s.next_sequence(2_000), 2_000);
+        s.failed();
+        assert!(s.due(t0));
+    }
+
+    #[test]
+    fn the_previous_root_is_unpinned_once() {
+        let mut s = RootState::new(BlockCid::of(b"doc"));
+        let (a, b) = (RootCid::of(b"a"), RootCid::of(b"b"));
+        assert_eq!(s.stored(a), None);
+        assert_eq!(s.stored(a), None);
+        assert_eq!(s.stored(b), Some(a));
     }
 }
