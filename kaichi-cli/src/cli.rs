@@ -405,4 +405,12 @@ pub(crate) enum DmCommand {
     },
     /// Print incoming messages and node events as they happen.
     Watch,
+    /// Fetch a contact's outbox through their IPNS name: resolve it, fetch
+    /// the root it points to, then every entry of this conversation (from
+    /// any node that holds them; the contact may be offline). The node
+    /// must be running.
+    Sync {
+        /// The contact: wallet address or IPNS name.
+        peer: String,
+    },
 }

@@ -88,6 +88,15 @@ pub enum Request {
         /// The group (id or unique name).
         group: String,
     },
+    /// The root this identity's IPNS record points to; answered with
+    /// `{"ok":true,"root":<cid or null>}`.
+    Root,
+    /// Sync a contact's outbox through IPNS; answered with
+    /// `{"ok":true,"new_entries":n,"entries":n}`.
+    DmSync {
+        /// The contact (wallet address or IPNS name).
+        peer: String,
+    },
     /// A block by CID (the node's store, else Bitswap); answered with
     /// `{"ok":true,"hex":...}`.
     BlockGet {

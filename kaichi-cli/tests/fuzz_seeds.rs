@@ -72,11 +72,18 @@ fn requests() -> Vec<(&'static str, Request)> {
             "group_admin",
             Request::GroupAdmin {
                 group: group.clone(),
-                member: wallet,
+                member: wallet.clone(),
                 admin: true,
             },
         ),
         ("group_leave", Request::GroupLeave { group }),
+        ("root", Request::Root),
+        (
+            "dm_sync",
+            Request::DmSync {
+                peer: wallet.clone(),
+            },
+        ),
         (
             "block_get",
             Request::BlockGet {

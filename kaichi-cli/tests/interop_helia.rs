@@ -128,11 +128,20 @@ fn helia_and_kaichi_exchange_blocks_over_bitswap_whatever_helias_key_type() {
 /// Starts an in-memory Kaichi node of `seed` listening on loopback; returns
 /// it and its full multiaddr.
 fn kaichi_node(rt: &tokio::runtime::Runtime, seed: u8) -> (Node, String) {
+    kaichi_node_with(rt, seed, |c| c)
+}
+
+/// [`kaichi_node`] with more configuration.
+fn kaichi_node_with(
+    rt: &tokio::runtime::Runtime,
+    seed: u8,
+    configure: impl FnOnce(kaichi_transport::NodeConfigBuilder) -> kaichi_transport::NodeConfigBuilder,
+) -> (Node, String) {
     let (wallet, _) = kaichi_test_support::identity::keys(seed);
     let (node, mut events) = rt
         .block_on(
             Node::in_memory(&wallet)
-                .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
+                .configure(|c| configure(c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())))
                 .start(),
         )
         .unwrap();
@@ -185,4 +194,97 @@ fn helia_and_kaichi_resolve_each_others_ipns_names_over_the_dht() {
     drop(helia);
     rt.block_on(alice.shutdown());
     rt.block_on(bob.shutdown());
+}
+
+/// Helia pins a Kaichi identity's root recursively (the document and every
+/// entry of its outbox, walked through the DAG-CBOR links); with the author
+/// offline, a reader who knows only the author's wallet rebuilds the
+/// conversation from the Helia node alone (a Kaichi node that holds none of
+/// the blocks keeps the DHT).
+#[test]
+fn helia_pins_a_root_recursively_and_a_reader_rebuilds_from_helia_alone() {
+    if interop_skipped() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (dht, dht_addr) = kaichi_node(&rt, 94);
+    let (alice, alice_addr) = kaichi_node_with(&rt, 95, |c| {
+        c.root_republish_interval(Duration::from_secs(1))
+    });
+    rt.block_on(alice.dial(dht_addr.parse().unwrap())).unwrap();
+    let (_, bob_keys, bob_doc) = identity(96);
+    rt.block_on(alice.add_contact(bob_doc)).unwrap();
+    let sent: Vec<Cid> = (0..5)
+        .map(|i| {
+            let text = format!("message {i}");
+            let cid = rt
+                .block_on(alice.send_dm(bob_keys.wallet(), &text))
+                .unwrap();
+            cid.to_cid()
+        })
+        .collect();
+    // Alice's record points at a root listing her latest entry.
+    let root_cid = rt.block_on(async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let Some(cid) = alice.root().await.unwrap() else {
+                continue;
+            };
+            let block = alice.get_block(&cid.to_cid()).await.unwrap();
+            let root = kaichi_privatelog::Root::decode(&block).unwrap();
+            let latest = kaichi_privatelog::EntryCid::try_from(sent[4]).unwrap();
+            if root.outboxes().any(|(_, heads)| heads.contains(&latest)) {
+                break cid;
+            }
+        }
+    });
+
+    // Helia resolves Alice's name and pins the root recursively: the root,
+    // the document and the five entries.
+    let mut helia = Helia::start("Ed25519");
+    helia.call(json!({"op": "dial", "addr": alice_addr}));
+    helia.call(json!({"op": "dial", "addr": dht_addr}));
+    let resolved = helia.call(json!({"op": "resolve", "name": alice.name().to_string()}));
+    assert_eq!(resolved["value"], format!("/ipfs/{root_cid}"), "{resolved}");
+    let pinned = helia.call(json!({"op": "pin", "cid": root_cid.to_string()}));
+    assert_eq!(pinned["blocks"], 7, "{pinned}");
+    for cid in &sent {
+        let has = helia.call(json!({"op": "has", "cid": cid.to_string()}));
+        assert_eq!(has["has"], true);
+    }
+    rt.block_on(alice.shutdown());
+
+    // Bob, fresh, connected to the DHT node and Helia only, knows Alice's
+    // wallet and syncs.
+    let (bob, _) = kaichi_node(&rt, 96);
+    rt.block_on(bob.dial(dht_addr.parse().unwrap())).unwrap();
+    let helia_addr = helia.ready["addrs"][0].as_str().unwrap().to_owned();
+    let helia_addr = format!(
+        "{helia_addr}/p2p/{}",
+        helia.ready["peerId"].as_str().unwrap()
+    );
+    rt.block_on(bob.dial(helia_addr.parse().unwrap())).unwrap();
+    // Bob's DHT learns the DHT node (identify) before the lookup.
+    std::thread::sleep(Duration::from_secs(1));
+    let report = rt
+        .block_on(bob.sync(kaichi_test_support::identity::keys(95).1.wallet()))
+        .unwrap();
+    assert_eq!(report.new_entries, 5);
+    let page = rt
+        .block_on(bob.read(kaichi_test_support::identity::keys(95).1.wallet(), 10))
+        .unwrap();
+    let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "message 4",
+            "message 3",
+            "message 2",
+            "message 1",
+            "message 0"
+        ]
+    );
+    drop(helia);
+    rt.block_on(bob.shutdown());
+    rt.block_on(dht.shutdown());
 }

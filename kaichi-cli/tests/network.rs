@@ -141,6 +141,21 @@ fn three_node_processes_deliver_through_a_relay() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a CID"));
+
+    // `id show --json` names the root Alice's IPNS record points to, and
+    // `block get` fetches it.
+    let id = poll(&a, &["id", "show"], |v| v["root"].is_string());
+    let root = id["root"].as_str().unwrap();
+    assert!(root.starts_with("bafyrei"), "{id}");
+    let got = kaichi(&c).args(["block", "get", root]).output().unwrap();
+    assert!(got.status.success(), "{got:?}");
+    // `dm sync`: Bob already holds everything Alice's root leads to.
+    let synced = kaichi_json(&b, &["dm", "sync", wa]);
+    assert_eq!(synced["new_entries"], 0, "{synced}");
+    assert_eq!(synced["entries"], 3, "{synced}");
+    // Carol finds Alice's root, but no outbox in it is hers to read.
+    let synced = kaichi_json(&c, &["dm", "sync", wa]);
+    assert_eq!(synced["entries"], 0, "{synced}");
 }
 
 /// Polls `kaichi --json <args>` until `ok` accepts the output.

@@ -50,6 +50,7 @@ pub struct NodeConfig {
     pub(crate) event_buffer: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) retry_interval: Duration,
+    pub(crate) root_republish_interval: Duration,
     pub(crate) relay: bool,
     pub(crate) relay_retention: Duration,
     pub(crate) relay_max_per_inbox: usize,
@@ -117,6 +118,7 @@ impl NodeConfig {
                 event_buffer: 1024,
                 idle_timeout: Duration::from_secs(60),
                 retry_interval: Duration::from_secs(2),
+                root_republish_interval: Duration::from_secs(10),
                 relay: false,
                 relay_retention: Duration::from_secs(7 * 86_400),
                 relay_max_per_inbox: 1024,
@@ -181,6 +183,13 @@ impl NodeConfigBuilder {
     /// How often queued notifications are retried.
     pub fn retry_interval(mut self, d: Duration) -> Self {
         self.config.retry_interval = d;
+        self
+    }
+
+    /// Least time between two IPNS records this node publishes as its root
+    /// changes (default 10 s; the record is also refreshed every 4 hours).
+    pub fn root_republish_interval(mut self, d: Duration) -> Self {
+        self.config.root_republish_interval = d;
         self
     }
 
@@ -253,6 +262,9 @@ impl NodeConfigBuilder {
         }
         if self.config.redial_interval.is_zero() {
             return Err(ConfigError::Zero("redial_interval"));
+        }
+        if self.config.root_republish_interval < Duration::from_secs(1) {
+            return Err(ConfigError::Zero("root_republish_interval (at least 1 s)"));
         }
         let l = self.config.limits;
         if l.max_incoming == 0 || l.max_outgoing == 0 || l.max_pending == 0 || l.max_per_peer == 0 {

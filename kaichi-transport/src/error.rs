@@ -33,6 +33,15 @@ pub enum NodeError {
     /// No connected peer (nor provider found) sent the block in time.
     #[error("block {0} not found in time")]
     BlockNotFound(cid::Cid),
+    /// A sync through IPNS did not fetch everything the contact's root
+    /// leads to before its deadline (what arrived is kept).
+    #[error("sync incomplete: {fetched} entries fetched, {missing} still missing")]
+    SyncIncomplete {
+        /// Entries fetched.
+        fetched: u64,
+        /// Entries still missing.
+        missing: usize,
+    },
     /// No valid IPNS record of the name was found in the DHT.
     #[error("no valid IPNS record of {0} found")]
     NameNotFound(kaichi_identity::IpnsName),

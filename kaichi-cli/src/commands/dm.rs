@@ -74,6 +74,20 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
                     Err(e) => return Err(e),
                 }
             }
+            DmCommand::Sync { peer } => {
+                let v = control::call(profile.home(), &Request::DmSync { peer: peer.clone() }).await?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"new_entries": v["new_entries"], "entries": v["entries"]})
+                    );
+                } else {
+                    println!(
+                        "synced {peer}: {} new entries ({} in the conversation)",
+                        v["new_entries"], v["entries"]
+                    );
+                }
+            }
             DmCommand::Watch => {
                 let stream = control::connect(profile.home()).await?;
                 let (read, mut write) = stream.into_split();

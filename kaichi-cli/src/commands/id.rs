@@ -19,6 +19,10 @@ pub(crate) struct IdJson {
     pub(crate) peer_id: String,
     pub(crate) dm_public_key: String,
     pub(crate) epoch: u32,
+    /// The root this identity's IPNS record points to, when the node runs
+    /// and has published it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) root: Option<String>,
 }
 
 impl From<&IdentityPublic> for IdJson {
@@ -30,16 +34,21 @@ impl From<&IdentityPublic> for IdJson {
             peer_id: name.to_peer_id_string(),
             dm_public_key: p.dm.to_string(),
             epoch: p.epoch.get(),
+            root: None,
         }
     }
 }
 
 impl IdJson {
     pub(crate) fn text(&self) -> String {
-        format!(
+        let mut text = format!(
             "wallet:        {}\nipns name:     {}\npeer id:       {}\ndm public key: {}\nkey epoch:     {}",
             self.wallet, self.ipns_name, self.peer_id, self.dm_public_key, self.epoch
-        )
+        );
+        if let Some(root) = &self.root {
+            text.push_str(&format!("\nroot:          {root}"));
+        }
+        text
     }
 }
 
@@ -47,7 +56,8 @@ pub(crate) fn run(profile: &Profile, cmd: IdCommand, json: bool) -> anyhow::Resu
     match cmd {
         IdCommand::Show => {
             let (_, keys, _) = profile.identity()?;
-            let id = IdJson::from(&keys.public());
+            let mut id = IdJson::from(&keys.public());
+            id.root = running_root(profile);
             emit(json, &id, &id.text())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -69,4 +79,20 @@ pub(crate) fn run(profile: &Profile, cmd: IdCommand, json: bool) -> anyhow::Resu
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The root the running node's IPNS record points to; `None` when no node
+/// runs (or it has not published yet).
+fn running_root(profile: &Profile) -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let v = runtime
+        .block_on(crate::control::call(
+            profile.home(),
+            &crate::control::Request::Root,
+        ))
+        .ok()?;
+    v["root"].as_str().map(str::to_owned)
 }

@@ -273,6 +273,11 @@ async fn client(
             Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::Root => json!({"ok": true, "root": node.root().await?.map(|c| c.to_string())}),
+        Request::DmSync { peer } => match node.sync(&peer).await {
+            Ok(r) => json!({"ok": true, "new_entries": r.new_entries, "entries": r.entries}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
         Request::BlockGet { cid } => match cid.parse::<kaichi_transport::Cid>() {
             Err(e) => json!({"ok": false, "error": format!("{cid} is not a CID: {e}")}),
             Ok(cid) => match node.get_block(&cid).await {

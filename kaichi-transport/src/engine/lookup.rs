@@ -38,12 +38,17 @@ pub(super) enum Waiter {
     Welcome(PendingWelcome),
     /// Group work that needs the identity's device keys.
     Devices(DeviceRetry),
+    /// A sync of the identity's outbox (`Node::sync`), which needs its root.
+    Sync(Reply<crate::node::SyncReport>),
 }
 
 impl Waiter {
     /// Whether what waits makes the found identity a contact.
     fn makes_contact(&self) -> bool {
-        matches!(self, Self::Send { .. } | Self::Invite { .. })
+        matches!(
+            self,
+            Self::Send { .. } | Self::Invite { .. } | Self::Sync(_)
+        )
     }
 }
 
@@ -266,10 +271,8 @@ impl Engine {
 
     /// A lookup's root block (or none): on to the document it links.
     fn lookup_root(&mut self, id: LookupId, root: Option<&[u8]>) {
-        let document = root
-            .and_then(|r| Root::decode(r).ok())
-            .map(|r| r.document());
-        if let Some(next) = self.lookups.lookups.root(id, document, Instant::now()) {
+        let root = root.and_then(|r| Root::decode(r).ok());
+        if let Some(next) = self.lookups.lookups.root(id, root, Instant::now()) {
             self.lookup_step(id, next);
         }
     }
@@ -303,7 +306,7 @@ impl Engine {
             self.remember_document(doc)
         };
         match kept {
-            Ok(peer) => self.lookup_done(lookup.waiters, &peer),
+            Ok(peer) => self.lookup_done(lookup.waiters, &peer, lookup.root.as_ref()),
             Err(e) => {
                 tracing::warn!(%e, "could not keep a looked-up document");
                 self.lookup_failed(lookup.target, lookup.waiters);
@@ -355,7 +358,14 @@ impl Engine {
             .is_none()
     }
 
-    fn lookup_done(&mut self, waiters: Vec<Waiter>, peer: &IdentityPublic) {
+    /// Syncs an identity's outbox once its root and document are found.
+    pub(super) fn lookup_for_sync(&mut self, target: Peer, reply: Reply<crate::node::SyncReport>) {
+        if let Some(Waiter::Sync(reply)) = self.look_up(target, Waiter::Sync(reply)) {
+            let _ = reply.send(Err(NodeError::TooManyLookups));
+        }
+    }
+
+    fn lookup_done(&mut self, waiters: Vec<Waiter>, peer: &IdentityPublic, root: Option<&Root>) {
         let to = Peer::Wallet(peer.wallet);
         for waiter in waiters {
             match waiter {
@@ -368,6 +378,7 @@ impl Engine {
                     self.groups.session.document_resolved(&peer.ipns_name());
                     self.retry_after_devices(retry);
                 }
+                Waiter::Sync(reply) => self.sync_found(&to, root, reply),
             }
         }
     }
@@ -379,6 +390,9 @@ impl Engine {
                     let _ = reply.send(Err(NodeError::DocumentNotFound(target)));
                 }
                 Waiter::Invite { reply, .. } => {
+                    let _ = reply.send(Err(NodeError::DocumentNotFound(target)));
+                }
+                Waiter::Sync(reply) => {
                     let _ = reply.send(Err(NodeError::DocumentNotFound(target)));
                 }
                 Waiter::Welcome(w) => {

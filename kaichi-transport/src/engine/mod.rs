@@ -15,6 +15,8 @@
 //! | [`blocks`] | blocks by CID for the API, over Bitswap | [`blocks::BlockGets`] |
 //! | [`names`] | IPNS names resolved for the API | [`names::Resolves`] |
 //! | [`relay`] | held notifications and group messages, pins, relays used | [`relay::Relay`] |
+//! | [`outbox_sync`] | a contact's outbox synced through its IPNS root | [`outbox_sync::OutboxSyncs`] |
+//! | [`pin_walk`] | relays pinning recursively what a user's root leads to | [`pin_walk::PinWalks`] |
 //! | [`root`] | this identity's root block and its IPNS record's republication | [`root::RootState`] |
 //! | [`groups`] | the group session's commands and outputs, invitations, fetches | `kaichi_groups::GroupSession` |
 //!
@@ -29,6 +31,8 @@ mod documents;
 mod groups;
 mod lookup;
 mod names;
+mod outbox_sync;
+mod pin_walk;
 mod providers;
 mod relay;
 mod root;
@@ -115,6 +119,10 @@ pub(crate) struct Engine {
     providers: providers::Providers,
     /// This identity's root (document and outbox heads) and its publication.
     root: root::RootState,
+    /// Relay: the DAGs of pushed roots being walked and pinned.
+    pin_walks: pin_walk::PinWalks<beetswap::QueryId>,
+    /// Contacts' outboxes being synced through IPNS.
+    syncs: outbox_sync::OutboxSyncs<crate::node::Reply<crate::node::SyncReport>>,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -141,6 +149,7 @@ impl Engine {
         let limits = config.limits;
         let relay = config.relay;
         let dht_mode = config.dht_mode();
+        let root_interval = config.root_republish_interval;
         let relay_limits = relay.then_some(relay::RelayLimits {
             retention: config.relay_retention,
             max_per_topic: config.relay_max_per_inbox,
@@ -233,7 +242,9 @@ impl Engine {
             block_gets: blocks::BlockGets::new(),
             resolves: names::Resolves::new(),
             rejections: Default::default(),
-            root: root::RootState::new(doc_cid),
+            root: root::RootState::new(doc_cid, root_interval),
+            syncs: outbox_sync::OutboxSyncs::new(),
+            pin_walks: pin_walk::PinWalks::new(),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
@@ -265,6 +276,9 @@ impl Engine {
                     self.flush_pending();
                     self.provide_changed_heads();
                     self.republish_root_if_due();
+                    self.refetch_syncs();
+                    self.check_syncs();
+                    self.drive_pin_walks();
                     self.check_wants();
                     self.check_block_gets();
                     self.check_lookups();
@@ -338,6 +352,10 @@ impl Engine {
             Command::Group(c) => self.group_command(c),
             Command::GetBlock { cid, reply } => self.get_block(cid, reply),
             Command::Resolve { name, reply } => self.resolve(name, reply),
+            Command::Sync { peer, reply } => self.sync_outbox(peer, reply),
+            Command::Root(reply) => {
+                let _ = reply.send(self.root.published_cid());
+            }
             Command::Shutdown => {}
         }
     }

@@ -330,6 +330,9 @@ impl Engine {
             {
                 tracing::debug!(%e, "could not provide a pinned block");
             }
+            if cid.codec() == kaichi_privatelog::DAG_CBOR_CODEC && Root::decode(&block).is_ok() {
+                self.walk_pins(*peer, &block);
+            }
         }
     }
 }

@@ -2,8 +2,10 @@
 //! sans-IO: outbox heads in, "store and publish this root now" out.
 //!
 //! The root changes with every message written; its IPNS record is
-//! republished at most once per [`MIN_REPUBLISH_INTERVAL`] (the latest root
-//! then), with a sequence number that always increases. Between
+//! republished at most once per interval (the node's
+//! `root_republish_interval`, 10 s by default; the latest root then), with a
+//! sequence number that always increases (it is at least 1 s, and the
+//! sequence is the Unix time of signing). Between
 //! republications the entries travel by gossipsub and Bitswap as before;
 //! the root is the way in for a reader who knows only the name.
 
@@ -11,8 +13,6 @@ use std::time::{Duration, Instant};
 
 use kaichi_privatelog::{AuthorTag, BlockCid, EntryCid, Root, RootCid, RootError};
 
-/// Least time between two IPNS records this node publishes.
-pub(in crate::engine) const MIN_REPUBLISH_INTERVAL: Duration = Duration::from_secs(10);
 /// Republished this often even when nothing changed (records are valid for
 /// 24 hours; DHT nodes drop records after 48).
 pub(in crate::engine) const REFRESH_INTERVAL: Duration = Duration::from_secs(4 * 3600);
@@ -21,24 +21,36 @@ pub(in crate::engine) const REFRESH_INTERVAL: Duration = Duration::from_secs(4 *
 #[derive(Debug)]
 pub(in crate::engine) struct RootState {
     root: Root,
+    /// Least time between two publications of a changed root.
+    interval: Duration,
     /// The root changed since it was last published.
     dirty: bool,
     last_published: Option<Instant>,
     last_sequence: u64,
     /// The root block kept pinned in the store.
     stored: Option<RootCid>,
+    /// The root the last published record points to.
+    published: Option<RootCid>,
 }
 
 impl RootState {
-    /// A root linking `document` and no outbox yet.
-    pub(in crate::engine) fn new(document: BlockCid) -> Self {
+    /// A root linking `document` and no outbox yet, republished at most
+    /// once per `interval`.
+    pub(in crate::engine) fn new(document: BlockCid, interval: Duration) -> Self {
         Self {
             root: Root::new(document),
+            interval,
             dirty: true,
             last_published: None,
             last_sequence: 0,
             stored: None,
+            published: None,
         }
+    }
+
+    /// The root the last published record points to.
+    pub(in crate::engine) fn published_cid(&self) -> Option<RootCid> {
+        self.published
     }
 
     /// The current root was stored and pinned as `cid`: the previously
@@ -71,7 +83,7 @@ impl RootState {
             None => true,
             Some(at) => {
                 let since = now.saturating_duration_since(at);
-                (self.dirty && since >= MIN_REPUBLISH_INTERVAL) || since >= REFRESH_INTERVAL
+                (self.dirty && since >= self.interval) || since >= REFRESH_INTERVAL
             }
         }
     }
@@ -82,8 +94,9 @@ impl RootState {
         unix_secs.max(self.last_sequence.saturating_add(1))
     }
 
-    /// The current root was published with `sequence`.
-    pub(in crate::engine) fn published(&mut self, now: Instant, sequence: u64) {
+    /// The root `cid` was published with `sequence`.
+    pub(in crate::engine) fn published(&mut self, cid: RootCid, now: Instant, sequence: u64) {
+        self.published = Some(cid);
         self.dirty = false;
         self.last_published = Some(now);
         self.last_sequence = sequence;
@@ -145,7 +158,7 @@ impl super::Engine {
     }
 
     /// Republishes the IPNS record when the root changed (at most once per
-    /// [`MIN_REPUBLISH_INTERVAL`]) or is due for a refresh, once the node
+    /// `root_republish_interval`) or is due for a refresh, once the node
     /// has published to the DHT at all.
     pub(super) fn republish_root_if_due(&mut self) {
         if self.published && self.root.due(Instant::now()) {
@@ -159,20 +172,22 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    const INTERVAL: Duration = Duration::from_secs(10);
+
     #[test]
     fn republication_is_rate_limited_and_sequences_increase() {
         let t0 = Instant::now();
-        let mut s = RootState::new(BlockCid::of(b"doc"));
+        let mut s = RootState::new(BlockCid::of(b"doc"), INTERVAL);
         assert!(s.due(t0));
         let seq = s.next_sequence(1_000);
-        s.published(t0, seq);
+        s.published(RootCid::of(b"r"), t0, seq);
         assert!(!s.due(t0 + Duration::from_secs(60)));
         s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
             .unwrap();
         assert!(!s.due(t0 + Duration::from_secs(9)));
-        assert!(s.due(t0 + MIN_REPUBLISH_INTERVAL));
+        assert!(s.due(t0 + INTERVAL));
         // The same heads again change nothing.
-        s.published(t0, 1_000);
+        s.published(RootCid::of(b"r"), t0, 1_000);
         s.set_outbox(AuthorTag::from_bytes([1; 32]), vec![EntryCid::of(b"a")])
             .unwrap();
         assert!(!s.due(t0 + Duration::from_secs(60)));
@@ -186,7 +201,7 @@ mod tests {
 
     #[test]
     fn the_previous_root_is_unpinned_once() {
-        let mut s = RootState::new(BlockCid::of(b"doc"));
+        let mut s = RootState::new(BlockCid::of(b"doc"), INTERVAL);
         let (a, b) = (RootCid::of(b"a"), RootCid::of(b"b"));
         assert_eq!(s.stored(a), None);
         assert_eq!(s.stored(a), None);

@@ -61,6 +61,7 @@ pub(crate) enum GroupCommand {
 pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
+    Root(oneshot::Sender<Option<kaichi_privatelog::RootCid>>),
     Dial(Multiaddr, Reply<()>),
     AddContact(Vec<u8>, Reply<IdentityPublic>),
     Send {
@@ -81,6 +82,10 @@ pub(crate) enum Command {
     Resolve {
         name: kaichi_identity::IpnsName,
         reply: Reply<kaichi_identity::ipns::IpnsRecord>,
+    },
+    Sync {
+        peer: Peer,
+        reply: Reply<super::SyncReport>,
     },
     Rejections(oneshot::Sender<std::collections::BTreeMap<Rejection, u64>>),
     Shutdown,

@@ -19,6 +19,18 @@ impl Node {
         self.ask(|reply| Command::Send { to, body, reply }).await?
     }
 
+    /// Syncs a contact's outbox through IPNS: resolves the contact's name
+    /// (a wallet is looked up first), fetches the root its record points
+    /// to, then every entry of this conversation the root leads to (Bitswap,
+    /// from any peer that holds them: the contact's node, its relays, IPFS
+    /// nodes that pinned its root). Works with the contact offline. Fails
+    /// with [`NodeError::SyncIncomplete`] when not everything arrived within
+    /// a minute (what did is kept).
+    pub async fn sync(&self, peer: impl IntoPeer) -> Result<SyncReport, NodeError> {
+        let peer = peer.into_peer()?;
+        self.ask(|reply| Command::Sync { peer, reply }).await?
+    }
+
     /// Sends a text message.
     pub async fn send_dm(&self, to: impl IntoPeer, text: &str) -> Result<EntryCid, NodeError> {
         self.send(to, text_body(text, None)).await
@@ -93,4 +105,14 @@ fn text_body(text: &str, reply_to: Option<EntryCid>) -> MessageBody {
         reply_to,
         attachments: Vec::new(),
     }
+}
+
+/// What a sync through IPNS ([`Node::sync`]) brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncReport {
+    /// Entries fetched that were not held before.
+    pub new_entries: u64,
+    /// Entries the conversation holds now.
+    pub entries: u64,
 }

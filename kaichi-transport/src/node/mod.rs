@@ -11,6 +11,7 @@ mod event;
 mod groups;
 
 pub(crate) use command::{Command, GroupCommand, Reply};
+pub use dm::SyncReport;
 pub use event::{GroupSummary, NodeEvent};
 
 use std::sync::Arc;
@@ -102,6 +103,12 @@ impl Node {
     /// The addresses the node listens on.
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
         self.ask(Command::ListenAddrs).await
+    }
+
+    /// The root this identity's IPNS record points to (the last one
+    /// published to the DHT), or `None` before the node met a DHT peer.
+    pub async fn root(&self) -> Result<Option<kaichi_privatelog::RootCid>, NodeError> {
+        self.ask(Command::Root).await
     }
 
     /// The peers with at least one open connection.

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kaichi_identity::{IdentityPublic, IpnsName};
-use kaichi_privatelog::{BlockCid, RootCid};
+use kaichi_privatelog::{BlockCid, Root, RootCid};
 use libp2p::PeerId;
 
 use crate::peer::Peer;
@@ -72,6 +72,8 @@ pub(in crate::engine) struct Lookup<W> {
     candidates: Vec<IpnsName>,
     /// When the current step started.
     since: Instant,
+    /// The current candidate's root, once fetched.
+    pub(in crate::engine) root: Option<Root>,
 }
 
 impl<W> Lookup<W> {
@@ -136,6 +138,7 @@ impl<W> Lookups<W> {
                 stage,
                 candidates: Vec::new(),
                 since: now,
+                root: None,
             },
         );
         Ok(Some((id, next)))
@@ -194,20 +197,22 @@ impl<W> Lookups<W> {
             .is_some_and(|l| matches!(l.stage, Stage::Root(_)))
     }
 
-    /// A lookup's root block arrived and named `document` (`None`: it was
-    /// not a valid root, or did not arrive).
+    /// A lookup's root block arrived (`None`: it was not a valid root, or
+    /// did not arrive): on to the document it links.
     pub(in crate::engine) fn root(
         &mut self,
         id: LookupId,
-        document: Option<BlockCid>,
+        root: Option<Root>,
         now: Instant,
     ) -> Option<Next> {
         let l = self.running.get_mut(&id)?;
         let Stage::Root(name) = l.stage else {
             return None;
         };
-        Some(match document {
-            Some(cid) => {
+        Some(match root {
+            Some(root) => {
+                let cid = root.document();
+                l.root = Some(root);
                 l.stage = Stage::Document(name);
                 l.since = now;
                 Next::Document(name, cid)
@@ -271,6 +276,7 @@ impl<W> Lookups<W> {
             Some(name) => {
                 l.stage = Stage::Record(name);
                 l.since = now;
+                l.root = None;
                 Next::Record(name)
             }
             None => Next::Failed,

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use kaichi_identity::{IdentityPublic, WalletAddress};
-use kaichi_privatelog::{BlockCid, RootCid};
+use kaichi_privatelog::{BlockCid, Root, RootCid};
 use kaichi_test_support::identity::keys;
 use libp2p::PeerId;
 
@@ -65,7 +65,7 @@ fn a_wallet_is_found_through_its_provider_record_and_spoofers_are_dropped() {
     );
     assert!(l.wants_root(id));
     assert_eq!(
-        l.root(id, Some(doc_cid(9)), now),
+        l.root(id, Some(Root::new(doc_cid(9))), now),
         Some(Next::Document(public(9).ipns_name(), doc_cid(9)))
     );
     assert!(!l.wants_root(id));
@@ -82,7 +82,7 @@ fn a_wallet_is_found_through_its_provider_record_and_spoofers_are_dropped() {
         Some(Next::Root(alice.ipns_name(), root_cid(1)))
     );
     assert_eq!(
-        l.root(id, Some(doc_cid(1)), now),
+        l.root(id, Some(Root::new(doc_cid(1))), now),
         Some(Next::Document(alice.ipns_name(), doc_cid(1)))
     );
     assert_eq!(
@@ -108,7 +108,7 @@ fn a_lookup_fails_when_no_candidate_is_left() {
         .unwrap()
         .unwrap();
     l.record(id, Some(root_cid(3)), now);
-    l.root(id, Some(doc_cid(3)), now);
+    l.root(id, Some(Root::new(doc_cid(3))), now);
     assert_eq!(
         l.document(id, None, now),
         Some((

@@ -55,7 +55,8 @@ impl Engine {
                 .is_ok();
         self.published = published;
         if published {
-            self.root.published(std::time::Instant::now(), sequence);
+            self.root
+                .published(root_cid, std::time::Instant::now(), sequence);
         } else {
             self.root.failed();
         }

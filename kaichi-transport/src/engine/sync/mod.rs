@@ -178,7 +178,9 @@ impl Engine {
     pub(super) fn bitswap(&mut self, event: beetswap::Event) {
         let (query, data) = match event {
             beetswap::Event::GetQueryResponse { query_id, data } => {
-                if self.lookup_fetched(&query_id, Some(&data)) {
+                if self.lookup_fetched(&query_id, Some(&data))
+                    || self.pin_walk_fetched(&query_id, Some(&data))
+                {
                     return;
                 }
                 if self.block_gets.contains(&query_id) {
@@ -189,7 +191,10 @@ impl Engine {
             }
             beetswap::Event::GetQueryError { query_id, error } => {
                 tracing::debug!(%error, "a Bitswap query failed");
-                if !self.lookup_fetched(&query_id, None) && !self.block_got(&query_id, Err(error)) {
+                if !self.lookup_fetched(&query_id, None)
+                    && !self.pin_walk_fetched(&query_id, None)
+                    && !self.block_got(&query_id, Err(error))
+                {
                     self.sync.want_ended(&query_id);
                 }
                 return;
