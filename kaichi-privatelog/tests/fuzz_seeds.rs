@@ -14,7 +14,7 @@ use kaichi_test_support::seeds::{read_all, write};
 use common::{keys, salt, text};
 use kaichi_privatelog::car::{read_car, write_car};
 use kaichi_privatelog::{
-    Conversation, Entry, EntryCid, IngestError, Message, MessageBody, SealedEntry,
+    BlockCid, Conversation, Entry, EntryCid, IngestError, Message, MessageBody, Root, SealedEntry,
 };
 
 /// Alice (seed 1) -> Bob (seed 2): the conversation the fuzz targets use.
@@ -43,6 +43,18 @@ fn entries() -> Vec<Entry> {
     vec![e1, e2, e3]
 }
 
+/// Alice's root over the seed conversation: her outbox's heads.
+fn root(es: &[Entry]) -> Root {
+    let (a, b) = (keys(1), keys(2));
+    let mut ca = Conversation::new(&a, &b.public()).unwrap();
+    for e in es {
+        ca.ingest(e.block(), None).unwrap();
+    }
+    let mut root = Root::new(BlockCid::of(b"alice's document"));
+    root.set_outbox(ca.outbox_tag(), ca.outbox_heads()).unwrap();
+    root
+}
+
 #[test]
 #[ignore = "writes fuzz/seeds; run on purpose to regenerate"]
 fn write_fuzz_seeds() {
@@ -57,6 +69,12 @@ fn write_fuzz_seeds() {
     );
     write("car_read", "conversation-v2.car", &car);
     write("car_read", "empty.car", &write_car(&[], []));
+    write("root_decode", "root-v1", &root(&es).encode());
+    write(
+        "root_decode",
+        "root-v1-empty",
+        &Root::new(BlockCid::of(b"document")).encode(),
+    );
     write(
         "log_merge_model",
         "appends-and-merges",
@@ -105,6 +123,12 @@ fn committed_seeds_still_load() {
         .unwrap();
     let car = read_car(car).unwrap();
     assert_eq!(car.blocks.len(), 3);
+    let roots = read_all("root_decode");
+    let (_, block) = roots.iter().find(|(name, _)| name == "root-v1").unwrap();
+    let decoded = Root::decode(block).unwrap();
+    assert_eq!(decoded, root(&entries()));
+    // Alice's outbox: "hello" then the reaction, one head.
+    assert_eq!(decoded.outboxes().next().unwrap().1, &[entries()[2].cid()]);
 }
 
 /// An entry in the retired version-1 (protobuf) format is refused with a
