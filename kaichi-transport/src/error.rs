@@ -33,6 +33,29 @@ pub enum NodeError {
     /// No connected peer (nor provider found) sent the block in time.
     #[error("block {0} not found in time")]
     BlockNotFound(cid::Cid),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file changed size while it was being sent.
+    #[error("{} changed while it was being sent", .0.display())]
+    FileChanged(std::path::PathBuf),
+    /// An attachment could not be sealed or opened.
+    #[error(transparent)]
+    Attachment(#[from] kaichi_privatelog::attachment::AttachmentError),
+    /// No message with that CID carries an attachment at that index.
+    #[error("message {message} has no attachment {index}")]
+    AttachmentNotFound {
+        /// The message.
+        message: kaichi_privatelog::EntryCid,
+        /// The attachment's index.
+        index: usize,
+    },
     /// A sync through IPNS did not fetch everything the contact's root
     /// leads to before its deadline (what arrived is kept).
     #[error("sync incomplete: {fetched} entries fetched, {missing} still missing")]

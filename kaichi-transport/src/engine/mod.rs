@@ -353,6 +353,23 @@ impl Engine {
             Command::GetBlock { cid, reply } => self.get_block(cid, reply),
             Command::Resolve { name, reply } => self.resolve(name, reply),
             Command::Sync { peer, reply } => self.sync_outbox(peer, reply),
+            Command::Attachment {
+                message,
+                index,
+                reply,
+            } => {
+                let found = self
+                    .conversations
+                    .values()
+                    .find_map(|c| match c.message(&message) {
+                        Some(kaichi_privatelog::Message {
+                            body: kaichi_privatelog::MessageBody::Text { attachments, .. },
+                            ..
+                        }) => attachments.get(index).cloned(),
+                        _ => None,
+                    });
+                let _ = reply.send(found.ok_or(NodeError::AttachmentNotFound { message, index }));
+            }
             Command::Root(reply) => {
                 let _ = reply.send(self.root.published_cid());
             }

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use cid::Cid;
+use kaichi_privatelog::attachment::Manifest;
 use kaichi_privatelog::{Root, SealedEntry};
 use libp2p::PeerId;
 
@@ -47,12 +48,16 @@ pub(super) struct PinWalks<Q> {
 }
 
 /// The links a block has that a walk follows: an entry's `prev` and files,
-/// a root's document and heads; none for anything else.
+/// a root's document and heads, a file manifest's chunks; none for anything
+/// else.
 pub(super) fn links(block: &[u8]) -> Vec<Cid> {
     if let Ok(entry) = SealedEntry::decode(block, None) {
         let mut out: Vec<Cid> = entry.prev().iter().map(|c| c.to_cid()).collect();
         out.extend_from_slice(entry.files());
         return out;
+    }
+    if let Ok(manifest) = Manifest::decode(block) {
+        return manifest.chunks().iter().map(|c| c.to_cid()).collect();
     }
     if let Ok(root) = Root::decode(block) {
         let mut out = vec![root.document().to_cid()];

@@ -83,6 +83,11 @@ pub(crate) enum Command {
         name: kaichi_identity::IpnsName,
         reply: Reply<kaichi_identity::ipns::IpnsRecord>,
     },
+    Attachment {
+        message: EntryCid,
+        index: usize,
+        reply: Reply<kaichi_privatelog::Attachment>,
+    },
     Sync {
         peer: Peer,
         reply: Reply<super::SyncReport>,

@@ -8,6 +8,7 @@ mod blocks;
 mod command;
 mod dm;
 mod event;
+mod files;
 mod groups;
 
 pub(crate) use command::{Command, GroupCommand, Reply};
@@ -38,6 +39,9 @@ pub struct Node {
     peer_id: PeerId,
     name: IpnsName,
     document: Arc<Vec<u8>>,
+    /// The block store, shared with the node task (files are written and
+    /// read here, in the caller's task, a chunk at a time).
+    store: Arc<SqliteStore>,
     task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
@@ -57,7 +61,7 @@ impl Node {
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer);
         let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
         let name = keys.ipns().name();
-        let engine = Engine::new(config, keys, document.clone(), store, events_tx)?;
+        let engine = Engine::new(config, keys, document.clone(), store.clone(), events_tx)?;
         let peer_id = engine.peer_id();
         let task = tokio::spawn(engine.run(commands_rx));
         Ok((
@@ -66,6 +70,7 @@ impl Node {
                 peer_id,
                 name,
                 document: Arc::new(document),
+                store,
                 task: Arc::new(std::sync::Mutex::new(Some(task))),
             },
             events_rx,
