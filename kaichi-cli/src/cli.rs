@@ -388,12 +388,30 @@ pub(crate) struct NodeArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DmCommand {
-    /// Send a direct message (the node must be running).
+    /// Send a direct message, with a file if `--file` is given (the node must
+    /// be running).
     Send {
         /// The contact: wallet address or IPNS name.
         peer: String,
-        /// The text.
-        text: String,
+        /// The text (may be left out when a file is sent).
+        #[arg(required_unless_present = "file")]
+        text: Option<String>,
+        /// A file to send with it (at most 100 MiB), encrypted and fetched by
+        /// the recipient when they save it.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Save a file a message carries (the node must be running: it fetches
+    /// the encrypted chunks and checks each).
+    Save {
+        /// The message's CID (`dm read --json` lists them).
+        message: String,
+        /// Where to write the file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Which of the message's files (0 for the first).
+        #[arg(long, default_value_t = 0)]
+        index: usize,
     },
     /// Read a conversation (through the node, or from the profile's store when no node runs).
     Read {

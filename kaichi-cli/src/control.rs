@@ -43,24 +43,46 @@ pub(crate) async fn connect(home: &Path) -> anyhow::Result<UnixStream> {
 
 /// Sends one request and reads one JSON response line.
 pub(crate) async fn call(home: &Path, request: &Request) -> anyhow::Result<serde_json::Value> {
+    call_with_progress(home, request, |_, _| {}).await
+}
+
+/// [`call`] for requests that report progress (`{"progress":n,"total":n}`
+/// lines before the answer): `progress` gets each.
+pub(crate) async fn call_with_progress(
+    home: &Path,
+    request: &Request,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<serde_json::Value> {
     let stream = connect(home).await?;
     let (read, mut write) = stream.into_split();
     write.write_all(request.to_line().as_bytes()).await?;
-    let mut reader = BufReader::new(read.take(MAX_RESPONSE_LINE as u64 + 1));
-    let mut response = String::new();
-    reader.read_line(&mut response).await?;
-    if response.len() > MAX_RESPONSE_LINE {
-        bail!("the node's response is too long");
+    let mut reader = BufReader::new(read);
+    loop {
+        let mut response = String::new();
+        let n = (&mut reader)
+            .take(MAX_RESPONSE_LINE as u64 + 1)
+            .read_line(&mut response)
+            .await?;
+        if n == 0 {
+            bail!("the node closed the connection without answering");
+        }
+        if response.len() > MAX_RESPONSE_LINE {
+            bail!("the node's response is too long");
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(&response).context("the node sent an invalid response")?;
+        if let (Some(done), Some(total)) = (value["progress"].as_u64(), value["total"].as_u64()) {
+            progress(done, total);
+            continue;
+        }
+        if value["ok"] == false {
+            bail!(
+                "{}",
+                value["error"]
+                    .as_str()
+                    .unwrap_or("the node refused the request")
+            );
+        }
+        return Ok(value);
     }
-    let value: serde_json::Value =
-        serde_json::from_str(&response).context("the node sent an invalid response")?;
-    if value["ok"] == false {
-        bail!(
-            "{}",
-            value["error"]
-                .as_str()
-                .unwrap_or("the node refused the request")
-        );
-    }
-    Ok(value)
 }

@@ -88,6 +88,26 @@ pub enum Request {
         /// The group (id or unique name).
         group: String,
     },
+    /// Send a file (the node reads it); answered with
+    /// `{"progress":n,"total":n}` lines, then `{"ok":true,"cid":...}`.
+    SendFile {
+        /// The recipient (wallet address or IPNS name).
+        to: String,
+        /// The file's absolute path.
+        path: std::path::PathBuf,
+        /// Text sent with it.
+        text: String,
+    },
+    /// Save a message's attachment (the node writes it); answered with
+    /// progress lines, then `{"ok":true,"name":...,"mime":...,"size":n}`.
+    SaveFile {
+        /// The message's CID.
+        message: String,
+        /// Which attachment (0 for the first).
+        index: usize,
+        /// Where to write it (absolute path).
+        out: std::path::PathBuf,
+    },
     /// The root this identity's IPNS record points to; answered with
     /// `{"ok":true,"root":<cid or null>}`.
     Root,

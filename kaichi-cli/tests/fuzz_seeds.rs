@@ -79,6 +79,22 @@ fn requests() -> Vec<(&'static str, Request)> {
         ("group_leave", Request::GroupLeave { group }),
         ("root", Request::Root),
         (
+            "send_file",
+            Request::SendFile {
+                to: wallet.clone(),
+                path: "/tmp/photo.jpg".into(),
+                text: "a photo".into(),
+            },
+        ),
+        (
+            "save_file",
+            Request::SaveFile {
+                message: "bafyreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
+                index: 0,
+                out: "/tmp/saved.jpg".into(),
+            },
+        ),
+        (
             "dm_sync",
             Request::DmSync {
                 peer: wallet.clone(),

@@ -154,8 +154,43 @@ fn three_node_processes_deliver_through_a_relay() {
     assert_eq!(synced["new_entries"], 0, "{synced}");
     assert_eq!(synced["entries"], 3, "{synced}");
     // Carol finds Alice's root, but no outbox in it is hers to read.
-    let synced = kaichi_json(&c, &["dm", "sync", wa]);
+    // (Her node may still be joining the DHT: a lookup on an empty routing
+    // table finds nobody, so she tries again.)
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let synced = loop {
+        let out = kaichi(&c)
+            .args(["--json", "dm", "sync", wa])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+        }
+        assert!(Instant::now() < deadline, "{out:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
     assert_eq!(synced["entries"], 0, "{synced}");
+
+    // `dm send --file` and `dm save`: the file arrives byte for byte.
+    let data: Vec<u8> = (0..700_000u32).map(|i| (i % 241) as u8).collect();
+    let file = dir.path().join("notes.pdf");
+    std::fs::write(&file, &data).unwrap();
+    let sent = kaichi_json(&a, &["dm", "send", wb, "--file", file.to_str().unwrap()]);
+    let cid = sent["cid"].as_str().unwrap();
+    poll(&b, &["dm", "read", wa], |v| v["messages"][0]["cid"] == cid);
+    let out = dir.path().join("saved.pdf");
+    let saved = kaichi_json(&b, &["dm", "save", cid, "--out", out.to_str().unwrap()]);
+    assert_eq!(saved["name"], "notes.pdf", "{saved}");
+    assert_eq!(saved["mime"], "application/pdf");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    // A message without that file: a clear error, nothing written.
+    let none = kaichi(&b)
+        .args(["dm", "save", cid, "--index", "1", "--out"])
+        .arg(dir.path().join("nothing"))
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("has no attachment 1"));
+    assert!(!dir.path().join("nothing").exists());
 }
 
 /// Polls `kaichi --json <args>` until `ok` accepts the output.

@@ -17,7 +17,60 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
         .context("starting the async runtime")?;
     runtime.block_on(async {
         match cmd {
-            DmCommand::Send { peer, text } => {
+            DmCommand::Send {
+                peer,
+                text,
+                file: Some(file),
+            } => {
+                let path = std::path::absolute(&file)
+                    .with_context(|| format!("{}", file.display()))?;
+                let request = Request::SendFile {
+                    to: peer,
+                    path,
+                    text: text.unwrap_or_default(),
+                };
+                let mut bar = Progress::new(json, "sending");
+                let v = control::call_with_progress(profile.home(), &request, |d, t| bar.show(d, t))
+                    .await?;
+                bar.done();
+                if json {
+                    println!("{}", serde_json::json!({"cid": v["cid"]}));
+                } else {
+                    println!("sent {}", v["cid"].as_str().unwrap_or("?"));
+                }
+            }
+            DmCommand::Save {
+                message,
+                out,
+                index,
+            } => {
+                let out = std::path::absolute(&out)
+                    .with_context(|| format!("{}", out.display()))?;
+                let request = Request::SaveFile {
+                    message,
+                    index,
+                    out: out.clone(),
+                };
+                let mut bar = Progress::new(json, "saving");
+                let v = control::call_with_progress(profile.home(), &request, |d, t| bar.show(d, t))
+                    .await?;
+                bar.done();
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"name": v["name"], "mime": v["mime"], "size": v["size"], "out": out})
+                    );
+                } else {
+                    println!(
+                        "saved {} ({} bytes) to {}",
+                        v["name"].as_str().unwrap_or("?"),
+                        v["size"],
+                        out.display()
+                    );
+                }
+            }
+            DmCommand::Send { peer, text, .. } => {
+                let text = text.unwrap_or_default();
                 let v = control::call(profile.home(), &Request::Send { to: peer, text }).await?;
                 if json {
                     println!("{}", serde_json::json!({"cid": v["cid"]}));
@@ -111,4 +164,48 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A progress bar on stderr, drawn only on a terminal and not with `--json`.
+struct Progress {
+    on: bool,
+    what: &'static str,
+    drawn: Option<u64>,
+}
+
+impl Progress {
+    fn new(json: bool, what: &'static str) -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            on: !json && std::io::stderr().is_terminal(),
+            what,
+            drawn: None,
+        }
+    }
+
+    fn show(&mut self, done: u64, total: u64) {
+        if !self.on {
+            return;
+        }
+        let percent = (done * 100).checked_div(total).unwrap_or(100);
+        if self.drawn == Some(percent) {
+            return;
+        }
+        self.drawn = Some(percent);
+        let filled = (percent / 4) as usize;
+        eprint!(
+            "\r{} [{}{}] {percent:>3}% {:.1}/{:.1} MB",
+            self.what,
+            "#".repeat(filled),
+            " ".repeat(25 - filled),
+            done as f64 / 1e6,
+            total as f64 / 1e6
+        );
+    }
+
+    fn done(&self) {
+        if self.on && self.drawn.is_some() {
+            eprintln!();
+        }
+    }
 }

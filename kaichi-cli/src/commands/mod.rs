@@ -4,6 +4,7 @@ mod block;
 mod contacts;
 mod demo;
 mod dm;
+mod files;
 mod group;
 mod id;
 mod ipns;

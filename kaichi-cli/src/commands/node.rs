@@ -273,6 +273,14 @@ async fn client(
             Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::SendFile { to, path, text } => {
+            super::files::send_file(&node, &mut write, to, path, text).await
+        }
+        Request::SaveFile {
+            message,
+            index,
+            out,
+        } => super::files::save_file(&node, &mut write, message, index, out).await,
         Request::Root => json!({"ok": true, "root": node.root().await?.map(|c| c.to_string())}),
         Request::DmSync { peer } => match node.sync(&peer).await {
             Ok(r) => json!({"ok": true, "new_entries": r.new_entries, "entries": r.entries}),

@@ -22,8 +22,8 @@ use crate::peer::IntoPeer;
 /// Chunks fetched at once while saving.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
-fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
-    move |source| NodeError::File {
+fn file_error(path: &Path, source: std::io::Error) -> NodeError {
+    NodeError::File {
         path: path.to_owned(),
         source,
     }
@@ -62,8 +62,12 @@ impl Node {
         let to = to.into_peer()?;
         let mut file = tokio::fs::File::open(path)
             .await
-            .map_err(file_error(path))?;
-        let size = file.metadata().await.map_err(file_error(path))?.len();
+            .map_err(|e| file_error(path, e))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| file_error(path, e))?
+            .len();
         let mut key = [0u8; 32];
         getrandom::fill(&mut key)?;
         let key = AttachmentKey(key);
@@ -73,13 +77,18 @@ impl Node {
         while let Some(n) = sealer.next_chunk_len() {
             file.read_exact(&mut buf[..n])
                 .await
-                .map_err(file_error(path))?;
+                .map_err(|e| file_error(path, e))?;
             let (cid, block) = sealer.seal_chunk(&buf[..n])?;
             self.put_pinned(cid.to_cid(), block).await?;
             done += n as u64;
             progress(done, size);
         }
-        if file.read(&mut buf[..1]).await.map_err(file_error(path))? != 0 {
+        if file
+            .read(&mut buf[..1])
+            .await
+            .map_err(|e| file_error(path, e))?
+            != 0
+        {
             return Err(NodeError::FileChanged(path.to_owned()));
         }
         let manifest = sealer.finish()?;
@@ -140,23 +149,25 @@ impl Node {
         let partial = std::path::PathBuf::from(partial);
         let mut file = tokio::fs::File::create(&partial)
             .await
-            .map_err(file_error(&partial))?;
-        let mut chunks =
-            futures::stream::iter(manifest.chunks().iter().enumerate().map(|(i, cid)| {
-                let node = self.clone();
-                let cid = cid.to_cid();
-                async move { (i, node.get_block(&cid).await) }
-            }))
-            .buffered(CHUNKS_IN_FLIGHT);
+            .map_err(|e| file_error(&partial, e))?;
+        let fetches: Vec<_> = manifest
+            .chunks()
+            .iter()
+            .enumerate()
+            .map(|(i, cid)| fetch_chunk(self.clone(), i, cid.to_cid()))
+            .collect();
+        let mut chunks = futures::stream::iter(fetches).buffered(CHUNKS_IN_FLIGHT);
         let mut done = 0u64;
         let written = async {
             while let Some((i, block)) = chunks.next().await {
                 let plain = open_chunk(&attachment.key, &manifest, i, &block?)?;
-                file.write_all(&plain).await.map_err(file_error(&partial))?;
+                file.write_all(&plain)
+                    .await
+                    .map_err(|e| file_error(&partial, e))?;
                 done += plain.len() as u64;
                 progress(done, manifest.size());
             }
-            file.sync_all().await.map_err(file_error(&partial))?;
+            file.sync_all().await.map_err(|e| file_error(&partial, e))?;
             Ok::<_, NodeError>(())
         }
         .await;
@@ -166,7 +177,7 @@ impl Node {
         }
         tokio::fs::rename(&partial, out)
             .await
-            .map_err(file_error(out))?;
+            .map_err(|e| file_error(out, e))?;
         Ok(attachment)
     }
 
@@ -178,4 +189,13 @@ impl Node {
             .map_err(|_| NodeError::Stopped)?
             .map_err(|e| NodeError::Blocks(Box::new(e)))
     }
+}
+
+/// Fetches chunk `index` (a future that owns what it needs).
+async fn fetch_chunk(
+    node: Node,
+    index: usize,
+    cid: cid::Cid,
+) -> (usize, Result<Vec<u8>, NodeError>) {
+    (index, node.get_block(&cid).await)
 }
