@@ -7,6 +7,7 @@
 //   {"op":"get","cid":...}                   -> {"ok":true,"bytes":<hex>}   (Bitswap when not held)
 //   {"op":"put","bytes":<hex>}               -> {"ok":true,"cid":...}       (raw, SHA-256, CIDv1)
 //   {"op":"has","cid":...}                   -> {"ok":true,"has":bool}
+//   {"op":"fetch","cids":[...],"concurrency":n} -> {"ok":true,"blocks":n,"ms":t}  (each block over Bitswap, n at a time)
 //   {"op":"pin","cid":...}                   -> {"ok":true,"blocks":n}      (recursive: every block the DAG links, fetched over Bitswap)
 //   {"op":"resolve","name":<k51… or 12D3…>}  -> {"ok":true,"value":"/ipfs/<cid>[/path]","sequence":n}
 //   {"op":"publish","bytes":<hex>}           -> {"ok":true,"name":<k51…>,"cid":...}  (a new Ed25519 key; IPNS record put in the DHT)
@@ -105,10 +106,25 @@ for await (const line of lines) {
       const cid = CID.createV1(raw.code, await sha256.digest(bytes))
       await helia.blockstore.put(cid, bytes)
       out({ ok: true, cid: cid.toString() })
+    } else if (req.op === 'fetch') {
+      const cids = req.cids.map((c) => CID.parse(c))
+      const started = performance.now()
+      let next = 0
+      let blocks = 0
+      const worker = async () => {
+        while (next < cids.length) {
+          const cid = cids[next++]
+          await helia.blockstore.get(cid, { signal: AbortSignal.timeout(60000) })
+          blocks++
+        }
+      }
+      await Promise.all(Array.from({ length: req.concurrency ?? 1 }, worker))
+      out({ ok: true, blocks, ms: performance.now() - started })
     } else if (req.op === 'pin') {
       let blocks = 0
-      for await (const _ of helia.pins.add(CID.parse(req.cid), { signal: AbortSignal.timeout(60000) })) blocks++
-      out({ ok: true, blocks })
+      const started = performance.now()
+      for await (const _ of helia.pins.add(CID.parse(req.cid), { signal: AbortSignal.timeout(req.timeout_ms ?? 60000) })) blocks++
+      out({ ok: true, blocks, ms: performance.now() - started })
     } else if (req.op === 'has') {
       out({ ok: true, has: await helia.blockstore.has(CID.parse(req.cid)) })
     } else if (req.op === 'resolve') {
