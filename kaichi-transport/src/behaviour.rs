@@ -6,7 +6,7 @@ use std::time::Duration;
 use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{StreamProtocol, connection_limits, identify, identity, kad, ping};
+use libp2p::{StreamProtocol, autonat, connection_limits, identify, identity, kad, ping};
 use sha2::{Digest, Sha256};
 
 use crate::config::ConnectionLimits;
@@ -19,8 +19,8 @@ const IDENTIFY_PROTOCOL: &str = "/kaichi/1.0.0";
 /// `kaichi/<version>`): nodes push their new blocks to the relays they meet.
 pub(crate) const RELAY_AGENT: &str = "kaichi-relay";
 
-/// Connection limits, gossipsub, block exchange, identify, ping, Kademlia
-/// and Bitswap.
+/// Connection limits, gossipsub, block exchange, identify, ping, Kademlia,
+/// Bitswap and AutoNAT.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
     /// First, so a connection over the limits is denied before any other
@@ -33,6 +33,10 @@ pub(crate) struct Behaviour {
     pub(crate) kad: kad::Behaviour<kad::store::MemoryStore>,
     /// Bitswap over the node's block store.
     pub(crate) bitswap: crate::bitswap::Bitswap,
+    /// AutoNAT (v1, `/libp2p/autonat/1.0.0`): asks peers to dial this node
+    /// back (a confirmed address makes an `Auto` node a DHT server) and
+    /// dials others back when they ask.
+    pub(crate) autonat: autonat::Behaviour,
 }
 
 /// The IPFS DHT's protocol: Kaichi puts only IPNS records and provider
@@ -45,6 +49,7 @@ impl Behaviour {
         limits: &ConnectionLimits,
         relay: bool,
         dht_mode: crate::config::DhtMode,
+        autonat_private_ips: bool,
         store: std::sync::Arc<kaichi_privatelog::store::SqliteStore>,
     ) -> Result<Self, String> {
         let config = gossipsub::ConfigBuilder::default()
@@ -117,6 +122,18 @@ impl Behaviour {
                 kad
             },
             bitswap: crate::bitswap::behaviour(store),
+            autonat: autonat::Behaviour::new(
+                key.public().to_peer_id(),
+                autonat::Config {
+                    only_global_ips: !autonat_private_ips,
+                    boot_delay: if autonat_private_ips {
+                        Duration::from_secs(1)
+                    } else {
+                        autonat::Config::default().boot_delay
+                    },
+                    ..Default::default()
+                },
+            ),
         })
     }
 }

@@ -29,14 +29,16 @@ pub struct ConnectionLimits {
 }
 
 impl Default for ConnectionLimits {
-    /// 256 in, 128 out, 64 pending each way, 2 per peer (a TCP and a QUIC
-    /// connection, or one each way while two peers dial each other).
+    /// 256 in, 128 out, 64 pending each way, 4 per peer (one each way
+    /// while two peers dial each other, and AutoNAT's dial-backs both ways:
+    /// with 2, a peer that had dialled this node back could not be dialled
+    /// back in turn).
     fn default() -> Self {
         Self {
             max_incoming: 256,
             max_outgoing: 128,
             max_pending: 64,
-            max_per_peer: 2,
+            max_per_peer: 4,
         }
     }
 }
@@ -62,6 +64,7 @@ pub struct NodeConfig {
     pub(crate) balances: Balances,
     pub(crate) dht_mode: DhtMode,
     pub(crate) external: Vec<Multiaddr>,
+    pub(crate) autonat_private_ips: bool,
 }
 
 /// Whether the node answers DHT queries (server) or only makes them
@@ -70,14 +73,16 @@ pub struct NodeConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum DhtMode {
-    /// Always a server (the default for now: AutoNAT does not run yet, so
-    /// nothing confirms reachability; loopback and LAN networks need it).
+    /// Always a server (the default: loopback and LAN networks, where
+    /// AutoNAT cannot confirm a public address, need it).
     #[default]
     Server,
     /// Always a client.
     Client,
-    /// A server once an external address is confirmed (one given with
-    /// [`NodeConfigBuilder::external_address`]), a client until then.
+    /// A server while an external address is confirmed (by AutoNAT: peers
+    /// dial this node back at the addresses it listens on and is seen at;
+    /// or one given with [`NodeConfigBuilder::external_address`]), a client
+    /// otherwise: what a node on the internet should run.
     Auto,
 }
 
@@ -130,6 +135,7 @@ impl NodeConfig {
                 balances: Balances(Arc::new(kaichi_groups::NoBalances)),
                 dht_mode: DhtMode::default(),
                 external: Vec::new(),
+                autonat_private_ips: false,
             },
         }
     }
@@ -183,6 +189,15 @@ impl NodeConfigBuilder {
     /// How often queued notifications are retried.
     pub fn retry_interval(mut self, d: Duration) -> Self {
         self.config.retry_interval = d;
+        self
+    }
+
+    /// Let AutoNAT probe and confirm private and loopback addresses (as
+    /// client and as server, after a 1 s delay instead of 15 s): for a LAN
+    /// or tests on one machine. On the internet leave it off: only global
+    /// addresses then count as reachable.
+    pub fn autonat_private_ips(mut self, on: bool) -> Self {
+        self.config.autonat_private_ips = on;
         self
     }
 

@@ -99,6 +99,9 @@ pub(crate) struct Engine {
     lookups: lookup::DocumentLookups,
     /// Whether this node's document and IPNS record went into the DHT.
     published: bool,
+    /// Whether this node has met a DHT peer (from then on its record is
+    /// republished as its root changes).
+    dht_joined: bool,
     /// Bootstrap addresses and the peer each one reached (from a `/p2p/`
     /// suffix, or learned when a dial to it succeeded).
     bootstrap: Vec<(Multiaddr, Option<PeerId>)>,
@@ -150,6 +153,7 @@ impl Engine {
         let relay = config.relay;
         let dht_mode = config.dht_mode();
         let root_interval = config.root_republish_interval;
+        let autonat_private_ips = config.autonat_private_ips;
         let relay_limits = relay.then_some(relay::RelayLimits {
             retention: config.relay_retention,
             max_per_topic: config.relay_max_per_inbox,
@@ -165,7 +169,15 @@ impl Engine {
             .map_err(|e| setup(Box::new(e)))?
             .with_quic()
             .with_behaviour(|k| {
-                Behaviour::new(k, &limits, relay, dht_mode, store.clone()).map_err(|e| e.into())
+                Behaviour::new(
+                    k,
+                    &limits,
+                    relay,
+                    dht_mode,
+                    autonat_private_ips,
+                    store.clone(),
+                )
+                .map_err(|e| e.into())
             })
             .map_err(|e| setup(Box::new(e)))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
@@ -235,6 +247,7 @@ impl Engine {
             conversation_ids: HashMap::new(),
             lookups: lookup::DocumentLookups::new(),
             published: false,
+            dht_joined: false,
             bootstrap,
             providers: providers::Providers::new(),
             groups,
@@ -453,12 +466,20 @@ impl Engine {
                     for addr in info.listen_addrs {
                         self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                     }
+                    self.dht_joined = true;
                     if !self.published {
                         self.publish_identity();
                     }
                 }
             SwarmEvent::Behaviour(BehaviourEvent::Blocks(e)) => self.blocks(e),
             SwarmEvent::Behaviour(BehaviourEvent::Bitswap(e)) => self.bitswap(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(libp2p::autonat::Event::StatusChanged {
+                old,
+                new,
+            })) => self.reachability_changed(old, new),
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(e)) => {
+                tracing::debug!(?e, "autonat");
+            }
             _ => {}
         }
     }

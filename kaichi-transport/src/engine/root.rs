@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use kaichi_privatelog::{AuthorTag, BlockCid, EntryCid, Root, RootCid, RootError};
 
+/// After a failed publication, the next attempt waits this long.
+pub(in crate::engine) const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 /// Republished this often even when nothing changed (records are valid for
 /// 24 hours; DHT nodes drop records after 48).
 pub(in crate::engine) const REFRESH_INTERVAL: Duration = Duration::from_secs(4 * 3600);
@@ -31,6 +33,8 @@ pub(in crate::engine) struct RootState {
     stored: Option<RootCid>,
     /// The root the last published record points to.
     published: Option<RootCid>,
+    /// When to try again after a failed publication.
+    retry_at: Option<Instant>,
 }
 
 impl RootState {
@@ -45,6 +49,7 @@ impl RootState {
             last_sequence: 0,
             stored: None,
             published: None,
+            retry_at: None,
         }
     }
 
@@ -79,6 +84,9 @@ impl RootState {
     /// Whether to publish now: changed and past the interval since the last
     /// publication, or unchanged for [`REFRESH_INTERVAL`].
     pub(in crate::engine) fn due(&self, now: Instant) -> bool {
+        if let Some(at) = self.retry_at {
+            return now >= at;
+        }
         match self.last_published {
             None => true,
             Some(at) => {
@@ -97,15 +105,16 @@ impl RootState {
     /// The root `cid` was published with `sequence`.
     pub(in crate::engine) fn published(&mut self, cid: RootCid, now: Instant, sequence: u64) {
         self.published = Some(cid);
+        self.retry_at = None;
         self.dirty = false;
         self.last_published = Some(now);
         self.last_sequence = sequence;
     }
 
-    /// Publishing failed: try again at the next chance.
-    pub(in crate::engine) fn failed(&mut self) {
+    /// Publishing failed at `now`: try again [`RETRY_AFTER_FAILURE`] later.
+    pub(in crate::engine) fn failed(&mut self, now: Instant) {
         self.dirty = true;
-        self.last_published = None;
+        self.retry_at = Some(now + RETRY_AFTER_FAILURE);
     }
 }
 
@@ -159,9 +168,9 @@ impl super::Engine {
 
     /// Republishes the IPNS record when the root changed (at most once per
     /// `root_republish_interval`) or is due for a refresh, once the node
-    /// has published to the DHT at all.
+    /// has met a DHT peer (a failed publication is retried here too).
     pub(super) fn republish_root_if_due(&mut self) {
-        if self.published && self.root.due(Instant::now()) {
+        if self.dht_joined && self.root.due(Instant::now()) {
             self.publish_identity();
         }
     }
@@ -195,8 +204,9 @@ mod tests {
         // A clock that went back still gives a higher sequence.
         assert_eq!(s.next_sequence(900), 1_001);
         assert_eq!(s.next_sequence(2_000), 2_000);
-        s.failed();
-        assert!(s.due(t0));
+        s.failed(t0);
+        assert!(!s.due(t0));
+        assert!(s.due(t0 + RETRY_AFTER_FAILURE));
     }
 
     #[test]

@@ -13,6 +13,15 @@ use crate::rejection::Rejection;
 pub enum NodeEvent {
     /// Listening on an address.
     Listening(Multiaddr),
+    /// AutoNAT's verdict changed: whether peers could dial this node back,
+    /// and at which address.
+    Reachability {
+        /// The address peers reached, when public.
+        public: Option<Multiaddr>,
+    },
+    /// The node became a DHT server (it answers queries and stores
+    /// records) or a client (it only asks).
+    DhtServer(bool),
     /// A connection to a peer opened.
     PeerConnected(PeerId),
     /// The last connection to a peer closed.

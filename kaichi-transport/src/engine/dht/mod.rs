@@ -58,7 +58,7 @@ impl Engine {
             self.root
                 .published(root_cid, std::time::Instant::now(), sequence);
         } else {
-            self.root.failed();
+            self.root.failed(std::time::Instant::now());
         }
         let document = self.document.clone();
         self.pin_at_relays(&document);
@@ -154,9 +154,37 @@ impl Engine {
             } => {
                 tracing::debug!(%e, "publishing to the DHT failed; will retry");
                 self.published = false;
-                self.root.failed();
+                self.root.failed(std::time::Instant::now());
+            }
+            kad::Event::ModeChanged { new_mode } => {
+                self.emit(crate::node::NodeEvent::DhtServer(
+                    new_mode == kad::Mode::Server,
+                ));
             }
             _ => {}
         }
+    }
+
+    /// AutoNAT's verdict changed. An `Auto` node whose confirmed address
+    /// is no longer reachable withdraws it, which makes it a DHT client
+    /// again (Kademlia follows the confirmed external addresses).
+    pub(super) fn reachability_changed(
+        &mut self,
+        old: libp2p::autonat::NatStatus,
+        new: libp2p::autonat::NatStatus,
+    ) {
+        tracing::info!(?old, ?new, "reachability changed");
+        if let libp2p::autonat::NatStatus::Public(addr) = &old
+            && !new.is_public()
+            && self.config.dht_mode() == crate::config::DhtMode::Auto
+            && !self.config.external.contains(addr)
+        {
+            self.swarm.remove_external_address(addr);
+        }
+        let public = match new {
+            libp2p::autonat::NatStatus::Public(addr) => Some(addr),
+            _ => None,
+        };
+        self.emit(crate::node::NodeEvent::Reachability { public });
     }
 }
