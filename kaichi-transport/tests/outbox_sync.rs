@@ -8,9 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{memory_store, start, start_configured, within};
+use common::{memory_store, start, within};
 use kaichi_privatelog::Root;
-use kaichi_privatelog::store::BlockStore as _;
 use kaichi_transport::NodeError;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,16 +18,8 @@ async fn a_reader_rebuilds_an_outbox_through_the_authors_ipns_root() {
     // notifications for no time: the only way to Alice's messages is her
     // root.
     let relay_store = memory_store();
-    let relay = start_configured(150, relay_store.clone(), |b| {
-        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-            .relay(Duration::from_millis(1))
-    })
-    .await;
-    let alice = start_configured(151, memory_store(), |b| {
-        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-            .root_republish_interval(Duration::from_secs(1))
-    })
-    .await;
+    let relay = common::start_pinning_relay(150, relay_store.clone()).await;
+    let alice = common::start_fast_root(151, memory_store()).await;
     alice.node.dial(relay.addr.clone()).await.unwrap();
     let (_, bob_keys, bob_doc) = common::identity(152);
     alice.node.add_contact(bob_doc).await.unwrap();
@@ -68,15 +59,7 @@ async fn a_reader_rebuilds_an_outbox_through_the_authors_ipns_root() {
     .await;
     // The relay walked Alice's root and pinned every entry (pushed to it or
     // not); then Alice goes offline.
-    within(async {
-        while !sent
-            .iter()
-            .all(|c| relay_store.is_pinned(&c.to_cid()).unwrap_or(false))
-        {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    common::until_pinned(&relay_store, &sent).await;
     alice.node.shutdown().await;
 
     // Bob comes online knowing only Alice's wallet and syncs: every entry

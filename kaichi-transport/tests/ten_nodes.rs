@@ -78,17 +78,9 @@ async fn blocks_are_found_through_provider_records_with_the_author_offline() {
     // A relay that pins what its users push, holding notifications for no
     // time (so nothing reaches the reader but through the DHT).
     let relay_store = memory_store();
-    let relay = common::start_configured(187, relay_store.clone(), |b| {
-        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-            .relay(Duration::from_millis(1))
-    })
-    .await;
+    let relay = common::start_pinning_relay(187, relay_store.clone()).await;
     relay.node.dial(dht[0].addr.clone()).await.unwrap();
-    let author = common::start_configured(188, memory_store(), |b| {
-        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-            .root_republish_interval(Duration::from_secs(1))
-    })
-    .await;
+    let author = common::start_fast_root(188, memory_store()).await;
     author.node.dial(relay.addr.clone()).await.unwrap();
     author.node.dial(dht[1].addr.clone()).await.unwrap();
     let (_, reader_keys, reader_doc) = common::identity(189);
@@ -104,16 +96,7 @@ async fn blocks_are_found_through_provider_records_with_the_author_offline() {
         );
     }
     // The relay walked the author's latest root and pinned every entry.
-    within(async {
-        use kaichi_privatelog::store::BlockStore as _;
-        while !sent
-            .iter()
-            .all(|c| relay_store.is_pinned(&c.to_cid()).unwrap_or(false))
-        {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    common::until_pinned(&relay_store, &sent).await;
     author.node.shutdown().await;
 
     let reader = start(189, memory_store()).await;

@@ -136,6 +136,18 @@ impl<R> OutboxSyncs<R> {
     }
 }
 
+/// What a sync of `conv` towards `heads` still lacks: the heads not held
+/// and the parents named but not held.
+fn still_wanted(conv: &kaichi_privatelog::Conversation, heads: &[EntryCid]) -> Vec<EntryCid> {
+    let mut want: Vec<EntryCid> = heads
+        .iter()
+        .filter(|h| !conv.contains(h))
+        .copied()
+        .collect();
+    want.extend(conv.missing());
+    want
+}
+
 impl Engine {
     /// `Node::sync`: a fresh lookup of the contact (its record and root,
     /// whatever is cached), then the fetch.
@@ -163,12 +175,7 @@ impl Engine {
                 .and_then(|r| r.outbox(&conv.peer_tag()))
                 .map(<[EntryCid]>::to_vec)
                 .unwrap_or_default();
-            let mut want: Vec<EntryCid> = heads
-                .iter()
-                .filter(|h| !conv.contains(h))
-                .copied()
-                .collect();
-            want.extend(conv.missing());
+            let want = still_wanted(conv, &heads);
             Ok::<_, NodeError>((contact.id, heads, conv.len(), want))
         })();
         let (id, heads, before, want) = match started {
@@ -186,8 +193,8 @@ impl Engine {
         self.check_syncs();
     }
 
-    /// Answers the syncs that ended; runs on the retry timer and after
-    /// blocks arrive.
+    /// Answers the syncs that ended (complete, or past their deadline); runs
+    /// on the retry timer and when a sync starts.
     pub(super) fn check_syncs(&mut self) {
         let conversations = &self.conversations;
         let ended = self.syncs.check(Instant::now(), |id, heads| {
@@ -215,13 +222,7 @@ impl Engine {
             .syncs
             .waiting()
             .filter_map(|(id, heads)| {
-                let conv = self.conversations.get(id)?;
-                let mut want: Vec<EntryCid> = heads
-                    .iter()
-                    .filter(|h| !conv.contains(h))
-                    .copied()
-                    .collect();
-                want.extend(conv.missing());
+                let want = still_wanted(self.conversations.get(id)?, heads);
                 (!want.is_empty()).then_some((*id, want))
             })
             .collect();

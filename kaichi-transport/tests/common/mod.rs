@@ -264,3 +264,36 @@ async fn listening(
         wallet: kaichi_identity::wallet::WalletSigner::address(wallet).to_string(),
     }
 }
+
+/// A relay that pins what its users push and holds notifications for no
+/// time: what reaches a reader through it comes by root and Bitswap only.
+pub async fn start_pinning_relay(seed: u8, store: Arc<SqliteStore>) -> Peer {
+    start_configured(seed, store, |b| {
+        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .relay(Duration::from_millis(1))
+    })
+    .await
+}
+
+/// A node that republishes its root at least every second.
+pub async fn start_fast_root(seed: u8, store: Arc<SqliteStore>) -> Peer {
+    start_configured(seed, store, |b| {
+        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .root_republish_interval(Duration::from_secs(1))
+    })
+    .await
+}
+
+/// Waits until `store` pins every one of `cids`.
+pub async fn until_pinned(store: &SqliteStore, cids: &[kaichi_privatelog::EntryCid]) {
+    use kaichi_privatelog::store::BlockStore as _;
+    within(async {
+        while !cids
+            .iter()
+            .all(|c| store.is_pinned(&c.to_cid()).unwrap_or(false))
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}
