@@ -353,7 +353,8 @@ pub(crate) enum DhtModeArg {
     Server,
     /// Only ask.
     Client,
-    /// A server once an external address is confirmed.
+    /// A server while an external address is confirmed (AutoNAT, or
+    /// --external-address).
     Auto,
 }
 
@@ -372,10 +373,15 @@ pub(crate) struct NodeArgs {
     /// With --relay: how long held notifications are kept.
     #[arg(long, default_value = "7d")]
     pub(crate) retention: String,
-    /// DHT mode: `server` answers queries (the default until AutoNAT runs),
-    /// `client` only asks, `auto` serves once an --external-address is set.
+    /// DHT mode: `server` answers queries (the default), `client` only asks,
+    /// `auto` serves while AutoNAT (peers dialling back) or an
+    /// --external-address confirms that others can reach this node.
     #[arg(long, value_enum, default_value_t = DhtModeArg::Server)]
     pub(crate) dht_mode: DhtModeArg,
+    /// Let AutoNAT confirm private and loopback addresses (a LAN, or tests
+    /// on one machine); by default only global addresses count.
+    #[arg(long)]
+    pub(crate) autonat_private_ips: bool,
     /// An address others reach this node at (repeatable): announced to
     /// peers; makes an `auto` node a DHT server.
     #[arg(long)]

@@ -358,3 +358,47 @@ fn a_group_chat_between_node_processes() {
     });
     assert!(!members.as_array().unwrap().iter().any(|m| m == carol_name));
 }
+
+/// `kaichi node --dht-mode auto`: a node becomes a DHT server once a peer
+/// dialled it back (AutoNAT; private addresses allowed on both sides here,
+/// all on loopback), and `dm watch` shows it.
+#[test]
+fn an_auto_node_becomes_a_dht_server_through_autonat() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, a) = (dir.path().join("relay"), dir.path().join("auto"));
+    kaichi_json(&r, &["wallet", "new"]);
+    kaichi_json(&a, &["wallet", "new"]);
+    let (_relay, relay_addr) = node(&r, &["--relay", "--autonat-private-ips"]);
+    let (_auto, _) = node(
+        &a,
+        &[
+            "--dht-mode",
+            "auto",
+            "--autonat-private-ips",
+            "--bootstrap",
+            &relay_addr,
+        ],
+    );
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_kaichi"))
+        .arg("--home")
+        .arg(&a)
+        .args(["--json", "dm", "watch"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if v["event"] == "dht_mode" {
+                let _ = tx.send(v);
+                return;
+            }
+        }
+    });
+    let got = rx.recv_timeout(Duration::from_secs(20));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(got.expect("no dht_mode event")["server"], true);
+}

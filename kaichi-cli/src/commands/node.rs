@@ -33,6 +33,10 @@ fn event_json(e: &NodeEvent) -> serde_json::Value {
     match e {
         NodeEvent::Listening(a) => json!({"event": "listening", "addr": a.to_string()}),
         NodeEvent::PeerConnected(p) => json!({"event": "peer_connected", "peer": p.to_string()}),
+        NodeEvent::Reachability { public } => {
+            json!({"event": "reachability", "public": public.as_ref().map(ToString::to_string)})
+        }
+        NodeEvent::DhtServer(server) => json!({"event": "dht_mode", "server": server}),
         NodeEvent::PeerDisconnected(p) => {
             json!({"event": "peer_disconnected", "peer": p.to_string()})
         }
@@ -99,6 +103,9 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
         crate::cli::DhtModeArg::Auto => DhtMode::Auto,
     };
     options.push(Box::new(move |c| c.dht_mode(mode)));
+    if args.autonat_private_ips {
+        options.push(Box::new(|c| c.autonat_private_ips(true)));
+    }
     for a in &args.external_address {
         let addr = a
             .parse::<Multiaddr>()
