@@ -154,8 +154,8 @@ fn three_node_processes_deliver_through_a_relay() {
     assert_eq!(synced["new_entries"], 0, "{synced}");
     assert_eq!(synced["entries"], 3, "{synced}");
     // Carol finds Alice's root, but no outbox in it is hers to read.
-    // (Her node may still be joining the DHT: a lookup on an empty routing
-    // table finds nobody, so she tries again.)
+    // (Her node joined the DHT a moment ago: while it settles a lookup can
+    // miss, so she tries again.)
     let deadline = Instant::now() + Duration::from_secs(20);
     let synced = loop {
         let out = kaichi(&c)

@@ -94,3 +94,22 @@ fn dht_records_are_validated() {
         Err(RecordError::Ipns(_))
     ));
 }
+
+/// A lookup started the moment a node dials its first DHT peer (its
+/// routing table still empty) waits for that peer instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_right_after_start_waits_for_the_dht() {
+    let relay = start_relay(95).await;
+    let mut bob = start(96, Arc::new(SqliteStore::open_in_memory().unwrap())).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let alice = start(97, Arc::new(SqliteStore::open_in_memory().unwrap())).await;
+    alice.node.dial(relay.addr.clone()).await.unwrap();
+    // No pause: identify has not told Alice's DHT about the relay yet.
+    alice
+        .node
+        .send_dm(&bob.wallet, "straight away")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut bob.events).await, "straight away");
+}

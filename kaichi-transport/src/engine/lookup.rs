@@ -24,6 +24,9 @@ use crate::rejection::Rejection;
 
 /// Most searches for a peer's addresses in flight.
 const MAX_PEER_SEARCHES: usize = 64;
+/// How long a lookup's DHT step waits for the routing table to hold a peer
+/// (a node that just started) before it runs anyway.
+const WAIT_FOR_DHT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What waits on a lookup.
 pub(super) enum Waiter {
@@ -61,6 +64,8 @@ pub(super) struct DocumentLookups {
     fetches: HashMap<beetswap::QueryId, LookupId>,
     /// Searches for the addresses of a peer to dial.
     peer_searches: HashMap<kad::QueryId, PeerId>,
+    /// DHT steps held back while the routing table is empty, since when.
+    waiting_for_dht: Vec<(LookupId, Next, Instant)>,
 }
 
 impl DocumentLookups {
@@ -71,6 +76,7 @@ impl DocumentLookups {
             kad: HashMap::new(),
             fetches: HashMap::new(),
             peer_searches: HashMap::new(),
+            waiting_for_dht: Vec::new(),
         }
     }
 
@@ -78,6 +84,7 @@ impl DocumentLookups {
     /// Bitswap query to cancel, if one ran.
     fn clear(&mut self, id: LookupId) -> Option<beetswap::QueryId> {
         self.kad.retain(|_, l| *l != id);
+        self.waiting_for_dht.retain(|(l, _, _)| *l != id);
         let fetch = self
             .fetches
             .iter()
@@ -107,6 +114,22 @@ impl Engine {
         if let Some(query) = self.lookups.clear(id) {
             self.swarm.behaviour_mut().bitswap.cancel(query);
         }
+        // A query on an empty routing table ends at once with nothing: wait
+        // (bounded) for the first DHT peer instead.
+        if matches!(next, Next::Providers(_) | Next::Record(_))
+            && self.routing_table_is_empty()
+            && self.lookups.waiting_for_dht.len() < super::dht::lookups::MAX_LOOKUPS
+        {
+            self.lookups
+                .waiting_for_dht
+                .push((id, next, Instant::now()));
+            return;
+        }
+        self.run_step(id, next);
+    }
+
+    /// Starts a lookup's step on the swarm.
+    fn run_step(&mut self, id: LookupId, next: Next) {
         match next {
             Next::Providers(wallet) => {
                 let key = kad::RecordKey::new(&wallet_key(&wallet));
@@ -319,6 +342,36 @@ impl Engine {
         for (id, next) in self.lookups.lookups.timed_out(Instant::now()) {
             self.lookup_step(id, next);
         }
+        self.resume_lookups(false);
+    }
+
+    /// Runs the DHT steps held back for an empty routing table: all of them
+    /// once it holds a peer, the ones past [`WAIT_FOR_DHT`] anyway.
+    pub(super) fn resume_lookups(&mut self, peer_joined: bool) {
+        if self.lookups.waiting_for_dht.is_empty() {
+            return;
+        }
+        let ready = peer_joined || !self.routing_table_is_empty();
+        let now = Instant::now();
+        let (go, stay): (Vec<_>, Vec<_>) = std::mem::take(&mut self.lookups.waiting_for_dht)
+            .into_iter()
+            .partition(|(_, _, since)| ready || now.duration_since(*since) >= WAIT_FOR_DHT);
+        self.lookups.waiting_for_dht = stay;
+        for (id, next, _) in go {
+            if ready {
+                self.lookup_step(id, next);
+            } else {
+                self.run_step(id, next);
+            }
+        }
+    }
+
+    fn routing_table_is_empty(&mut self) -> bool {
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .kbuckets()
+            .all(|b| b.num_entries() == 0)
     }
 
     /// Sends `body` to a wallet once its document is found.

@@ -470,6 +470,7 @@ impl Engine {
                     if !self.published {
                         self.publish_identity();
                     }
+                    self.resume_lookups(true);
                 }
             SwarmEvent::Behaviour(BehaviourEvent::Blocks(e)) => self.blocks(e),
             SwarmEvent::Behaviour(BehaviourEvent::Bitswap(e)) => self.bitswap(e),
