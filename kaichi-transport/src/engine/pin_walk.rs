@@ -13,7 +13,7 @@ use std::hash::Hash;
 
 use cid::Cid;
 use kaichi_privatelog::attachment::Manifest;
-use kaichi_privatelog::{Root, SealedEntry};
+use kaichi_privatelog::{DAG_CBOR_CODEC, Root, SealedEntry};
 use libp2p::PeerId;
 
 use super::Engine;
@@ -49,8 +49,11 @@ pub(super) struct PinWalks<Q> {
 
 /// The links a block has that a walk follows: an entry's `prev` and files,
 /// a root's document and heads, a file manifest's chunks; none for anything
-/// else.
-pub(super) fn links(block: &[u8]) -> Vec<Cid> {
+/// else (raw blocks: documents and file chunks have no links).
+pub(super) fn links(cid: &Cid, block: &[u8]) -> Vec<Cid> {
+    if cid.codec() != DAG_CBOR_CODEC {
+        return Vec::new();
+    }
     if let Ok(entry) = SealedEntry::decode(block, None) {
         let mut out: Vec<Cid> = entry.prev().iter().map(|c| c.to_cid()).collect();
         out.extend_from_slice(entry.files());
@@ -60,13 +63,18 @@ pub(super) fn links(block: &[u8]) -> Vec<Cid> {
         return manifest.chunks().iter().map(|c| c.to_cid()).collect();
     }
     if let Ok(root) = Root::decode(block) {
-        let mut out = vec![root.document().to_cid()];
-        for (_, heads) in root.outboxes() {
-            out.extend(heads.iter().map(|c| c.to_cid()));
-        }
-        return out;
+        return root_links(&root);
     }
     Vec::new()
+}
+
+/// A root's links: its document and every outbox head.
+pub(super) fn root_links(root: &Root) -> Vec<Cid> {
+    let mut out = vec![root.document().to_cid()];
+    for (_, heads) in root.outboxes() {
+        out.extend(heads.iter().map(|c| c.to_cid()));
+    }
+    out
 }
 
 impl<Q: Hash + Eq + Copy> PinWalks<Q> {
@@ -189,9 +197,10 @@ impl<Q: Hash + Eq + Copy> PinWalks<Q> {
 }
 
 impl Engine {
-    /// Relay: a user pushed its root: pin everything it leads to.
-    pub(super) fn walk_pins(&mut self, owner: PeerId, root: &[u8]) {
-        if !self.pin_walks.start(owner, links(root)) {
+    /// Relay: a user pushed its root: pin everything it leads to (`links`,
+    /// the root's).
+    pub(super) fn walk_pins(&mut self, owner: PeerId, links: Vec<Cid>) {
+        if !self.pin_walks.start(owner, links) {
             tracing::debug!(%owner, "too many pin walks: this root is pinned alone");
         }
         self.drive_pin_walks();
@@ -208,14 +217,21 @@ impl Engine {
                 break;
             }
             for (id, cid) in next {
-                match self.store.get(&cid) {
-                    Ok(Some(block)) => {
+                // A held raw block (a document, a file chunk) links nothing:
+                // it is pinned without being read.
+                let held = if cid.codec() == DAG_CBOR_CODEC {
+                    self.store.get(&cid).ok().flatten().map(|b| links(&cid, &b))
+                } else {
+                    self.store.has(&cid).ok().filter(|h| *h).map(|_| Vec::new())
+                };
+                match held {
+                    Some(links) => {
                         if let Err(e) = self.store.pin(&cid) {
                             tracing::debug!(%e, "could not pin a walked block");
                         }
-                        self.pin_walks.visited(id, Some(links(&block)));
+                        self.pin_walks.visited(id, Some(links));
                     }
-                    _ => {
+                    None => {
                         let query = self.swarm.behaviour_mut().bitswap.get(&cid);
                         self.pin_walks.fetching(query, id, cid);
                     }
@@ -244,7 +260,7 @@ impl Engine {
                 .put(&cid, block)
                 .and_then(|()| self.store.pin(&cid))
             {
-                Ok(()) => Some(links(block)),
+                Ok(()) => Some(links(&cid, block)),
                 Err(e) => {
                     tracing::debug!(%e, "could not pin a walked block");
                     None
@@ -308,6 +324,6 @@ mod tests {
         }
         assert!(!w.start(PeerId::random(), vec![]));
         // A raw block has no links.
-        assert!(links(b"raw bytes").is_empty());
+        assert!(links(&cid(1), b"raw bytes").is_empty());
     }
 }

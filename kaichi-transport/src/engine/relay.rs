@@ -221,16 +221,17 @@ impl Relay {
     }
 
     /// The blocks among `blocks` that this relay pins for `peer`, with
-    /// their CIDs: each a well-formed, correctly signed entry or a valid
-    /// identity document (so that the identity can be looked up while
-    /// offline), within [`MAX_PIN_BYTES`] a request and
+    /// their CIDs: each a canonical entry (its author is hidden, so not
+    /// checked here), a valid identity document or a root (so that the
+    /// identity can be looked up and read while offline; a root comes back
+    /// decoded, to be walked), within [`MAX_PIN_BYTES`] a request and
     /// [`MAX_PINNED_PER_PEER`] in all (counted when admitted).
     pub(super) fn admit_pins(
         &mut self,
         peer: &PeerId,
         blocks: &[Vec<u8>],
         now: Timestamp,
-    ) -> Vec<(Cid, Vec<u8>)> {
+    ) -> Vec<(Cid, Vec<u8>, Option<Root>)> {
         let Some(limits) = self.limits else {
             return Vec::new();
         };
@@ -245,14 +246,18 @@ impl Relay {
             if size > MAX_PIN_BYTES || count >= MAX_PINNED_PER_PEER {
                 break;
             }
-            let cid = match SealedEntry::decode(block, None) {
-                Ok(entry) => entry.cid().to_cid(),
-                Err(_) if verify_document(block, now).is_ok() => BlockCid::of(block).to_cid(),
-                Err(_) if Root::decode(block).is_ok() => RootCid::of(block).to_cid(),
-                Err(_) => continue,
+            let (cid, root) = match SealedEntry::decode(block, None) {
+                Ok(entry) => (entry.cid().to_cid(), None),
+                Err(_) if verify_document(block, now).is_ok() => {
+                    (BlockCid::of(block).to_cid(), None)
+                }
+                Err(_) => match Root::decode(block) {
+                    Ok(root) => (RootCid::of(block).to_cid(), Some(root)),
+                    Err(_) => continue,
+                },
             };
             *self.pinned_by.entry(*peer).or_default() += 1;
-            admitted.push((cid, block.clone()));
+            admitted.push((cid, block.clone(), root));
         }
         admitted
     }
@@ -313,7 +318,7 @@ impl Engine {
     /// Relay: stores and provides the blocks a peer asks it to pin.
     pub(super) fn pin(&mut self, peer: &PeerId, blocks: &[Vec<u8>]) {
         use kaichi_privatelog::store::BlockStore as _;
-        for (cid, block) in self.relay.admit_pins(peer, blocks, super::now()) {
+        for (cid, block, root) in self.relay.admit_pins(peer, blocks, super::now()) {
             if let Err(e) = self
                 .store
                 .put(&cid, &block)
@@ -330,8 +335,8 @@ impl Engine {
             {
                 tracing::debug!(%e, "could not provide a pinned block");
             }
-            if cid.codec() == kaichi_privatelog::DAG_CBOR_CODEC && Root::decode(&block).is_ok() {
-                self.walk_pins(*peer, &block);
+            if let Some(root) = root {
+                self.walk_pins(*peer, super::pin_walk::root_links(&root));
             }
         }
     }

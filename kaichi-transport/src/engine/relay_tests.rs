@@ -152,8 +152,8 @@ fn pins_only_signed_entries_within_the_peer_limit() {
     assert_eq!(
         admitted,
         vec![
-            (entry.cid().to_cid(), entry.block().to_vec()),
-            (kaichi_privatelog::BlockCid::of(&doc).to_cid(), doc)
+            (entry.cid().to_cid(), entry.block().to_vec(), None),
+            (kaichi_privatelog::BlockCid::of(&doc).to_cid(), doc, None)
         ]
     );
     assert_eq!(r.admit_pins(&p2, &[entry.block().to_vec()], now).len(), 1);
