@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use kaichi_identity::wallet::KeypairWallet;
 use kaichi_privatelog::store::Durability;
-use kaichi_transport::{Multiaddr, Node, NodeEvent};
+use kaichi_transport::{DhtMode, Multiaddr, Node, NodeEvent};
 
 fn megabytes() -> u64 {
     std::env::var("KAICHI_BENCH_FILE_MB")
@@ -46,7 +46,10 @@ async fn node(
     let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
     let (node, mut events) = Node::builder(&wallet, dir.join(seed.to_string()))
         .durability(Durability::Normal)
-        .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
+        .configure(|c| {
+            c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+                .dht_mode(DhtMode::Server)
+        })
         .start()
         .await
         .unwrap();

@@ -14,7 +14,7 @@ use kaichi_identity::wallet::KeypairWallet;
 use kaichi_identity::{IdentityKeys, KeyEpoch};
 use kaichi_privatelog::store::{Durability, LogStore as _, SqliteStore, StoredConversation};
 use kaichi_privatelog::{Conversation, Message};
-use kaichi_transport::{Multiaddr, Node, NodeEvent};
+use kaichi_transport::{DhtMode, Multiaddr, Node, NodeEvent};
 
 /// Entries in the log (`KAICHI_BENCH_ENTRIES` overrides).
 fn entries() -> usize {
@@ -51,7 +51,10 @@ async fn node(seed: u8, dir: &std::path::Path) -> (Node, Multiaddr) {
     let (wallet, _) = keys(seed);
     let (node, events) = Node::builder(&wallet, dir.join(seed.to_string()))
         .durability(Durability::Normal)
-        .configure(|c| c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()))
+        .configure(|c| {
+            c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+                .dht_mode(DhtMode::Server)
+        })
         .start()
         .await
         .unwrap();

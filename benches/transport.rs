@@ -16,7 +16,7 @@ use kaichi_identity::document::DocumentBuilder;
 use kaichi_identity::wallet::KeypairWallet;
 use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
 use kaichi_privatelog::store::{Durability, SqliteStore};
-use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeEvent};
+use kaichi_transport::{DhtMode, Multiaddr, Node, NodeConfig, NodeEvent};
 use tokio::sync::mpsc;
 
 struct Peer {
@@ -40,7 +40,8 @@ async fn start(seed: u8, relay: bool, dir: &std::path::Path) -> Peer {
     let mut b = NodeConfig::builder()
         .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
         .event_buffer(65_536)
-        .retry_interval(Duration::from_millis(50));
+        .retry_interval(Duration::from_millis(50))
+        .dht_mode(DhtMode::Server);
     if relay {
         b = b.relay(Duration::from_secs(3600));
     }

@@ -373,10 +373,11 @@ pub(crate) struct NodeArgs {
     /// With --relay: how long held notifications are kept.
     #[arg(long, default_value = "7d")]
     pub(crate) retention: String,
-    /// DHT mode: `server` answers queries (the default), `client` only asks,
-    /// `auto` serves while AutoNAT (peers dialling back) or an
-    /// --external-address confirms that others can reach this node.
-    #[arg(long, value_enum, default_value_t = DhtModeArg::Server)]
+    /// DHT mode: `auto` (the default) serves while AutoNAT (peers dialling
+    /// back) or an --external-address confirms that others can reach this
+    /// node, `server` always answers queries (a LAN, loopback), `client`
+    /// only asks.
+    #[arg(long, value_enum, default_value_t = DhtModeArg::Auto)]
     pub(crate) dht_mode: DhtModeArg,
     /// Let AutoNAT confirm private and loopback addresses (a LAN, or tests
     /// on one machine); by default only global addresses count.

@@ -141,7 +141,12 @@ fn kaichi_node_with(
     let (node, mut events) = rt
         .block_on(
             Node::in_memory(&wallet)
-                .configure(|c| configure(c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())))
+                .configure(|c| {
+                    configure(
+                        c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+                            .dht_mode(kaichi_transport::DhtMode::Server),
+                    )
+                })
                 .start(),
         )
         .unwrap();

@@ -81,6 +81,7 @@ fn js_libp2p_relays_our_gossipsub_between_two_kaichi_nodes() {
                     .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
                     .bootstrap(js_addr)
                     .retry_interval(Duration::from_millis(100))
+                    .dht_mode(kaichi_transport::DhtMode::Server)
                     .build()
                     .unwrap();
                 Node::start(

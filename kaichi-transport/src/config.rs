@@ -73,16 +73,18 @@ pub struct NodeConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum DhtMode {
-    /// Always a server (the default: loopback and LAN networks, where
-    /// AutoNAT cannot confirm a public address, need it).
-    #[default]
+    /// Always a server: loopback and LAN networks (where AutoNAT does not
+    /// confirm private addresses unless
+    /// [`NodeConfigBuilder::autonat_private_ips`] is set) and nodes known
+    /// to be reachable.
     Server,
     /// Always a client.
     Client,
     /// A server while an external address is confirmed (by AutoNAT: peers
     /// dial this node back at the addresses it listens on and is seen at;
     /// or one given with [`NodeConfigBuilder::external_address`]), a client
-    /// otherwise: what a node on the internet should run.
+    /// otherwise: what a node on the internet should run (the default).
+    #[default]
     Auto,
 }
 
@@ -154,7 +156,7 @@ impl NodeConfigBuilder {
         self
     }
 
-    /// The node's DHT mode (default [`DhtMode::Server`]).
+    /// The node's DHT mode (default [`DhtMode::Auto`]).
     pub fn dht_mode(mut self, mode: DhtMode) -> Self {
         self.config.dht_mode = mode;
         self

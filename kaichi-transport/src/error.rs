@@ -105,14 +105,14 @@ pub enum NodeError {
     /// The invitee's identity document lists no KeyPackage.
     #[error("{0} publishes no KeyPackage (their identity document lists none)")]
     NoKeyPackage(IpnsName),
-    /// The invitee's KeyPackage could not be fetched from their node.
-    #[error("could not fetch {member}'s KeyPackage{}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    /// The invitee's KeyPackage could not be fetched (over Bitswap, from
+    /// their node or any peer holding it).
+    #[error("could not fetch {member}'s KeyPackage: {reason}")]
     KeyPackageUnavailable {
         /// The invitee.
         member: IpnsName,
-        /// The request's failure (none when the peer answered without it).
-        #[source]
-        cause: Option<libp2p::request_response::OutboundFailure>,
+        /// Why (no peer served it in time, say).
+        reason: String,
     },
     /// The operating system's randomness failed.
     #[error("OS randomness: {0}")]

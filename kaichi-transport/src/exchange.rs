@@ -1,5 +1,7 @@
-//! Block exchange: a request-response protocol fetching blocks by CID, with
-//! size limits on both sides.
+//! `/kaichi/blocks`: the request-response protocol for what Bitswap cannot
+//! do: a relay handing its held notifications to their inbox's owner,
+//! pinning a user's new entries, and a group's log from an epoch on. Blocks
+//! by CID go over Bitswap. Size limits on both sides.
 
 use std::io;
 
@@ -9,22 +11,18 @@ use prost::Message as _;
 
 /// The protocol id.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/kaichi/blocks/1.0.0");
-/// Most CIDs one request may ask for.
-pub const MAX_WANT: usize = 64;
-/// Largest request accepted.
-const MAX_REQUEST_BYTES: usize = MAX_WANT * 64 + 64 + MAX_PIN_BYTES;
+/// Largest request accepted: the blocks to pin and their framing.
+const MAX_REQUEST_BYTES: usize = MAX_PIN_BYTES + 16 * 1024;
 /// Most bytes of blocks one request may ask a relay to pin.
 pub const MAX_PIN_BYTES: usize = 256 * 1024;
-/// Largest response accepted or sent (a Welcome and ratchet tree for a
-/// 20,000-member group are 3.0 MB and 4.7 MB).
+/// Largest response accepted or sent (held notifications, a group's log).
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Asks for blocks, and (from a relay) for the requester's held notifications.
+/// Asks a relay for the requester's held notifications, a relay to pin
+/// blocks, or a member or relay for a group's log. (Tag 1, CIDs wanted, is
+/// retired: blocks by CID go over Bitswap.)
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct BlockRequest {
-    /// Binary CIDs wanted.
-    #[prost(bytes = "vec", repeated, tag = "1")]
-    pub want: Vec<Vec<u8>>,
     /// Also return the sealed notifications a relay holds for the requester's
     /// inbox (the requester's PeerId is its IPNS name).
     #[prost(bool, tag = "2")]
@@ -41,13 +39,10 @@ pub struct BlockRequest {
     pub pin: Vec<Vec<u8>>,
 }
 
-/// The blocks the peer holds (each to be checked against its CID by the
-/// caller) and, for a mailbox request to a relay, held notifications.
+/// Held notifications (for a mailbox request to a relay) and a group's log.
+/// (Tag 1, blocks, is retired with the request's wants.)
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct BlockResponse {
-    /// Blocks, in any order.
-    #[prost(bytes = "vec", repeated, tag = "1")]
-    pub blocks: Vec<Vec<u8>>,
     /// Sealed notifications for the requester's inbox, oldest first.
     #[prost(bytes = "vec", repeated, tag = "2")]
     pub notifications: Vec<Vec<u8>>,
@@ -99,8 +94,8 @@ impl libp2p::request_response::Codec for BlockCodec {
     ) -> io::Result<BlockRequest> {
         let req = BlockRequest::decode(read_limited(io, MAX_REQUEST_BYTES).await?.as_slice())
             .map_err(invalid)?;
-        if req.want.len() > MAX_WANT {
-            return Err(invalid("too many CIDs wanted"));
+        if req.pin.iter().map(Vec::len).sum::<usize>() > MAX_PIN_BYTES {
+            return Err(invalid("too many bytes to pin"));
         }
         Ok(req)
     }

@@ -68,7 +68,6 @@ fn write_seeds() {
     }
 
     let request = BlockRequest {
-        want: vec![vec![1, 0x55, 0x12, 0x20, 9, 9]],
         mailbox: true,
         group: vec![5; 32],
         since_epoch: 3,
@@ -80,7 +79,6 @@ fn write_seeds() {
         &framed(&request.encode_to_vec()),
     );
     let response = BlockResponse {
-        blocks: vec![b"block".to_vec()],
         notifications: vec![b"sealed".to_vec()],
         group_messages: vec![b"mls".to_vec()],
     };

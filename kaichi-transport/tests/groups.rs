@@ -482,3 +482,32 @@ async fn a_token_holder_group_admits_only_holders() {
         p.node.shutdown().await;
     }
 }
+
+/// An invite whose invitee's node is offline (and no other peer holds
+/// their KeyPackage) fails with a typed error after the fetch deadline,
+/// and the group is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inviting_a_member_whose_key_package_nobody_serves_fails_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = start_member(93, dir.path()).await;
+    let bob = start_member(94, dir.path()).await;
+    let bob_document = bob.document.clone();
+    bob.node.shutdown().await;
+    alice.node.add_contact(bob_document).await.unwrap();
+    alice.node.create_group("alone").await.unwrap();
+    let result = tokio::time::timeout(
+        Duration::from_secs(40),
+        alice.node.invite("alone", &bob.wallet),
+    )
+    .await
+    .expect("the invite never answered");
+    match result {
+        Err(kaichi_transport::NodeError::KeyPackageUnavailable { member, .. }) => {
+            assert_eq!(member, bob.keys.ipns().name());
+        }
+        other => panic!("expected KeyPackageUnavailable, got {other:?}"),
+    }
+    let groups = alice.node.groups().await.unwrap();
+    assert_eq!(groups[0].members.len(), 1);
+    assert_eq!(groups[0].epoch, 0);
+}

@@ -142,6 +142,7 @@ async fn two_nodes_over_quic() {
         let config = NodeConfig::builder()
             .listen("/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap())
             .retry_interval(std::time::Duration::from_millis(100))
+            .dht_mode(kaichi_transport::DhtMode::Server)
             .build()
             .unwrap();
         let (node, mut events) = Node::start(config, keys, doc.clone(), memory_store())

@@ -17,7 +17,7 @@ use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 use kaichi_identity::{IdentityKeys, KeyEpoch};
 use kaichi_privatelog::Conversation;
 use kaichi_privatelog::store::{Durability, SqliteStore, export_conversation};
-use kaichi_transport::{Multiaddr, Node, NodeEvent};
+use kaichi_transport::{DhtMode, Multiaddr, Node, NodeEvent};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -194,7 +194,11 @@ async fn start_node(
         .epoch(keys.epoch())
         .document_lifetime(Duration::from_secs(86_400))
         .configure(|mut c| {
-            c = c.listen(listen).retry_interval(Duration::from_millis(100));
+            // Loopback, where AutoNAT confirms nothing: serve the DHT.
+            c = c
+                .listen(listen)
+                .retry_interval(Duration::from_millis(100))
+                .dht_mode(DhtMode::Server);
             if let Some(b) = bootstrap {
                 c = c.bootstrap(b.clone());
             }

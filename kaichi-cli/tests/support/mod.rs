@@ -230,6 +230,12 @@ pub(crate) fn node_process(
         .arg("--home")
         .arg(home)
         .args(["--json", "node", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        // All on loopback, where AutoNAT confirms nothing by default.
+        .args(if extra.contains(&"--dht-mode") {
+            &[][..]
+        } else {
+            &["--dht-mode", "server"][..]
+        })
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

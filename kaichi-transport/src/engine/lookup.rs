@@ -178,7 +178,7 @@ impl Engine {
 
     /// Dials `peer` if not connected, first finding its addresses in the
     /// DHT when none are known.
-    fn dial_peer(&mut self, peer: PeerId) {
+    pub(super) fn dial_peer(&mut self, peer: PeerId) {
         if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
             return;
         }

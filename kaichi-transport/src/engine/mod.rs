@@ -294,6 +294,7 @@ impl Engine {
                     self.drive_pin_walks();
                     self.check_wants();
                     self.check_block_gets();
+                    self.check_group_fetches();
                     self.check_lookups();
                 }
                 _ = redial.tick() => self.redial(),
@@ -434,7 +435,6 @@ impl Engine {
                 self.emit(NodeEvent::PeerConnected(peer_id));
                 // Any peer may be a relay holding our notifications: ask.
                 let request = BlockRequest {
-                    want: Vec::new(),
                     mailbox: true,
                     ..Default::default()
                 };

@@ -15,7 +15,7 @@ use kaichi_identity::IdentityKeys;
 use kaichi_identity::document::DocumentBuilder;
 use kaichi_identity::wallet::KeypairWallet;
 use kaichi_privatelog::store::SqliteStore;
-use kaichi_transport::{Multiaddr, Node, NodeConfig, NodeConfigBuilder, NodeEvent};
+use kaichi_transport::{DhtMode, Multiaddr, Node, NodeConfig, NodeConfigBuilder, NodeEvent};
 use tokio::sync::mpsc;
 
 pub struct Peer {
@@ -62,7 +62,10 @@ pub async fn start_configured(
     configure: impl FnOnce(NodeConfigBuilder) -> NodeConfigBuilder,
 ) -> Peer {
     let (wallet, keys, document) = identity(seed);
-    let builder = NodeConfig::builder().retry_interval(Duration::from_millis(200));
+    // All on loopback, where AutoNAT confirms nothing by default.
+    let builder = NodeConfig::builder()
+        .retry_interval(Duration::from_millis(200))
+        .dht_mode(DhtMode::Server);
     let config = configure(builder).build().unwrap();
     launch(config, wallet, keys, document, store).await
 }
@@ -106,6 +109,7 @@ pub async fn start_member_with(
         .configure(|c| {
             configure(
                 c.retry_interval(Duration::from_millis(200))
+                    .dht_mode(DhtMode::Server)
                     .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap()),
             )
         })
@@ -145,6 +149,7 @@ pub async fn start_device_member(seed: u8, device_seed: u8, dir: &std::path::Pat
         .unwrap();
     let config = NodeConfig::builder()
         .retry_interval(Duration::from_millis(200))
+        .dht_mode(DhtMode::Server)
         .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
         .group_database(&path)
         .device_signing_key(device_keys.ipns().clone())

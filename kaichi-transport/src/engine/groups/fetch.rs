@@ -1,7 +1,9 @@
-//! Block requests groups make: an invitee's KeyPackage, a Welcome and its
-//! ratchet tree, a group's log from a member who was there (catch-up); a
-//! request whose peer cannot be dialled is sent again once after a DHT
-//! lookup of the peer's addresses. Also serving the log to members.
+//! What groups ask of one peer over `/kaichi/blocks`: a group's log from an
+//! epoch on, from a member who was there or a relay that held it (catch-up;
+//! Bitswap fetches blocks by CID, not a log by epoch). A request whose peer
+//! cannot be dialled is sent again once after a DHT lookup of the peer's
+//! addresses. Also serving the log to members, and invitations received:
+//! their Welcome and tree are fetched over Bitswap (`blocks.rs`).
 
 use kaichi_groups::GroupId;
 use kaichi_identity::{IdentityPublic, IpnsName};
@@ -9,12 +11,11 @@ use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::BlockStore as _;
 use libp2p::request_response::OutboundFailure;
 use libp2p::{Multiaddr, PeerId};
-use tokio::sync::oneshot;
 
+use super::blocks::GroupBlocksFor;
 use super::now_ms;
 use crate::engine::Engine;
 use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES};
-use crate::node::NodeError;
 use crate::notification::GroupInvitation;
 use crate::rejection::Rejection;
 
@@ -34,42 +35,20 @@ pub(crate) enum DeviceRetry {
     },
 }
 
-/// What a block request made for groups is waiting for.
-pub(super) enum GroupFetch {
-    /// An invitee's KeyPackage, for an invite in progress.
-    KeyPackage {
-        group: GroupId,
-        member: IdentityPublic,
-        cid: BlockCid,
-        reply: oneshot::Sender<Result<u64, NodeError>>,
-    },
-    /// A Welcome and ratchet tree, for an invitation received.
-    Invitation {
-        inviter: PeerId,
-        group: GroupId,
-        welcome: BlockCid,
-        tree: BlockCid,
-    },
-    /// A group's log, to catch up.
-    Log,
-}
-
 /// A block request made for groups, kept to resend it once after a DHT
 /// lookup of the peer's addresses when the first dial fails.
 pub(crate) struct GroupRequest {
     peer: PeerId,
     request: BlockRequest,
-    fetch: GroupFetch,
     retried: bool,
 }
 
 impl Engine {
     /// Sends a group block request to `peer`.
-    pub(super) fn group_request(&mut self, peer: PeerId, request: BlockRequest, fetch: GroupFetch) {
+    pub(super) fn group_request(&mut self, peer: PeerId, request: BlockRequest) {
         self.send_group_request(GroupRequest {
             peer,
             request,
-            fetch,
             retried: false,
         });
     }
@@ -116,7 +95,7 @@ impl Engine {
             since_epoch: epoch,
             ..Default::default()
         };
-        self.group_request(peer, request, GroupFetch::Log);
+        self.group_request(peer, request);
     }
 
     /// Serves a group's log to a member.
@@ -157,18 +136,12 @@ impl Engine {
                 self.swarm.add_peer_address(peer, a);
             }
         }
-        let request = BlockRequest {
-            want: vec![welcome.to_bytes().to_vec(), tree.to_bytes().to_vec()],
-            ..Default::default()
-        };
-        self.group_request(
+        self.fetch_group_blocks(
             peer,
-            request,
-            GroupFetch::Invitation {
+            &[welcome, tree],
+            GroupBlocksFor::Invitation {
                 inviter: peer,
                 group,
-                welcome,
-                tree,
             },
         );
         Ok(())
@@ -185,47 +158,11 @@ impl Engine {
             self.groups.lookups.insert(query, r);
             return;
         }
-        if let GroupFetch::KeyPackage { reply, member, .. } = r.fetch {
-            let _ = reply.send(Err(NodeError::KeyPackageUnavailable {
-                member: member.ipns_name(),
-                cause: Some(error),
-            }));
-        }
+        tracing::debug!(peer = %r.peer, %error, "a group log request failed");
     }
 
     /// A block response to a group request.
-    pub(crate) fn group_response(&mut self, r: GroupRequest, response: &BlockResponse) {
-        let find = |cid: &BlockCid| response.blocks.iter().find(|b| BlockCid::of(b) == *cid);
-        match r.fetch {
-            GroupFetch::KeyPackage {
-                group,
-                member,
-                cid,
-                reply,
-            } => {
-                let result = match find(&cid) {
-                    Some(kp) => self.finish_invite(group, &member, kp.clone()),
-                    None => Err(NodeError::KeyPackageUnavailable {
-                        member: member.ipns_name(),
-                        cause: None,
-                    }),
-                };
-                let _ = reply.send(result);
-            }
-            GroupFetch::Invitation {
-                inviter,
-                group,
-                welcome,
-                tree,
-            } => {
-                let (Some(w), Some(t)) = (find(&welcome), find(&tree)) else {
-                    tracing::debug!(%group, "the inviter did not send the Welcome and tree");
-                    return;
-                };
-                self.join_group(inviter, group, w, t);
-            }
-            GroupFetch::Log => {}
-        }
+    pub(crate) fn group_response(&mut self, response: &BlockResponse) {
         let mut groups = std::collections::BTreeSet::new();
         for bytes in &response.group_messages {
             match self.groups.session.receive(None, bytes) {
@@ -240,7 +177,13 @@ impl Engine {
         }
     }
 
-    fn join_group(&mut self, inviter: PeerId, expected: GroupId, welcome: &[u8], tree: &[u8]) {
+    pub(super) fn join_group(
+        &mut self,
+        inviter: PeerId,
+        expected: GroupId,
+        welcome: &[u8],
+        tree: &[u8],
+    ) {
         let joined = self
             .groups
             .session

@@ -1,5 +1,5 @@
-//! Invitations: the invitee's KeyPackage fetched by the CID its identity
-//! document lists, the add (a commit by the sequencer, a proposal by
+//! Invitations: the invitee's KeyPackage fetched over Bitswap by the CID
+//! its identity document lists, the add (a commit by the sequencer, a proposal by
 //! another admin), and the Welcome stored as blocks and announced to each
 //! new member's inbox, sealed to them.
 
@@ -9,9 +9,8 @@ use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::BlockStore as _;
 use zeroize::Zeroizing;
 
-use super::fetch::GroupFetch;
+use super::blocks::GroupBlocksFor;
 use crate::engine::{Engine, inbox_topic, random};
-use crate::exchange::BlockRequest;
 use crate::node::{NodeError, Reply};
 use crate::notification::{GroupInvitation, Notification};
 use crate::peer::Peer;
@@ -67,18 +66,13 @@ impl Engine {
                 return;
             }
         };
-        let request = BlockRequest {
-            want: vec![cid.to_bytes().to_vec()],
-            ..Default::default()
-        };
         let peer = *member.ipns_name().peer_id();
-        self.group_request(
+        self.fetch_group_blocks(
             peer,
-            request,
-            GroupFetch::KeyPackage {
+            &[cid],
+            GroupBlocksFor::KeyPackage {
                 group,
                 member,
-                cid,
                 reply,
             },
         );

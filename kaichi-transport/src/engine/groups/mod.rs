@@ -6,9 +6,11 @@
 //! document references.
 //!
 //! This module holds the node's group state, the commands and the outputs
-//! of the session; `invite.rs` invites and delivers Welcomes, `fetch.rs`
-//! makes the block requests groups need (KeyPackages, Welcomes, logs).
+//! of the session; `invite.rs` invites and delivers Welcomes, `blocks.rs`
+//! fetches KeyPackages, Welcomes and trees over Bitswap, `fetch.rs` asks
+//! members and relays for a group's log.
 
+mod blocks;
 mod fetch;
 mod invite;
 
@@ -47,6 +49,8 @@ pub(super) struct Groups {
     pub(super) fetches: HashMap<OutboundRequestId, GroupRequest>,
     /// DHT lookups of a peer's addresses, with the request to resend.
     lookups: HashMap<libp2p::kad::QueryId, GroupRequest>,
+    /// KeyPackages, Welcomes and trees wanted over Bitswap.
+    blocks: blocks::GroupBlocks<beetswap::QueryId, blocks::GroupBlocksFor>,
 }
 
 impl Groups {
@@ -57,6 +61,7 @@ impl Groups {
             key_packages: HashMap::new(),
             fetches: HashMap::new(),
             lookups: HashMap::new(),
+            blocks: blocks::GroupBlocks::new(),
         }
     }
 }

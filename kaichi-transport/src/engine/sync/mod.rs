@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::{Engine, random};
 use crate::engine::inbox_topic;
-use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES, MAX_WANT};
+use crate::exchange::{BlockRequest, BlockResponse};
 use crate::node::{NodeError, NodeEvent};
 use crate::notification::{MAX_NOTIFICATION_BYTES, Notification};
 use crate::rejection::Rejection;
@@ -183,6 +183,10 @@ impl Engine {
                 {
                     return;
                 }
+                if self.is_group_block_query(&query_id) {
+                    self.group_block_got(&query_id, Ok(data));
+                    return;
+                }
                 if self.block_gets.contains(&query_id) {
                     self.block_got(&query_id, Ok(data));
                     return;
@@ -193,6 +197,7 @@ impl Engine {
                 tracing::debug!(%error, "a Bitswap query failed");
                 if !self.lookup_fetched(&query_id, None)
                     && !self.pin_walk_fetched(&query_id, None)
+                    && !self.group_block_got(&query_id, Err(&error))
                     && !self.block_got(&query_id, Err(error))
                 {
                     self.sync.want_ended(&query_id);
@@ -335,24 +340,7 @@ impl Engine {
                     }
                     m
                 };
-                let mut blocks = Vec::new();
-                let mut size = 0;
-                for want in request.want.iter().take(MAX_WANT) {
-                    // Any block the store holds: entries (DAG-CBOR), and
-                    // documents, KeyPackages, Welcomes and trees (raw).
-                    let Ok(cid) = cid::Cid::try_from(want.as_slice()) else {
-                        continue;
-                    };
-                    if let Ok(Some(block)) = self.store.get(&cid) {
-                        size += block.len();
-                        if size > MAX_RESPONSE_BYTES {
-                            break;
-                        }
-                        blocks.push(block);
-                    }
-                }
                 let response = BlockResponse {
-                    blocks,
                     notifications,
                     group_messages,
                 };
@@ -377,8 +365,8 @@ impl Engine {
                         self.rejected(peer, reason);
                     }
                 }
-                if let Some(fetch) = self.groups.fetches.remove(&request_id) {
-                    self.group_response(fetch, &response);
+                if self.groups.fetches.remove(&request_id).is_some() {
+                    self.group_response(&response);
                 }
             }
         }

@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 use kaichi_privatelog::{ConversationId, Entry, EntryCid};
 use libp2p::gossipsub::TopicHash;
 
-use crate::exchange::MAX_WANT;
-
 /// Most accepted entries held before they are written.
 pub(in crate::engine) const MAX_UNSAVED: usize = 512;
 /// Least time between two re-announcements of one conversation.
@@ -22,6 +20,8 @@ const MAX_REMEMBERED_RESYNCS: usize = 4096;
 /// Most blocks wanted at once (past it, wants wait for the next round:
 /// whatever is still missing is asked for again as blocks arrive).
 pub(in crate::engine) const MAX_WANTS: usize = 4096;
+/// Most blocks asked for at once for one announcement.
+pub(in crate::engine) const MAX_WANT: usize = 64;
 /// A want older than this makes the node look up the conversation's
 /// providers (no connected peer had the block).
 pub(in crate::engine) const WANT_STALE: Duration = Duration::from_secs(3);
