@@ -154,7 +154,7 @@ fn raw(n: u32, members: &[Member]) -> Figures {
         name: "bench".into(),
         description: String::new(),
         admins: vec![me.name()],
-        sequencer: me.name(),
+        sequencer: Some(me.name()),
         token_gate: None,
     };
     let ext = ExtensionType::Unknown(kaichi_groups::metadata::METADATA_EXTENSION);

@@ -31,17 +31,22 @@ const utf8 = (s) => new TextEncoder().encode(s);
 let keyPackage; // { publicPackage, privatePackage }
 let state; // ClientState
 
-// Kaichi leaves must support the metadata group context extension.
-const capabilities = () => ({
-  ...defaultCapabilities(),
-  ciphersuites: ["MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"],
-  extensions: [KAICHI_METADATA],
-});
+// Kaichi leaves must support the metadata group context extension. A
+// `plain` member is ts-mls as it comes: its default capabilities, which
+// know nothing of Kaichi.
+const capabilities = (plain) =>
+  plain
+    ? defaultCapabilities()
+    : {
+        ...defaultCapabilities(),
+        ciphersuites: ["MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"],
+        extensions: [KAICHI_METADATA],
+      };
 
-async function newKeyPackage({ seed, pub, name }) {
+async function newKeyPackage({ seed, pub, name, plain }) {
   keyPackage = await generateKeyPackageWithKey(
     { credentialType: "basic", identity: utf8(name) },
-    capabilities(),
+    capabilities(plain),
     defaultLifetime,
     [],
     { signKey: unhex(seed), publicKey: unhex(pub) },
@@ -71,9 +76,10 @@ const commands = {
     state = await joinGroup(w, keyPackage.publicPackage, keyPackage.privatePackage, emptyPskIndex, impl, decodedTree);
     return { epoch: Number(state.groupContext.epoch) };
   },
-  async create({ seed, pub, name, group_id, metadata }) {
-    const kp = await newKeyPackage({ seed, pub, name });
-    const extensions = [
+  // Without `metadata`: a plain RFC 9420 group (no group context extensions).
+  async create({ seed, pub, name, group_id, metadata, plain }) {
+    const kp = await newKeyPackage({ seed, pub, name, plain });
+    const extensions = metadata === undefined ? [] : [
       { extensionType: KAICHI_METADATA, extensionData: unhex(metadata) },
       {
         extensionType: "required_capabilities",

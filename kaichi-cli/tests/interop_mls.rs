@@ -216,7 +216,7 @@ fn kaichi_joins_a_ts_mls_group_and_both_talk() {
         name: "made by ts-mls".into(),
         description: String::new(),
         admins: vec![ts.key().name()],
-        sequencer: ts.key().name(),
+        sequencer: Some(ts.key().name()),
         token_gate: None,
     };
     let group_id = random_seed();
@@ -262,4 +262,119 @@ fn kaichi_joins_a_ts_mls_group_and_both_talk() {
     );
     let got = ts.call(json!({"cmd": "process", "msg": read_hex(&m2)}));
     assert_eq!(got["text"], "thanks, ts-mls");
+}
+
+/// A plain RFC 9420 group: ts-mls as it comes (default capabilities, no
+/// Kaichi metadata) creates it and adds Kaichi, which joins with the
+/// documented defaults (no sequencer, name from the id), talks, and commits
+/// an add as any member may; a member whose credential does not bind to its
+/// key is still refused.
+#[test]
+fn kaichi_joins_a_plain_rfc_9420_group_with_default_metadata() {
+    if interop_skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let alice = new_profile(d, "alice");
+
+    let mut ts = TsPeer::start(random_seed());
+    let group_id = random_seed();
+    let mut c = ts.identity();
+    c["cmd"] = json!("create");
+    c["plain"] = json!(true);
+    c["group_id"] = json!(hex(&group_id));
+    ts.call(c);
+
+    let kp = d.join("alice.kp");
+    kaichi_json(
+        &alice,
+        &["group", "keypackage", "--out", kp.to_str().unwrap()],
+    );
+    let added = ts.call(json!({"cmd": "add", "kp": read_hex(&kp)}));
+    let welcome = write(d, "w", &added["welcome"]);
+    let tree = write(d, "t", &added["tree"]);
+    let joined = kaichi_json(
+        &alice,
+        &["group", "join", "--welcome", &welcome, "--tree", &tree],
+    );
+    let id = hex(&group_id);
+    assert_eq!(joined["id"], id);
+    assert_eq!(joined["name"], format!("group {}", &id[..8]));
+    assert_eq!(joined["epoch"], 1);
+    let listed = kaichi_json(&alice, &["groups"]);
+    assert_eq!(listed[0]["sequencer"], Value::Null);
+
+    let sent = ts.call(json!({"cmd": "send", "text": "plain hello"}));
+    let m1 = write(d, "m1", &sent["msg"]);
+    let event = kaichi_json(&alice, &["group", "decrypt", &id, &m1]);
+    assert_eq!(event["text"], "plain hello");
+
+    // Kaichi, not the creator, commits an add: ts-mls applies it, Bob joins.
+    let bob = new_profile(d, "bob");
+    let bob_kp = d.join("bob.kp");
+    kaichi_json(
+        &bob,
+        &["group", "keypackage", "--out", bob_kp.to_str().unwrap()],
+    );
+    let (w2, t2, commit) = (d.join("w2"), d.join("t2"), d.join("c2"));
+    kaichi_json(
+        &alice,
+        &[
+            "group",
+            "invite",
+            &id,
+            "--keypackage",
+            bob_kp.to_str().unwrap(),
+            "--welcome-out",
+            w2.to_str().unwrap(),
+            "--tree-out",
+            t2.to_str().unwrap(),
+            "--commit-out",
+            commit.to_str().unwrap(),
+        ],
+    );
+    let applied = ts.call(json!({"cmd": "process", "msg": read_hex(&commit)}));
+    assert_eq!(applied["epoch"], 2);
+    kaichi_json(
+        &bob,
+        &[
+            "group",
+            "join",
+            "--welcome",
+            w2.to_str().unwrap(),
+            "--tree",
+            t2.to_str().unwrap(),
+        ],
+    );
+    let sent = ts.call(json!({"cmd": "send", "text": "three, plainly"}));
+    let m2 = write(d, "m2", &sent["msg"]);
+    for home in [&alice, &bob] {
+        let event = kaichi_json(home, &["group", "decrypt", &id, &m2]);
+        assert_eq!(event["text"], "three, plainly");
+    }
+
+    // ts-mls adds a member whose credential names an identity whose key
+    // does not sign its leaf: Kaichi refuses that commit, and stays at
+    // epoch 2.
+    let other = random_seed();
+    let liar = IpnsKeypair::from_seed(&random_seed()).name().to_string();
+    let other_pub = IpnsKeypair::from_seed(&other).public().to_bytes();
+    let bad = ts.call(json!({"cmd": "keypackage", "seed": hex(&other),
+        "pub": hex(&other_pub), "name": liar, "plain": true}));
+    let added = ts.call(json!({"cmd": "add", "kp": bad["kp"]}));
+    let c3 = write(d, "c3", &added["commit"]);
+    let out = kaichi(&alice)
+        .args(["group", "decrypt", &id, &c3])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a commit adding an unbound credential applied"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("credential") || err.contains("key"), "{err}");
+    eprintln!("refused: {err}");
+    let listed = kaichi_json(&alice, &["groups"]);
+    assert_eq!(listed[0]["epoch"], 2);
 }

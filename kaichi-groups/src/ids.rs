@@ -20,6 +20,9 @@ pub enum GroupIdError {
 }
 
 impl GroupId {
+    /// The length of a group id in bytes.
+    pub const LEN: usize = 32;
+
     /// From its 32 bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)

@@ -1,5 +1,7 @@
 //! Group metadata, carried in a group context extension so every member
-//! agrees on it at every epoch.
+//! agrees on it at every epoch. A group without the extension (a plain
+//! RFC 9420 group another MLS client created) gets documented defaults:
+//! [`GroupMetadata::plain`].
 //!
 //! Extension type [`METADATA_EXTENSION`] (from the private-use range), value:
 //!
@@ -28,6 +30,12 @@ pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 pub const MAX_ADMINS: usize = 64;
 
 /// A group's name, description, admins and sequencer.
+///
+/// Kaichi's own groups carry it in the group context ([`METADATA_EXTENSION`],
+/// always naming a sequencer). A plain RFC 9420 group (created by another
+/// MLS implementation, without that extension) has the defaults of
+/// [`GroupMetadata::plain`]: no sequencer, no admins, so the RFC's rules
+/// apply: any member may add, remove, commit and change the group context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupMetadata {
     /// Display name.
@@ -36,8 +44,9 @@ pub struct GroupMetadata {
     pub description: String,
     /// Members who may add and remove others and change the metadata.
     pub admins: Vec<IpnsName>,
-    /// The one member whose commits are accepted.
-    pub sequencer: IpnsName,
+    /// The one member whose commits are accepted; `None` in a plain
+    /// RFC 9420 group, where any member's are.
+    pub sequencer: Option<IpnsName>,
     /// A token-holder group: members' wallets must hold at least this much
     /// of an SPL token (see [`crate::MetadataPolicy`]).
     pub token_gate: Option<TokenGate>,
@@ -66,6 +75,9 @@ pub enum MetadataDecodeError {
     /// A field is over its bound.
     #[error("metadata field {0} is over its bound")]
     TooLong(&'static str),
+    /// Kaichi metadata names no sequencer.
+    #[error("the metadata names no sequencer")]
+    NoSequencer,
     /// An admin or the sequencer is not an IPNS name.
     #[error("metadata names something that is not an IPNS name")]
     BadName,
@@ -102,6 +114,31 @@ impl GroupMetadata {
         Ok(())
     }
 
+    /// The defaults of a plain RFC 9420 group (no Kaichi metadata): named
+    /// `group <first 8 hex digits of its id>`, no description, no admins, no
+    /// sequencer, no token gate.
+    pub fn plain(id: &crate::GroupId) -> Self {
+        let hex = id.to_string();
+        Self {
+            name: format!("group {}", &hex[..hex.len().min(8)]),
+            description: String::new(),
+            admins: Vec::new(),
+            sequencer: None,
+            token_gate: None,
+        }
+    }
+
+    /// Whether these are a plain group's defaults (no sequencer): any
+    /// member may add, remove and commit.
+    pub fn is_plain(&self) -> bool {
+        self.sequencer.is_none()
+    }
+
+    /// Whether `name` is the sequencer.
+    pub fn is_sequencer(&self, name: &IpnsName) -> bool {
+        self.sequencer.as_ref() == Some(name)
+    }
+
     /// Whether `name` is an admin.
     pub fn is_admin(&self, name: &IpnsName) -> bool {
         self.admins.contains(name)
@@ -113,7 +150,7 @@ impl GroupMetadata {
             name: self.name.clone(),
             description: self.description.clone(),
             admins: self.admins.iter().map(|a| a.to_string()).collect(),
-            sequencer: self.sequencer.to_string(),
+            sequencer: self.sequencer.map(|s| s.to_string()).unwrap_or_default(),
             token_mint: self
                 .token_gate
                 .map(|g| g.mint.to_bytes().to_vec())
@@ -147,18 +184,34 @@ impl GroupMetadata {
             name: p.name,
             description: p.description,
             admins: p.admins.iter().map(|a| name(a)).collect::<Result<_, _>>()?,
-            sequencer: name(&p.sequencer)?,
+            sequencer: match p.sequencer.as_str() {
+                "" => return Err(MetadataDecodeError::NoSequencer),
+                s => Some(name(s)?),
+            },
             token_gate,
         };
         m.validate()?;
         Ok(m)
     }
 
-    /// The metadata of a group context.
+    /// The metadata of a group context ([`MetadataDecodeError::Missing`]
+    /// without the extension).
     pub fn from_extensions(ext: &Extensions<GroupContext>) -> Result<Self, MetadataDecodeError> {
         ext.unknown(METADATA_EXTENSION)
             .ok_or(MetadataDecodeError::Missing)
             .and_then(|u| Self::decode(&u.0))
+    }
+
+    /// The metadata of group `id`'s context: its extension, or a plain
+    /// group's defaults without one. A malformed extension is an error.
+    pub fn from_context(
+        id: &crate::GroupId,
+        ext: &Extensions<GroupContext>,
+    ) -> Result<Self, MetadataDecodeError> {
+        match Self::from_extensions(ext) {
+            Err(MetadataDecodeError::Missing) => Ok(Self::plain(id)),
+            other => other,
+        }
     }
 
     /// The group context extensions carrying this metadata (and requiring

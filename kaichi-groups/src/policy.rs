@@ -124,18 +124,21 @@ pub trait GroupPolicy {
         }
     }
 
-    /// Whether `by` may commit: the sequencer only.
+    /// Whether `by` may commit: the sequencer only (any member of a plain
+    /// group).
     fn may_commit(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
-        if ctx.metadata.sequencer == *by {
-            Ok(())
-        } else {
-            Err(Denied::NotTheSequencer(*by))
+        match ctx.metadata.sequencer {
+            Some(s) if s == *by => Ok(()),
+            Some(_) => Err(Denied::NotTheSequencer(*by)),
+            None if ctx.is_member(by) => Ok(()),
+            None => Err(Denied::NotAMember(*by)),
         }
     }
 
-    /// Whether `by` may replace the metadata (rename, admins, sequencer).
+    /// Whether `by` may replace the metadata (rename, admins, sequencer):
+    /// an admin (any member of a plain group).
     fn may_change_metadata(&self, ctx: PolicyContext<'_>, by: &IpnsName) -> Result<(), Denied> {
-        if ctx.metadata.is_admin(by) {
+        if ctx.metadata.is_admin(by) || (ctx.metadata.is_plain() && ctx.is_member(by)) {
             Ok(())
         } else {
             Err(Denied::NotAnAdmin(*by))
@@ -144,7 +147,9 @@ pub trait GroupPolicy {
 }
 
 /// The default: admins add and remove, anyone may remove themselves, members
-/// propose, the sequencer commits.
+/// propose, the sequencer commits. In a plain RFC 9420 group (no Kaichi
+/// metadata: no admins, no sequencer) any member may add and remove, as
+/// the RFC allows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AdminPolicy;
 
@@ -156,7 +161,7 @@ impl GroupPolicy for AdminPolicy {
         _: &IpnsName,
         _: Option<&WalletAddress>,
     ) -> Result<(), Denied> {
-        if ctx.metadata.is_admin(by) {
+        if ctx.metadata.is_admin(by) || (ctx.metadata.is_plain() && ctx.is_member(by)) {
             Ok(())
         } else {
             Err(Denied::NotAnAdmin(*by))
@@ -169,7 +174,10 @@ impl GroupPolicy for AdminPolicy {
         by: &IpnsName,
         member: &IpnsName,
     ) -> Result<(), Denied> {
-        if by == member || ctx.metadata.is_admin(by) {
+        if by == member
+            || ctx.metadata.is_admin(by)
+            || (ctx.metadata.is_plain() && ctx.is_member(by))
+        {
             Ok(())
         } else {
             Err(Denied::MayNotRemove {
@@ -188,7 +196,7 @@ fn check_gate(
     gate: &TokenGate,
     balances: &(impl BalanceSource + ?Sized),
 ) -> Result<(), Denied> {
-    if *by != ctx.metadata.sequencer {
+    if !ctx.metadata.is_sequencer(by) {
         return Err(Denied::OnlySequencerAdds(*by));
     }
     let Some(wallet) = wallet else {

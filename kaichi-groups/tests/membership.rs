@@ -128,7 +128,7 @@ fn members_propose_and_the_sequencer_commits() {
     ));
     let mut meta = alice.group.as_mut().unwrap().metadata().clone();
     meta.admins.push(bob.name());
-    meta.sequencer = bob.name();
+    meta.sequencer = Some(bob.name());
     meta.name = "renamed".into();
     let Outgoing::Commit(c) = alice
         .group

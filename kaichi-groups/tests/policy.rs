@@ -176,7 +176,7 @@ fn metadata_round_trips_and_is_bounded() {
         name: "ギルド".into(),
         description: "token holders".into(),
         admins: vec![name(1), name(2)],
-        sequencer: name(1),
+        sequencer: Some(name(1)),
         token_gate: Some(kaichi_groups::TokenGate {
             mint: wallet(200),
             minimum: 7,
@@ -250,7 +250,7 @@ proptest::proptest! {
             name,
             description,
             admins: admins.into_iter().map(key).collect(),
-            sequencer: key(sequencer),
+            sequencer: Some(key(sequencer)),
             token_gate: gate.map(|(mint, minimum)| kaichi_groups::TokenGate {
                 mint: WalletAddress::from_bytes(mint),
                 minimum,

@@ -324,7 +324,7 @@ async fn an_admin_who_is_not_the_sequencer_invites_and_members_self_update() {
     at_epoch(&mut bob, 3).await;
     let summary = &carol.node.groups().await.unwrap()[0];
     assert_eq!(summary.members.len(), 3);
-    assert_eq!(summary.sequencer, alice.node.name());
+    assert_eq!(summary.sequencer, Some(alice.node.name()));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     carol.node.send_group("club", "thanks, bob").await.unwrap();

@@ -117,6 +117,9 @@ struct GroupJson {
     name: String,
     epoch: u64,
     members: Vec<String>,
+    /// The member whose commits apply (`null` in a plain RFC 9420 group,
+    /// where any member's do).
+    sequencer: Option<String>,
     /// A token-holder group's gate: `{"mint", "minimum"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     token_gate: Option<serde_json::Value>,
@@ -128,6 +131,7 @@ fn describe(g: &Group) -> GroupJson {
         name: g.metadata().name.clone(),
         epoch: g.epoch(),
         members: g.member_names().iter().map(|n| n.to_string()).collect(),
+        sequencer: g.metadata().sequencer.map(|s| s.to_string()),
         token_gate: g
             .metadata()
             .token_gate
@@ -438,7 +442,7 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             let d = describe(g);
             let mut text = String::new();
             for m in &d.members {
-                let tag = if *m == g.metadata().sequencer.to_string() {
+                let tag = if g.metadata().sequencer.is_some_and(|s| *m == s.to_string()) {
                     " (sequencer)"
                 } else {
                     ""

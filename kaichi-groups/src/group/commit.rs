@@ -90,7 +90,7 @@ impl Group {
     }
 
     pub(super) fn refresh_metadata(&mut self) {
-        if let Ok(m) = GroupMetadata::from_extensions(self.mls.extensions()) {
+        if let Ok(m) = GroupMetadata::from_context(&self.id, self.mls.extensions()) {
             self.metadata = m;
         }
     }
@@ -124,7 +124,7 @@ impl Group {
             }
             kps.push(kp);
         }
-        if !self.is_sequencer(me) {
+        if !self.commits_directly(me) {
             let mut proposals = Vec::new();
             for kp in &kps {
                 let (out, _) = self
@@ -170,7 +170,7 @@ impl Group {
             self.with_context(|ctx| policy.may_remove(ctx, &me.name(), name))?;
             leaves.extend(of);
         }
-        if !self.is_sequencer(me) {
+        if !self.commits_directly(me) {
             let mut proposals = Vec::new();
             for leaf in leaves {
                 let (out, _) = self
@@ -197,7 +197,7 @@ impl Group {
         provider: &impl OpenMlsProvider,
         me: &MemberSigner,
     ) -> Result<Outgoing, UpdateError> {
-        if !self.is_sequencer(me) {
+        if !self.commits_directly(me) {
             let (out, _) = self
                 .mls
                 .propose_self_update(provider, me, LeafNodeParameters::default())
@@ -266,11 +266,13 @@ impl Group {
     ) -> Result<Outgoing, MetadataError> {
         self.with_context(|ctx| policy.may_change_metadata(ctx, &me.name()))?;
         metadata.validate().map_err(MetadataError::Invalid)?;
-        if !self.is_member(&metadata.sequencer) {
-            return Err(MetadataError::SequencerNotAMember(metadata.sequencer));
+        if let Some(s) = metadata.sequencer
+            && !self.is_member(&s)
+        {
+            return Err(MetadataError::SequencerNotAMember(s));
         }
         let extensions = metadata.to_extensions().map_err(MetadataError::Mls)?;
-        if !self.is_sequencer(me) {
+        if !self.commits_directly(me) {
             let (out, _) = self
                 .mls
                 .propose_group_context_extensions(provider, extensions, me)

@@ -78,7 +78,7 @@ impl Group {
             name: new.name,
             description: new.description,
             admins: vec![me.name()],
-            sequencer: me.name(),
+            sequencer: Some(me.name()),
             token_gate: new.token_gate,
         };
         metadata.validate()?;

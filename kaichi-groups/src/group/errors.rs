@@ -72,6 +72,10 @@ pub enum JoinError {
     /// This member is already in that group (an active state exists).
     #[error("already a member of this group")]
     AlreadyMember,
+    /// The group id is not 32 bytes (Kaichi names groups, their topics and
+    /// their logs by 32-byte ids).
+    #[error("the group id is {0} bytes; Kaichi joins groups with 32-byte ids")]
+    GroupIdLength(usize),
 }
 
 /// Members could not be added; the group is unchanged.

@@ -14,8 +14,10 @@ use crate::metadata::GroupMetadata;
 impl Group {
     /// Joins from a Welcome (`MLSMessage` bytes) and the group's ratchet tree
     /// (TLS-serialised; `None` when the Welcome carries it inline). Every
-    /// member's credential must bind to its key, and the group must carry
-    /// Kaichi metadata; otherwise nothing is kept.
+    /// member's credential must bind to its key, and Kaichi metadata, when
+    /// the group carries it, must be valid; otherwise nothing is kept. A
+    /// group without Kaichi metadata (a plain RFC 9420 group) is joined with
+    /// [`GroupMetadata::plain`]'s defaults.
     pub fn join(
         provider: &impl OpenMlsProvider,
         welcome: &[u8],
@@ -48,6 +50,9 @@ impl Group {
             .unverified_group_info()
             .group_id()
             .clone();
+        if id.as_slice().len() != crate::GroupId::LEN {
+            return Err(JoinError::GroupIdLength(id.as_slice().len()));
+        }
         match MlsGroup::load(provider.storage(), &id) {
             Ok(Some(old)) if old.is_active() => return Err(JoinError::AlreadyMember),
             Ok(Some(_)) => builder = builder.replace_old_group(),
@@ -65,7 +70,11 @@ impl Group {
                 },
             )?;
         }
-        GroupMetadata::from_extensions(staged.group_context().extensions())?;
+        // Kaichi metadata when the group has it (malformed: refused), a
+        // plain group's defaults otherwise.
+        let id = crate::GroupId::from_slice(id.as_slice())
+            .map_err(|_| JoinError::GroupIdLength(id.as_slice().len()))?;
+        GroupMetadata::from_context(&id, staged.group_context().extensions())?;
         let mls = staged
             .into_group(provider)
             .map_err(|e| JoinError::Mls(MlsError::protocol(e)))?;

@@ -50,7 +50,7 @@ impl Group {
     fn from_mls(mls: MlsGroup) -> Result<Self, crate::metadata::MetadataDecodeError> {
         let id = GroupId::from_slice(mls.group_id().as_slice())
             .map_err(|_| crate::metadata::MetadataDecodeError::Decode)?;
-        let metadata = GroupMetadata::from_extensions(mls.extensions())?;
+        let metadata = GroupMetadata::from_context(&id, mls.extensions())?;
         Ok(Self { mls, id, metadata })
     }
 
@@ -167,9 +167,16 @@ impl Group {
         &mut self.mls
     }
 
-    /// Whether `me` is the sequencer.
+    /// Whether `me` is the sequencer (never, in a plain group).
     pub fn is_sequencer(&self, me: &MemberSigner) -> bool {
-        self.metadata.sequencer == me.name()
+        self.metadata.is_sequencer(&me.name())
+    }
+
+    /// Whether `me` commits its own operations: the sequencer does, and in
+    /// a plain RFC 9420 group (no sequencer) every member does; anyone else
+    /// proposes them for the sequencer to commit.
+    pub fn commits_directly(&self, me: &MemberSigner) -> bool {
+        self.metadata.is_plain() || self.is_sequencer(me)
     }
 
     /// An application message carrying `plaintext`, as `MLSMessage` bytes.

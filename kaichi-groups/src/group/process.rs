@@ -155,9 +155,17 @@ impl Group {
             }
             Proposal::GroupContextExtensions(gce) => {
                 self.with_context(|ctx| policy.may_change_metadata(ctx, &by))?;
-                let new = GroupMetadata::from_extensions(gce.extensions())?;
-                if !self.is_member(&new.sequencer) {
-                    return Err(Denied::SequencerNotAMember(new.sequencer).into());
+                // A Kaichi group keeps its metadata (dropping it is refused);
+                // a plain group may stay plain or gain valid metadata.
+                let new = if self.metadata.is_plain() {
+                    GroupMetadata::from_context(&self.id, gce.extensions())?
+                } else {
+                    GroupMetadata::from_extensions(gce.extensions())?
+                };
+                if let Some(s) = new.sequencer
+                    && !self.is_member(&s)
+                {
+                    return Err(Denied::SequencerNotAMember(s).into());
                 }
             }
             Proposal::SelfRemove => {}

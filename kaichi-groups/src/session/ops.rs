@@ -117,7 +117,7 @@ impl<P: GroupPolicy> GroupSession<P> {
     ) -> Result<u64, SessionError> {
         let (out, epoch, added, removed) = self.in_group(id, |group, p, ctx| {
             // Only the sequencer's operations commit (and change members).
-            let before = group.is_sequencer(ctx.me).then(|| group.member_names());
+            let before = group.commits_directly(ctx.me).then(|| group.member_names());
             let out = f(group, p, ctx)?;
             match &out {
                 Outgoing::Commit(c) => log_own(ctx, &c.commit)?,

@@ -111,8 +111,9 @@ pub struct GroupSummary {
     pub epoch: u64,
     /// The members' identities.
     pub members: Vec<IpnsName>,
-    /// The sequencer.
-    pub sequencer: IpnsName,
+    /// The sequencer (`None` in a plain RFC 9420 group, where any member
+    /// commits).
+    pub sequencer: Option<IpnsName>,
     /// Set for a token-holder group.
     pub token_gate: Option<kaichi_groups::TokenGate>,
 }
