@@ -52,19 +52,34 @@ impl DeviceDirectory for [kaichi_identity::document::VerifiedDocument] {
 pub fn credential_name(credential: &Credential) -> Result<IpnsName, CredentialError> {
     let basic =
         BasicCredential::try_from(credential.clone()).map_err(|_| CredentialError::NotBasic)?;
-    std::str::from_utf8(basic.identity())
+    identity_name(basic.identity())
+}
+
+/// The IPNS name a basic credential's identity bytes hold (UTF-8 `k51…`),
+/// whichever MLS engine parsed the credential.
+pub fn identity_name(identity: &[u8]) -> Result<IpnsName, CredentialError> {
+    std::str::from_utf8(identity)
         .ok()
         .and_then(|s| s.parse::<IpnsName>().ok())
         .ok_or(CredentialError::NotAName)
 }
 
-/// Checks that `signature_key` may sign for the credential's name; returns the name.
-pub fn verify_binding(
-    credential: &Credential,
+/// Checks that a basic credential's `identity` (an IPNS name) binds a
+/// leaf's `signature_key`: the name's own key, or a device key `devices`
+/// vouches for. The engine-neutral form of [`verify_binding`].
+pub fn bind_identity(
+    identity: &[u8],
     signature_key: &[u8],
     devices: &(impl DeviceDirectory + ?Sized),
 ) -> Result<IpnsName, CredentialError> {
-    let name = credential_name(credential)?;
+    bind_name(identity_name(identity)?, signature_key, devices)
+}
+
+fn bind_name(
+    name: IpnsName,
+    signature_key: &[u8],
+    devices: &(impl DeviceDirectory + ?Sized),
+) -> Result<IpnsName, CredentialError> {
     // The common case by byte comparison: no curve point is decompressed
     // (joining a 10,000-member group checks 10,000 leaves).
     if inlined_key(&name).is_some_and(|k| k.as_slice() == signature_key) {
@@ -76,6 +91,15 @@ pub fn verify_binding(
     } else {
         Err(CredentialError::Unbound(name))
     }
+}
+
+/// Checks that `signature_key` may sign for the credential's name; returns the name.
+pub fn verify_binding(
+    credential: &Credential,
+    signature_key: &[u8],
+    devices: &(impl DeviceDirectory + ?Sized),
+) -> Result<IpnsName, CredentialError> {
+    bind_name(credential_name(credential)?, signature_key, devices)
 }
 
 /// The Ed25519 key bytes an IPNS name inlines: the name is the identity

@@ -40,6 +40,7 @@ mod group;
 mod ids;
 mod keypackage;
 pub mod metadata;
+pub mod mlsrs;
 pub mod policy;
 pub mod session;
 mod signer;

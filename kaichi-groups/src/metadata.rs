@@ -208,9 +208,19 @@ impl GroupMetadata {
         id: &crate::GroupId,
         ext: &Extensions<GroupContext>,
     ) -> Result<Self, MetadataDecodeError> {
-        match Self::from_extensions(ext) {
-            Err(MetadataDecodeError::Missing) => Ok(Self::plain(id)),
-            other => other,
+        Self::from_value(id, ext.unknown(METADATA_EXTENSION).map(|u| u.0.as_slice()))
+    }
+
+    /// The metadata from the [`METADATA_EXTENSION`] value of group `id`'s
+    /// context, whichever MLS engine read it: decoded when present, a plain
+    /// group's defaults when absent.
+    pub fn from_value(
+        id: &crate::GroupId,
+        value: Option<&[u8]>,
+    ) -> Result<Self, MetadataDecodeError> {
+        match value {
+            Some(bytes) => Self::decode(bytes),
+            None => Ok(Self::plain(id)),
         }
     }
 

@@ -5,12 +5,34 @@ use kaichi_identity::{IpnsName, WalletAddress};
 
 use crate::metadata::{GroupMetadata, TokenGate};
 
-/// What a policy sees: the group as of the current epoch.
+/// What a policy sees: the group as of the current epoch, whichever MLS
+/// engine holds it.
 #[derive(Clone, Copy)]
 pub struct PolicyContext<'a> {
     /// The current metadata.
     pub metadata: &'a GroupMetadata,
-    pub(crate) group: &'a openmls::group::MlsGroup,
+    pub(crate) members: &'a dyn Members,
+}
+
+/// The group's members as an MLS engine holds them (openmls' `MlsGroup`,
+/// mls-rs' `Roster`).
+pub(crate) trait Members {
+    /// Whether `name` has a leaf.
+    fn has_member(&self, name: &IpnsName) -> bool;
+    /// The names of the leaves (one per leaf).
+    fn names(&self) -> Vec<IpnsName>;
+}
+
+impl Members for openmls::group::MlsGroup {
+    fn has_member(&self, name: &IpnsName) -> bool {
+        crate::group::has_leaf(self, name)
+    }
+
+    fn names(&self) -> Vec<IpnsName> {
+        self.members()
+            .filter_map(|m| crate::credential::credential_name(&m.credential).ok())
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for PolicyContext<'_> {
@@ -25,15 +47,12 @@ impl PolicyContext<'_> {
     /// Whether `name` has a leaf in the group (a scan of the leaves'
     /// credentials; nothing is parsed).
     pub fn is_member(&self, name: &IpnsName) -> bool {
-        crate::group::has_leaf(self.group, name)
+        self.members.has_member(name)
     }
 
     /// The members' names (one per leaf; parsed, so O(members)).
     pub fn members(&self) -> Vec<IpnsName> {
-        self.group
-            .members()
-            .filter_map(|m| crate::credential::credential_name(&m.credential).ok())
-            .collect()
+        self.members.names()
     }
 }
 

@@ -41,6 +41,15 @@ impl MemberSigner {
         self.key.public().to_bytes()
     }
 
+    /// The Ed25519 key pair as `seed || public key` (what mls-rs' RustCrypto
+    /// provider takes as a signature secret key).
+    pub(crate) fn keypair_bytes(&self) -> zeroize::Zeroizing<[u8; 64]> {
+        let mut out = zeroize::Zeroizing::new([0u8; 64]);
+        out[..32].copy_from_slice(&*self.key.seed());
+        out[32..].copy_from_slice(&self.public_key());
+        out
+    }
+
     /// The credential and key that go into this member's leaves.
     pub(crate) fn credential(&self) -> CredentialWithKey {
         CredentialWithKey {

@@ -26,6 +26,16 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The KeyPackage (`MLSMessage` bytes).
+    pub(crate) fn key_package_bytes(&self) -> &[u8] {
+        &self.key_package
+    }
+
+    /// The wallet the caller vouched for, if any.
+    pub(crate) fn wallet(&self) -> Option<&WalletAddress> {
+        self.wallet.as_ref()
+    }
+
     /// A candidate by KeyPackage alone.
     pub fn new(key_package: Vec<u8>) -> Self {
         Self {

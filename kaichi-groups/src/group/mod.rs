@@ -167,6 +167,12 @@ impl Group {
         &mut self.mls
     }
 
+    /// The current epoch's authenticator (RFC 9420 §8.7): equal at every
+    /// member that agrees on the group's history.
+    pub fn epoch_authenticator(&self) -> Vec<u8> {
+        self.mls.epoch_authenticator().as_slice().to_vec()
+    }
+
     /// Whether `me` is the sequencer (never, in a plain group).
     pub fn is_sequencer(&self, me: &MemberSigner) -> bool {
         self.metadata.is_sequencer(&me.name())
@@ -213,7 +219,7 @@ impl Group {
     fn with_context<T>(&self, f: impl FnOnce(PolicyContext<'_>) -> T) -> T {
         f(PolicyContext {
             metadata: &self.metadata,
-            group: &self.mls,
+            members: &self.mls,
         })
     }
 }

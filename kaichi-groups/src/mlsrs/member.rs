@@ -1,0 +1,154 @@
+//! One member's mls-rs engine: its signing identity, its KeyPackages, and
+//! the groups it creates or joins.
+
+use kaichi_identity::IpnsName;
+use mls_rs::crypto::{SignaturePublicKey, SignatureSecretKey};
+use mls_rs::extension::built_in::RequiredCapabilitiesExt;
+use mls_rs::identity::SigningIdentity;
+use mls_rs::identity::basic::BasicCredential;
+use mls_rs::{CipherSuite, CipherSuiteProvider as _, Client, CryptoProvider as _, ExtensionList};
+use mls_rs::{Extension, MlsMessage};
+use mls_rs_crypto_rustcrypto::RustCryptoProvider;
+
+use super::group::RsGroup;
+use super::identity::{KaichiIdentity, SharedDevices};
+use super::rules::KaichiRules;
+use super::{METADATA_TYPE, RsConfig, rule_error};
+use crate::group::{CreateError, JoinError, NewGroup};
+use crate::keypackage::KeyPackageError;
+use crate::metadata::GroupMetadata;
+use crate::{GroupId, MAX_MESSAGE_BYTES, MemberSigner, MlsError};
+
+/// Kaichi's ciphersuite as mls-rs names it (0x0001).
+pub(crate) const RS_CIPHERSUITE: CipherSuite = CipherSuite::CURVE25519_AES128;
+
+/// One member's mls-rs engine.
+pub struct RsMember<P: super::RsPolicy> {
+    client: Client<RsConfig<P>>,
+    name: IpnsName,
+    rules: KaichiRules<P>,
+}
+
+impl<P: super::RsPolicy> std::fmt::Debug for RsMember<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RsMember")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: super::RsPolicy> RsMember<P> {
+    /// The engine of member `me`, applying `policy` to what it receives and
+    /// accepting the device keys `devices` vouches for. Its leaves support
+    /// extension 0xF1CA (Kaichi metadata).
+    pub fn new(me: &MemberSigner, policy: P, devices: SharedDevices) -> Self {
+        let rules = KaichiRules::new(policy, devices.clone());
+        let identity = SigningIdentity::new(
+            BasicCredential::new(me.name().to_string().into_bytes()).into_credential(),
+            SignaturePublicKey::new(me.public_key().to_vec()),
+        );
+        let secret = SignatureSecretKey::new(me.keypair_bytes().to_vec());
+        let client = Client::builder()
+            .crypto_provider(RustCryptoProvider::default())
+            .identity_provider(KaichiIdentity::new(devices))
+            .mls_rules(rules.clone())
+            .extension_type(METADATA_TYPE)
+            .signing_identity(identity, secret, RS_CIPHERSUITE)
+            .build();
+        Self {
+            client,
+            name: me.name(),
+            rules,
+        }
+    }
+
+    /// The member's identity.
+    pub fn name(&self) -> IpnsName {
+        self.name
+    }
+
+    /// A new KeyPackage (`MLSMessage` bytes); its private keys stay in this
+    /// engine until a Welcome uses them.
+    pub fn key_package(&self) -> Result<Vec<u8>, KeyPackageError> {
+        self.client
+            .generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
+            .and_then(|m| m.to_bytes())
+            .map_err(|e| KeyPackageError::Build(MlsError::protocol(e)))
+    }
+
+    /// Creates a group with this member as its only member, admin and
+    /// sequencer, under a random 32-byte id.
+    pub fn create(&self, new: NewGroup) -> Result<RsGroup<P>, CreateError> {
+        let metadata = GroupMetadata {
+            name: new.name,
+            description: new.description,
+            admins: vec![self.name],
+            sequencer: Some(self.name),
+            token_gate: new.token_gate,
+        };
+        metadata.validate()?;
+        let mut extensions = ExtensionList::new();
+        extensions.set(Extension::new(METADATA_TYPE, metadata.encode()));
+        extensions
+            .set_from(RequiredCapabilitiesExt {
+                extensions: vec![METADATA_TYPE],
+                proposals: Vec::new(),
+                credentials: Vec::new(),
+            })
+            .map_err(|e| CreateError::Mls(MlsError::protocol(e)))?;
+        let suite = RustCryptoProvider::default()
+            .cipher_suite_provider(RS_CIPHERSUITE)
+            .ok_or_else(|| CreateError::Mls(MlsError::protocol("ciphersuite 0x0001 missing")))?;
+        let id = suite
+            .random_bytes_vec(GroupId::LEN)
+            .map_err(|e| CreateError::Mls(MlsError::randomness(e)))?;
+        let group = self
+            .client
+            .create_group_with_id(id, extensions, ExtensionList::new(), None)
+            .map_err(|e| CreateError::Mls(MlsError::protocol(e)))?;
+        RsGroup::new(group, self.name, self.rules.clone()).map_err(|e| match e {
+            super::RuleError::Metadata(m) => CreateError::Metadata(m),
+            other => CreateError::Mls(MlsError::protocol(other)),
+        })
+    }
+
+    /// Joins from a Welcome and the group's ratchet tree (TLS-serialised;
+    /// `None` when the Welcome carries it). Every member's credential must
+    /// bind to its key and Kaichi metadata, when present, must be valid;
+    /// otherwise nothing is kept.
+    pub fn join(
+        &self,
+        welcome: &[u8],
+        ratchet_tree: Option<&[u8]>,
+    ) -> Result<RsGroup<P>, JoinError> {
+        if welcome.len() > MAX_MESSAGE_BYTES
+            || ratchet_tree.is_some_and(|t| t.len() > MAX_MESSAGE_BYTES)
+        {
+            return Err(JoinError::TooLarge);
+        }
+        let welcome = MlsMessage::from_bytes(welcome).map_err(|_| JoinError::Decode)?;
+        let tree = ratchet_tree
+            .map(mls_rs::group::ExportedTree::from_bytes)
+            .transpose()
+            .map_err(|_| JoinError::Decode)?;
+        let (group, _) =
+            self.client
+                .join_group(tree, &welcome, None)
+                .map_err(|e| match rule_error(&e) {
+                    Some(super::RuleError::Credential(c)) => JoinError::Credential {
+                        leaf: u32::MAX,
+                        error: c.clone(),
+                    },
+                    Some(super::RuleError::Metadata(m)) => JoinError::Metadata(m.clone()),
+                    _ => JoinError::Mls(MlsError::protocol(e)),
+                })?;
+        let len = group.group_id().len();
+        if len != GroupId::LEN {
+            return Err(JoinError::GroupIdLength(len));
+        }
+        RsGroup::new(group, self.name, self.rules.clone()).map_err(|e| match e {
+            super::RuleError::Metadata(m) => JoinError::Metadata(m),
+            other => JoinError::Mls(MlsError::protocol(other)),
+        })
+    }
+}

@@ -1,0 +1,198 @@
+//! Kaichi's group rules as mls-rs' [`MlsRules`]: every received commit is
+//! checked against the group's [`GroupPolicy`] (who may commit, add, remove
+//! and change the metadata) before mls-rs applies it, as the openmls engine
+//! checks a staged commit before merging it. Handshake messages are
+//! encrypted (PrivateMessage) and the ratchet tree travels out of band.
+
+use kaichi_identity::IpnsName;
+use mls_rs::MlsRules;
+use mls_rs::client_builder::PaddingMode;
+use mls_rs::group::{GroupContext, Roster, Sender};
+use mls_rs::mls_rules::{
+    CommitDirection, CommitOptions, CommitSource, EncryptionOptions, ProposalBundle,
+};
+
+use super::identity::SharedDevices;
+use super::{RuleError, metadata_of};
+use crate::metadata::GroupMetadata;
+use crate::policy::{Denied, GroupPolicy, Members, PolicyContext};
+
+/// The policy and device directory a member's mls-rs engine applies.
+#[derive(Clone)]
+pub struct KaichiRules<P> {
+    policy: P,
+    devices: SharedDevices,
+}
+
+impl<P> std::fmt::Debug for KaichiRules<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KaichiRules").finish_non_exhaustive()
+    }
+}
+
+impl<P> KaichiRules<P> {
+    /// Rules applying `policy`, with device keys from `devices`.
+    pub fn new(policy: P, devices: SharedDevices) -> Self {
+        Self { policy, devices }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &P {
+        &self.policy
+    }
+
+    /// The device directory.
+    pub(crate) fn devices(&self) -> &SharedDevices {
+        &self.devices
+    }
+}
+
+/// A roster as the policy's member list.
+pub(crate) struct RosterMembers<'a> {
+    pub(crate) roster: &'a Roster<'a>,
+    pub(crate) devices: &'a SharedDevices,
+}
+
+impl Members for RosterMembers<'_> {
+    fn has_member(&self, name: &IpnsName) -> bool {
+        let wanted = name.to_string();
+        self.roster
+            .members_iter()
+            .any(|m| match &m.signing_identity.credential {
+                mls_rs::identity::Credential::Basic(b) => b.identifier == wanted.as_bytes(),
+                _ => false,
+            })
+    }
+
+    fn names(&self) -> Vec<IpnsName> {
+        self.roster
+            .members_iter()
+            .filter_map(|m| super::identity::bind(&m.signing_identity, &**self.devices).ok())
+            .collect()
+    }
+}
+
+impl<P: GroupPolicy + Clone + Send + Sync> KaichiRules<P> {
+    fn name_of(&self, roster: &Roster<'_>, sender: &Sender) -> Result<IpnsName, RuleError> {
+        let Sender::Member(leaf) = sender else {
+            return Err(RuleError::External);
+        };
+        let member = roster
+            .member_with_index(*leaf)
+            .map_err(|_| RuleError::Denied(Denied::EmptyLeaf))?;
+        super::identity::bind(&member.signing_identity, &*self.devices)
+            .map_err(RuleError::Credential)
+    }
+
+    /// Checks a received commit's proposals against the policy, as of the
+    /// epoch before it.
+    fn check(
+        &self,
+        source: &CommitSource,
+        roster: &Roster<'_>,
+        context: &GroupContext,
+        proposals: &ProposalBundle,
+    ) -> Result<(), RuleError> {
+        let metadata = metadata_of(context)?;
+        let members = RosterMembers {
+            roster,
+            devices: &self.devices,
+        };
+        let ctx = PolicyContext {
+            metadata: &metadata,
+            members: &members,
+        };
+        let by = match source {
+            CommitSource::ExistingMember(m) => {
+                super::identity::bind(&m.signing_identity, &*self.devices)
+                    .map_err(RuleError::Credential)?
+            }
+            CommitSource::NewMember(_) => return Err(RuleError::External),
+        };
+        self.policy.may_commit(ctx, &by)?;
+        for p in proposals.add_proposals() {
+            let proposer = self.name_of(roster, &p.sender)?;
+            let name = super::identity::bind(p.proposal.signing_identity(), &*self.devices)
+                .map_err(RuleError::Credential)?;
+            self.policy.may_add(ctx, &proposer, &name, None)?;
+        }
+        for p in proposals.remove_proposals() {
+            let proposer = self.name_of(roster, &p.sender)?;
+            let member = roster
+                .member_with_index(p.proposal.to_remove())
+                .map_err(|_| RuleError::Denied(Denied::EmptyLeaf))?;
+            let member = super::identity::bind(&member.signing_identity, &*self.devices)
+                .map_err(RuleError::Credential)?;
+            self.policy.may_remove(ctx, &proposer, &member)?;
+        }
+        for p in proposals.group_context_ext_proposals() {
+            let proposer = self.name_of(roster, &p.sender)?;
+            self.policy.may_change_metadata(ctx, &proposer)?;
+            let value = p
+                .proposal
+                .get(super::METADATA_TYPE)
+                .map(|e| e.extension_data);
+            // A Kaichi group keeps its metadata; a plain one may gain it.
+            let new = match (metadata.is_plain(), value) {
+                (false, None) => {
+                    return Err(RuleError::Metadata(
+                        crate::metadata::MetadataDecodeError::Missing,
+                    ));
+                }
+                (_, Some(v)) => GroupMetadata::decode(&v)?,
+                (true, None) => metadata.clone(),
+            };
+            if let Some(s) = new.sequencer
+                && !ctx.is_member(&s)
+            {
+                return Err(RuleError::Denied(Denied::SequencerNotAMember(s)));
+            }
+        }
+        if !proposals.reinit_proposals().is_empty()
+            || !proposals.external_init_proposals().is_empty()
+        {
+            return Err(RuleError::Unsupported);
+        }
+        Ok(())
+    }
+}
+
+impl<P: GroupPolicy + Clone + Send + Sync> MlsRules for KaichiRules<P> {
+    type Error = RuleError;
+
+    fn filter_proposals(
+        &self,
+        direction: CommitDirection,
+        source: CommitSource,
+        roster: &Roster<'_>,
+        context: &GroupContext,
+        proposals: ProposalBundle,
+    ) -> Result<ProposalBundle, RuleError> {
+        // The local operations check the policy before they commit.
+        if direction == CommitDirection::Receive {
+            self.check(&source, roster, context, &proposals)?;
+        }
+        Ok(proposals)
+    }
+
+    fn commit_options(
+        &self,
+        _: &Roster<'_>,
+        _: &GroupContext,
+        _: &ProposalBundle,
+    ) -> Result<CommitOptions, RuleError> {
+        Ok(CommitOptions::new()
+            .with_path_required(true)
+            .with_ratchet_tree_extension(false)
+            .with_always_out_of_band_ratchet_tree(true)
+            .with_single_welcome_message(true))
+    }
+
+    fn encryption_options(
+        &self,
+        _: &Roster<'_>,
+        _: &GroupContext,
+    ) -> Result<EncryptionOptions, RuleError> {
+        Ok(EncryptionOptions::new(true, PaddingMode::None))
+    }
+}
