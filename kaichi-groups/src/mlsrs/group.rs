@@ -26,6 +26,7 @@ pub struct RsGroup<P: super::RsPolicy> {
     me: IpnsName,
     metadata: GroupMetadata,
     rules: KaichiRules<P>,
+    active: bool,
 }
 
 impl<P: super::RsPolicy> std::fmt::Debug for RsGroup<P> {
@@ -55,6 +56,7 @@ impl<P: super::RsPolicy> RsGroup<P> {
             me,
             metadata,
             rules,
+            active: true,
         })
     }
 
@@ -71,6 +73,12 @@ impl<P: super::RsPolicy> RsGroup<P> {
     /// The metadata as of the current epoch.
     pub fn metadata(&self) -> &GroupMetadata {
         &self.metadata
+    }
+
+    /// Whether this member is still in the group (a commit removing it
+    /// makes the group inactive).
+    pub fn is_active(&self) -> bool {
+        self.active
     }
 
     /// The current epoch's authenticator (RFC 9420 §8.7).
@@ -305,6 +313,9 @@ impl<P: super::RsPolicy> RsGroup<P> {
         if plaintext.len() > MAX_MESSAGE_BYTES / 2 {
             return Err(SendError::TooLarge);
         }
+        if !self.active {
+            return Err(SendError::Inactive);
+        }
         self.group
             .encrypt_application_message(plaintext, Vec::new())
             .and_then(|m| m.to_bytes())
@@ -398,6 +409,7 @@ impl<P: super::RsPolicy> RsGroup<P> {
                     None => before.iter().next().copied().unwrap_or(self.me),
                 };
                 if removed_me {
+                    self.active = false;
                     return Ok(GroupEvent::RemovedSelf { from });
                 }
                 let after: BTreeSet<IpnsName> = self.member_names().into_iter().collect();
