@@ -22,7 +22,9 @@ use proptest::prelude::*;
 
 const PEOPLE: usize = 5;
 
-/// One person, on one engine.
+/// One person, on one engine (a handful live for one test case: their
+/// sizes do not matter).
+#[allow(clippy::large_enum_variant)]
 enum Person {
     OpenMls(Client),
     MlsRs {
