@@ -1,19 +1,25 @@
-//! MLS group operations through kaichi-groups beside raw openmls, in one
-//! run, on the same machine, same ciphersuite, same configuration (no
-//! ratchet tree in the Welcome), in-memory storage.
+//! MLS group operations through kaichi-groups' two engines (openmls and
+//! mls-rs) beside raw openmls and raw mls-rs, in one run, on the same
+//! machine, same ciphersuite (0x0001), same configuration (the Kaichi
+//! metadata extension, no ratchet tree in the Welcome, handshake messages
+//! encrypted), in-memory storage.
 //!
 //! For each group size N: bulk-create (one commit adding N-1 members),
 //! join from the Welcome, self-update (create and merge), process+merge of
-//! that commit at another member, Welcome size, application message
-//! encryption (with five past epochs kept, and with none). Medians over `KAICHI_BENCH_REPEAT` runs (default 5; 1 for
+//! that commit at another member, Welcome and tree sizes, application
+//! message encryption (openmls: with five past epochs kept, and with none)
+//! and decryption. Medians over `KAICHI_BENCH_REPEAT` runs (default 5; 1 for
 //! N >= 10,000).
 //!
 //! `cargo bench -p kaichi-benches --bench groups` (N = 10, 100, 1,000);
-//! `KAICHI_BENCH_GROUP_SIZES=10000 cargo bench -p kaichi-benches --bench groups` for more.
+//! `KAICHI_BENCH_GROUP_SIZES=10000 cargo bench -p kaichi-benches --bench groups` for more;
+//! openmls runs up to `KAICHI_BENCH_OPENMLS_MAX` (default 20,000: at
+//! 100,000 it would take about an hour), mls-rs at every size.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
+use kaichi_groups::mlsrs::RsMember;
 use kaichi_groups::{
     AdminPolicy, CIPHERSUITE, Candidate, Group, MemberSigner, MemoryProvider, NewGroup, NoDevices,
     Outgoing, key_package,
@@ -39,8 +45,10 @@ struct Figures {
     welcome: usize,
     tree: usize,
     app: Duration,
-    /// The same with no past epochs kept.
+    /// The same with no past epochs kept (openmls only).
     app0: Duration,
+    /// Decrypting one at the joined member.
+    dec: Duration,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -128,6 +136,11 @@ fn kaichi(n: u32, members: &[Member]) -> Figures {
     let app0 = time_messages(|| {
         let _ = g.send(&p, &me, MESSAGE).unwrap();
     });
+    let dec = time_messages(|| {
+        let m = g.send(&p, &me, MESSAGE).unwrap();
+        let _ = joined.process(jp, &AdminPolicy, &NoDevices, &m).unwrap();
+    })
+    .saturating_sub(app0);
     Figures {
         create,
         join,
@@ -137,6 +150,7 @@ fn kaichi(n: u32, members: &[Member]) -> Figures {
         tree: tree.len(),
         app,
         app0,
+        dec,
     }
 }
 
@@ -252,6 +266,16 @@ fn raw(n: u32, members: &[Member]) -> Figures {
         let out = g.create_message(&p, &me, MESSAGE).unwrap();
         let _ = out.tls_serialize_detached().unwrap();
     });
+    let dec = time_messages(|| {
+        let out = g.create_message(&p, &me, MESSAGE).unwrap();
+        let bytes = out.tls_serialize_detached().unwrap();
+        let msg = MlsMessageIn::tls_deserialize_exact(bytes.as_slice())
+            .unwrap()
+            .try_into_protocol_message()
+            .unwrap();
+        let _ = joined.process_message(jp, msg).unwrap();
+    })
+    .saturating_sub(app0);
     Figures {
         create,
         join,
@@ -261,6 +285,197 @@ fn raw(n: u32, members: &[Member]) -> Figures {
         tree: tree.len(),
         app,
         app0,
+        dec,
+    }
+}
+
+/// mls-rs: KeyPackages of members 1..n-1 (from Kaichi engines; the same
+/// bytes serve the raw run: one wire format).
+fn rs_key_packages(n: u32) -> Vec<Vec<u8>> {
+    (1..n.saturating_sub(1))
+        .map(|i| rs_member(i).key_package().unwrap())
+        .collect()
+}
+
+fn rs_member(i: u32) -> RsMember<AdminPolicy> {
+    RsMember::new(&signer(i), AdminPolicy, std::sync::Arc::new(NoDevices))
+}
+
+fn kaichi_rs(n: u32, kps: &[Vec<u8>]) -> Figures {
+    let joiner = rs_member(n - 1);
+    let jkp = joiner.key_package().unwrap();
+    let me = rs_member(0);
+    let mut g = me.create(NewGroup::named("bench")).unwrap();
+    let candidates: Vec<Candidate> = kps
+        .iter()
+        .chain([&jkp])
+        .map(|kp| Candidate::new(kp.clone()))
+        .collect();
+    let t = Instant::now();
+    let Outgoing::Commit(out) = g.add(&candidates).unwrap() else {
+        panic!()
+    };
+    let create = t.elapsed();
+    let (welcome, tree) = (out.welcome.unwrap(), out.ratchet_tree.unwrap());
+    let t = Instant::now();
+    let mut joined = joiner.join(&welcome, Some(&tree)).unwrap();
+    let join = t.elapsed();
+    let t = Instant::now();
+    let Outgoing::Commit(upd) = g.self_update().unwrap() else {
+        panic!()
+    };
+    let update = t.elapsed();
+    let t = Instant::now();
+    joined.process(&upd.commit).unwrap();
+    let process = t.elapsed();
+    let app = time_messages(|| {
+        let _ = g.send(MESSAGE).unwrap();
+    });
+    let dec = time_messages(|| {
+        let m = g.send(MESSAGE).unwrap();
+        let _ = joined.process(&m).unwrap();
+    })
+    .saturating_sub(app);
+    Figures {
+        create,
+        join,
+        update,
+        process,
+        welcome: welcome.len(),
+        tree: tree.len(),
+        app,
+        app0: app,
+        dec,
+    }
+}
+
+/// A raw mls-rs client configured as Kaichi's engine is (basic credentials,
+/// the metadata extension, encrypted handshakes, tree out of band).
+fn raw_rs_client(i: u32) -> mls_rs::Client<impl mls_rs::client_builder::MlsConfig> {
+    use mls_rs::client_builder::PaddingMode;
+    use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
+    let s = signer(i);
+    let identity = mls_rs::identity::SigningIdentity::new(
+        mls_rs::identity::basic::BasicCredential::new(s.name().to_string().into_bytes())
+            .into_credential(),
+        mls_rs::crypto::SignaturePublicKey::new(s.public_key().to_vec()),
+    );
+    let mut secret = s.public_key().to_vec();
+    secret.splice(0..0, signer_seed(i));
+    let rules = DefaultMlsRules::new()
+        .with_commit_options(
+            CommitOptions::new()
+                .with_path_required(true)
+                .with_ratchet_tree_extension(false)
+                .with_always_out_of_band_ratchet_tree(true)
+                .with_single_welcome_message(true),
+        )
+        .with_encryption_options(EncryptionOptions::new(true, PaddingMode::None));
+    mls_rs::Client::builder()
+        .crypto_provider(mls_rs_crypto_rustcrypto::RustCryptoProvider::default())
+        .identity_provider(mls_rs::identity::basic::BasicIdentityProvider::new())
+        .mls_rules(rules)
+        .extension_type(mls_rs::extension::ExtensionType::new(
+            kaichi_groups::metadata::METADATA_EXTENSION,
+        ))
+        .signing_identity(
+            identity,
+            mls_rs::crypto::SignatureSecretKey::new(secret),
+            mls_rs::CipherSuite::CURVE25519_AES128,
+        )
+        .build()
+}
+
+fn signer_seed(i: u32) -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    seed[..4].copy_from_slice(&i.to_le_bytes());
+    seed[31] = 0xAA;
+    seed
+}
+
+fn raw_rs(n: u32, kps: &[Vec<u8>]) -> Figures {
+    use mls_rs::{ExtensionList, MlsMessage};
+    let joiner = raw_rs_client(n - 1);
+    let jkp = joiner
+        .generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let me = raw_rs_client(0);
+    let metadata = kaichi_groups::GroupMetadata {
+        name: "bench".into(),
+        description: String::new(),
+        admins: vec![signer(0).name()],
+        sequencer: Some(signer(0).name()),
+        token_gate: None,
+    };
+    let mut ext = ExtensionList::new();
+    ext.set(mls_rs::Extension::new(
+        mls_rs::extension::ExtensionType::new(kaichi_groups::metadata::METADATA_EXTENSION),
+        metadata.encode(),
+    ));
+    let mut g = me
+        .create_group_with_id(vec![7; 32], ext, ExtensionList::new(), None)
+        .unwrap();
+    // The KeyPackages are parsed inside the timed add for kaichi-groups;
+    // time the same here.
+    let t = Instant::now();
+    let mut b = g.commit_builder();
+    for kp in kps.iter().chain([&jkp]) {
+        b = b.add_member(MlsMessage::from_bytes(kp).unwrap()).unwrap();
+    }
+    let out = b.build().unwrap();
+    g.apply_pending_commit().unwrap();
+    let welcome = out.welcome_messages()[0].to_bytes().unwrap();
+    let tree = g.export_tree().to_bytes().unwrap();
+    let create = t.elapsed();
+    let t = Instant::now();
+    let (mut joined, _) = joiner
+        .join_group(
+            Some(mls_rs::group::ExportedTree::from_bytes(&tree).unwrap()),
+            &MlsMessage::from_bytes(&welcome).unwrap(),
+            None,
+        )
+        .unwrap();
+    let join = t.elapsed();
+    let t = Instant::now();
+    let upd = g.commit_builder().build().unwrap();
+    g.apply_pending_commit().unwrap();
+    let commit = upd.commit_message().to_bytes().unwrap();
+    let update = t.elapsed();
+    let t = Instant::now();
+    joined
+        .process_incoming_message(MlsMessage::from_bytes(&commit).unwrap())
+        .unwrap();
+    let process = t.elapsed();
+    let app = time_messages(|| {
+        let _ = g
+            .encrypt_application_message(MESSAGE, Vec::new())
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+    });
+    let dec = time_messages(|| {
+        let m = g
+            .encrypt_application_message(MESSAGE, Vec::new())
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        let _ = joined
+            .process_incoming_message(MlsMessage::from_bytes(&m).unwrap())
+            .unwrap();
+    })
+    .saturating_sub(app);
+    Figures {
+        create,
+        join,
+        update,
+        process,
+        welcome: welcome.len(),
+        tree: tree.len(),
+        app,
+        app0: app,
+        dec,
     }
 }
 
@@ -270,29 +485,25 @@ fn main() {
         .unwrap_or_else(|_| "10,100,1000".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
-        .filter(|&n| n >= 2)
+        .filter(|&n| n >= 3)
         .collect();
+    let openmls_max: u32 = std::env::var("KAICHI_BENCH_OPENMLS_MAX")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(20_000);
     println!(
-        "| N | what | bulk-create | join | self-update | process+merge | Welcome | tree | app msg enc | app msg enc, 0 past epochs |"
+        "| N | what | bulk-create | join | self-update | process+merge | Welcome | tree | app msg enc | app msg enc, 0 past epochs | app msg dec |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
         let repeat: usize = std::env::var("KAICHI_BENCH_REPEAT")
             .ok()
             .and_then(|r| r.parse().ok())
             .unwrap_or(if n >= 10_000 { 1 } else { 5 });
-        let members = key_packages(n);
-        let mut ours = Vec::new();
-        let mut theirs = Vec::new();
-        for _ in 0..repeat {
-            // Alternate, so drift on the machine hits both alike.
-            theirs.push(raw(n, &members));
-            ours.push(kaichi(n, &members));
-        }
         let pick = |v: &[Figures], f: fn(&Figures) -> Duration| median(v.iter().map(f).collect());
         let row = |label: &str, v: &[Figures]| {
             println!(
-                "| {n} | {label} | {:.3?} | {:.3?} | {:.3?} | {:.3?} | {} B | {} B | {:.1?} | {:.1?} |",
+                "| {n} | {label} | {:.3?} | {:.3?} | {:.3?} | {:.3?} | {} B | {} B | {:.1?} | {:.1?} | {:.1?} |",
                 pick(v, |f| f.create),
                 pick(v, |f| f.join),
                 pick(v, |f| f.update),
@@ -301,21 +512,63 @@ fn main() {
                 v[0].tree,
                 pick(v, |f| f.app),
                 pick(v, |f| f.app0),
+                pick(v, |f| f.dec),
             );
         };
-        row("openmls", &theirs);
-        row("kaichi-groups", &ours);
-        let ratio = |f: fn(&Figures) -> Duration| {
-            pick(&ours, f).as_secs_f64() / pick(&theirs, f).as_secs_f64().max(1e-9) - 1.0
+        let overhead = |ours: &[Figures], theirs: &[Figures]| {
+            let ratio = |f: fn(&Figures) -> Duration| {
+                100.0
+                    * (pick(ours, f).as_secs_f64() / pick(theirs, f).as_secs_f64().max(1e-9) - 1.0)
+            };
+            println!(
+                "| {n} | overhead | {:+.1}% | {:+.1}% | {:+.1}% | {:+.1}% | | | {:+.1}% | {:+.1}% | {:+.1}% |",
+                ratio(|f| f.create),
+                ratio(|f| f.join),
+                ratio(|f| f.update),
+                ratio(|f| f.process),
+                ratio(|f| f.app),
+                ratio(|f| f.app0),
+                ratio(|f| f.dec),
+            );
         };
-        println!(
-            "| {n} | overhead | {:+.1}% | {:+.1}% | {:+.1}% | {:+.1}% | | | {:+.1}% | {:+.1}% |",
-            100.0 * ratio(|f| f.create),
-            100.0 * ratio(|f| f.join),
-            100.0 * ratio(|f| f.update),
-            100.0 * ratio(|f| f.process),
-            100.0 * ratio(|f| f.app),
-            100.0 * ratio(|f| f.app0),
-        );
+        if n <= openmls_max {
+            let members = key_packages(n);
+            let mut ours = Vec::new();
+            let mut theirs = Vec::new();
+            for _ in 0..repeat {
+                // Alternate, so drift on the machine hits both alike.
+                theirs.push(raw(n, &members));
+                ours.push(kaichi(n, &members));
+            }
+            row("raw openmls", &theirs);
+            row("kaichi-groups, openmls engine", &ours);
+            overhead(&ours, &theirs);
+        } else {
+            println!("| {n} | openmls | skipped (N > KAICHI_BENCH_OPENMLS_MAX) | | | | | | | | |");
+        }
+        let kps = rs_key_packages(n);
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for _ in 0..repeat {
+            theirs.push(raw_rs(n, &kps));
+            ours.push(kaichi_rs(n, &kps));
+        }
+        row("raw mls-rs", &theirs);
+        row("kaichi-groups, mls-rs engine", &ours);
+        overhead(&ours, &theirs);
     }
+    println!("peak RSS of this process: {} MB", peak_rss_mb());
+}
+
+/// VmHWM from /proc/self/status, in MB (0 where there is none).
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }

@@ -2,9 +2,10 @@
 //! of [`crate::Group`], with Kaichi's rules applied by the engine's
 //! [`KaichiRules`] and [`super::KaichiIdentity`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use kaichi_identity::IpnsName;
+use mls_rs::group::proposal::Proposal;
 use mls_rs::group::{CommitEffect, ReceivedMessage};
 use mls_rs::{Group, MlsMessage};
 
@@ -27,6 +28,9 @@ pub struct RsGroup<P: super::RsPolicy> {
     metadata: GroupMetadata,
     rules: KaichiRules<P>,
     active: bool,
+    /// Each leaf's identity, kept in step with the commits (so a commit
+    /// costs what it changes, not a pass over every leaf).
+    names: HashMap<u32, IpnsName>,
 }
 
 impl<P: super::RsPolicy> std::fmt::Debug for RsGroup<P> {
@@ -50,6 +54,12 @@ impl<P: super::RsPolicy> RsGroup<P> {
     ) -> Result<Self, RuleError> {
         let id = GroupId::from_slice(group.group_id()).map_err(|_| RuleError::GroupId)?;
         let metadata = metadata_of(group.context())?;
+        let mut names = HashMap::new();
+        for m in group.roster().members_iter() {
+            let name = super::identity::bind(&m.signing_identity, &**rules.devices())
+                .map_err(RuleError::Credential)?;
+            names.insert(m.index, name);
+        }
         Ok(Self {
             group,
             id,
@@ -57,6 +67,7 @@ impl<P: super::RsPolicy> RsGroup<P> {
             metadata,
             rules,
             active: true,
+            names,
         })
     }
 
@@ -89,32 +100,26 @@ impl<P: super::RsPolicy> RsGroup<P> {
             .map_err(mls)
     }
 
-    /// The members, one entry per leaf.
+    /// The members, one entry per leaf, by leaf index.
     pub fn members(&self) -> Vec<MemberInfo> {
-        let devices = self.rules_devices();
-        self.group
-            .roster()
-            .members_iter()
-            .filter_map(|m| {
-                super::identity::bind(&m.signing_identity, &**devices)
-                    .ok()
-                    .map(|name| MemberInfo {
-                        name,
-                        leaf: m.index,
-                    })
-            })
-            .collect()
+        let mut out: Vec<MemberInfo> = self
+            .names
+            .iter()
+            .map(|(&leaf, &name)| MemberInfo { name, leaf })
+            .collect();
+        out.sort_by_key(|m| m.leaf);
+        out
     }
 
     /// The members' identities, each once, sorted.
     pub fn member_names(&self) -> Vec<IpnsName> {
-        let names: BTreeSet<IpnsName> = self.members().into_iter().map(|m| m.name).collect();
+        let names: BTreeSet<IpnsName> = self.names.values().copied().collect();
         names.into_iter().collect()
     }
 
     /// Whether `name` has a leaf.
     pub fn is_member(&self, name: &IpnsName) -> bool {
-        self.with_context(|ctx| ctx.is_member(name))
+        self.names.values().any(|n| n == name)
     }
 
     /// This member's leaf index.
@@ -138,10 +143,6 @@ impl<P: super::RsPolicy> RsGroup<P> {
         self.metadata.is_plain() || self.is_sequencer()
     }
 
-    fn rules_devices(&self) -> &super::SharedDevices {
-        self.rules.devices()
-    }
-
     fn with_context<T>(&self, f: impl FnOnce(PolicyContext<'_>) -> T) -> T {
         let roster = self.group.roster();
         let members = RosterMembers {
@@ -154,11 +155,50 @@ impl<P: super::RsPolicy> RsGroup<P> {
         })
     }
 
+    /// Follows a commit's effect in the leaf names; returns the identities
+    /// added and removed.
+    fn follow(&mut self, effect: &CommitEffect) -> (Vec<IpnsName>, Vec<IpnsName>) {
+        let applied = match effect {
+            CommitEffect::NewEpoch(e) | CommitEffect::Removed { new_epoch: e, .. } => {
+                &e.applied_proposals
+            }
+            CommitEffect::ReInit(_) => return (Vec::new(), Vec::new()),
+        };
+        let (mut added, mut removed) = (Vec::new(), Vec::new());
+        for p in applied {
+            if let Proposal::Remove(r) = &p.proposal
+                && let Some(name) = self.names.remove(&r.to_remove())
+            {
+                removed.push(name);
+            }
+        }
+        for p in applied {
+            let Proposal::Add(a) = &p.proposal else {
+                continue;
+            };
+            let id = a.signing_identity();
+            let Ok(name) = super::identity::bind(id, &**self.rules.devices()) else {
+                continue;
+            };
+            let mut key = name.to_string().into_bytes();
+            key.push(0);
+            key.extend_from_slice(id.signature_key.as_bytes());
+            if let Ok(m) = self.group.member_with_identity(&key) {
+                self.names.insert(m.index, name);
+                added.push(name);
+            }
+        }
+        // An identity with another leaf left is still a member.
+        removed.retain(|n| !self.names.values().any(|m| m == n));
+        (added, removed)
+    }
+
     fn commit_output(
         &mut self,
         out: mls_rs::group::CommitOutput,
     ) -> Result<CommitOutput, MlsError> {
-        self.group.apply_pending_commit().map_err(mls)?;
+        let applied = self.group.apply_pending_commit().map_err(mls)?;
+        self.follow(&applied.effect);
         self.refresh_metadata();
         let commit = out.commit_message().to_bytes().map_err(mls)?;
         let welcome = out
@@ -323,8 +363,7 @@ impl<P: super::RsPolicy> RsGroup<P> {
     }
 
     fn name_at(&self, leaf: u32) -> Option<IpnsName> {
-        let m = self.group.member_at_index(leaf)?;
-        super::identity::bind(&m.signing_identity, &**self.rules.devices()).ok()
+        self.names.get(&leaf).copied()
     }
 
     /// Processes one received `MLSMessage`, as [`crate::Group::process`]
@@ -358,11 +397,6 @@ impl<P: super::RsPolicy> RsGroup<P> {
             }
         }
         let message = MlsMessage::from_bytes(bytes).map_err(|_| ProcessError::Decode)?;
-        let before: BTreeSet<IpnsName> = if info.kind == MessageKind::Commit {
-            self.member_names().into_iter().collect()
-        } else {
-            BTreeSet::new()
-        };
         let old_metadata = self.metadata.clone();
         let received =
             self.group
@@ -396,28 +430,21 @@ impl<P: super::RsPolicy> RsGroup<P> {
                 Ok(GroupEvent::Proposal { from })
             }
             ReceivedMessage::Commit(c) => {
-                let removed_me = matches!(c.effect, CommitEffect::Removed { .. });
+                // The committer's name before its commit applies (a commit
+                // never removes its committer).
+                let from = self.names.get(&c.committer).copied();
+                let (added, removed) = self.follow(&c.effect);
                 self.refresh_metadata();
-                let from = if removed_me {
-                    None
-                } else {
-                    self.name_at(c.committer)
-                };
-                let from = match from {
-                    Some(f) => f,
-                    // The committer left in its own commit, or we did.
-                    None => before.iter().next().copied().unwrap_or(self.me),
-                };
-                if removed_me {
+                let from = from.ok_or(ProcessError::Policy(Denied::EmptyLeaf))?;
+                if matches!(c.effect, CommitEffect::Removed { .. }) {
                     self.active = false;
                     return Ok(GroupEvent::RemovedSelf { from });
                 }
-                let after: BTreeSet<IpnsName> = self.member_names().into_iter().collect();
                 Ok(GroupEvent::Commit {
                     from,
                     epoch: self.epoch(),
-                    added: after.difference(&before).copied().collect(),
-                    removed: before.difference(&after).copied().collect(),
+                    added,
+                    removed,
                     metadata_changed: self.metadata != old_metadata,
                 })
             }
