@@ -76,4 +76,8 @@ pub const CIPHERSUITE: openmls::prelude::Ciphersuite =
 /// members is about 7 MB; ratchet trees travel separately).
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
+/// Most bytes of a ratchet tree accepted for a join (about 237 bytes a
+/// member: 100,000 members are 23.7 MB; this bound admits about 280,000).
+pub const MAX_TREE_BYTES: usize = 64 * 1024 * 1024;
+
 pub use openmls;

@@ -98,7 +98,7 @@ fn chunk_count(size: u64) -> usize {
 }
 
 /// The plaintext size of chunk `index` of a `size`-byte file.
-fn chunk_len(size: u64, index: usize) -> usize {
+pub(crate) fn chunk_len(size: u64, index: usize) -> usize {
     let start = index as u64 * CHUNK_BYTES as u64;
     (size.saturating_sub(start)).min(CHUNK_BYTES as u64) as usize
 }
@@ -123,6 +123,12 @@ fn aad(size: u64, index: usize) -> Vec<u8> {
 }
 
 impl Manifest {
+    /// A manifest of `size` bytes in `chunks` (as many as the size implies;
+    /// [`crate::blob`] builds public ones).
+    pub(crate) fn new(size: u64, chunks: Vec<BlockCid>) -> Self {
+        Self { size, chunks }
+    }
+
     /// The file's size in bytes.
     pub fn size(&self) -> u64 {
         self.size

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attachment;
+pub mod blob;
 pub mod car;
 mod conversation;
 mod dag;

@@ -25,7 +25,7 @@ impl Group {
         devices: &(impl DeviceDirectory + ?Sized),
     ) -> Result<Self, JoinError> {
         if welcome.len() > MAX_MESSAGE_BYTES
-            || ratchet_tree.is_some_and(|t| t.len() > MAX_MESSAGE_BYTES)
+            || ratchet_tree.is_some_and(|t| t.len() > crate::MAX_TREE_BYTES)
         {
             return Err(JoinError::TooLarge);
         }

@@ -180,9 +180,10 @@ impl<P: super::RsPolicy> RsGroup<P> {
             let Ok(name) = super::identity::bind(id, &**self.rules.devices()) else {
                 continue;
             };
-            let mut key = name.to_string().into_bytes();
-            key.push(0);
-            key.extend_from_slice(id.signature_key.as_bytes());
+            let key = super::identity::leaf_identity(
+                name.to_string().as_bytes(),
+                id.signature_key.as_bytes(),
+            );
             if let Ok(m) = self.group.member_with_identity(&key) {
                 self.names.insert(m.index, name);
                 added.push(name);

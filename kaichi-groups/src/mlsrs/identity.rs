@@ -54,6 +54,15 @@ pub(crate) fn bind(
     bind_identity(&basic.identifier, id.signature_key.as_bytes(), devices)
 }
 
+/// The identity mls-rs indexes a leaf by: name text, 0, signature key.
+pub(crate) fn leaf_identity(name: &[u8], signature_key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 1 + signature_key.len());
+    out.extend_from_slice(name);
+    out.push(0);
+    out.extend_from_slice(signature_key);
+    out
+}
+
 impl IdentityProvider for KaichiIdentity {
     type Error = RuleError;
 
@@ -76,14 +85,18 @@ impl IdentityProvider for KaichiIdentity {
     }
 
     /// Unique per leaf (mls-rs refuses two leaves with one identity, and an
-    /// identity may have several devices): the IPNS name, a zero byte, and
-    /// the leaf's signature key.
+    /// identity may have several devices): the credential's identity (the
+    /// IPNS name's text), a zero byte, and the leaf's signature key. Not
+    /// checked here: mls-rs indexes every leaf of a tree with it, and
+    /// [`Self::validate_member`] checks each leaf's binding already.
     fn identity(&self, id: &SigningIdentity, _: &ExtensionList) -> Result<Vec<u8>, RuleError> {
-        let name = self.bind(id).map_err(RuleError::Credential)?;
-        let mut out = name.to_string().into_bytes();
-        out.push(0);
-        out.extend_from_slice(id.signature_key.as_bytes());
-        Ok(out)
+        let Credential::Basic(basic) = &id.credential else {
+            return Err(RuleError::Credential(CredentialError::NotBasic));
+        };
+        Ok(leaf_identity(
+            &basic.identifier,
+            id.signature_key.as_bytes(),
+        ))
     }
 
     /// An update keeps the identity (a device stays the identity's).

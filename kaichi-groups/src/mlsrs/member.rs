@@ -122,7 +122,7 @@ impl<P: super::RsPolicy> RsMember<P> {
         ratchet_tree: Option<&[u8]>,
     ) -> Result<RsGroup<P>, JoinError> {
         if welcome.len() > MAX_MESSAGE_BYTES
-            || ratchet_tree.is_some_and(|t| t.len() > MAX_MESSAGE_BYTES)
+            || ratchet_tree.is_some_and(|t| t.len() > crate::MAX_TREE_BYTES)
         {
             return Err(JoinError::TooLarge);
         }

@@ -12,9 +12,11 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
+use cid::Cid;
 use kaichi_groups::GroupId;
 use kaichi_identity::IdentityPublic;
-use kaichi_privatelog::BlockCid;
+use kaichi_privatelog::attachment::Manifest;
+use kaichi_privatelog::blob::{BlobKind, assemble, kind};
 use libp2p::PeerId;
 use tokio::sync::oneshot;
 
@@ -26,23 +28,41 @@ pub(super) const MAX_GROUP_FETCHES: usize = 64;
 /// How long a group fetch waits for all its blocks.
 pub(super) const GROUP_FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// What a group fetch continues with once its blocks are in.
+/// What a group fetch continues with once its blobs are in.
 pub(super) enum GroupBlocksFor {
-    /// An invitee's KeyPackage (one block), for an invite in progress.
+    /// An invitee's KeyPackage (one blob), for an invite in progress.
     KeyPackage {
         group: GroupId,
         member: IdentityPublic,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     },
-    /// A Welcome and its ratchet tree (two blocks, in that order), for an
+    /// A Welcome and its ratchet tree (two blobs, in that order), for an
     /// invitation received.
     Invitation { inviter: PeerId, group: GroupId },
 }
 
-/// One fetch: its blocks in order, each `None` until it arrives.
+/// One blob of a fetch: its root block, then (a chunked blob) its chunks.
+enum Slot {
+    Root(Cid),
+    Chunks {
+        manifest: Manifest,
+        chunks: Vec<Option<Vec<u8>>>,
+    },
+    Done(Vec<u8>),
+}
+
+/// Which block of a slot a query brings.
+#[derive(Clone, Copy)]
+enum Part {
+    Root,
+    Chunk(usize),
+}
+
+/// One fetch: its blobs in order, and the most bytes one may have.
 struct Fetch<T> {
     then: T,
-    blocks: Vec<(BlockCid, Option<Vec<u8>>)>,
+    slots: Vec<Slot>,
+    max: usize,
     since: Instant,
 }
 
@@ -50,14 +70,25 @@ struct Fetch<T> {
 pub(super) struct GroupBlocks<Q, T> {
     next: u64,
     fetches: HashMap<u64, Fetch<T>>,
-    queries: HashMap<Q, (u64, usize)>,
+    queries: HashMap<Q, (u64, usize, Part)>,
 }
 
-/// A fetch that ended without all its blocks: what it was for, and the
+/// A fetch that ended without all its blobs: what it was for, and the
 /// queries still running for it (to cancel).
 pub(super) struct Abandoned<Q, T> {
     pub(super) then: T,
     pub(super) cancel: Vec<Q>,
+    pub(super) why: String,
+}
+
+/// Where a fetch stands after a block arrived.
+pub(super) enum Step<Q, T> {
+    /// More blocks to come.
+    Waiting,
+    /// Every blob, in order.
+    Done(T, Vec<Vec<u8>>),
+    /// It cannot complete.
+    Failed(Abandoned<Q, T>),
 }
 
 impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
@@ -75,37 +106,42 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
         self.fetches.len() < MAX_GROUP_FETCHES
     }
 
-    /// Starts a fetch of `blocks` (in order) for `then`; `query` asks for
-    /// one block and returns its query id, or the block itself when it is
-    /// already at hand. Returns the blocks when all were at hand.
+    /// Starts a fetch of the blobs named by `roots` (in order; raw CIDs or
+    /// chunked blobs' manifests, see [`kaichi_privatelog::blob`]), each at
+    /// most `max` bytes, for `then`. `query` asks for one block and returns
+    /// its query id, or the block itself when it is already at hand.
     pub(super) fn start(
         &mut self,
         then: T,
-        blocks: &[BlockCid],
+        roots: &[Cid],
+        max: usize,
         now: Instant,
-        mut query: impl FnMut(&BlockCid) -> Result<Q, Vec<u8>>,
-    ) -> Option<(T, Vec<Vec<u8>>)> {
+        mut query: impl FnMut(&Cid) -> Result<Q, Vec<u8>>,
+    ) -> Step<Q, T> {
         let id = self.next;
         self.next += 1;
-        let mut fetch = Fetch {
-            then,
-            blocks: Vec::with_capacity(blocks.len()),
-            since: now,
-        };
-        for (i, cid) in blocks.iter().enumerate() {
-            match query(cid) {
+        self.fetches.insert(
+            id,
+            Fetch {
+                then,
+                slots: roots.iter().map(|r| Slot::Root(*r)).collect(),
+                max,
+                since: now,
+            },
+        );
+        for (i, root) in roots.iter().enumerate() {
+            let step = match query(root) {
                 Ok(q) => {
-                    self.queries.insert(q, (id, i));
-                    fetch.blocks.push((*cid, None));
+                    self.queries.insert(q, (id, i, Part::Root));
+                    continue;
                 }
-                Err(block) => fetch.blocks.push((*cid, Some(block))),
+                Err(block) => self.fill(id, i, Part::Root, block, &mut query),
+            };
+            if !matches!(step, Step::Waiting) {
+                return step;
             }
         }
-        if fetch.blocks.iter().all(|(_, b)| b.is_some()) {
-            return Some(complete(fetch));
-        }
-        self.fetches.insert(id, fetch);
-        None
+        Step::Waiting
     }
 
     /// Whether `query` is one of the group fetches'.
@@ -113,22 +149,127 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
         self.queries.contains_key(query)
     }
 
-    /// `query` brought `block` (Bitswap checked it against its CID).
-    /// Returns the fetch's blocks, in order, once all are in.
-    pub(super) fn got(&mut self, query: &Q, block: Vec<u8>) -> Option<(T, Vec<Vec<u8>>)> {
-        let (id, i) = self.queries.remove(query)?;
-        let fetch = self.fetches.get_mut(&id)?;
-        fetch.blocks.get_mut(i)?.1 = Some(block);
-        if fetch.blocks.iter().all(|(_, b)| b.is_some()) {
-            return self.fetches.remove(&id).map(complete);
+    /// `query` brought `block` (Bitswap checked it against its CID); a
+    /// manifest's chunks are asked for with `query`.
+    pub(super) fn got(
+        &mut self,
+        q: &Q,
+        block: Vec<u8>,
+        mut query: impl FnMut(&Cid) -> Result<Q, Vec<u8>>,
+    ) -> Step<Q, T> {
+        let Some((id, slot, part)) = self.queries.remove(q) else {
+            return Step::Waiting;
+        };
+        self.fill(id, slot, part, block, &mut query)
+    }
+
+    fn fill(
+        &mut self,
+        id: u64,
+        slot: usize,
+        part: Part,
+        block: Vec<u8>,
+        query: &mut impl FnMut(&Cid) -> Result<Q, Vec<u8>>,
+    ) -> Step<Q, T> {
+        let Some(fetch) = self.fetches.get_mut(&id) else {
+            return Step::Waiting;
+        };
+        let max = fetch.max;
+        let Some(s) = fetch.slots.get_mut(slot) else {
+            return Step::Waiting;
+        };
+        let mut wanted = Vec::new();
+        match (&mut *s, part) {
+            (Slot::Root(root), Part::Root) => match kind(root) {
+                Ok(BlobKind::Single(_)) if block.len() <= max => *s = Slot::Done(block),
+                Ok(BlobKind::Single(_)) => return self.fail(id, "a blob over its bound"),
+                Ok(BlobKind::Chunked(_)) => match Manifest::decode(&block) {
+                    Ok(m) if m.size() <= max as u64 => {
+                        wanted = m.chunks().iter().map(|c| c.to_cid()).collect();
+                        *s = Slot::Chunks {
+                            chunks: vec![None; m.chunks().len()],
+                            manifest: m,
+                        };
+                    }
+                    Ok(_) => return self.fail(id, "a blob over its bound"),
+                    Err(e) => return self.fail(id, &e.to_string()),
+                },
+                Err(e) => return self.fail(id, &e.to_string()),
+            },
+            (Slot::Chunks { chunks, .. }, Part::Chunk(i)) => {
+                if let Some(c) = chunks.get_mut(i) {
+                    *c = Some(block);
+                }
+            }
+            _ => return Step::Waiting,
         }
-        None
+        for (i, cid) in wanted.iter().enumerate() {
+            match query(cid) {
+                Ok(q) => {
+                    self.queries.insert(q, (id, slot, Part::Chunk(i)));
+                }
+                Err(block) => {
+                    if let Some(Slot::Chunks { chunks, .. }) = self
+                        .fetches
+                        .get_mut(&id)
+                        .and_then(|f| f.slots.get_mut(slot))
+                        && let Some(c) = chunks.get_mut(i)
+                    {
+                        *c = Some(block);
+                    }
+                }
+            }
+        }
+        self.settle(id, slot)
+    }
+
+    /// Assembles a slot whose chunks are all in; completes the fetch when
+    /// every slot is done.
+    fn settle(&mut self, id: u64, slot: usize) -> Step<Q, T> {
+        let Some(fetch) = self.fetches.get_mut(&id) else {
+            return Step::Waiting;
+        };
+        let max = fetch.max;
+        if let Some(s) = fetch.slots.get_mut(slot)
+            && let Slot::Chunks { manifest, chunks } = s
+            && chunks.iter().all(Option::is_some)
+        {
+            let parts: Vec<Vec<u8>> = chunks.iter_mut().filter_map(Option::take).collect();
+            match assemble(manifest, &parts, max) {
+                Ok(blob) => *s = Slot::Done(blob),
+                Err(e) => return self.fail(id, &e.to_string()),
+            }
+        }
+        if fetch.slots.iter().all(|s| matches!(s, Slot::Done(_))) {
+            let fetch = self.fetches.remove(&id).map(|f| {
+                let blobs = f
+                    .slots
+                    .into_iter()
+                    .filter_map(|s| match s {
+                        Slot::Done(b) => Some(b),
+                        _ => None,
+                    })
+                    .collect();
+                (f.then, blobs)
+            });
+            if let Some((then, blobs)) = fetch {
+                return Step::Done(then, blobs);
+            }
+        }
+        Step::Waiting
+    }
+
+    fn fail(&mut self, id: u64, why: &str) -> Step<Q, T> {
+        match self.abandon(id, why) {
+            Some(a) => Step::Failed(a),
+            None => Step::Waiting,
+        }
     }
 
     /// `query` failed: its fetch is abandoned.
-    pub(super) fn failed(&mut self, query: &Q) -> Option<Abandoned<Q, T>> {
-        let (id, _) = self.queries.remove(query)?;
-        self.abandon(id)
+    pub(super) fn failed(&mut self, query: &Q, why: &str) -> Option<Abandoned<Q, T>> {
+        let (id, _, _) = self.queries.remove(query)?;
+        self.abandon(id, why)
     }
 
     /// The fetches older than [`GROUP_FETCH_TIMEOUT`], abandoned.
@@ -139,15 +280,17 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
             .filter(|(_, f)| now.duration_since(f.since) >= GROUP_FETCH_TIMEOUT)
             .map(|(id, _)| *id)
             .collect();
-        old.into_iter().filter_map(|id| self.abandon(id)).collect()
+        old.into_iter()
+            .filter_map(|id| self.abandon(id, "no peer served it in time"))
+            .collect()
     }
 
-    fn abandon(&mut self, id: u64) -> Option<Abandoned<Q, T>> {
+    fn abandon(&mut self, id: u64, why: &str) -> Option<Abandoned<Q, T>> {
         let fetch = self.fetches.remove(&id)?;
         let cancel: Vec<Q> = self
             .queries
             .iter()
-            .filter(|(_, (f, _))| *f == id)
+            .filter(|(_, (f, _, _))| *f == id)
             .map(|(q, _)| *q)
             .collect();
         for q in &cancel {
@@ -156,22 +299,20 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
         Some(Abandoned {
             then: fetch.then,
             cancel,
+            why: why.to_owned(),
         })
     }
 }
 
-fn complete<T>(fetch: Fetch<T>) -> (T, Vec<Vec<u8>>) {
-    let blocks = fetch.blocks.into_iter().filter_map(|(_, b)| b).collect();
-    (fetch.then, blocks)
-}
-
 impl Engine {
-    /// Fetches `blocks` over Bitswap for `then`, dialling `peer` (which
-    /// should hold them) if needed.
+    /// Fetches the blobs named by `roots` over Bitswap for `then` (each at
+    /// most `max` bytes), dialling `peer` (which should hold them) if
+    /// needed.
     pub(super) fn fetch_group_blocks(
         &mut self,
         peer: PeerId,
-        blocks: &[BlockCid],
+        roots: &[Cid],
+        max: usize,
         then: GroupBlocksFor,
     ) {
         if !self.groups.blocks.has_room() {
@@ -180,20 +321,16 @@ impl Engine {
         }
         let store = &self.store;
         let bitswap = &mut self.swarm.behaviour_mut().bitswap;
-        let done = self
+        let step = self
             .groups
             .blocks
-            .start(then, blocks, Instant::now(), |cid| {
-                use kaichi_privatelog::store::BlockStore as _;
-                match store.get(&cid.to_cid()) {
-                    Ok(Some(block)) => Err(block),
-                    _ => Ok(bitswap.get(&cid.to_cid())),
-                }
+            .start(then, roots, max, Instant::now(), |cid| {
+                local_or_want(store, bitswap, cid)
             });
-        match done {
-            Some((then, blocks)) => self.group_blocks_fetched(then, blocks),
-            None => self.dial_peer(peer),
+        if matches!(step, Step::Waiting) {
+            self.dial_peer(peer);
         }
+        self.group_step(step);
     }
 
     /// Whether a Bitswap query is a group fetch's.
@@ -210,36 +347,45 @@ impl Engine {
         if !self.groups.blocks.contains(query) {
             return false;
         }
-        match result {
+        let step = match result {
             Ok(block) => {
-                if let Some((then, blocks)) = self.groups.blocks.got(query, block) {
-                    self.group_blocks_fetched(then, blocks);
-                }
+                let store = &self.store;
+                let bitswap = &mut self.swarm.behaviour_mut().bitswap;
+                self.groups
+                    .blocks
+                    .got(query, block, |cid| local_or_want(store, bitswap, cid))
             }
-            Err(e) => {
-                if let Some(a) = self.groups.blocks.failed(query) {
-                    for q in a.cancel {
-                        self.swarm.behaviour_mut().bitswap.cancel(q);
-                    }
-                    self.group_blocks_abandoned(a.then, &e.to_string());
-                }
-            }
-        }
+            Err(e) => match self.groups.blocks.failed(query, &e.to_string()) {
+                Some(a) => Step::Failed(a),
+                None => Step::Waiting,
+            },
+        };
+        self.group_step(step);
         true
     }
 
     /// Runs on the retry timer: fetches past their deadline are cancelled.
     pub(crate) fn check_group_fetches(&mut self) {
         for a in self.groups.blocks.expired(Instant::now()) {
-            for q in a.cancel {
-                self.swarm.behaviour_mut().bitswap.cancel(q);
-            }
-            self.group_blocks_abandoned(a.then, "no peer served it in time");
+            self.group_step(Step::Failed(a));
         }
     }
 
-    fn group_blocks_fetched(&mut self, then: GroupBlocksFor, blocks: Vec<Vec<u8>>) {
-        match (then, blocks.as_slice()) {
+    fn group_step(&mut self, step: Step<beetswap::QueryId, GroupBlocksFor>) {
+        match step {
+            Step::Waiting => {}
+            Step::Done(then, blobs) => self.group_blocks_fetched(then, blobs),
+            Step::Failed(a) => {
+                for q in a.cancel {
+                    self.swarm.behaviour_mut().bitswap.cancel(q);
+                }
+                self.group_blocks_abandoned(a.then, &a.why);
+            }
+        }
+    }
+
+    fn group_blocks_fetched(&mut self, then: GroupBlocksFor, blobs: Vec<Vec<u8>>) {
+        match (then, blobs.as_slice()) {
             (
                 GroupBlocksFor::KeyPackage {
                     group,
@@ -254,7 +400,7 @@ impl Engine {
             (GroupBlocksFor::Invitation { inviter, group }, [welcome, tree]) => {
                 self.join_group(inviter, group, welcome, tree);
             }
-            _ => tracing::warn!("a group fetch ended with the wrong number of blocks"),
+            _ => tracing::warn!("a group fetch ended with the wrong number of blobs"),
         }
     }
 
@@ -273,79 +419,159 @@ impl Engine {
     }
 }
 
+/// A block from the store, or a Bitswap query for it.
+fn local_or_want(
+    store: &std::sync::Arc<kaichi_privatelog::store::SqliteStore>,
+    bitswap: &mut crate::bitswap::Bitswap,
+    cid: &Cid,
+) -> Result<beetswap::QueryId, Vec<u8>> {
+    use kaichi_privatelog::store::BlockStore as _;
+    match store.get(cid) {
+        Ok(Some(block)) => Err(block),
+        _ => Ok(bitswap.get(cid)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use kaichi_privatelog::blob::split;
 
-    fn cid(n: u8) -> BlockCid {
-        BlockCid::of(&[n])
+    fn raw(n: u8) -> (Cid, Vec<u8>) {
+        let block = vec![n; 10];
+        (kaichi_privatelog::BlockCid::of(&block).to_cid(), block)
+    }
+
+    /// Answers queries with increasing ids, remembering what each asked.
+    struct Asker {
+        next: u32,
+        asked: HashMap<u32, Cid>,
+    }
+
+    impl Asker {
+        fn new() -> Self {
+            Self {
+                next: 0,
+                asked: HashMap::new(),
+            }
+        }
+
+        fn ask(&mut self, cid: &Cid) -> Result<u32, Vec<u8>> {
+            self.next += 1;
+            self.asked.insert(self.next, *cid);
+            Ok(self.next)
+        }
     }
 
     #[test]
-    fn a_fetch_completes_when_all_its_blocks_are_in_and_keeps_their_order() {
+    fn a_fetch_completes_when_all_its_blobs_are_in_and_keeps_their_order() {
         let mut s: GroupBlocks<u32, &str> = GroupBlocks::new();
-        let t0 = Instant::now();
-        let mut q = 0;
-        let started = s.start("join", &[cid(1), cid(2)], t0, |_| {
-            q += 1;
-            Ok(q)
-        });
-        assert!(started.is_none());
+        let mut a = Asker::new();
+        let ((w, wb), (t, tb)) = (raw(1), raw(2));
+        let step = s.start("join", &[w, t], 1 << 20, Instant::now(), |c| a.ask(c));
+        assert!(matches!(step, Step::Waiting));
         assert!(s.contains(&1) && s.contains(&2));
         // The tree (second) arrives first; the order stays Welcome, tree.
-        assert!(s.got(&2, b"tree".to_vec()).is_none());
-        let (then, blocks) = s.got(&1, b"welcome".to_vec()).unwrap();
+        assert!(matches!(s.got(&2, tb.clone(), |c| a.ask(c)), Step::Waiting));
+        let Step::Done(then, blobs) = s.got(&1, wb.clone(), |c| a.ask(c)) else {
+            panic!("not done")
+        };
         assert_eq!(then, "join");
-        assert_eq!(blocks, [b"welcome".to_vec(), b"tree".to_vec()]);
-        assert!(!s.contains(&1) && s.got(&1, Vec::new()).is_none());
+        assert_eq!(blobs, [wb, tb]);
+        assert!(!s.contains(&1));
     }
 
     #[test]
-    fn blocks_at_hand_complete_at_once_or_fill_in() {
+    fn a_chunked_blob_is_fetched_through_its_manifest_and_checked() {
+        let big: Vec<u8> = (0..kaichi_privatelog::blob::MAX_SINGLE_BLOCK * 3)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let blocks = split(&big).unwrap();
+        let by_cid: HashMap<Cid, Vec<u8>> = blocks.blocks.iter().cloned().collect();
         let mut s: GroupBlocks<u32, &str> = GroupBlocks::new();
-        let t0 = Instant::now();
-        let all = s.start("kp", &[cid(1)], t0, |_| Err(b"kp".to_vec()));
-        assert_eq!(all.unwrap().1, [b"kp".to_vec()]);
-        let half = s.start("join", &[cid(1), cid(2)], t0, |c| {
-            if *c == cid(1) {
-                Err(b"welcome".to_vec())
-            } else {
-                Ok(7)
-            }
+        let mut a = Asker::new();
+        let (kp, kpb) = raw(9);
+        let step = s.start("two", &[kp, blocks.root], big.len(), Instant::now(), |c| {
+            a.ask(c)
         });
-        assert!(half.is_none());
-        let (_, blocks) = s.got(&7, b"tree".to_vec()).unwrap();
-        assert_eq!(blocks, [b"welcome".to_vec(), b"tree".to_vec()]);
+        assert!(matches!(step, Step::Waiting));
+        assert!(matches!(
+            s.got(&1, kpb.clone(), |c| a.ask(c)),
+            Step::Waiting
+        ));
+        // The manifest asks for every chunk.
+        let manifest = by_cid[&blocks.root].clone();
+        assert!(matches!(s.got(&2, manifest, |c| a.ask(c)), Step::Waiting));
+        let chunk_queries: Vec<u32> = (3..=a.next).collect();
+        assert_eq!(chunk_queries.len(), blocks.blocks.len() - 1);
+        let mut last = Step::Waiting;
+        for q in chunk_queries.into_iter().rev() {
+            let block = by_cid[&a.asked[&q]].clone();
+            last = s.got(&q, block, |c| a.ask(c));
+        }
+        let Step::Done(_, blobs) = last else {
+            panic!("not done")
+        };
+        assert_eq!(blobs, [kpb, big.clone()]);
+
+        // A bound below the blob's size fails at the manifest.
+        let mut a = Asker::new();
+        s.start(
+            "small",
+            &[blocks.root],
+            big.len() - 1,
+            Instant::now(),
+            |c| a.ask(c),
+        );
+        let manifest = by_cid[&blocks.root].clone();
+        let q = a.next;
+        assert!(matches!(s.got(&q, manifest, |c| a.ask(c)), Step::Failed(_)));
+        // A block that is no manifest fails too.
+        s.start("bad", &[blocks.root], big.len(), Instant::now(), |c| {
+            a.ask(c)
+        });
+        let q = a.next;
+        assert!(matches!(
+            s.got(&q, b"junk".to_vec(), |c| a.ask(c)),
+            Step::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn blocks_at_hand_complete_at_once() {
+        let mut s: GroupBlocks<u32, &str> = GroupBlocks::new();
+        let (k, kb) = raw(3);
+        let step = s.start("kp", &[k], 1 << 20, Instant::now(), |_| Err(kb.clone()));
+        assert!(matches!(step, Step::Done("kp", ref b) if b == std::slice::from_ref(&kb)));
     }
 
     #[test]
     fn a_failed_block_abandons_its_fetch_and_names_the_queries_to_cancel() {
         let mut s: GroupBlocks<u32, &str> = GroupBlocks::new();
-        let mut q = 10;
-        s.start("join", &[cid(1), cid(2)], Instant::now(), |_| {
-            q += 1;
-            Ok(q)
-        });
-        let a = s.failed(&11).unwrap();
-        assert_eq!(a.then, "join");
-        assert_eq!(a.cancel, [12]);
-        assert!(!s.contains(&12));
-        assert!(s.failed(&12).is_none());
-        assert!(s.got(&12, Vec::new()).is_none());
+        let mut a = Asker::new();
+        s.start(
+            "join",
+            &[raw(1).0, raw(2).0],
+            1 << 20,
+            Instant::now(),
+            |c| a.ask(c),
+        );
+        let ab = s.failed(&1, "gone").unwrap();
+        assert_eq!(ab.then, "join");
+        assert_eq!(ab.cancel, [2]);
+        assert!(!s.contains(&2));
+        assert!(s.failed(&2, "gone").is_none());
     }
 
     #[test]
     fn fetches_expire_after_the_timeout_and_room_is_bounded() {
         let mut s: GroupBlocks<u32, u32> = GroupBlocks::new();
         let t0 = Instant::now();
-        let mut q = 0;
+        let mut a = Asker::new();
         for n in 0..MAX_GROUP_FETCHES as u32 {
             assert!(s.has_room());
-            s.start(n, &[cid(1)], t0, |_| {
-                q += 1;
-                Ok(q)
-            });
+            s.start(n, &[raw(1).0], 1 << 20, t0, |c| a.ask(c));
         }
         assert!(!s.has_room());
         let just_before = t0 + GROUP_FETCH_TIMEOUT - Duration::from_millis(1);

@@ -125,8 +125,13 @@ impl Engine {
         inv: &GroupInvitation,
     ) -> Result<(), Rejection> {
         let group = GroupId::from_slice(&inv.group).map_err(|_| Rejection::BadInvitation)?;
-        let welcome = BlockCid::from_bytes(&inv.welcome).map_err(|_| Rejection::BadInvitation)?;
-        let tree = BlockCid::from_bytes(&inv.ratchet_tree).map_err(|_| Rejection::BadInvitation)?;
+        let blob = |bytes: &[u8]| {
+            cid::Cid::try_from(bytes)
+                .ok()
+                .filter(|c| kaichi_privatelog::blob::kind(c).is_ok())
+                .ok_or(Rejection::BadInvitation)
+        };
+        let (welcome, tree) = (blob(&inv.welcome)?, blob(&inv.ratchet_tree)?);
         if self.groups.session.group(&group).is_some() {
             return Ok(());
         }
@@ -139,6 +144,7 @@ impl Engine {
         self.fetch_group_blocks(
             peer,
             &[welcome, tree],
+            kaichi_groups::MAX_TREE_BYTES,
             GroupBlocksFor::Invitation {
                 inviter: peer,
                 group,

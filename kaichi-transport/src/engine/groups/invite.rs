@@ -19,8 +19,9 @@ use crate::peer::Peer;
 #[derive(Debug, Clone)]
 pub(crate) struct PendingWelcome {
     pub(crate) group: GroupId,
-    welcome: BlockCid,
-    tree: BlockCid,
+    /// The blobs' names (raw CIDs, or chunked blobs' manifests).
+    welcome: cid::Cid,
+    tree: cid::Cid,
 }
 
 impl Engine {
@@ -69,7 +70,8 @@ impl Engine {
         let peer = *member.ipns_name().peer_id();
         self.fetch_group_blocks(
             peer,
-            &[cid],
+            &[cid.to_cid()],
+            kaichi_groups::MAX_MESSAGE_BYTES,
             GroupBlocksFor::KeyPackage {
                 group,
                 member,
@@ -94,21 +96,27 @@ impl Engine {
         Ok(result?)
     }
 
-    /// Stores a Welcome and its ratchet tree as blocks this node serves.
+    /// Stores a Welcome and its ratchet tree as blocks this node serves
+    /// over Bitswap: each one raw block, or raw chunks and a manifest when
+    /// it is larger than a block may be (a big group's tree).
     pub(super) fn store_welcome(
         &mut self,
         group: GroupId,
         welcome: &[u8],
         tree: &[u8],
     ) -> Result<PendingWelcome, NodeError> {
-        let (welcome_cid, tree_cid) = (BlockCid::of(welcome), BlockCid::of(tree));
-        for (cid, block) in [(welcome_cid, welcome), (tree_cid, tree)] {
-            self.store.put(&cid.to_cid(), block)?;
+        let mut roots = Vec::with_capacity(2);
+        for blob in [welcome, tree] {
+            let blocks = kaichi_privatelog::blob::split(blob)?;
+            for (cid, block) in &blocks.blocks {
+                self.store.put(cid, block)?;
+            }
+            roots.push(blocks.root);
         }
         Ok(PendingWelcome {
             group,
-            welcome: welcome_cid,
-            tree: tree_cid,
+            welcome: roots[0],
+            tree: roots[1],
         })
     }
 
@@ -118,8 +126,8 @@ impl Engine {
             sender_document: self.document.clone(),
             invitation: Some(GroupInvitation {
                 group: w.group.as_bytes().to_vec(),
-                welcome: w.welcome.to_bytes().to_vec(),
-                ratchet_tree: w.tree.to_bytes().to_vec(),
+                welcome: w.welcome.to_bytes(),
+                ratchet_tree: w.tree.to_bytes(),
                 addresses: self.listen_addrs.iter().map(|a| a.to_vec()).collect(),
             }),
             ..Default::default()
