@@ -73,6 +73,10 @@ pub(crate) enum GroupCommand {
         /// With --token-mint: the least balance, in base units.
         #[arg(long, requires = "token_mint")]
         token_minimum: Option<u64>,
+        /// The MLS engine holding the group here: `mls-rs` (the default:
+        /// linear in the group size) or `openmls`.
+        #[arg(long)]
+        engine: Option<String>,
     },
     /// Write this identity's KeyPackage (an MLSMessage) for an inviter.
     Keypackage {
@@ -379,6 +383,10 @@ pub(crate) struct NodeArgs {
     /// only asks.
     #[arg(long, value_enum, default_value_t = DhtModeArg::Auto)]
     pub(crate) dht_mode: DhtModeArg,
+    /// The MLS engine of the groups this node creates and of the KeyPackage
+    /// it publishes: `mls-rs` (the default) or `openmls`.
+    #[arg(long, default_value = "mls-rs")]
+    pub(crate) group_engine: String,
     /// Let AutoNAT confirm private and loopback addresses (a LAN, or tests
     /// on one machine); by default only global addresses count.
     #[arg(long)]

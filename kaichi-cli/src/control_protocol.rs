@@ -47,6 +47,10 @@ pub enum Request {
         /// Its least balance.
         #[serde(default)]
         token_minimum: u64,
+        /// The MLS engine (`mls-rs` or `openmls`); the node's default when
+        /// absent.
+        #[serde(default)]
+        engine: Option<String>,
     },
     /// Invite a contact to a group.
     GroupInvite {
@@ -176,6 +180,7 @@ mod tests {
                 description: String::new(),
                 token_mint: None,
                 token_minimum: 0,
+                engine: None,
             }
         );
         assert!(matches!(Request::parse(b"{}"), Err(RequestError::Json(_))));

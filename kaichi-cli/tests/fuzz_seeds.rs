@@ -39,6 +39,7 @@ fn requests() -> Vec<(&'static str, Request)> {
                 description: "a token group".into(),
                 token_mint: Some(wallet.clone()),
                 token_minimum: 10,
+                engine: Some("mls-rs".into()),
             },
         ),
         (

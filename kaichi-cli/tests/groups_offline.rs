@@ -110,3 +110,48 @@ fn a_token_gate_refuses_in_the_file_form_too() {
     assert_eq!(joined["name"], "holders");
     assert_eq!(joined["members"].as_array().unwrap().len(), 2);
 }
+
+/// `kaichi group create --engine`: mls-rs by default, openmls on request,
+/// an unknown engine refused; `groups --json` shows each group's engine,
+/// also after the profile is opened again.
+#[test]
+fn groups_are_created_in_the_engine_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("alice");
+    kaichi_json(&a, &["wallet", "new"]);
+    let new = kaichi_json(&a, &["group", "create", "fast"]);
+    assert_eq!(new["engine"], "mls-rs");
+    let old = kaichi_json(&a, &["group", "create", "classic", "--engine", "openmls"]);
+    assert_eq!(old["engine"], "openmls");
+    let bad = kaichi(&a)
+        .args(["group", "create", "odd", "--engine", "mls"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        stderr_of(&bad).contains("unknown MLS engine"),
+        "{}",
+        stderr_of(&bad)
+    );
+    let listed = kaichi_json(&a, &["groups"]);
+    let engine_of = |name: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .map(|g| g["engine"].clone())
+    };
+    assert_eq!(engine_of("fast"), Some("mls-rs".into()));
+    assert_eq!(engine_of("classic"), Some("openmls".into()));
+    assert_eq!(engine_of("odd"), None);
+    // Both send (their state came back from the database).
+    for g in ["fast", "classic"] {
+        let out = dir.path().join(format!("{g}.msg"));
+        kaichi_json(
+            &a,
+            &["group", "send", g, "hi", "--out", out.to_str().unwrap()],
+        );
+        assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    }
+}

@@ -61,3 +61,13 @@ impl DeviceDirectory for KnownDevices {
             .is_some_and(|keys| keys.contains(key))
     }
 }
+
+/// The session shares its known devices with its mls-rs engine.
+impl DeviceDirectory for std::sync::RwLock<KnownDevices> {
+    fn is_device_of(&self, identity: &IpnsName, key: &IpnsPublicKey) -> bool {
+        // A panic while writing left a cache that is still a cache.
+        self.read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_device_of(identity, key)
+    }
+}

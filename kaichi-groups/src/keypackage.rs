@@ -98,3 +98,31 @@ pub fn parse_key_package(
     let name = verify_binding(leaf.credential(), leaf.signature_key().as_slice(), devices)?;
     Ok((kp, name))
 }
+
+/// Whether `provider`'s storage holds the private keys of KeyPackage
+/// `bytes` (one openmls made).
+pub(crate) fn openmls_holds(provider: &impl OpenMlsProvider, bytes: &[u8]) -> bool {
+    use openmls::prelude::{KeyPackageBundle, KeyPackageIn, MlsMessageBodyIn, MlsMessageIn};
+    use openmls_traits::storage::StorageProvider as _;
+    use tls_codec::Deserialize as _;
+    let Ok(message) = MlsMessageIn::tls_deserialize_exact(bytes) else {
+        return false;
+    };
+    let MlsMessageBodyIn::KeyPackage(kp) = message.extract() else {
+        return false;
+    };
+    let Ok(kp) = KeyPackageIn::validate(
+        kp,
+        provider.crypto(),
+        openmls::prelude::ProtocolVersion::Mls10,
+    ) else {
+        return false;
+    };
+    let Ok(hash) = kp.hash_ref(provider.crypto()) else {
+        return false;
+    };
+    matches!(
+        provider.storage().key_package::<_, KeyPackageBundle>(&hash),
+        Ok(Some(_))
+    )
+}

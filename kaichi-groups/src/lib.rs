@@ -36,6 +36,7 @@
 
 pub mod credential;
 pub mod devices;
+mod engine;
 mod group;
 mod ids;
 mod keypackage;
@@ -49,6 +50,7 @@ mod wire;
 
 pub use credential::{CredentialError, DeviceDirectory, NoDevices};
 pub use devices::KnownDevices;
+pub use engine::{GroupEngine, UnknownEngine};
 pub use group::{
     AddError, Candidate, CommitError, CommitOutput, CreateError, DEFAULT_PAST_EPOCHS, Group,
     GroupEvent, JoinError, LeaveError, LoadError, MAX_PAST_EPOCHS, MemberInfo, MetadataError,

@@ -75,11 +75,14 @@ pub enum DatabaseError {
 
 /// A group this member is in, as recorded locally.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupRecord {
     /// The group.
     pub id: crate::GroupId,
     /// Its name when last seen.
     pub name: String,
+    /// The engine holding this member's state of it.
+    pub engine: crate::GroupEngine,
 }
 
 /// A message kept for reading later.
@@ -166,7 +169,22 @@ impl GroupDatabase {
              CREATE INDEX IF NOT EXISTS kaichi_group_log_by_epoch
                  ON kaichi_group_log (group_id, epoch, kind, seq);",
         )?;
+        conn.execute_batch(crate::mlsrs::SCHEMA)?;
+        // Databases from before the mls-rs engine: their groups are openmls'.
+        let has_engine = conn
+            .prepare("SELECT engine FROM kaichi_group_registry LIMIT 0")
+            .is_ok();
+        if !has_engine {
+            conn.execute_batch(
+                "ALTER TABLE kaichi_group_registry ADD COLUMN engine INTEGER NOT NULL DEFAULT 0",
+            )?;
+        }
         Ok(Self { conn })
+    }
+
+    /// The connection (for the mls-rs tables, `mlsrs/persist.rs`).
+    pub(crate) fn conn(&self) -> &rusqlite::Connection {
+        &self.conn
     }
 
     /// An openmls provider over this database.
@@ -204,12 +222,22 @@ impl GroupDatabase {
         }
     }
 
-    /// Records (or renames) a group.
+    /// Records (or renames) a group held by openmls.
     pub fn record_group(&self, id: &crate::GroupId, name: &str) -> Result<(), DatabaseError> {
+        self.record_group_with(id, name, crate::GroupEngine::OpenMls)
+    }
+
+    /// Records (or renames) a group held by `engine`.
+    pub fn record_group_with(
+        &self,
+        id: &crate::GroupId,
+        name: &str,
+        engine: crate::GroupEngine,
+    ) -> Result<(), DatabaseError> {
         self.conn.execute(
-            "INSERT INTO kaichi_group_registry (id, name) VALUES (?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-            rusqlite::params![id.as_bytes().as_slice(), name],
+            "INSERT INTO kaichi_group_registry (id, name, engine) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, engine = excluded.engine",
+            rusqlite::params![id.as_bytes().as_slice(), name, engine.code()],
         )?;
         Ok(())
     }
@@ -230,16 +258,22 @@ impl GroupDatabase {
     pub fn groups(&self) -> Result<Vec<GroupRecord>, DatabaseError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, name FROM kaichi_group_registry ORDER BY name, id")?;
+            .prepare("SELECT id, name, engine FROM kaichi_group_registry ORDER BY name, id")?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, name) = row?;
+            let (id, name, engine) = row?;
             let id = crate::GroupId::from_slice(&id)
                 .map_err(|_| DatabaseError::Corrupt("kaichi_group_registry"))?;
-            out.push(GroupRecord { id, name });
+            let engine = crate::GroupEngine::from_code(engine)
+                .ok_or(DatabaseError::Corrupt("kaichi_group_registry"))?;
+            out.push(GroupRecord { id, name, engine });
         }
         Ok(out)
     }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{NodeConfig, NodeConfigBuilder};
 use crate::error::NodeError;
-use crate::keypackage::prepare_key_package;
+use crate::keypackage::prepare_for;
 use crate::node::{Node, NodeEvent};
 
 /// The database file of a node's home directory: blocks, conversations and
@@ -129,7 +129,9 @@ impl<W: WalletSigner + ?Sized> NodeBuilder<'_, W> {
                 create_private_dir(home).map_err(NodeError::Home)?;
                 let path = home.join(DATABASE_FILE);
                 let store = SqliteStore::open(&path, self.durability)?;
-                let key_package = prepare_key_package(&path, &store, &keys)?;
+                let me = kaichi_groups::MemberSigner::identity(keys.ipns().clone());
+                let engine = self.config.group_engine_value();
+                let key_package = prepare_for(&path, &store, &me, engine)?;
                 (store, self.config.group_database(&path), Some(key_package))
             }
             None => (SqliteStore::open_in_memory()?, self.config, None),

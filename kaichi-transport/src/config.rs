@@ -1,5 +1,6 @@
 //! Node configuration.
 
+use kaichi_groups::GroupEngine;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +64,7 @@ pub struct NodeConfig {
     pub(crate) device_signing_key: Option<kaichi_identity::IpnsKeypair>,
     pub(crate) balances: Balances,
     pub(crate) dht_mode: DhtMode,
+    pub(crate) group_engine: GroupEngine,
     pub(crate) external: Vec<Multiaddr>,
     pub(crate) autonat_private_ips: bool,
 }
@@ -136,6 +138,7 @@ impl NodeConfig {
                 device_signing_key: None,
                 balances: Balances(Arc::new(kaichi_groups::NoBalances)),
                 dht_mode: DhtMode::default(),
+                group_engine: GroupEngine::default(),
                 external: Vec::new(),
                 autonat_private_ips: false,
             },
@@ -154,6 +157,19 @@ impl NodeConfigBuilder {
     pub fn listen(mut self, addr: Multiaddr) -> Self {
         self.config.listen.push(addr);
         self
+    }
+
+    /// The MLS engine of the groups this node creates and of the KeyPackage
+    /// it publishes (default [`GroupEngine::MlsRs`]: linear in the group
+    /// size). Groups already held keep their engine.
+    pub fn group_engine(mut self, engine: GroupEngine) -> Self {
+        self.config.group_engine = engine;
+        self
+    }
+
+    /// The group engine set so far (for the builder's KeyPackage).
+    pub(crate) fn group_engine_value(&self) -> GroupEngine {
+        self.config.group_engine
     }
 
     /// The node's DHT mode (default [`DhtMode::Auto`]).

@@ -6,10 +6,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow, bail};
+use kaichi_groups::session::AnyGroup;
 use kaichi_groups::{
-    Candidate, Group, GroupEvent, GroupId, GroupSession, MemberSigner, NewGroup, NoBalances,
+    Candidate, GroupEvent, GroupId, GroupSession, MemberSigner, NewGroup, NoBalances,
     SessionOutput, SharedBalanceSource, StandardPolicy,
 };
+
+/// A group of this profile, in whichever engine holds it.
+type Group = AnyGroup<StandardPolicy>;
 use kaichi_identity::IpnsName;
 use kaichi_privatelog::store::LogStore as _;
 use serde::Serialize;
@@ -120,6 +124,8 @@ struct GroupJson {
     /// The member whose commits apply (`null` in a plain RFC 9420 group,
     /// where any member's do).
     sequencer: Option<String>,
+    /// The MLS engine holding it here (`mls-rs` or `openmls`).
+    engine: String,
     /// A token-holder group's gate: `{"mint", "minimum"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     token_gate: Option<serde_json::Value>,
@@ -132,6 +138,7 @@ fn describe(g: &Group) -> GroupJson {
         epoch: g.epoch(),
         members: g.member_names().iter().map(|n| n.to_string()).collect(),
         sequencer: g.metadata().sequencer.map(|s| s.to_string()),
+        engine: g.engine().to_string(),
         token_gate: g
             .metadata()
             .token_gate
@@ -226,8 +233,12 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             description,
             token_mint,
             token_minimum,
+            engine,
         } if node_running(profile)? => {
             new_group(&name, &description, token_mint.as_deref(), token_minimum)?;
+            if let Some(e) = &engine {
+                e.parse::<kaichi_groups::GroupEngine>()?;
+            }
             let v = through_node(
                 profile,
                 &Request::GroupCreate {
@@ -235,6 +246,7 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
                     description,
                     token_mint,
                     token_minimum: token_minimum.unwrap_or_default(),
+                    engine,
                 },
             )?;
             emit(json, &v, v["id"].as_str().unwrap_or_default())?;
@@ -322,9 +334,14 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             description,
             token_mint,
             token_minimum,
+            engine,
         } => {
             let new = new_group(&name, &description, token_mint.as_deref(), token_minimum)?;
-            let id = session.create(new)?;
+            let engine = match engine {
+                Some(e) => e.parse()?,
+                None => session.engine(),
+            };
+            let id = session.create_with(new, engine)?;
             let g = group_of(&session, &id)?;
             emit(json, &describe(g), &id.to_string())?;
         }

@@ -103,6 +103,8 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
         crate::cli::DhtModeArg::Auto => DhtMode::Auto,
     };
     options.push(Box::new(move |c| c.dht_mode(mode)));
+    let engine: kaichi_groups::GroupEngine = args.group_engine.parse()?;
+    options.push(Box::new(move |c| c.group_engine(engine)));
     if args.autonat_private_ips {
         options.push(Box::new(|c| c.autonat_private_ips(true)));
     }
@@ -237,21 +239,38 @@ async fn client(
             description,
             token_mint,
             token_minimum,
-        } => match super::group::new_group(
-            &name,
-            &description,
-            token_mint.as_deref(),
-            Some(token_minimum),
-        ) {
-            Err(e) => json!({"ok": false, "error": e.to_string()}),
-            Ok(new) => match node.create_group(new).await {
-                Ok(g) => {
-                    json!({"ok": true, "id": g.id.to_string(), "name": g.name, "epoch": g.epoch,
-                    "members": g.members.iter().map(|n| n.to_string()).collect::<Vec<_>>()})
+            engine,
+        } => {
+            let engine = engine
+                .map(|e| e.parse::<kaichi_groups::GroupEngine>())
+                .transpose();
+            match (
+                super::group::new_group(
+                    &name,
+                    &description,
+                    token_mint.as_deref(),
+                    Some(token_minimum),
+                ),
+                engine,
+            ) {
+                (Err(e), _) => json!({"ok": false, "error": e.to_string()}),
+                (_, Err(e)) => json!({"ok": false, "error": e.to_string()}),
+                (Ok(new), Ok(engine)) => {
+                    let created = match engine {
+                        Some(e) => node.create_group_in(new, e).await,
+                        None => node.create_group(new).await,
+                    };
+                    match created {
+                        Ok(g) => {
+                            json!({"ok": true, "id": g.id.to_string(), "name": g.name, "epoch": g.epoch,
+                            "engine": g.engine.to_string(),
+                            "members": g.members.iter().map(|n| n.to_string()).collect::<Vec<_>>()})
+                        }
+                        Err(e) => json!({"ok": false, "error": e.to_string()}),
+                    }
                 }
-                Err(e) => json!({"ok": false, "error": e.to_string()}),
-            },
-        },
+            }
+        }
         Request::GroupInvite { group, member } => match node.invite(&group, &member).await {
             Ok(epoch) => json!({"ok": true, "epoch": epoch}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),

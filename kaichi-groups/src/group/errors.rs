@@ -72,6 +72,10 @@ pub enum JoinError {
     /// This member is already in that group (an active state exists).
     #[error("already a member of this group")]
     AlreadyMember,
+    /// The Welcome names none of this engine's KeyPackages (another
+    /// engine, or another member, made the KeyPackage it is for).
+    #[error("the Welcome is for none of this member's KeyPackages")]
+    NotForMe,
     /// The group id is not 32 bytes (Kaichi names groups, their topics and
     /// their logs by 32-byte ids).
     #[error("the group id is {0} bytes; Kaichi joins groups with 32-byte ids")]

@@ -31,6 +31,8 @@ pub struct RsGroup<P: super::RsPolicy> {
     /// Each leaf's identity, kept in step with the commits (so a commit
     /// costs what it changes, not a pass over every leaf).
     names: HashMap<u32, IpnsName>,
+    /// Whether the ratchet tree changed since it was last persisted.
+    tree_changed: bool,
 }
 
 impl<P: super::RsPolicy> std::fmt::Debug for RsGroup<P> {
@@ -68,6 +70,7 @@ impl<P: super::RsPolicy> RsGroup<P> {
             rules,
             active: true,
             names,
+            tree_changed: true,
         })
     }
 
@@ -84,6 +87,27 @@ impl<P: super::RsPolicy> RsGroup<P> {
     /// The metadata as of the current epoch.
     pub fn metadata(&self) -> &GroupMetadata {
         &self.metadata
+    }
+
+    /// Writes the group's state to its engine's [`super::RsStore`] (which
+    /// journals it for the database) without the ratchet tree, and returns
+    /// the tree, TLS-serialised, when it changed since the last call (it
+    /// changes only with commits; application messages write only the
+    /// small part of the state).
+    pub fn persist(&mut self) -> Result<Option<Vec<u8>>, MlsError> {
+        self.group
+            .write_to_storage_without_ratchet_tree()
+            .map_err(MlsError::storage)?;
+        if !self.tree_changed {
+            return Ok(None);
+        }
+        let tree = self.ratchet_tree()?;
+        self.tree_changed = false;
+        Ok(Some(tree))
+    }
+
+    pub(super) fn mark_saved(&mut self) {
+        self.tree_changed = false;
     }
 
     /// Whether this member is still in the group (a commit removing it
@@ -199,6 +223,7 @@ impl<P: super::RsPolicy> RsGroup<P> {
         out: mls_rs::group::CommitOutput,
     ) -> Result<CommitOutput, MlsError> {
         let applied = self.group.apply_pending_commit().map_err(mls)?;
+        self.tree_changed = true;
         self.follow(&applied.effect);
         self.refresh_metadata();
         let commit = out.commit_message().to_bytes().map_err(mls)?;
@@ -334,6 +359,57 @@ impl<P: super::RsPolicy> RsGroup<P> {
             .map_err(UpdateError::Mls)
     }
 
+    /// Proposes this member's removal (the sequencer commits it); the
+    /// sequencer must hand the role over first.
+    pub fn leave(&mut self) -> Result<Vec<u8>, crate::LeaveError> {
+        if self.is_sequencer() {
+            return Err(crate::LeaveError::Sequencer);
+        }
+        let me = self.own_leaf();
+        self.group
+            .propose_remove(me, Vec::new())
+            .and_then(|m| m.to_bytes())
+            .map_err(|e| crate::LeaveError::Mls(mls(e)))
+    }
+
+    /// Replaces the metadata (rename, admins, or handing the sequencer role
+    /// over). The sequencer commits; another admin proposes.
+    pub fn set_metadata(
+        &mut self,
+        metadata: GroupMetadata,
+    ) -> Result<Outgoing, crate::MetadataError> {
+        let policy = self.rules.policy().clone();
+        self.with_context(|ctx| policy.may_change_metadata(ctx, &self.me))?;
+        metadata.validate().map_err(crate::MetadataError::Invalid)?;
+        if let Some(s) = metadata.sequencer
+            && !self.is_member(&s)
+        {
+            return Err(crate::MetadataError::SequencerNotAMember(s));
+        }
+        let mut extensions = self.group.context().extensions.clone();
+        extensions.set(mls_rs::Extension::new(
+            super::METADATA_TYPE,
+            metadata.encode(),
+        ));
+        if !self.commits_directly() {
+            let p = self
+                .group
+                .propose_group_context_extensions(extensions, Vec::new())
+                .and_then(|m| m.to_bytes())
+                .map_err(|e| crate::MetadataError::Mls(mls(e)))?;
+            return Ok(Outgoing::Proposals(vec![p]));
+        }
+        let out = self
+            .group
+            .commit_builder()
+            .set_group_context_ext(extensions)
+            .and_then(|b| b.build())
+            .map_err(|e| crate::MetadataError::Mls(mls(e)))?;
+        self.commit_output(out)
+            .map(Outgoing::Commit)
+            .map_err(crate::MetadataError::Mls)
+    }
+
     /// The sequencer commits every proposal it holds.
     pub fn commit_pending(&mut self) -> Result<CommitOutput, crate::CommitError> {
         let policy = self.rules.policy().clone();
@@ -434,6 +510,7 @@ impl<P: super::RsPolicy> RsGroup<P> {
                 // The committer's name before its commit applies (a commit
                 // never removes its committer).
                 let from = self.names.get(&c.committer).copied();
+                self.tree_changed = true;
                 let (added, removed) = self.follow(&c.effect);
                 self.refresh_metadata();
                 let from = from.ok_or(ProcessError::Policy(Denied::EmptyLeaf))?;

@@ -13,7 +13,7 @@ use mls_rs_crypto_rustcrypto::RustCryptoProvider;
 use super::group::RsGroup;
 use super::identity::{KaichiIdentity, SharedDevices};
 use super::rules::KaichiRules;
-use super::{METADATA_TYPE, RsConfig, rule_error};
+use super::{METADATA_TYPE, RsConfig, RsStore, rule_error};
 use crate::group::{CreateError, JoinError, NewGroup};
 use crate::keypackage::KeyPackageError;
 use crate::metadata::GroupMetadata;
@@ -27,6 +27,7 @@ pub struct RsMember<P: super::RsPolicy> {
     client: Client<RsConfig<P>>,
     name: IpnsName,
     rules: KaichiRules<P>,
+    store: RsStore,
 }
 
 impl<P: super::RsPolicy> std::fmt::Debug for RsMember<P> {
@@ -39,9 +40,19 @@ impl<P: super::RsPolicy> std::fmt::Debug for RsMember<P> {
 
 impl<P: super::RsPolicy> RsMember<P> {
     /// The engine of member `me`, applying `policy` to what it receives and
-    /// accepting the device keys `devices` vouches for. Its leaves support
-    /// extension 0xF1CA (Kaichi metadata).
+    /// accepting the device keys `devices` vouches for, with its state in
+    /// memory only. Its leaves support extension 0xF1CA (Kaichi metadata).
     pub fn new(me: &MemberSigner, policy: P, devices: SharedDevices) -> Self {
+        Self::with_store(me, policy, devices, RsStore::default())
+    }
+
+    /// [`Self::new`] with its group state and KeyPackages in `store`.
+    pub fn with_store(
+        me: &MemberSigner,
+        policy: P,
+        devices: SharedDevices,
+        store: RsStore,
+    ) -> Self {
         let rules = KaichiRules::new(policy, devices.clone());
         let identity = SigningIdentity::new(
             BasicCredential::new(me.name().to_string().into_bytes()).into_credential(),
@@ -52,6 +63,8 @@ impl<P: super::RsPolicy> RsMember<P> {
             .crypto_provider(RustCryptoProvider::default())
             .identity_provider(KaichiIdentity::new(devices))
             .mls_rules(rules.clone())
+            .key_package_repo(store.clone())
+            .group_state_storage(store.clone())
             .extension_type(METADATA_TYPE)
             .signing_identity(identity, secret, RS_CIPHERSUITE)
             .build();
@@ -59,12 +72,35 @@ impl<P: super::RsPolicy> RsMember<P> {
             client,
             name: me.name(),
             rules,
+            store,
         }
     }
 
     /// The member's identity.
     pub fn name(&self) -> IpnsName {
         self.name
+    }
+
+    /// Where this engine keeps its state.
+    pub fn store(&self) -> &RsStore {
+        &self.store
+    }
+
+    /// Loads group `id` from the store, with its ratchet tree (kept apart:
+    /// see [`RsGroup::persist`]).
+    pub fn load(&self, id: &GroupId, ratchet_tree: &[u8]) -> Result<RsGroup<P>, crate::LoadError> {
+        let tree = mls_rs::group::ExportedTree::from_bytes(ratchet_tree)
+            .map_err(|e| crate::LoadError::Storage(MlsError::storage(e)))?;
+        let group = self
+            .client
+            .load_group_with_ratchet_tree(id.as_bytes(), tree)
+            .map_err(|e| crate::LoadError::Storage(MlsError::storage(e)))?;
+        let mut g = RsGroup::new(group, self.name, self.rules.clone()).map_err(|e| match e {
+            super::RuleError::Metadata(m) => crate::LoadError::Metadata(m),
+            other => crate::LoadError::Storage(MlsError::storage(other)),
+        })?;
+        g.mark_saved();
+        Ok(g)
     }
 
     /// A new KeyPackage (`MLSMessage` bytes); its private keys stay in this
@@ -74,6 +110,36 @@ impl<P: super::RsPolicy> RsMember<P> {
             .generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
             .and_then(|m| m.to_bytes())
             .map_err(|e| KeyPackageError::Build(MlsError::protocol(e)))
+    }
+
+    /// A new last-resort KeyPackage: its private keys stay after a Welcome
+    /// uses them, so that any number of invitations may name it.
+    pub fn last_resort_key_package(&self) -> Result<Vec<u8>, KeyPackageError> {
+        let kp = self.key_package()?;
+        let id = Self::reference(&kp).ok_or(KeyPackageError::Decode)?;
+        self.store
+            .keep(id)
+            .map_err(|e| KeyPackageError::Build(MlsError::storage(e)))?;
+        Ok(kp)
+    }
+
+    /// Whether this engine holds the private keys of KeyPackage `kp`.
+    pub fn holds(&self, kp: &[u8]) -> bool {
+        Self::reference(kp).is_some_and(|r| self.store.has_key_package(&r))
+    }
+
+    /// Keeps KeyPackage `kp` after use (see [`Self::last_resort_key_package`]).
+    pub fn keep(&self, kp: &[u8]) {
+        if let Some(r) = Self::reference(kp) {
+            let _ = self.store.keep(r);
+        }
+    }
+
+    /// The KeyPackageRef of `kp` (`MLSMessage` bytes).
+    fn reference(kp: &[u8]) -> Option<Vec<u8>> {
+        let kp = MlsMessage::from_bytes(kp).ok()?.into_key_package()?;
+        let suite = RustCryptoProvider::default().cipher_suite_provider(RS_CIPHERSUITE)?;
+        kp.to_reference(&suite).ok().map(|r| r.to_vec())
     }
 
     /// Creates a group with this member as its only member, admin and
@@ -135,6 +201,9 @@ impl<P: super::RsPolicy> RsMember<P> {
             self.client
                 .join_group(tree, &welcome, None)
                 .map_err(|e| match rule_error(&e) {
+                    _ if matches!(e, mls_rs::error::MlsError::WelcomeKeyPackageNotFound) => {
+                        JoinError::NotForMe
+                    }
                     Some(super::RuleError::Credential(c)) => JoinError::Credential {
                         leaf: u32::MAX,
                         error: c.clone(),

@@ -10,20 +10,27 @@
 //!
 //! [`RsMember`] is one member's engine (key packages, create, join);
 //! [`RsGroup`] one member's view of a group, with the same operations and
-//! results as [`crate::Group`]. State is in memory (the SQLite provider is
-//! not wired yet).
+//! results as [`crate::Group`]. State lives in an [`RsStore`], whose
+//! writes the session journals into the group database.
 
 mod group;
 mod identity;
 mod member;
+mod persist;
 mod rules;
+mod store;
 
 pub use group::RsGroup;
 pub use identity::{KaichiIdentity, SharedDevices};
 pub use member::RsMember;
+pub(crate) use persist::SCHEMA;
 pub use rules::KaichiRules;
+pub use store::{MAX_EPOCHS_KEPT, RsStore, RsWrite, StoreError};
 
-use mls_rs::client_builder::{BaseConfig, WithCryptoProvider, WithIdentityProvider, WithMlsRules};
+use mls_rs::client_builder::{
+    BaseConfig, WithCryptoProvider, WithGroupStateStorage, WithIdentityProvider,
+    WithKeyPackageRepo, WithMlsRules,
+};
 use mls_rs::extension::ExtensionType;
 use mls_rs::group::GroupContext;
 use mls_rs_crypto_rustcrypto::RustCryptoProvider;
@@ -32,11 +39,20 @@ use crate::credential::CredentialError;
 use crate::metadata::{GroupMetadata, METADATA_EXTENSION, MetadataDecodeError};
 use crate::policy::Denied;
 
-/// The mls-rs client configuration of a Kaichi member applying policy `P`.
-/// (mls-rs' in-memory key package, PSK and group state storage.)
-pub type RsConfig<P> = WithMlsRules<
-    KaichiRules<P>,
-    WithIdentityProvider<KaichiIdentity, WithCryptoProvider<RustCryptoProvider, BaseConfig>>,
+/// The mls-rs client configuration of a Kaichi member applying policy `P`
+/// (group state and KeyPackages in an [`RsStore`]).
+pub type RsConfig<P> = WithGroupStateStorage<
+    RsStore,
+    WithKeyPackageRepo<
+        RsStore,
+        WithMlsRules<
+            KaichiRules<P>,
+            WithIdentityProvider<
+                KaichiIdentity,
+                WithCryptoProvider<RustCryptoProvider, BaseConfig>,
+            >,
+        >,
+    >,
 >;
 
 /// What a policy needs to live inside an mls-rs client configuration.

@@ -9,21 +9,26 @@
 //! (publish, deliver a Welcome, report). The session never reads a clock:
 //! operations that keep messages take `now_ms`.
 
+mod any;
 mod errors;
 mod ops;
 mod output;
 mod receive;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
 
 use kaichi_identity::IpnsName;
 
 use crate::devices::KnownDevices;
 use crate::group::{Group, LoadError};
 use crate::ids::{GroupId, GroupRef};
-use crate::policy::GroupPolicy;
+use crate::mlsrs::{RsMember, RsPolicy, RsStore};
 use crate::signer::MemberSigner;
 use crate::storage::{DatabaseError, GroupDatabase, SqliteProvider, StoredGroupMessage};
+use crate::{GroupEngine, MlsError};
+
+pub use any::AnyGroup;
 
 pub use errors::{
     ApplyError, FindError, JoinGroupError, KeyPackagePrepareError, ReceiveError, SessionError,
@@ -37,13 +42,21 @@ pub const DOCUMENT_WAIT_MS: u64 = 60_000;
 /// Most identities whose document waits are remembered.
 const MAX_DOCUMENT_WAITS: usize = 1024;
 
-/// One member's groups over a group database, with one policy.
-pub struct GroupSession<P> {
+/// The device keys a session knows, shared with its mls-rs engine.
+pub type SharedKnownDevices = Arc<RwLock<KnownDevices>>;
+
+/// One member's groups over a group database, with one policy. Each group
+/// is held by the engine it was created or joined with
+/// ([`GroupEngine`]); new groups use [`GroupSession::set_engine`]'s
+/// (mls-rs by default).
+pub struct GroupSession<P: RsPolicy> {
     db: GroupDatabase,
     me: MemberSigner,
     policy: P,
-    devices: KnownDevices,
-    loaded: HashMap<GroupId, Group>,
+    devices: SharedKnownDevices,
+    rs: RsMember<P>,
+    engine: GroupEngine,
+    loaded: HashMap<GroupId, AnyGroup<P>>,
     outputs: VecDeque<SessionOutput>,
     auto_commit: bool,
     /// Identities whose document is waited for (an unknown device key).
@@ -71,7 +84,7 @@ pub enum DocumentWait {
     GiveUp,
 }
 
-impl<P> std::fmt::Debug for GroupSession<P> {
+impl<P: RsPolicy> std::fmt::Debug for GroupSession<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupSession")
             .field("me", &self.me.name())
@@ -85,7 +98,7 @@ pub(crate) struct Ctx<'a, P> {
     pub(crate) db: &'a GroupDatabase,
     pub(crate) me: &'a MemberSigner,
     pub(crate) policy: &'a P,
-    pub(crate) devices: &'a KnownDevices,
+    pub(crate) devices: &'a RwLock<KnownDevices>,
 }
 
 /// Errors that can say "the group is not loaded".
@@ -105,16 +118,26 @@ impl NotLoaded for ApplyError {
     }
 }
 
-impl<P: GroupPolicy> GroupSession<P> {
+impl<P: RsPolicy> GroupSession<P> {
     /// Opens a session over `db` for `me`, applying `policy` to every local
-    /// operation and received message; loads every active group.
+    /// operation and received message; loads every active group, each in
+    /// its engine.
     pub fn open(db: GroupDatabase, me: MemberSigner, policy: P) -> Result<Self, SessionError> {
+        let devices: SharedKnownDevices = Arc::default();
+        let store = RsStore::default();
+        store
+            .restore(db.mlsrs_contents()?)
+            .map_err(|e| SessionError::Database(e.into()))?;
+        let rs = RsMember::with_store(&me, policy.clone(), devices.clone(), store);
+        if let Some(kp) = db.published_key_package()? {
+            rs.keep(&kp);
+        }
         let mut loaded = HashMap::new();
         {
             let p = db.provider();
             for record in db.groups()? {
                 // Groups this member was removed from stay on disk, inactive.
-                if let Some(g) = Group::load(&p, &record.id)?
+                if let Some(g) = load(&db, &p, &rs, &record.id, record.engine)?
                     && g.is_active()
                 {
                     loaded.insert(record.id, g);
@@ -125,7 +148,9 @@ impl<P: GroupPolicy> GroupSession<P> {
             db,
             me,
             policy,
-            devices: KnownDevices::default(),
+            devices,
+            rs,
+            engine: GroupEngine::default(),
             loaded,
             outputs: VecDeque::new(),
             auto_commit: false,
@@ -161,17 +186,31 @@ impl<P: GroupPolicy> GroupSession<P> {
     }
 
     /// The device keys known from verified identity documents.
-    pub fn devices_mut(&mut self) -> &mut KnownDevices {
-        &mut self.devices
+    pub fn devices_mut(&mut self) -> std::sync::RwLockWriteGuard<'_, KnownDevices> {
+        // A panic while holding it left it consistent: it only caches.
+        self.devices
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The engine new groups use.
+    pub fn engine(&self) -> GroupEngine {
+        self.engine
+    }
+
+    /// Sets the engine new groups use (created here; a joined group uses
+    /// the engine whose KeyPackage its Welcome names).
+    pub fn set_engine(&mut self, engine: GroupEngine) {
+        self.engine = engine;
     }
 
     /// A loaded (active) group.
-    pub fn group(&self, id: &GroupId) -> Option<&Group> {
+    pub fn group(&self, id: &GroupId) -> Option<&AnyGroup<P>> {
         self.loaded.get(id)
     }
 
     /// The loaded (active) groups, in no order.
-    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+    pub fn groups(&self) -> impl Iterator<Item = &AnyGroup<P>> {
         self.loaded.values()
     }
 
@@ -247,16 +286,21 @@ impl<P: GroupPolicy> GroupSession<P> {
         }
     }
 
-    /// A new KeyPackage for this member (an `MLSMessage`), its private keys
-    /// stored in one transaction; `last_resort` marks it reusable.
+    /// A new KeyPackage for this member (an `MLSMessage`) from the
+    /// session's engine, its private keys stored in one transaction;
+    /// `last_resort` marks it reusable.
     pub fn key_package(&self, last_resort: bool) -> Result<Vec<u8>, KeyPackagePrepareError> {
-        new_key_package(&self.db, &self.me, last_resort)
+        match self.engine {
+            GroupEngine::OpenMls => new_key_package(&self.db, &self.me, last_resort),
+            _ => rs_key_package(&self.db, &self.rs, last_resort),
+        }
     }
 
     /// The last-resort KeyPackage this member publishes (see
     /// [`published_key_package`]).
     pub fn published_key_package(&self) -> Result<Vec<u8>, KeyPackagePrepareError> {
-        published_key_package(&self.db, &self.me)
+        let rs = (self.engine == GroupEngine::MlsRs).then_some(&self.rs);
+        published_with(&self.db, &self.me, rs)
     }
 
     /// Runs `f` on a loaded group in one database transaction. On error the
@@ -265,7 +309,7 @@ impl<P: GroupPolicy> GroupSession<P> {
     pub(crate) fn in_group<T, E>(
         &mut self,
         id: GroupId,
-        f: impl FnOnce(&mut Group, &SqliteProvider<'_>, &Ctx<'_, P>) -> Result<T, E>,
+        f: impl FnOnce(&mut AnyGroup<P>, &SqliteProvider<'_>, &Ctx<'_, P>) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DatabaseError> + From<LoadError> + NotLoaded,
@@ -275,6 +319,7 @@ impl<P: GroupPolicy> GroupSession<P> {
             me,
             policy,
             devices,
+            rs,
             loaded,
             ..
         } = self;
@@ -285,9 +330,20 @@ impl<P: GroupPolicy> GroupSession<P> {
             policy,
             devices,
         };
-        let result = db.transaction(|p| f(group, p, &ctx));
+        let result = db.transaction(|p| {
+            let v = f(group, p, &ctx)?;
+            persist(db, rs, group)?;
+            Ok(v)
+        });
         if result.is_err() {
-            match Group::load(&db.provider(), &id)? {
+            let engine = group.engine();
+            if engine == GroupEngine::MlsRs {
+                // Drop whatever the engine wrote in memory; the database
+                // has the state as of the last commit.
+                let _ = rs.store().take_journal();
+                restore_group(db, rs, &id)?;
+            }
+            match load(db, &db.provider(), rs, &id, engine)? {
                 Some(fresh) if fresh.is_active() => {
                     loaded.insert(id, fresh);
                 }
@@ -300,25 +356,145 @@ impl<P: GroupPolicy> GroupSession<P> {
     }
 }
 
+/// Loads a group from the engine holding it (`None`: none stored).
+fn load<P: RsPolicy>(
+    db: &GroupDatabase,
+    p: &SqliteProvider<'_>,
+    rs: &RsMember<P>,
+    id: &GroupId,
+    engine: GroupEngine,
+) -> Result<Option<AnyGroup<P>>, LoadError> {
+    match engine {
+        GroupEngine::OpenMls => Ok(Group::load(p, id)?.map(|g| AnyGroup::OpenMls(Box::new(g)))),
+        _ => {
+            let Some(tree) = db
+                .mlsrs_tree(id.as_bytes())
+                .map_err(|e| LoadError::Storage(MlsError::storage(e)))?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(AnyGroup::MlsRs(Box::new(rs.load(id, &tree)?))))
+        }
+    }
+}
+
+/// Writes an mls-rs group's state (and its tree, when a commit changed it)
+/// through the engine's store into the database; nothing for openmls,
+/// whose provider writes as it goes.
+fn persist<P: RsPolicy>(
+    db: &GroupDatabase,
+    rs: &RsMember<P>,
+    group: &mut AnyGroup<P>,
+) -> Result<(), DatabaseError> {
+    let AnyGroup::MlsRs(g) = group else {
+        return Ok(());
+    };
+    if !g.is_active() {
+        // Removed: nothing of it is kept (a later Welcome starts afresh).
+        let _ = rs.store().take_journal();
+        rs.store().forget_group(g.id().as_bytes())?;
+        return db.forget_mlsrs_group(g.id().as_bytes());
+    }
+    let tree = g
+        .persist()
+        .map_err(|e| DatabaseError::Migration(e.to_string()))?;
+    db.write_mlsrs(&rs.store().take_journal())?;
+    if let Some(tree) = tree {
+        db.set_mlsrs_tree(g.id().as_bytes(), &tree)?;
+    }
+    Ok(())
+}
+
+/// Puts group `id`'s stored state back in the engine's store.
+fn restore_group<P: RsPolicy>(
+    db: &GroupDatabase,
+    rs: &RsMember<P>,
+    id: &GroupId,
+) -> Result<(), DatabaseError> {
+    rs.store().forget_group(id.as_bytes())?;
+    let mine = db.mlsrs_contents()?.into_iter().filter(|w| match w {
+        crate::mlsrs::RsWrite::State { group, .. } | crate::mlsrs::RsWrite::Epoch { group, .. } => {
+            group.as_slice() == id.as_bytes()
+        }
+        _ => false,
+    });
+    rs.store().restore(mine)?;
+    Ok(())
+}
+
 /// The last-resort KeyPackage `me` publishes (referenced from its identity
-/// document): the one recorded in `db` while it is still valid and `me`'s,
-/// else a new one, recorded.
+/// document): the one recorded in `db` while it is still valid, `me`'s and
+/// its private keys still held, else a new one from `engine`, recorded (so
+/// Welcomes naming it join through `engine`).
 pub fn published_key_package(
     db: &GroupDatabase,
     me: &MemberSigner,
+    engine: GroupEngine,
+) -> Result<Vec<u8>, KeyPackagePrepareError> {
+    let rs = (engine == GroupEngine::MlsRs)
+        .then(|| {
+            let store = RsStore::default();
+            store.restore(db.mlsrs_contents()?)?;
+            let devices: crate::mlsrs::SharedDevices = Arc::new(crate::NoDevices);
+            Ok::<_, DatabaseError>(RsMember::with_store(me, crate::AdminPolicy, devices, store))
+        })
+        .transpose()?;
+    published_with(db, me, rs.as_ref())
+}
+
+fn published_with<P: RsPolicy>(
+    db: &GroupDatabase,
+    me: &MemberSigner,
+    rs: Option<&RsMember<P>>,
 ) -> Result<Vec<u8>, KeyPackagePrepareError> {
     let own = OwnKey(me.name(), me.public_key());
     let reusable = db.published_key_package()?.filter(|kp| {
-        crate::parse_key_package(&db.provider(), kp, &own).is_ok_and(|(parsed, name)| {
-            name == me.name() && parsed.leaf_node().signature_key().as_slice() == me.public_key()
-        })
+        let ours =
+            crate::parse_key_package(&db.provider(), kp, &own).is_ok_and(|(parsed, name)| {
+                name == me.name()
+                    && parsed.leaf_node().signature_key().as_slice() == me.public_key()
+            });
+        // An mls-rs KeyPackage is only as good as the keys kept for it; an
+        // openmls one stays usable (its Welcomes join through openmls).
+        ours && rs.is_none_or(|rs| rs.holds(kp) || !rs_made(db, kp))
     });
     if let Some(kp) = reusable {
         return Ok(kp);
     }
-    let kp = new_key_package(db, me, true)?;
+    let kp = match rs {
+        Some(rs) => rs_key_package(db, rs, true)?,
+        None => new_key_package(db, me, true)?,
+    };
     db.set_published_key_package(&kp)?;
     Ok(kp)
+}
+
+/// Whether `kp` came from mls-rs: openmls keeps it in its own tables.
+fn rs_made(db: &GroupDatabase, kp: &[u8]) -> bool {
+    // openmls finds the private keys of its own KeyPackages.
+    !crate::keypackage::openmls_holds(&db.provider(), kp)
+}
+
+/// A KeyPackage from the mls-rs engine, its private keys written to `db`
+/// in one transaction.
+fn rs_key_package<P: RsPolicy>(
+    db: &GroupDatabase,
+    rs: &RsMember<P>,
+    last_resort: bool,
+) -> Result<Vec<u8>, KeyPackagePrepareError> {
+    let made = db.transaction(|_| {
+        let kp = if last_resort {
+            rs.last_resort_key_package()?
+        } else {
+            rs.key_package()?
+        };
+        db.write_mlsrs(&rs.store().take_journal())?;
+        Ok::<_, KeyPackagePrepareError>(kp)
+    });
+    if made.is_err() {
+        let _ = rs.store().take_journal();
+    }
+    made
 }
 
 fn new_key_package(

@@ -5,22 +5,43 @@ use std::collections::HashSet;
 
 use kaichi_identity::IpnsName;
 
-use super::{Ctx, GroupSession, SessionError, SessionOutput};
+use super::{AnyGroup, Ctx, GroupSession, SessionError, SessionOutput};
+use crate::GroupEngine;
 use crate::group::{Candidate, Group, NewGroup, Outgoing};
 use crate::ids::GroupId;
-use crate::policy::GroupPolicy;
+use crate::mlsrs::RsPolicy;
 use crate::storage::{SqliteProvider, StoredGroupMessage};
 use crate::wire::message_info;
 
-impl<P: GroupPolicy> GroupSession<P> {
-    /// Creates a group (this member is its admin and sequencer) and records it.
+impl<P: RsPolicy> GroupSession<P> {
+    /// Creates a group (this member is its admin and sequencer) in the
+    /// session's engine ([`GroupSession::set_engine`]) and records it.
     pub fn create(&mut self, new: NewGroup) -> Result<GroupId, SessionError> {
+        self.create_with(new, self.engine)
+    }
+
+    /// Creates a group held by `engine`.
+    pub fn create_with(
+        &mut self,
+        new: NewGroup,
+        engine: GroupEngine,
+    ) -> Result<GroupId, SessionError> {
         let name = new.name.clone();
         let group = self.db.transaction(|p| {
-            let group = Group::create(p, &self.me, new)?;
-            self.db.record_group(&group.id(), &name)?;
+            let mut group = match engine {
+                GroupEngine::OpenMls => {
+                    AnyGroup::OpenMls(Box::new(Group::create(p, &self.me, new)?))
+                }
+                _ => AnyGroup::MlsRs(Box::new(self.rs.create(new)?)),
+            };
+            super::persist(&self.db, &self.rs, &mut group)?;
+            self.db.record_group_with(&group.id(), &name, engine)?;
             Ok::<_, SessionError>(group)
-        })?;
+        });
+        if group.is_err() {
+            let _ = self.rs.store().take_journal();
+        }
+        let group = group?;
         let id = group.id();
         self.loaded.insert(id, group);
         Ok(id)
@@ -30,7 +51,7 @@ impl<P: GroupPolicy> GroupSession<P> {
     /// [`SessionOutput::Publish`].
     pub fn send(&mut self, id: GroupId, text: &[u8], now_ms: u64) -> Result<(), SessionError> {
         let bytes = self.in_group(id, |group, p, ctx| {
-            let bytes = group.send(p, ctx.me, text)?;
+            let bytes = group.send(p, ctx, text)?;
             ctx.db.save_message(
                 &id,
                 &StoredGroupMessage {
@@ -53,17 +74,13 @@ impl<P: GroupPolicy> GroupSession<P> {
     /// Adds members (the sequencer commits and outputs the Welcome for them;
     /// anyone else proposes). Returns the group's epoch afterwards.
     pub fn add(&mut self, id: GroupId, candidates: &[Candidate]) -> Result<u64, SessionError> {
-        self.change(id, |group, p, ctx| {
-            Ok(group.add(p, ctx.me, ctx.policy, ctx.devices, candidates)?)
-        })
+        self.change(id, |group, p, ctx| Ok(group.add(p, ctx, candidates)?))
     }
 
     /// Removes every leaf of the named identities (committed by the
     /// sequencer, proposed by anyone else).
     pub fn remove(&mut self, id: GroupId, members: &[IpnsName]) -> Result<u64, SessionError> {
-        self.change(id, |group, p, ctx| {
-            Ok(group.remove(p, ctx.me, ctx.policy, members)?)
-        })
+        self.change(id, |group, p, ctx| Ok(group.remove(p, ctx, members)?))
     }
 
     /// Makes a member an admin, or no longer one (a metadata change).
@@ -82,28 +99,26 @@ impl<P: GroupPolicy> GroupSession<P> {
             if admin {
                 metadata.admins.push(member);
             }
-            Ok(group.set_metadata(p, ctx.me, ctx.policy, metadata)?)
+            Ok(group.set_metadata(p, ctx, metadata)?)
         })
     }
 
     /// Refreshes this member's leaf keys (post-compromise security).
     pub fn update(&mut self, id: GroupId) -> Result<u64, SessionError> {
-        self.change(id, |group, p, ctx| Ok(group.self_update(p, ctx.me)?))
+        self.change(id, |group, p, ctx| Ok(group.self_update(p, ctx)?))
     }
 
     /// Proposes to leave (the sequencer commits it).
     pub fn leave(&mut self, id: GroupId) -> Result<u64, SessionError> {
         self.change(id, |group, p, ctx| {
-            Ok(Outgoing::Proposals(vec![group.leave(p, ctx.me)?]))
+            Ok(Outgoing::Proposals(vec![group.leave(p, ctx)?]))
         })
     }
 
     /// The sequencer commits the proposals it received.
     pub fn commit_pending(&mut self, id: GroupId) -> Result<u64, SessionError> {
         self.change(id, |group, p, ctx| {
-            Ok(Outgoing::Commit(
-                group.commit_pending(p, ctx.me, ctx.policy)?,
-            ))
+            Ok(Outgoing::Commit(group.commit_pending(p, ctx)?))
         })
     }
 
@@ -113,7 +128,11 @@ impl<P: GroupPolicy> GroupSession<P> {
     fn change(
         &mut self,
         id: GroupId,
-        f: impl FnOnce(&mut Group, &SqliteProvider<'_>, &Ctx<'_, P>) -> Result<Outgoing, SessionError>,
+        f: impl FnOnce(
+            &mut AnyGroup<P>,
+            &SqliteProvider<'_>,
+            &Ctx<'_, P>,
+        ) -> Result<Outgoing, SessionError>,
     ) -> Result<u64, SessionError> {
         let (out, epoch, added, removed) = self.in_group(id, |group, p, ctx| {
             // Only the sequencer's operations commit (and change members).
@@ -129,7 +148,8 @@ impl<P: GroupPolicy> GroupSession<P> {
             }
             let (added, removed) = match (&out, before) {
                 (Outgoing::Commit(_), Some(before)) => {
-                    ctx.db.record_group(&id, &group.metadata().name)?;
+                    ctx.db
+                        .record_group_with(&id, &group.metadata().name, group.engine())?;
                     membership_diff(&before, &group.member_names())
                 }
                 _ => Default::default(),

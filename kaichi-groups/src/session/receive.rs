@@ -3,17 +3,17 @@
 
 use kaichi_identity::IpnsName;
 
-use super::{ApplyError, GroupSession, JoinGroupError, ReceiveError, SessionOutput};
+use super::{AnyGroup, ApplyError, GroupSession, JoinGroupError, ReceiveError, SessionOutput};
 use crate::group::{Group, GroupEvent};
 use crate::ids::GroupId;
-use crate::policy::GroupPolicy;
+use crate::mlsrs::RsPolicy;
 use crate::storage::StoredGroupMessage;
 use crate::wire::message_info;
 
 /// Most rounds of applying a group's log in one [`GroupSession::drain`].
 pub const MAX_DRAIN_ROUNDS: usize = 256;
 
-impl<P: GroupPolicy> GroupSession<P> {
+impl<P: RsPolicy> GroupSession<P> {
     /// Puts a received MLS message in its group's log (a grow-only set) for
     /// [`Self::drain`]; `expected` is the group it arrived for, when known.
     /// Returns the group and whether the message was new.
@@ -44,7 +44,7 @@ impl<P: GroupPolicy> GroupSession<P> {
     /// ([`SessionOutput::NeedDocument`], then [`super::DocumentWait`]).
     pub fn drain(&mut self, id: GroupId, now_ms: u64) -> Result<(), ApplyError> {
         for _ in 0..MAX_DRAIN_ROUNDS {
-            let Some(epoch) = self.loaded.get(&id).map(Group::epoch) else {
+            let Some(epoch) = self.loaded.get(&id).map(AnyGroup::epoch) else {
                 return Ok(());
             };
             let pending = self.db.pending_messages(&id, epoch)?;
@@ -96,7 +96,7 @@ impl<P: GroupPolicy> GroupSession<P> {
         now_ms: u64,
     ) -> Result<GroupEvent, ApplyError> {
         let event = self.in_group(id, |group, p, ctx| {
-            let event = group.process(p, ctx.policy, ctx.devices, bytes)?;
+            let event = group.process(p, ctx, bytes)?;
             match &event {
                 GroupEvent::Message { from, text, epoch } => ctx.db.save_message(
                     &id,
@@ -110,7 +110,9 @@ impl<P: GroupPolicy> GroupSession<P> {
                 GroupEvent::Commit {
                     metadata_changed: true,
                     ..
-                } => ctx.db.record_group(&id, &group.metadata().name)?,
+                } => ctx
+                    .db
+                    .record_group_with(&id, &group.metadata().name, group.engine())?,
                 _ => {}
             }
             Ok::<_, ApplyError>(event)
@@ -174,19 +176,35 @@ impl<P: GroupPolicy> GroupSession<P> {
         ratchet_tree: Option<&[u8]>,
         expected: Option<GroupId>,
     ) -> Result<GroupId, JoinGroupError> {
-        let group = self.db.transaction(|p| {
-            let group = Group::join(p, welcome, ratchet_tree, &self.devices)?;
-            if let Some(expected) = expected
-                && group.id() != expected
-            {
-                return Err(JoinGroupError::WrongGroup {
-                    expected,
-                    got: group.id(),
-                });
-            }
-            self.db.record_group(&group.id(), &group.metadata().name)?;
-            Ok(group)
-        })?;
+        let group =
+            self.db.transaction(|p| {
+                // The engine that made the KeyPackage the Welcome is for holds
+                // its private keys: mls-rs first, openmls when mls-rs has none.
+                let mut group =
+                    match self.rs.join(welcome, ratchet_tree) {
+                        Ok(g) => AnyGroup::MlsRs(Box::new(g)),
+                        Err(crate::JoinError::NotForMe) => AnyGroup::OpenMls(Box::new(
+                            Group::join(p, welcome, ratchet_tree, &*self.devices)?,
+                        )),
+                        Err(e) => return Err(e.into()),
+                    };
+                if let Some(expected) = expected
+                    && group.id() != expected
+                {
+                    return Err(JoinGroupError::WrongGroup {
+                        expected,
+                        got: group.id(),
+                    });
+                }
+                super::persist(&self.db, &self.rs, &mut group)?;
+                self.db
+                    .record_group_with(&group.id(), &group.metadata().name, group.engine())?;
+                Ok(group)
+            });
+        if group.is_err() {
+            let _ = self.rs.store().take_journal();
+        }
+        let group = group?;
         let (id, name) = (group.id(), group.metadata().name.clone());
         self.loaded.insert(id, group);
         self.outputs

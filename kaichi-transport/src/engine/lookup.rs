@@ -22,6 +22,8 @@ use crate::node::{NodeError, Reply};
 use crate::peer::Peer;
 use crate::rejection::Rejection;
 
+/// How often a waiting fetch looks its block's providers up again.
+const PROVIDER_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 /// Most searches for a peer's addresses in flight.
 const MAX_PEER_SEARCHES: usize = 64;
 /// How long a lookup's DHT step waits for the routing table to hold a peer
@@ -62,6 +64,10 @@ pub(super) struct DocumentLookups {
     kad: HashMap<kad::QueryId, LookupId>,
     /// Bitswap queries for a document block -> lookup.
     fetches: HashMap<beetswap::QueryId, LookupId>,
+    /// Each fetch's provider key and when its providers were last looked
+    /// up: looked up again every [`PROVIDER_RETRY`] while it waits (a
+    /// relay's provider record may land after the first lookup).
+    provider_retries: HashMap<beetswap::QueryId, (kad::RecordKey, Instant)>,
     /// Searches for the addresses of a peer to dial.
     peer_searches: HashMap<kad::QueryId, PeerId>,
     /// DHT steps held back while the routing table is empty, since when.
@@ -75,6 +81,7 @@ impl DocumentLookups {
             lookups: Lookups::new(),
             kad: HashMap::new(),
             fetches: HashMap::new(),
+            provider_retries: HashMap::new(),
             peer_searches: HashMap::new(),
             waiting_for_dht: Vec::new(),
         }
@@ -91,6 +98,8 @@ impl DocumentLookups {
             .find(|(_, l)| **l == id)
             .map(|(q, _)| *q);
         self.fetches.retain(|_, l| *l != id);
+        let fetches = &self.fetches;
+        self.provider_retries.retain(|q, _| fetches.contains_key(q));
         fetch
     }
 }
@@ -171,6 +180,9 @@ impl Engine {
     fn lookup_fetch(&mut self, id: LookupId, name: &IpnsName, cid: cid::Cid, key: kad::RecordKey) {
         let query = self.swarm.behaviour_mut().bitswap.get(&cid);
         self.lookups.fetches.insert(query, id);
+        self.lookups
+            .provider_retries
+            .insert(query, (key.clone(), Instant::now()));
         self.dial_peer(*name.peer_id());
         let lookup = self.swarm.behaviour_mut().kad.get_providers(key);
         self.block_gets.lookup_started(lookup);
@@ -274,6 +286,7 @@ impl Engine {
         query: &beetswap::QueryId,
         data: Option<&[u8]>,
     ) -> bool {
+        self.lookups.provider_retries.remove(query);
         let Some(id) = self.lookups.fetches.remove(query) else {
             return false;
         };
@@ -339,8 +352,23 @@ impl Engine {
 
     /// Runs on the retry timer: steps past their time move on.
     pub(super) fn check_lookups(&mut self) {
-        for (id, next) in self.lookups.lookups.timed_out(Instant::now()) {
+        let now = Instant::now();
+        for (id, next) in self.lookups.lookups.timed_out(now) {
             self.lookup_step(id, next);
+        }
+        let due: Vec<kad::RecordKey> = self
+            .lookups
+            .provider_retries
+            .values_mut()
+            .filter(|(_, last)| now.duration_since(*last) >= PROVIDER_RETRY)
+            .map(|(key, last)| {
+                *last = now;
+                key.clone()
+            })
+            .collect();
+        for key in due {
+            let lookup = self.swarm.behaviour_mut().kad.get_providers(key);
+            self.block_gets.lookup_started(lookup);
         }
         self.resume_lookups(false);
     }

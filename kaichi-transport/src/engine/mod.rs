@@ -224,7 +224,9 @@ impl Engine {
             None => MemberSigner::identity(keys.ipns().clone()),
         };
         let policy = MetadataPolicy::new(config.balances.0.clone());
-        let mut groups = groups::Groups::new(GroupSession::open(db, me, policy)?);
+        let mut session = GroupSession::open(db, me, policy)?;
+        session.set_engine(config.group_engine);
+        let mut groups = groups::Groups::new(session);
         // This identity's own devices (from its own document) are members
         // like any other.
         if let Ok(own) = verify_document(&document, now()) {

@@ -17,6 +17,7 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
 pub(crate) enum GroupCommand {
     Create {
         new: kaichi_groups::NewGroup,
+        engine: Option<kaichi_groups::GroupEngine>,
         reply: Reply<GroupSummary>,
     },
     Invite {

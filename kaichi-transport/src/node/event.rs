@@ -116,4 +116,6 @@ pub struct GroupSummary {
     pub sequencer: Option<IpnsName>,
     /// Set for a token-holder group.
     pub token_gate: Option<kaichi_groups::TokenGate>,
+    /// The MLS engine holding this member's state of it.
+    pub engine: kaichi_groups::GroupEngine,
 }

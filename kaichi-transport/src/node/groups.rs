@@ -16,8 +16,32 @@ impl Node {
         new: impl Into<kaichi_groups::NewGroup>,
     ) -> Result<GroupSummary, NodeError> {
         let new = new.into();
-        self.ask(|reply| Command::Group(GroupCommand::Create { new, reply }))
-            .await?
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Create {
+                new,
+                engine: None,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// [`Self::create_group`] held by `engine` rather than the node's
+    /// default ([`crate::NodeConfigBuilder::group_engine`]).
+    pub async fn create_group_in(
+        &self,
+        new: impl Into<kaichi_groups::NewGroup>,
+        engine: kaichi_groups::GroupEngine,
+    ) -> Result<GroupSummary, NodeError> {
+        let new = new.into();
+        self.ask(|reply| {
+            Command::Group(GroupCommand::Create {
+                new,
+                engine: Some(engine),
+                reply,
+            })
+        })
+        .await?
     }
 
     /// Invites a contact (wallet address or IPNS name): fetches the

@@ -19,7 +19,8 @@ pub(super) use invite::PendingWelcome;
 
 use std::collections::HashMap;
 
-use kaichi_groups::{Group, GroupId, GroupRef, GroupSession, SessionOutput};
+use kaichi_groups::session::AnyGroup;
+use kaichi_groups::{GroupId, GroupRef, GroupSession, SessionOutput};
 use kaichi_identity::IpnsName;
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::request_response::OutboundRequestId;
@@ -66,8 +67,9 @@ impl Groups {
     }
 }
 
-fn summary(g: &Group) -> GroupSummary {
+fn summary(g: &AnyGroup<NodePolicy>) -> GroupSummary {
     GroupSummary {
+        engine: g.engine(),
         id: g.id(),
         name: g.metadata().name.clone(),
         description: g.metadata().description.clone(),
@@ -85,7 +87,7 @@ fn now_ms() -> u64 {
 impl Engine {
     /// Subscribes to the topics of every group loaded at start.
     pub(super) fn subscribe_groups(&mut self) {
-        let ids: Vec<GroupId> = self.groups.session.groups().map(Group::id).collect();
+        let ids: Vec<GroupId> = self.groups.session.groups().map(AnyGroup::id).collect();
         for id in ids {
             self.subscribe_group(id);
         }
@@ -112,8 +114,8 @@ impl Engine {
 
     pub(super) fn group_command(&mut self, command: GroupCommand) {
         match command {
-            GroupCommand::Create { new, reply } => {
-                let _ = reply.send(self.create_group(new));
+            GroupCommand::Create { new, engine, reply } => {
+                let _ = reply.send(self.create_group(new, engine));
             }
             GroupCommand::Invite {
                 group,
@@ -197,8 +199,13 @@ impl Engine {
         Ok(result?)
     }
 
-    fn create_group(&mut self, new: kaichi_groups::NewGroup) -> Result<GroupSummary, NodeError> {
-        let id = self.groups.session.create(new)?;
+    fn create_group(
+        &mut self,
+        new: kaichi_groups::NewGroup,
+        engine: Option<kaichi_groups::GroupEngine>,
+    ) -> Result<GroupSummary, NodeError> {
+        let engine = engine.unwrap_or(self.groups.session.engine());
+        let id = self.groups.session.create_with(new, engine)?;
         self.subscribe_group(id);
         self.groups
             .session
