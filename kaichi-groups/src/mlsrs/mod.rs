@@ -64,7 +64,7 @@ impl<T: crate::GroupPolicy + Clone + Send + Sync + 'static> RsPolicy for T {}
 pub(crate) const METADATA_TYPE: ExtensionType = ExtensionType::new(METADATA_EXTENSION);
 
 /// Why Kaichi's rules refused something inside mls-rs (recovered from the
-/// engine's error by [`rule_error`]).
+/// engine's error).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuleError {
