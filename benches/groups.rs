@@ -556,8 +556,63 @@ fn main() {
         row("raw mls-rs", &theirs);
         row("kaichi-groups, mls-rs engine", &ours);
         overhead(&ours, &theirs);
+        session_figures(n, &kps);
     }
     println!("peak RSS of this process: {} MB", peak_rss_mb());
+}
+
+/// Through a `GroupSession` on a SQLite file (the mls-rs engine, state
+/// journaled into the database in each operation's transaction): bulk
+/// create, add one, remove one, one application message (persisted), the
+/// file's size and the time to open the session again (every group loaded).
+fn session_figures(n: u32, kps: &[Vec<u8>]) {
+    use kaichi_groups::{GroupDatabase, GroupSession};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("groups.db");
+    let open =
+        || GroupSession::open(GroupDatabase::open(&path).unwrap(), signer(0), AdminPolicy).unwrap();
+    let mut s = open();
+    let id = s.create(NewGroup::named("bench")).unwrap();
+    let candidates: Vec<Candidate> = kps.iter().map(|kp| Candidate::new(kp.clone())).collect();
+    let t = Instant::now();
+    s.add(id, &candidates).unwrap();
+    let create = t.elapsed();
+    let drain = |s: &mut GroupSession<AdminPolicy>| {
+        let mut bytes = 0;
+        while let Some(o) = s.poll_output() {
+            if let kaichi_groups::SessionOutput::Publish { message, .. } = o {
+                bytes += message.len();
+            }
+        }
+        bytes
+    };
+    drain(&mut s);
+    let one = rs_member(n + 10).key_package().unwrap();
+    let t = Instant::now();
+    s.add(id, &[Candidate::new(one)]).unwrap();
+    let add_one = t.elapsed();
+    let add_bytes = drain(&mut s);
+    let t = Instant::now();
+    s.remove(id, &[signer(1).name()]).unwrap();
+    let remove_one = t.elapsed();
+    let remove_bytes = drain(&mut s);
+    let t = Instant::now();
+    s.send(id, MESSAGE, 0).unwrap();
+    let send = t.elapsed();
+    drain(&mut s);
+    drop(s);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+        + std::fs::metadata(path.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    let t = Instant::now();
+    let s = open();
+    let reload = t.elapsed();
+    assert_eq!(s.group(&id).unwrap().epoch(), 3);
+    println!(
+        "| {n} | session (SQLite, mls-rs): create {create:.3?}; add one {add_one:.3?} (commit {add_bytes} B); remove one {remove_one:.3?} (commit {remove_bytes} B); app msg persisted {send:.1?}; database {:.1} MB; reopen {reload:.3?} |",
+        size as f64 / 1e6
+    );
 }
 
 /// VmHWM from /proc/self/status, in MB (0 where there is none).
