@@ -96,6 +96,62 @@ fn random_seed() -> [u8; 32] {
     s
 }
 
+/// `alice` (kaichi) adds a new profile `bob` with a commit that ts-mls
+/// applies (reaching `epoch`); bob joins; a message from ts-mls reaches
+/// both. Returns bob's home.
+fn kaichi_adds_bob(
+    d: &Path,
+    alice: &Path,
+    id: &str,
+    ts: &mut TsPeer,
+    epoch: u64,
+    text: &str,
+) -> std::path::PathBuf {
+    let bob = new_profile(d, "bob");
+    let bob_kp = d.join("bob.kp");
+    kaichi_json(
+        &bob,
+        &["group", "keypackage", "--out", bob_kp.to_str().unwrap()],
+    );
+    let (w, t, commit) = (d.join("bob.w"), d.join("bob.t"), d.join("bob.c"));
+    kaichi_json(
+        alice,
+        &[
+            "group",
+            "invite",
+            id,
+            "--keypackage",
+            bob_kp.to_str().unwrap(),
+            "--welcome-out",
+            w.to_str().unwrap(),
+            "--tree-out",
+            t.to_str().unwrap(),
+            "--commit-out",
+            commit.to_str().unwrap(),
+        ],
+    );
+    let applied = ts.call(json!({"cmd": "process", "msg": read_hex(&commit)}));
+    assert_eq!(applied["epoch"], epoch);
+    kaichi_json(
+        &bob,
+        &[
+            "group",
+            "join",
+            "--welcome",
+            w.to_str().unwrap(),
+            "--tree",
+            t.to_str().unwrap(),
+        ],
+    );
+    let sent = ts.call(json!({"cmd": "send", "text": text}));
+    let m = write(d, "bob.m", &sent["msg"]);
+    for home in [alice, bob.as_path()] {
+        let event = kaichi_json(home, &["group", "decrypt", id, &m]);
+        assert_eq!(event["text"], text);
+    }
+    bob
+}
+
 #[test]
 fn ts_mls_joins_a_kaichi_group_and_both_talk() {
     if interop_skipped() {
@@ -157,48 +213,7 @@ fn ts_mls_joins_a_kaichi_group_and_both_talk() {
     assert_eq!(event["from"], ts.key().name().to_string());
 
     // A kaichi commit (adding bob) that ts-mls applies; all three talk at epoch 2.
-    let bob = new_profile(d, "bob");
-    let bob_kp = d.join("bob.kp");
-    kaichi_json(
-        &bob,
-        &["group", "keypackage", "--out", bob_kp.to_str().unwrap()],
-    );
-    let (w2, t2, commit) = (d.join("w2"), d.join("t2"), d.join("c2"));
-    kaichi_json(
-        &alice,
-        &[
-            "group",
-            "invite",
-            &id,
-            "--keypackage",
-            bob_kp.to_str().unwrap(),
-            "--welcome-out",
-            w2.to_str().unwrap(),
-            "--tree-out",
-            t2.to_str().unwrap(),
-            "--commit-out",
-            commit.to_str().unwrap(),
-        ],
-    );
-    let applied = ts.call(json!({"cmd": "process", "msg": read_hex(&commit)}));
-    assert_eq!(applied["epoch"], 2);
-    kaichi_json(
-        &bob,
-        &[
-            "group",
-            "join",
-            "--welcome",
-            w2.to_str().unwrap(),
-            "--tree",
-            t2.to_str().unwrap(),
-        ],
-    );
-    let sent = ts.call(json!({"cmd": "send", "text": "three of us"}));
-    let m3 = write(d, "m3", &sent["msg"]);
-    for home in [&alice, &bob] {
-        let event = kaichi_json(home, &["group", "decrypt", &id, &m3]);
-        assert_eq!(event["text"], "three of us");
-    }
+    kaichi_adds_bob(d, &alice, &id, &mut ts, 2, "three of us");
 }
 
 #[test]
@@ -311,48 +326,7 @@ fn kaichi_joins_a_plain_rfc_9420_group_with_default_metadata() {
     assert_eq!(event["text"], "plain hello");
 
     // Kaichi, not the creator, commits an add: ts-mls applies it, Bob joins.
-    let bob = new_profile(d, "bob");
-    let bob_kp = d.join("bob.kp");
-    kaichi_json(
-        &bob,
-        &["group", "keypackage", "--out", bob_kp.to_str().unwrap()],
-    );
-    let (w2, t2, commit) = (d.join("w2"), d.join("t2"), d.join("c2"));
-    kaichi_json(
-        &alice,
-        &[
-            "group",
-            "invite",
-            &id,
-            "--keypackage",
-            bob_kp.to_str().unwrap(),
-            "--welcome-out",
-            w2.to_str().unwrap(),
-            "--tree-out",
-            t2.to_str().unwrap(),
-            "--commit-out",
-            commit.to_str().unwrap(),
-        ],
-    );
-    let applied = ts.call(json!({"cmd": "process", "msg": read_hex(&commit)}));
-    assert_eq!(applied["epoch"], 2);
-    kaichi_json(
-        &bob,
-        &[
-            "group",
-            "join",
-            "--welcome",
-            w2.to_str().unwrap(),
-            "--tree",
-            t2.to_str().unwrap(),
-        ],
-    );
-    let sent = ts.call(json!({"cmd": "send", "text": "three, plainly"}));
-    let m2 = write(d, "m2", &sent["msg"]);
-    for home in [&alice, &bob] {
-        let event = kaichi_json(home, &["group", "decrypt", &id, &m2]);
-        assert_eq!(event["text"], "three, plainly");
-    }
+    kaichi_adds_bob(d, &alice, &id, &mut ts, 2, "three, plainly");
 
     // ts-mls adds a member whose credential names an identity whose key
     // does not sign its leaf: Kaichi refuses that commit, and stays at

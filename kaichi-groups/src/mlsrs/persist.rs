@@ -76,10 +76,21 @@ impl GroupDatabase {
 
     /// Everything the mls-rs engine stored, as writes to restore its store.
     pub fn mlsrs_contents(&self) -> Result<Vec<RsWrite>, DatabaseError> {
+        let mut out = self.mlsrs_states(None)?;
+        out.extend(self.mlsrs_key_packages()?);
+        Ok(out)
+    }
+
+    /// One group's stored state and past epochs (or every group's, for
+    /// `None`), as writes to restore the engine's store.
+    pub fn mlsrs_states(&self, group: Option<&[u8]>) -> Result<Vec<RsWrite>, DatabaseError> {
         let conn = self.conn();
+        // SQLite: `?1 IS NULL` selects every group.
         let mut out = Vec::new();
-        let mut stmt = conn.prepare("SELECT group_id, data FROM kaichi_mlsrs_state")?;
-        for row in stmt.query_map([], |r| {
+        let mut stmt = conn.prepare(
+            "SELECT group_id, data FROM kaichi_mlsrs_state WHERE ?1 IS NULL OR group_id = ?1",
+        )?;
+        for row in stmt.query_map([group], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
         })? {
             let (group, data) = row?;
@@ -88,8 +99,11 @@ impl GroupDatabase {
                 data: Zeroizing::new(data),
             });
         }
-        let mut stmt = conn.prepare("SELECT group_id, epoch, data FROM kaichi_mlsrs_epochs")?;
-        for row in stmt.query_map([], |r| {
+        let mut stmt = conn.prepare(
+            "SELECT group_id, epoch, data FROM kaichi_mlsrs_epochs
+             WHERE ?1 IS NULL OR group_id = ?1",
+        )?;
+        for row in stmt.query_map([group], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, i64>(1)?,
@@ -105,10 +119,20 @@ impl GroupDatabase {
                 data: Zeroizing::new(data),
             });
         }
-        let mut stmt = conn.prepare("SELECT id, data FROM kaichi_mlsrs_key_packages")?;
-        for row in stmt.query_map([], |r| {
+        Ok(out)
+    }
+
+    /// The stored KeyPackages' private keys, as writes to restore the
+    /// engine's store.
+    pub fn mlsrs_key_packages(&self) -> Result<Vec<RsWrite>, DatabaseError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id, data FROM kaichi_mlsrs_key_packages")?;
+        let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })? {
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
             let (id, data) = row?;
             out.push(RsWrite::KeyPackage {
                 id,

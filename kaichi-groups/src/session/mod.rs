@@ -412,12 +412,7 @@ fn restore_group<P: RsPolicy>(
     id: &GroupId,
 ) -> Result<(), DatabaseError> {
     rs.store().forget_group(id.as_bytes())?;
-    let mine = db.mlsrs_contents()?.into_iter().filter(|w| match w {
-        crate::mlsrs::RsWrite::State { group, .. } | crate::mlsrs::RsWrite::Epoch { group, .. } => {
-            group.as_slice() == id.as_bytes()
-        }
-        _ => false,
-    });
+    let mine = db.mlsrs_states(Some(id.as_bytes()))?;
     rs.store().restore(mine)?;
     Ok(())
 }
@@ -434,7 +429,8 @@ pub fn published_key_package(
     let rs = (engine == GroupEngine::MlsRs)
         .then(|| {
             let store = RsStore::default();
-            store.restore(db.mlsrs_contents()?)?;
+            // A KeyPackage needs no group state: only the keys are loaded.
+            store.restore(db.mlsrs_key_packages()?)?;
             let devices: crate::mlsrs::SharedDevices = Arc::new(crate::NoDevices);
             Ok::<_, DatabaseError>(RsMember::with_store(me, crate::AdminPolicy, devices, store))
         })
