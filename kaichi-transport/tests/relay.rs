@@ -276,3 +276,40 @@ async fn a_relay_pins_its_users_blocks_for_when_they_are_offline() {
     bob.node.shutdown().await;
     relay.node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_met_later_pins_what_was_written_before_at_once() {
+    // The author joined the DHT and wrote before it knew any relay; its
+    // root changes next only in ten minutes. Meeting a relay is enough:
+    // the relay gets the current root at once and pins everything.
+    let dht = start(113, memory_store()).await;
+    let author = start_configured(114, memory_store(), |b| {
+        b.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .root_republish_interval(Duration::from_secs(600))
+    })
+    .await;
+    author.node.dial(dht.addr.clone()).await.unwrap();
+    common::within(async {
+        while author.node.root().await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let (_, reader_keys, reader_doc) = common::identity(115);
+    author.node.add_contact(reader_doc).await.unwrap();
+    let mut sent = Vec::new();
+    for i in 0..3 {
+        let text = format!("before the relay {i}");
+        sent.push(
+            author
+                .node
+                .send_dm(reader_keys.wallet(), &text)
+                .await
+                .unwrap(),
+        );
+    }
+    let relay_store = memory_store();
+    let relay = common::start_pinning_relay(116, relay_store.clone()).await;
+    author.node.dial(relay.addr.clone()).await.unwrap();
+    common::until_pinned(&relay_store, &sent).await;
+}

@@ -124,6 +124,9 @@ impl Engine {
         let entry = conv.append(&ipns, &Message { sent_at_ms, body }, &salt)?;
         let heads = conv.heads();
         self.store.add_entries(&contact.id, &[&entry])?;
+        // The root lists the new head at once (a relay met now gets it);
+        // its publication and the provider records follow, rate-limited.
+        self.outbox_changed(&contact.id);
         self.providers.heads_changed(contact.id);
         let notification = Notification {
             sender_document: self.document.clone(),

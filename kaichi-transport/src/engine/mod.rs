@@ -463,7 +463,7 @@ impl Engine {
                 // Only peers that speak Kaichi's DHT join its routing table.
                 if info.protocols.contains(&KAD_PROTOCOL) => {
                     if info.agent_version.starts_with(crate::behaviour::RELAY_AGENT) {
-                        self.relay.relay_identified(peer_id);
+                        self.relay_identified(peer_id);
                     }
                     for addr in info.listen_addrs {
                         self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);

@@ -263,10 +263,9 @@ impl Relay {
     }
 
     /// A connected peer said it is a relay: it will pin our blocks.
-    pub(super) fn relay_identified(&mut self, peer: PeerId) {
-        if self.used.len() < MAX_RELAYS {
-            self.used.insert(peer);
-        }
+    /// `true` when it was not in use yet (it has nothing of ours so far).
+    pub(super) fn relay_identified(&mut self, peer: PeerId) -> bool {
+        self.used.len() < MAX_RELAYS && self.used.insert(peer)
     }
 
     /// A peer disconnected.
@@ -306,6 +305,29 @@ impl Engine {
         for relay in relays {
             let request = BlockRequest {
                 pin: vec![block.to_vec()],
+                ..Default::default()
+            };
+            self.swarm
+                .behaviour_mut()
+                .blocks
+                .send_request(&relay, request);
+        }
+    }
+
+    /// A relay newly in use gets our document and current root at once:
+    /// it walks the root and pins everything we wrote before we knew it
+    /// (without this, what was written before the relay was identified
+    /// would reach it only when the root next changes).
+    pub(super) fn relay_identified(&mut self, relay: PeerId) {
+        if !self.relay.relay_identified(relay) {
+            return;
+        }
+        let blocks = [self.document.clone(), self.root.root().encode()];
+        // One request each, as `pin_at_relays` sends them (a large root
+        // must not push the document past a request's size bound).
+        for block in blocks {
+            let request = BlockRequest {
+                pin: vec![block],
                 ..Default::default()
             };
             self.swarm

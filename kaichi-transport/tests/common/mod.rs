@@ -239,6 +239,11 @@ async fn launch(
     document: Vec<u8>,
     store: Arc<SqliteStore>,
 ) -> Peer {
+    // RUST_LOG=kaichi_transport=debug shows what the nodes do.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let (node, events) = Node::start(config, keys.clone(), document.clone(), store)
         .await
         .unwrap();
