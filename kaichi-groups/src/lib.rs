@@ -46,6 +46,7 @@ pub mod policy;
 pub mod session;
 mod signer;
 pub mod storage;
+pub mod token;
 mod wire;
 
 pub use credential::{CredentialError, DeviceDirectory, NoDevices};

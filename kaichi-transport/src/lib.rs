@@ -21,6 +21,7 @@ mod node;
 pub mod notification;
 mod peer;
 mod rejection;
+pub mod solana;
 
 pub use behaviour::KAD_PROTOCOL;
 pub use bitswap::MAX_BLOCK_BYTES;

@@ -259,3 +259,4 @@ pub(crate) fn node_process(
     }
     (NodeProcess(child), addr)
 }
+pub(crate) mod surfnet;
