@@ -63,6 +63,8 @@ pub struct NodeConfig {
     pub(crate) group_database: Option<std::path::PathBuf>,
     pub(crate) device_signing_key: Option<kaichi_identity::IpnsKeypair>,
     pub(crate) balances: Balances,
+    pub(crate) solana_rpc: Option<crate::solana::SolanaRpc>,
+    pub(crate) token_recheck: Duration,
     pub(crate) dht_mode: DhtMode,
     pub(crate) group_engine: GroupEngine,
     pub(crate) external: Vec<Multiaddr>,
@@ -137,6 +139,8 @@ impl NodeConfig {
                 group_database: None,
                 device_signing_key: None,
                 balances: Balances(Arc::new(kaichi_groups::NoBalances)),
+                solana_rpc: None,
+                token_recheck: Duration::from_secs(600),
                 dht_mode: DhtMode::default(),
                 group_engine: GroupEngine::default(),
                 external: Vec::new(),
@@ -279,6 +283,23 @@ impl NodeConfigBuilder {
         self
     }
 
+    /// Reads SPL token balances from a Solana JSON-RPC endpoint: as the
+    /// sequencer of a token-holder group this node then admits join
+    /// requests of wallets holding the minimum, and re-checks members
+    /// every [`Self::token_recheck`] (replaces any [`Self::balance_source`]).
+    pub fn solana_rpc(mut self, rpc: crate::solana::SolanaRpc) -> Self {
+        self.config.balances = Balances(Arc::new(rpc.clone()));
+        self.config.solana_rpc = Some(rpc);
+        self
+    }
+
+    /// How often a sequencer re-checks its token-holder groups' members
+    /// (default 10 minutes; at least one second).
+    pub fn token_recheck(mut self, every: Duration) -> Self {
+        self.config.token_recheck = every;
+        self
+    }
+
     /// Validates the configuration.
     pub fn build(mut self) -> Result<NodeConfig, ConfigError> {
         if self.config.max_pending_notifications == 0 {
@@ -295,6 +316,9 @@ impl NodeConfigBuilder {
         }
         if self.config.redial_interval.is_zero() {
             return Err(ConfigError::Zero("redial_interval"));
+        }
+        if self.config.token_recheck < Duration::from_secs(1) {
+            return Err(ConfigError::Zero("token_recheck (at least 1 s)"));
         }
         if self.config.root_republish_interval < Duration::from_secs(1) {
             return Err(ConfigError::Zero("root_republish_interval (at least 1 s)"));

@@ -68,6 +68,55 @@ pub struct Notification {
     /// An invitation to a group (then `conversation` and `heads` are empty).
     #[prost(message, optional, tag = "5")]
     pub invitation: Option<GroupInvitation>,
+    /// A request to join a token-holder group, to its sequencer (then
+    /// `conversation` and `heads` are empty).
+    #[prost(message, optional, tag = "6")]
+    pub join_request: Option<JoinRequest>,
+    /// The sequencer's refusal of a join request (an admission comes as an
+    /// `invitation`).
+    #[prost(message, optional, tag = "7")]
+    pub join_refusal: Option<JoinRefusal>,
+}
+
+/// A request to join a token-holder group: the requester's KeyPackage (its
+/// identity document is the notification's `sender_document`, whose wallet
+/// the sequencer checks).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct JoinRequest {
+    /// The group's 32-byte id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub group: Vec<u8>,
+    /// The requester's KeyPackage (an `MLSMessage`).
+    #[prost(bytes = "vec", tag = "2")]
+    pub key_package: Vec<u8>,
+    /// 16 random bytes: a request is answered once.
+    #[prost(bytes = "vec", tag = "3")]
+    pub nonce: Vec<u8>,
+    /// When it was sent (Unix milliseconds); stale requests are dropped.
+    #[prost(uint64, tag = "4")]
+    pub sent_at_ms: u64,
+}
+
+/// Why a sequencer refused a join request.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct JoinRefusal {
+    /// The group's 32-byte id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub group: Vec<u8>,
+    /// The request's nonce.
+    #[prost(bytes = "vec", tag = "2")]
+    pub nonce: Vec<u8>,
+    /// The reason ([`crate::JoinRefused`]'s wire codes: 1 balance too low,
+    /// 2 balance unavailable, 3 not open to requests, 4 unknown group,
+    /// 5 too many requests, 6 already a member, 7 refused by the policy).
+    #[prost(uint32, tag = "3")]
+    pub reason: u32,
+    /// What the wallet holds (reason 1), in base units.
+    #[prost(uint64, tag = "4")]
+    pub held: u64,
+    /// What the group asks for (reason 1), in base units.
+    #[prost(uint64, tag = "5")]
+    pub needed: u64,
 }
 
 /// An invitation: the Welcome and the ratchet tree travel as blocks the

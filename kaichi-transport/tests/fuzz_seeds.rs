@@ -48,7 +48,7 @@ fn write_seeds() {
         conversation: vec![7; 32],
         heads: vec![vec![1, 0x55, 0x12, 0x20, 3]],
         blocks: vec![b"a block".to_vec()],
-        invitation: None,
+        ..Default::default()
     };
     let invite = Notification {
         sender_document: sender_doc,
@@ -60,7 +60,33 @@ fn write_seeds() {
         }),
         ..Default::default()
     };
-    for (name, n) in [("dm", dm), ("invitation", invite)] {
+    let join_request = Notification {
+        sender_document: recipient_doc.clone(),
+        join_request: Some(kaichi_transport::notification::JoinRequest {
+            group: vec![5; 32],
+            key_package: b"a key package".to_vec(),
+            nonce: vec![9; 16],
+            sent_at_ms: 1_700_000_000_000,
+        }),
+        ..Default::default()
+    };
+    let join_refusal = Notification {
+        sender_document: recipient_doc.clone(),
+        join_refusal: Some(kaichi_transport::notification::JoinRefusal {
+            group: vec![5; 32],
+            nonce: vec![9; 16],
+            reason: 1,
+            held: 3,
+            needed: 10,
+        }),
+        ..Default::default()
+    };
+    for (name, n) in [
+        ("dm", dm),
+        ("invitation", invite),
+        ("join_request", join_request),
+        ("join_refusal", join_refusal),
+    ] {
         let sealed = n
             .seal(&recipient.public().dm, Zeroizing::new([3; 32]))
             .unwrap();

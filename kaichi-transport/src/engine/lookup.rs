@@ -45,6 +45,11 @@ pub(super) enum Waiter {
     Devices(DeviceRetry),
     /// A sync of the identity's outbox (`Node::sync`), which needs its root.
     Sync(Reply<crate::node::SyncReport>),
+    /// A join request to a group's sequencer, which needs its inbox key.
+    Join {
+        group: kaichi_groups::GroupId,
+        reply: Reply<()>,
+    },
 }
 
 impl Waiter {
@@ -439,6 +444,32 @@ impl Engine {
             .is_none()
     }
 
+    /// Sends a join request to a group's sequencer: at once when its
+    /// document is known, after looking it up otherwise.
+    pub(super) fn request_join(
+        &mut self,
+        group: kaichi_groups::GroupId,
+        sequencer: Peer,
+        reply: Reply<()>,
+    ) {
+        let known = match sequencer {
+            Peer::Name(name) => self.known_peer(&name),
+            _ => self.find_contact(&sequencer).ok().map(|c| c.peer),
+        };
+        match known {
+            Some(peer) => {
+                let _ = reply.send(self.send_join_request(&peer, group));
+            }
+            None => {
+                if let Some(Waiter::Join { reply, .. }) =
+                    self.look_up(sequencer, Waiter::Join { group, reply })
+                {
+                    let _ = reply.send(Err(NodeError::TooManyLookups));
+                }
+            }
+        }
+    }
+
     /// Syncs an identity's outbox once its root and document are found.
     pub(super) fn lookup_for_sync(&mut self, target: Peer, reply: Reply<crate::node::SyncReport>) {
         if let Some(Waiter::Sync(reply)) = self.look_up(target, Waiter::Sync(reply)) {
@@ -460,6 +491,9 @@ impl Engine {
                     self.retry_after_devices(retry);
                 }
                 Waiter::Sync(reply) => self.sync_found(&to, root, reply),
+                Waiter::Join { group, reply } => {
+                    let _ = reply.send(self.send_join_request(peer, group));
+                }
             }
         }
     }
@@ -474,6 +508,9 @@ impl Engine {
                     let _ = reply.send(Err(NodeError::DocumentNotFound(target)));
                 }
                 Waiter::Sync(reply) => {
+                    let _ = reply.send(Err(NodeError::DocumentNotFound(target)));
+                }
+                Waiter::Join { reply, .. } => {
                     let _ = reply.send(Err(NodeError::DocumentNotFound(target)));
                 }
                 Waiter::Welcome(w) => {

@@ -37,6 +37,7 @@ mod providers;
 mod relay;
 mod root;
 mod sync;
+mod token_gate;
 
 pub use groups::group_topic;
 pub use providers::provider_key;
@@ -126,6 +127,10 @@ pub(crate) struct Engine {
     pin_walks: pin_walk::PinWalks<beetswap::QueryId>,
     /// Contacts' outboxes being synced through IPNS.
     syncs: outbox_sync::OutboxSyncs<crate::node::Reply<crate::node::SyncReport>>,
+    /// Token-holder groups this node sequences: join requests, re-checks.
+    token: token_gate::TokenGate,
+    /// Our join requests waiting for an answer (group, nonce).
+    join_requests: std::collections::HashSet<(kaichi_groups::GroupId, Vec<u8>)>,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -260,6 +265,8 @@ impl Engine {
             root: root::RootState::new(doc_cid, root_interval),
             syncs: outbox_sync::OutboxSyncs::new(),
             pin_walks: pin_walk::PinWalks::new(),
+            token: token_gate::TokenGate::new(),
+            join_requests: Default::default(),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
@@ -273,6 +280,12 @@ impl Engine {
     pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut retry = tokio::time::interval(self.config.retry_interval);
         let mut redial = tokio::time::interval(self.config.redial_interval);
+        let mut recheck = tokio::time::interval(self.config.token_recheck);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        recheck.reset();
+        let Some(mut balances) = self.token.results.take() else {
+            return;
+        };
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The first tick is immediate, and the bootstrap peers were just dialled.
         redial.reset();
@@ -299,7 +312,9 @@ impl Engine {
                     self.check_group_fetches();
                     self.check_lookups();
                 }
+                Some(read) = balances.recv() => self.balance_read(read),
                 _ = redial.tick() => self.redial(),
+                _ = recheck.tick() => self.recheck_members(),
                 // Last: runs only when nothing else is ready.
                 _ = std::future::ready(()), if unsaved => self.flush_unsaved(),
             }

@@ -25,6 +25,11 @@ pub(crate) enum GroupCommand {
         member: Peer,
         reply: Reply<u64>,
     },
+    RequestJoin {
+        group: kaichi_groups::GroupId,
+        sequencer: Peer,
+        reply: Reply<()>,
+    },
     Send {
         group: GroupRef,
         text: String,

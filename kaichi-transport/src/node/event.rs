@@ -84,6 +84,15 @@ pub enum NodeEvent {
         /// Who left or was removed.
         removed: Vec<IpnsName>,
     },
+    /// A token-holder group's sequencer refused our join request.
+    JoinRefused {
+        /// The group.
+        group: GroupId,
+        /// The sequencer.
+        by: IpnsName,
+        /// Why.
+        reason: JoinRefused,
+    },
     /// This node was removed from a group.
     GroupRemoved {
         /// The group.
@@ -118,4 +127,70 @@ pub struct GroupSummary {
     pub token_gate: Option<kaichi_groups::TokenGate>,
     /// The MLS engine holding this member's state of it.
     pub engine: kaichi_groups::GroupEngine,
+}
+
+/// Why a token-holder group's sequencer refused a join request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinRefused {
+    /// The wallet holds too little of the group's token (base units).
+    #[error("holds {held}, needs {needed}")]
+    InsufficientBalance {
+        /// What it holds.
+        held: u64,
+        /// What the group asks for.
+        needed: u64,
+    },
+    /// The sequencer could not read the balance (its RPC failed): try again.
+    #[error("the sequencer could not read the balance; try again later")]
+    BalanceUnavailable,
+    /// The group takes no join requests (not token-gated, or the peer
+    /// asked is not its sequencer).
+    #[error("the group takes no join requests from here")]
+    NotOpen,
+    /// The sequencer has no such group.
+    #[error("the sequencer has no such group")]
+    UnknownGroup,
+    /// Too many requests from this identity: wait a little.
+    #[error("too many requests; wait a little")]
+    TooManyRequests,
+    /// Already a member.
+    #[error("already a member")]
+    AlreadyMember,
+    /// The group's rules refuse it (its KeyPackage or credential, say).
+    #[error("refused by the group's rules")]
+    Policy,
+    /// A reason this version does not know.
+    #[error("refused (reason {0})")]
+    Other(u32),
+}
+
+impl JoinRefused {
+    /// The wire code and the amounts (`JoinRefusal`).
+    pub(crate) fn to_wire(self) -> (u32, u64, u64) {
+        match self {
+            Self::InsufficientBalance { held, needed } => (1, held, needed),
+            Self::BalanceUnavailable => (2, 0, 0),
+            Self::NotOpen => (3, 0, 0),
+            Self::UnknownGroup => (4, 0, 0),
+            Self::TooManyRequests => (5, 0, 0),
+            Self::AlreadyMember => (6, 0, 0),
+            Self::Policy => (7, 0, 0),
+            Self::Other(code) => (code, 0, 0),
+        }
+    }
+
+    /// From the wire code and amounts.
+    pub(crate) fn from_wire(code: u32, held: u64, needed: u64) -> Self {
+        match code {
+            1 => Self::InsufficientBalance { held, needed },
+            2 => Self::BalanceUnavailable,
+            3 => Self::NotOpen,
+            4 => Self::UnknownGroup,
+            5 => Self::TooManyRequests,
+            6 => Self::AlreadyMember,
+            7 => Self::Policy,
+            other => Self::Other(other),
+        }
+    }
 }

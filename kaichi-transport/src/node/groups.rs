@@ -146,6 +146,28 @@ impl Node {
             .await?
     }
 
+    /// Asks to join a token-holder group: a join request (this identity's
+    /// KeyPackage and document, sealed) goes to the group's `sequencer`
+    /// (looked up in the DHT when it is not a contact). Returns once it is
+    /// sent; the outcome arrives later as [`crate::NodeEvent::GroupJoined`]
+    /// or [`crate::NodeEvent::JoinRefused`]. A sequencer offline now gets
+    /// it from a relay holding its inbox, or not at all: ask again.
+    pub async fn request_join(
+        &self,
+        group: kaichi_groups::GroupId,
+        sequencer: impl IntoPeer,
+    ) -> Result<(), NodeError> {
+        let sequencer = sequencer.into_peer()?;
+        self.ask(|reply| {
+            Command::Group(GroupCommand::RequestJoin {
+                group,
+                sequencer,
+                reply,
+            })
+        })
+        .await?
+    }
+
     /// Leaves a group (a proposal the sequencer commits).
     pub async fn leave_group(&self, group: impl Into<GroupRef>) -> Result<(), NodeError> {
         let group = group.into();

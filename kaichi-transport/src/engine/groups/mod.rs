@@ -122,6 +122,11 @@ impl Engine {
                 member,
                 reply,
             } => self.invite(&group, &member, reply),
+            GroupCommand::RequestJoin {
+                group,
+                sequencer,
+                reply,
+            } => self.request_join(group, sequencer, reply),
             GroupCommand::Send { group, text, reply } => {
                 let result = self
                     .find_group(&group)

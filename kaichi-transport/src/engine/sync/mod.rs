@@ -103,6 +103,12 @@ impl Engine {
         if let Some(invitation) = &n.invitation {
             return self.invitation(&peer, invitation);
         }
+        if let Some(request) = &n.join_request {
+            return self.join_request(&peer, request);
+        }
+        if let Some(refusal) = &n.join_refusal {
+            return self.join_refused(&peer, refusal);
+        }
         let stored = StoredConversation {
             id: self
                 .conversation_id(&peer)

@@ -1,0 +1,201 @@
+//! Token-holder groups against a real Solana RPC (surfpool's surfnet,
+//! started by the test; balances made by real token transactions): a
+//! holder joins by request and chats, a non-holder is refused with the
+//! amounts, a holder who sells is removed at the next re-check, and an RPC
+//! that stops answering admits nobody and removes nobody.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kaichi_groups::{GroupId, NewGroup};
+use kaichi_identity::WalletAddress;
+use kaichi_identity::wallet::WalletSigner as _;
+use kaichi_privatelog::store::SqliteStore;
+use kaichi_transport::solana::{SolanaRpc, SolanaRpcConfig};
+use kaichi_transport::{
+    DhtMode, JoinRefused, Multiaddr, Node, NodeConfig, NodeConfigBuilder, NodeEvent,
+};
+use support::surfnet::Surfnet;
+use tokio::sync::mpsc;
+
+struct Peer {
+    node: Node,
+    events: mpsc::Receiver<NodeEvent>,
+    addr: Multiaddr,
+    wallet: WalletAddress,
+}
+
+async fn start(seed: u8, configure: impl FnOnce(NodeConfigBuilder) -> NodeConfigBuilder) -> Peer {
+    let (wallet, keys, document) = kaichi_test_support::identity::identity(seed);
+    let builder = NodeConfig::builder()
+        .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .retry_interval(Duration::from_millis(200))
+        .dht_mode(DhtMode::Server);
+    let config = configure(builder).build().unwrap();
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let (node, mut events) = Node::start(config, keys, document, store).await.unwrap();
+    let addr = loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::Listening(a)) => break a,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    };
+    Peer {
+        node,
+        events,
+        addr,
+        wallet: wallet.address(),
+    }
+}
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("timed out")
+}
+
+/// The next event `pick` returns something for.
+async fn next<T>(peer: &mut Peer, mut pick: impl FnMut(NodeEvent) -> Option<T>) -> T {
+    within(async {
+        loop {
+            if let Some(t) = pick(peer.events.recv().await.expect("node stopped")) {
+                return t;
+            }
+        }
+    })
+    .await
+}
+
+fn rpc(url: &str) -> SolanaRpc {
+    SolanaRpc::new(
+        SolanaRpcConfig::new(url)
+            .unwrap()
+            .cache_ttl(Duration::from_millis(200))
+            .retries(0, Duration::ZERO),
+    )
+}
+
+/// A sequencer of a group gated on `mint` (minimum 5), re-checking every
+/// `recheck`, and a member-to-be connected to it.
+async fn sequencer(url: &str, mint: WalletAddress, recheck: Duration) -> (Peer, GroupId) {
+    let rpc = rpc(url);
+    let seq = start(40, |b| b.solana_rpc(rpc).token_recheck(recheck)).await;
+    let group = seq
+        .node
+        .create_group(NewGroup::named("holders").token_gated(mint, 5))
+        .await
+        .unwrap();
+    (seq, group.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_joins_by_request_and_a_non_holder_is_refused_with_the_amounts() {
+    if support::interop_skipped() {
+        return;
+    }
+    let mut surfnet = Surfnet::start();
+    let spl = surfnet.mint("token");
+    let mint: WalletAddress = spl.parse().unwrap();
+    let (mut seq, group) = sequencer(&surfnet.rpc, mint, Duration::from_secs(3600)).await;
+
+    let mut holder = start(41, |b| b).await;
+    let mut poor = start(42, |b| b).await;
+    surfnet.mint_to("token", &spl, &holder.wallet.to_string(), 10);
+    surfnet.mint_to("token", &spl, &poor.wallet.to_string(), 3);
+    for p in [&holder, &poor] {
+        p.node.dial(seq.addr.clone()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    holder.node.request_join(group, seq.wallet).await.unwrap();
+    let joined = next(&mut holder, |e| match e {
+        NodeEvent::GroupJoined { group, name } => Some((group, name)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(joined, (group, "holders".to_owned()));
+    holder.node.send_group(group, "gm, holders").await.unwrap();
+    let text = next(&mut seq, |e| match e {
+        NodeEvent::GroupMessage { text, .. } => Some(text),
+        _ => None,
+    })
+    .await;
+    assert_eq!(text, "gm, holders");
+
+    poor.node.request_join(group, seq.wallet).await.unwrap();
+    let reason = next(&mut poor, |e| match e {
+        NodeEvent::JoinRefused { reason, .. } => Some(reason),
+        NodeEvent::GroupJoined { .. } => panic!("a non-holder joined"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        reason,
+        JoinRefused::InsufficientBalance { held: 3, needed: 5 }
+    );
+    assert_eq!(reason.to_string(), "holds 3, needs 5");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_who_sells_is_removed_at_the_next_recheck_and_an_rpc_outage_removes_nobody() {
+    if support::interop_skipped() {
+        return;
+    }
+    let mut surfnet = Surfnet::start();
+    let t22 = surfnet.mint("token2022");
+    let mint: WalletAddress = t22.parse().unwrap();
+    let (mut seq, group) = sequencer(&surfnet.rpc, mint, Duration::from_secs(2)).await;
+    let mut seller = start(43, |b| b).await;
+    let mut keeper = start(44, |b| b).await;
+    for p in [&seller, &keeper] {
+        surfnet.mint_to("token2022", &t22, &p.wallet.to_string(), 5);
+        p.node.dial(seq.addr.clone()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for p in [&mut seller, &mut keeper] {
+        p.node.request_join(group, seq.wallet).await.unwrap();
+        next(p, |e| {
+            matches!(e, NodeEvent::GroupJoined { .. }).then_some(())
+        })
+        .await;
+    }
+
+    // The seller's balance drops to zero: the next re-check removes it,
+    // and only it.
+    surfnet.set_balance("token2022", &t22, &seller.wallet.to_string(), 0);
+    next(&mut seller, |e| {
+        matches!(e, NodeEvent::GroupRemoved { group: g } if g == group).then_some(())
+    })
+    .await;
+    let removed = next(&mut seq, |e| match e {
+        NodeEvent::GroupChanged { removed, .. } if !removed.is_empty() => Some(removed),
+        _ => None,
+    })
+    .await;
+    assert_eq!(removed.len(), 1);
+    assert!(seller.node.send_group(group, "still here?").await.is_err());
+
+    // The RPC stops answering: re-checks read nothing and remove nobody.
+    surfnet.stop();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let summary = seq
+        .node
+        .groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.id == group)
+        .unwrap();
+    assert_eq!(summary.members.len(), 2, "{summary:?}");
+    keeper.node.send_group(group, "still in").await.unwrap();
+    let text = next(&mut seq, |e| match e {
+        NodeEvent::GroupMessage { text, .. } => Some(text),
+        _ => None,
+    })
+    .await;
+    assert_eq!(text, "still in");
+}
