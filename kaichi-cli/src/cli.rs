@@ -114,6 +114,20 @@ pub(crate) enum GroupCommand {
         #[arg(long, value_name = "FILE", requires = "keypackage")]
         token_balances: Option<PathBuf>,
     },
+    /// Ask a token-holder group's sequencer to let this wallet in (through
+    /// the running node): the sequencer checks the wallet's balance and
+    /// adds it, or refuses with the reason ("holds 3, needs 10"). Prints
+    /// the outcome, or that it is pending when none came within --wait.
+    Request {
+        /// The group's id.
+        group: String,
+        /// Its sequencer (wallet address or IPNS name).
+        #[arg(long)]
+        sequencer: String,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "30s")]
+        wait: String,
+    },
     /// Join a group from a Welcome file; prints its id.
     Join {
         /// The Welcome (an MLSMessage file).
@@ -399,6 +413,16 @@ pub(crate) struct NodeArgs {
     /// this node sequences: a JSON snapshot `{"<wallet>": {"<mint>": amount}}`.
     #[arg(long, value_name = "FILE")]
     pub(crate) token_balances: Option<std::path::PathBuf>,
+    /// A Solana JSON-RPC endpoint (http:// or https://) to read SPL token
+    /// balances from: this node then admits join requests to the
+    /// token-holder groups it sequences and re-checks their members
+    /// (replaces --token-balances).
+    #[arg(long, value_name = "URL", env = "KAICHI_SOLANA_RPC")]
+    pub(crate) solana_rpc: Option<String>,
+    /// With --solana-rpc: how often members' balances are re-checked
+    /// (those under the minimum are removed).
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub(crate) token_recheck: String,
 }
 
 #[derive(Debug, Subcommand)]

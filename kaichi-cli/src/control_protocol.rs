@@ -59,6 +59,16 @@ pub enum Request {
         /// The member (wallet address or IPNS name).
         member: String,
     },
+    /// Ask a token-holder group's sequencer to be let in, and wait up to
+    /// `wait_secs` for the outcome.
+    GroupRequest {
+        /// The group's id (hex).
+        group: String,
+        /// The sequencer (wallet address or IPNS name).
+        sequencer: String,
+        /// How long to wait for the outcome (at most an hour).
+        wait_secs: u64,
+    },
     /// Send to a group.
     GroupSend {
         /// The group (id or unique name).

@@ -199,3 +199,86 @@ async fn a_holder_who_sells_is_removed_at_the_next_recheck_and_an_rpc_outage_rem
     .await;
     assert_eq!(text, "still in");
 }
+
+/// `kaichi node --solana-rpc` sequencing a token-holder group, and
+/// `kaichi group request` from two other node processes.
+#[test]
+fn node_processes_request_to_join_through_a_solana_rpc() {
+    use support::{kaichi, kaichi_json, node_process};
+    if support::interop_skipped() {
+        return;
+    }
+    let mut surfnet = Surfnet::start();
+    let spl = surfnet.mint("token");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (seq, holder, poor) = (d.join("seq"), d.join("holder"), d.join("poor"));
+    let mut wallets = Vec::new();
+    for h in [&seq, &holder, &poor] {
+        let id = kaichi_json(h, &["wallet", "new"]);
+        wallets.push(id["wallet"].as_str().unwrap().to_owned());
+    }
+    surfnet.mint_to("token", &spl, &wallets[1], 10);
+    surfnet.mint_to("token", &spl, &wallets[2], 3);
+    let doc = d.join("seq.doc");
+    kaichi_json(&seq, &["id", "document", "--out", doc.to_str().unwrap()]);
+    for h in [&holder, &poor] {
+        kaichi_json(h, &["contacts", "add", doc.to_str().unwrap()]);
+    }
+    let (_seq_node, addr) = node_process(&seq, &["--solana-rpc", &surfnet.rpc], None);
+    let _holder_node = node_process(&holder, &["--bootstrap", &addr], None);
+    let _poor_node = node_process(&poor, &["--bootstrap", &addr], None);
+    std::thread::sleep(Duration::from_millis(1000));
+    let group = kaichi_json(
+        &seq,
+        &[
+            "group",
+            "create",
+            "holders",
+            "--token-mint",
+            &spl,
+            "--token-minimum",
+            "5",
+        ],
+    );
+    let id = group["id"].as_str().unwrap().to_owned();
+
+    let joined = kaichi_json(
+        &holder,
+        &[
+            "group",
+            "request",
+            &id,
+            "--sequencer",
+            &wallets[0],
+            "--wait",
+            "30s",
+        ],
+    );
+    assert_eq!(joined["outcome"], "joined", "{joined}");
+    let groups = kaichi_json(&holder, &["groups"]);
+    let g = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{groups}"));
+    assert_eq!(g["token_gate"]["minimum"], 5);
+    assert_eq!(g["token_gate"]["mint"], spl.as_str());
+
+    let refused = kaichi(&poor)
+        .args([
+            "--json",
+            "group",
+            "request",
+            &id,
+            "--sequencer",
+            &wallets[0],
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(v["outcome"], "refused", "{v}");
+    assert_eq!(v["reason"], "holds 3, needs 5");
+}

@@ -263,6 +263,30 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
                 &format!("invited; the group is at epoch {}", v["epoch"]),
             )?;
         }
+        GroupCommand::Request {
+            group,
+            sequencer,
+            wait,
+        } => {
+            let wait_secs = crate::duration::parse(&wait).context("--wait")?.as_secs();
+            let v = through_node(
+                profile,
+                &Request::GroupRequest {
+                    group,
+                    sequencer,
+                    wait_secs,
+                },
+            )?;
+            let text = match v["outcome"].as_str() {
+                Some("joined") => "joined".to_owned(),
+                Some("refused") => format!("refused: {}", v["reason"].as_str().unwrap_or("")),
+                _ => "pending: no answer yet (the sequencer may be offline)".to_owned(),
+            };
+            emit(json, &v, &text)?;
+            if v["outcome"] == "refused" {
+                return Ok(ExitCode::from(1));
+            }
+        }
         GroupCommand::Send {
             group,
             text,

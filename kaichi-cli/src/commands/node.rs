@@ -74,6 +74,10 @@ fn event_json(e: &NodeEvent) -> serde_json::Value {
         NodeEvent::GroupRemoved { group } => {
             json!({"event": "group_removed", "group": group.to_string()})
         }
+        NodeEvent::JoinRefused { group, by, reason } => json!({
+            "event": "join_refused", "group": group.to_string(), "by": by.to_string(),
+            "reason": reason.to_string(),
+        }),
         other => json!({"event": "other", "debug": format!("{other:?}")}),
     }
 }
@@ -117,6 +121,12 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     if let Some(path) = &args.token_balances {
         let balances = Arc::new(crate::balances::SnapshotBalances::load(path)?);
         options.push(Box::new(move |c| c.balance_source(balances)));
+    }
+    if let Some(url) = &args.solana_rpc {
+        let config = kaichi_transport::solana::SolanaRpcConfig::new(url).context("--solana-rpc")?;
+        let every = crate::duration::parse(&args.token_recheck).context("--token-recheck")?;
+        let rpc = kaichi_transport::solana::SolanaRpc::new(config);
+        options.push(Box::new(move |c| c.solana_rpc(rpc).token_recheck(every)));
     }
     // The builder derives the keys, opens the profile's database (blocks
     // and group state share it), prepares the KeyPackage the identity
@@ -188,6 +198,51 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     printer.abort();
     let _ = std::fs::remove_file(&path);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sends a join request and waits (on the node's events) for the
+/// sequencer's answer: joined, refused with the reason, or still pending.
+async fn group_request(
+    node: &Node,
+    watch: &mut broadcast::Receiver<String>,
+    group: &str,
+    sequencer: &str,
+    wait_secs: u64,
+) -> serde_json::Value {
+    let id = match group.parse::<kaichi_groups::GroupId>() {
+        Ok(id) => id,
+        Err(e) => return json!({"ok": false, "error": format!("{group}: {e}")}),
+    };
+    if let Err(e) = node.request_join(id, sequencer).await {
+        return json!({"ok": false, "error": e.to_string()});
+    }
+    let want = id.to_string();
+    let wait = std::time::Duration::from_secs(wait_secs.min(3600));
+    let outcome = tokio::time::timeout(wait, async {
+        loop {
+            match watch.recv().await {
+                Ok(line) => {
+                    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                    if v["group"] != want.as_str() {
+                        continue;
+                    }
+                    match v["event"].as_str() {
+                        Some("group_joined") => return json!({"ok": true, "outcome": "joined"}),
+                        Some("join_refused") => {
+                            return json!({"ok": true, "outcome": "refused", "reason": v["reason"]});
+                        }
+                        _ => {}
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => {
+                    return json!({"ok": true, "outcome": "pending"});
+                }
+            }
+        }
+    })
+    .await;
+    outcome.unwrap_or_else(|_| json!({"ok": true, "outcome": "pending"}))
 }
 
 fn tracing_free_log(e: &anyhow::Error) {
@@ -275,6 +330,11 @@ async fn client(
             Ok(epoch) => json!({"ok": true, "epoch": epoch}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::GroupRequest {
+            group,
+            sequencer,
+            wait_secs,
+        } => group_request(&node, &mut watch, &group, &sequencer, wait_secs).await,
         Request::GroupSend { group, text } => match node.send_group(&group, &text).await {
             Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
