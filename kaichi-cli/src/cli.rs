@@ -115,15 +115,21 @@ pub(crate) enum GroupCommand {
         token_balances: Option<PathBuf>,
     },
     /// Ask a token-holder group's sequencer to let this wallet in (through
-    /// the running node): the sequencer checks the wallet's balance and
-    /// adds it, or refuses with the reason ("holds 3, needs 10"). Prints
-    /// the outcome, or that it is pending when none came within --wait.
+    /// the running node): `request GROUP --sequencer PEER`, or `request
+    /// --mint M` to find the groups gated on a mint and ask each. The
+    /// sequencer checks the wallet's balance and adds it, or refuses with
+    /// the reason ("holds 3, needs 10"). Prints each outcome, or that it is
+    /// pending when none came within --wait; exits 1 if any was refused.
     Request {
-        /// The group's id.
-        group: String,
+        /// The group's id (or give --mint instead).
+        #[arg(required_unless_present = "mint", requires = "sequencer")]
+        group: Option<String>,
         /// Its sequencer (wallet address or IPNS name).
         #[arg(long)]
-        sequencer: String,
+        sequencer: Option<String>,
+        /// Find the groups gated on this mint in the DHT and ask each.
+        #[arg(long, conflicts_with = "group")]
+        mint: Option<String>,
         /// How long to wait for the answer.
         #[arg(long, default_value = "30s")]
         wait: String,

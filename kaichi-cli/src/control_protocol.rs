@@ -62,10 +62,15 @@ pub enum Request {
     /// Ask a token-holder group's sequencer to be let in, and wait up to
     /// `wait_secs` for the outcome.
     GroupRequest {
-        /// The group's id (hex).
-        group: String,
+        /// The group's id (hex), with `sequencer`; or none, with `mint`.
+        #[serde(default)]
+        group: Option<String>,
         /// The sequencer (wallet address or IPNS name).
-        sequencer: String,
+        #[serde(default)]
+        sequencer: Option<String>,
+        /// Find the groups gated on this mint and ask each.
+        #[serde(default)]
+        mint: Option<String>,
         /// How long to wait for the outcome (at most an hour).
         wait_secs: u64,
     },

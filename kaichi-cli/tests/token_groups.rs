@@ -111,7 +111,38 @@ async fn a_holder_joins_by_request_and_a_non_holder_is_refused_with_the_amounts(
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    holder.node.request_join(group, seq.wallet).await.unwrap();
+    // The holder knows only the mint: the DHT leads to the sequencer, which
+    // announces its group gated on it.
+    let found = within(async {
+        loop {
+            let found = holder.node.find_token_groups(mint).await.unwrap();
+            if !found.is_empty() {
+                break found;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].group, group);
+    assert_eq!(found[0].minimum, 5);
+    assert_eq!(found[0].sequencer, seq.node.name());
+    // Another mint: nothing.
+    let other = holder.wallet;
+    assert!(
+        holder
+            .node
+            .find_token_groups(other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    holder
+        .node
+        .request_join(found[0].group, found[0].sequencer)
+        .await
+        .unwrap();
     let joined = next(&mut holder, |e| match e {
         NodeEvent::GroupJoined { group, name } => Some((group, name)),
         _ => None,
@@ -191,6 +222,17 @@ async fn a_holder_who_sells_is_removed_at_the_next_recheck_and_an_rpc_outage_rem
         .find(|g| g.id == group)
         .unwrap();
     assert_eq!(summary.members.len(), 2, "{summary:?}");
+    // Nor is anybody admitted: a holder's request is refused, to ask again.
+    let mut late = start(45, |b| b).await;
+    late.node.dial(seq.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    late.node.request_join(group, seq.wallet).await.unwrap();
+    let reason = next(&mut late, |e| match e {
+        NodeEvent::JoinRefused { reason, .. } => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, JoinRefused::BalanceUnavailable);
     keeper.node.send_group(group, "still in").await.unwrap();
     let text = next(&mut seq, |e| match e {
         NodeEvent::GroupMessage { text, .. } => Some(text),
@@ -243,19 +285,16 @@ fn node_processes_request_to_join_through_a_solana_rpc() {
     );
     let id = group["id"].as_str().unwrap().to_owned();
 
+    // The holder gives only the mint.
     let joined = kaichi_json(
         &holder,
-        &[
-            "group",
-            "request",
-            &id,
-            "--sequencer",
-            &wallets[0],
-            "--wait",
-            "30s",
-        ],
+        &["group", "request", "--mint", &spl, "--wait", "30s"],
     );
-    assert_eq!(joined["outcome"], "joined", "{joined}");
+    let outcomes = joined["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 1, "{joined}");
+    assert_eq!(outcomes[0]["outcome"], "joined", "{joined}");
+    assert_eq!(outcomes[0]["group"], id.as_str());
+    assert_eq!(outcomes[0]["name"], "holders");
     let groups = kaichi_json(&holder, &["groups"]);
     let g = groups
         .as_array()
@@ -279,6 +318,15 @@ fn node_processes_request_to_join_through_a_solana_rpc() {
         .unwrap();
     assert!(!refused.status.success());
     let v: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
-    assert_eq!(v["outcome"], "refused", "{v}");
-    assert_eq!(v["reason"], "holds 3, needs 5");
+    assert_eq!(v["outcomes"][0]["outcome"], "refused", "{v}");
+    assert_eq!(v["outcomes"][0]["reason"], "holds 3, needs 5");
+    // In words, without --json.
+    let refused = kaichi(&poor)
+        .args(["group", "request", &id, "--sequencer", &wallets[0]])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let text = String::from_utf8_lossy(&refused.stdout);
+    // (Asked again at once: refused as too many requests.)
+    assert!(text.contains("refused: too many requests"), "{text}");
 }

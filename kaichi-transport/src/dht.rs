@@ -31,6 +31,21 @@ pub fn wallet_key(wallet: &WalletAddress) -> Vec<u8> {
     key
 }
 
+/// The domain of [`token_group_key`]'s hash.
+const TOKEN_GROUP_KEY_DOMAIN: &[u8] = b"kaichi-token-group-v1:";
+
+/// The DHT provider key under which the sequencers of token-holder groups
+/// gated on `mint` are found: the SHA-256 multihash of
+/// `"kaichi-token-group-v1:" || the mint's 32 bytes`.
+pub fn token_group_key(mint: &WalletAddress) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(TOKEN_GROUP_KEY_DOMAIN);
+    h.update(mint.to_bytes());
+    let mut key = vec![0x12, 0x20];
+    key.extend_from_slice(&h.finalize());
+    key
+}
+
 /// A DHT record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -37,6 +37,10 @@ pub struct BlockRequest {
     /// Entry blocks for a relay to pin (the requester's own new entries).
     #[prost(bytes = "vec", repeated, tag = "5")]
     pub pin: Vec<Vec<u8>>,
+    /// Also return the token-holder groups the answering node sequences
+    /// gated on this mint (32 bytes).
+    #[prost(bytes = "vec", tag = "6")]
+    pub token_groups: Vec<u8>,
 }
 
 /// Held notifications (for a mailbox request to a relay) and a group's log.
@@ -49,6 +53,26 @@ pub struct BlockResponse {
     /// The requested group's MLS messages, in the order they apply.
     #[prost(bytes = "vec", repeated, tag = "3")]
     pub group_messages: Vec<Vec<u8>>,
+    /// The token-holder groups asked for (`BlockRequest.token_groups`).
+    #[prost(message, repeated, tag = "4")]
+    pub token_groups: Vec<TokenGroupAnnouncement>,
+}
+
+/// A token-holder group its sequencer (the answering peer) announces.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TokenGroupAnnouncement {
+    /// The group's 32-byte id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub group: Vec<u8>,
+    /// Its name.
+    #[prost(string, tag = "2")]
+    pub name: String,
+    /// The mint it is gated on (32 bytes).
+    #[prost(bytes = "vec", tag = "3")]
+    pub mint: Vec<u8>,
+    /// The least balance, in base units.
+    #[prost(uint64, tag = "4")]
+    pub minimum: u64,
 }
 
 /// Length-prefixed protobuf framing with limits.

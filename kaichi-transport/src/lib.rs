@@ -31,7 +31,7 @@ pub use engine::{group_topic, inbox_topic, provider_key};
 pub use error::NodeError;
 pub use kaichi_groups::GroupRef;
 pub use keypackage::{prepare_device_key_package, prepare_key_package};
-pub use node::{GroupSummary, JoinRefused, Node, NodeEvent, SyncReport};
+pub use node::{GroupSummary, JoinRefused, Node, NodeEvent, SyncReport, TokenGroupInfo};
 pub use peer::{IntoPeer, Peer, PeerParseError};
 pub use rejection::Rejection;
 

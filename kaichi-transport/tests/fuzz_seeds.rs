@@ -97,6 +97,7 @@ fn write_seeds() {
         mailbox: true,
         group: vec![5; 32],
         since_epoch: 3,
+        token_groups: vec![2; 32],
         ..Default::default()
     };
     write(
@@ -107,6 +108,12 @@ fn write_seeds() {
     let response = BlockResponse {
         notifications: vec![b"sealed".to_vec()],
         group_messages: vec![b"mls".to_vec()],
+        token_groups: vec![kaichi_transport::exchange::TokenGroupAnnouncement {
+            group: vec![5; 32],
+            name: "holders".into(),
+            mint: vec![2; 32],
+            minimum: 10,
+        }],
     };
     write(
         "block_exchange_decode",
@@ -151,7 +158,7 @@ fn committed_seeds_still_decode() {
         .iter()
         .filter(|(_, s)| Notification::open(recipient.dm(), s).is_ok())
         .count();
-    assert_eq!(opened, 2, "both sealed notifications open");
+    assert_eq!(opened, 4, "every sealed notification opens");
 
     let decoded = read_all("block_exchange_decode")
         .iter()

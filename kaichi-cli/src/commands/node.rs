@@ -200,49 +200,82 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// Sends a join request and waits (on the node's events) for the
-/// sequencer's answer: joined, refused with the reason, or still pending.
+/// Sends join requests (to one group, or to every group found gated on a
+/// mint) and waits, on the node's events, for each sequencer's answer:
+/// joined, refused with the reason, or still pending.
 async fn group_request(
     node: &Node,
     watch: &mut broadcast::Receiver<String>,
-    group: &str,
-    sequencer: &str,
+    group: Option<String>,
+    sequencer: Option<String>,
+    mint: Option<String>,
     wait_secs: u64,
 ) -> serde_json::Value {
-    let id = match group.parse::<kaichi_groups::GroupId>() {
-        Ok(id) => id,
-        Err(e) => return json!({"ok": false, "error": format!("{group}: {e}")}),
-    };
-    if let Err(e) = node.request_join(id, sequencer).await {
-        return json!({"ok": false, "error": e.to_string()});
+    let fail = |e: String| json!({"ok": false, "error": e});
+    // (group, name, sequencer)
+    let mut targets: Vec<(kaichi_groups::GroupId, String, String)> = Vec::new();
+    match (group, sequencer, mint) {
+        (Some(group), Some(sequencer), None) => match group.parse() {
+            Ok(id) => targets.push((id, String::new(), sequencer)),
+            Err(e) => return fail(format!("{group}: {e}")),
+        },
+        (None, None, Some(mint)) => {
+            let mint = match mint.parse::<kaichi_identity::WalletAddress>() {
+                Ok(m) => m,
+                Err(e) => return fail(format!("--mint {mint}: {e}")),
+            };
+            match node.find_token_groups(mint).await {
+                Ok(found) => targets.extend(
+                    found
+                        .into_iter()
+                        .map(|f| (f.group, f.name, f.sequencer.to_string())),
+                ),
+                Err(e) => return fail(e.to_string()),
+            }
+        }
+        _ => return fail("give a group and its sequencer, or a mint".into()),
     }
-    let want = id.to_string();
+    let mut outcomes: Vec<serde_json::Value> = Vec::new();
+    for (id, name, sequencer) in &targets {
+        let outcome = match node.request_join(*id, sequencer.as_str()).await {
+            Ok(()) => "pending",
+            Err(e) => return fail(e.to_string()),
+        };
+        outcomes.push(
+            json!({"group": id.to_string(), "name": name, "sequencer": sequencer,
+            "outcome": outcome}),
+        );
+    }
     let wait = std::time::Duration::from_secs(wait_secs.min(3600));
-    let outcome = tokio::time::timeout(wait, async {
-        loop {
-            match watch.recv().await {
-                Ok(line) => {
-                    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-                    if v["group"] != want.as_str() {
-                        continue;
-                    }
-                    match v["event"].as_str() {
-                        Some("group_joined") => return json!({"ok": true, "outcome": "joined"}),
-                        Some("join_refused") => {
-                            return json!({"ok": true, "outcome": "refused", "reason": v["reason"]});
-                        }
-                        _ => {}
-                    }
+    let _ = tokio::time::timeout(wait, async {
+        while outcomes.iter().any(|o| o["outcome"] == "pending") {
+            let line = match watch.recv().await {
+                Ok(line) => line,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            let Some(o) = outcomes
+                .iter_mut()
+                .find(|o| o["group"] == v["group"] && o["outcome"] == "pending")
+            else {
+                continue;
+            };
+            match v["event"].as_str() {
+                Some("group_joined") => {
+                    o["outcome"] = json!("joined");
+                    o["name"] = v["name"].clone();
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => {
-                    return json!({"ok": true, "outcome": "pending"});
+                Some("join_refused") => {
+                    o["outcome"] = json!("refused");
+                    o["reason"] = v["reason"].clone();
                 }
+                _ => {}
             }
         }
     })
     .await;
-    outcome.unwrap_or_else(|_| json!({"ok": true, "outcome": "pending"}))
+    json!({"ok": true, "outcomes": outcomes})
 }
 
 fn tracing_free_log(e: &anyhow::Error) {
@@ -333,8 +366,9 @@ async fn client(
         Request::GroupRequest {
             group,
             sequencer,
+            mint,
             wait_secs,
-        } => group_request(&node, &mut watch, &group, &sequencer, wait_secs).await,
+        } => group_request(&node, &mut watch, group, sequencer, mint, wait_secs).await,
         Request::GroupSend { group, text } => match node.send_group(&group, &text).await {
             Ok(()) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),

@@ -37,6 +37,7 @@ mod providers;
 mod relay;
 mod root;
 mod sync;
+mod token_find;
 mod token_gate;
 
 pub use groups::group_topic;
@@ -129,6 +130,12 @@ pub(crate) struct Engine {
     syncs: outbox_sync::OutboxSyncs<crate::node::Reply<crate::node::SyncReport>>,
     /// Token-holder groups this node sequences: join requests, re-checks.
     token: token_gate::TokenGate,
+    /// Token-holder groups being found by their mint.
+    token_finds: token_find::TokenFinds<
+        libp2p::kad::QueryId,
+        libp2p::request_response::OutboundRequestId,
+        crate::node::Reply<Vec<crate::node::TokenGroupInfo>>,
+    >,
     /// Our join requests waiting for an answer (group, nonce).
     join_requests: std::collections::HashSet<(kaichi_groups::GroupId, Vec<u8>)>,
 }
@@ -266,6 +273,7 @@ impl Engine {
             syncs: outbox_sync::OutboxSyncs::new(),
             pin_walks: pin_walk::PinWalks::new(),
             token: token_gate::TokenGate::new(),
+            token_finds: token_find::TokenFinds::new(),
             join_requests: Default::default(),
         };
         engine.subscribe_groups();
@@ -311,6 +319,7 @@ impl Engine {
                     self.check_block_gets();
                     self.check_group_fetches();
                     self.check_lookups();
+                    self.finish_token_finds();
                 }
                 Some(read) = balances.recv() => self.balance_read(read),
                 _ = redial.tick() => self.redial(),

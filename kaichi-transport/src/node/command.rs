@@ -25,6 +25,10 @@ pub(crate) enum GroupCommand {
         member: Peer,
         reply: Reply<u64>,
     },
+    FindTokenGroups {
+        mint: kaichi_identity::WalletAddress,
+        reply: Reply<Vec<super::TokenGroupInfo>>,
+    },
     RequestJoin {
         group: kaichi_groups::GroupId,
         sequencer: Peer,

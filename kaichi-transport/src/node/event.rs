@@ -194,3 +194,19 @@ impl JoinRefused {
         }
     }
 }
+
+/// A token-holder group found by its mint ([`crate::Node::find_token_groups`]):
+/// announced by its sequencer over an authenticated connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGroupInfo {
+    /// The group.
+    pub group: GroupId,
+    /// Its name, as the sequencer announces it.
+    pub name: String,
+    /// Its sequencer (the peer that answered).
+    pub sequencer: IpnsName,
+    /// The mint it is gated on.
+    pub mint: WalletAddress,
+    /// The least balance, in base units.
+    pub minimum: u64,
+}

@@ -168,6 +168,19 @@ impl Node {
         .await?
     }
 
+    /// The token-holder groups gated on `mint`, found through the DHT:
+    /// each sequencer providing the mint's key is asked which of its
+    /// groups are gated on it (at most 16 sequencers, 20 s). What a
+    /// sequencer announces for another mint is dropped; the sequencer is
+    /// the peer that answered.
+    pub async fn find_token_groups(
+        &self,
+        mint: kaichi_identity::WalletAddress,
+    ) -> Result<Vec<super::TokenGroupInfo>, NodeError> {
+        self.ask(|reply| Command::Group(GroupCommand::FindTokenGroups { mint, reply }))
+            .await?
+    }
+
     /// Leaves a group (a proposal the sequencer commits).
     pub async fn leave_group(&self, group: impl Into<GroupRef>) -> Result<(), NodeError> {
         let group = group.into();

@@ -13,7 +13,7 @@ mod groups;
 
 pub(crate) use command::{Command, GroupCommand, Reply};
 pub use dm::SyncReport;
-pub use event::{GroupSummary, JoinRefused, NodeEvent};
+pub use event::{GroupSummary, JoinRefused, NodeEvent, TokenGroupInfo};
 
 use std::sync::Arc;
 

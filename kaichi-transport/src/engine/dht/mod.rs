@@ -60,6 +60,7 @@ impl Engine {
         } else {
             self.root.failed(std::time::Instant::now());
         }
+        self.provide_token_groups();
         let document = self.document.clone();
         self.pin_at_relays(&document);
         let root = self.root.root().encode();
@@ -119,7 +120,9 @@ impl Engine {
                 result: kad::QueryResult::GetProviders(result),
                 step,
                 ..
-            } if !self.lookup_providers(id, &result, step.last) => {
+            } if !self.token_group_providers(&id, &result, step.last)
+                && !self.lookup_providers(id, &result, step.last) =>
+            {
                 self.providers_found(id, result, step.last);
             }
             kad::Event::OutboundQueryProgressed {

@@ -122,6 +122,7 @@ impl Engine {
                 member,
                 reply,
             } => self.invite(&group, &member, reply),
+            GroupCommand::FindTokenGroups { mint, reply } => self.find_token_groups(mint, reply),
             GroupCommand::RequestJoin {
                 group,
                 sequencer,
@@ -210,8 +211,13 @@ impl Engine {
         engine: Option<kaichi_groups::GroupEngine>,
     ) -> Result<GroupSummary, NodeError> {
         let engine = engine.unwrap_or(self.groups.session.engine());
+        let gated = new.token_gate.is_some();
         let id = self.groups.session.create_with(new, engine)?;
         self.subscribe_group(id);
+        if gated {
+            // Holders who know only the mint find this node in the DHT.
+            self.provide_token_groups();
+        }
         self.groups
             .session
             .group(&id)

@@ -314,6 +314,9 @@ impl Engine {
             } => {
                 if let Some(r) = self.groups.fetches.remove(&request_id) {
                     self.group_fetch_failed(r, error);
+                } else if self.token_finds.is_request(&request_id) {
+                    self.token_finds.answered(&request_id, None);
+                    self.finish_token_finds();
                 } else {
                     tracing::debug!(%peer, %error, "a block request failed");
                 }
@@ -346,9 +349,15 @@ impl Engine {
                     }
                     m
                 };
+                let token_groups = if request.token_groups.is_empty() {
+                    Vec::new()
+                } else {
+                    self.announce_token_groups(&request.token_groups)
+                };
                 let response = BlockResponse {
                     notifications,
                     group_messages,
+                    token_groups,
                 };
                 if self
                     .swarm
@@ -373,6 +382,11 @@ impl Engine {
                 }
                 if self.groups.fetches.remove(&request_id).is_some() {
                     self.group_response(&response);
+                }
+                if self.token_finds.is_request(&request_id) {
+                    self.token_finds
+                        .answered(&request_id, Some(&response.token_groups));
+                    self.finish_token_finds();
                 }
             }
         }
