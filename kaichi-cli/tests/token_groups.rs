@@ -330,3 +330,57 @@ fn node_processes_request_to_join_through_a_solana_rpc() {
     // (Asked again at once: refused as too many requests.)
     assert!(text.contains("refused: too many requests"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waits_at_a_relay_while_the_sequencer_is_offline() {
+    if support::interop_skipped() {
+        return;
+    }
+    let mut surfnet = Surfnet::start();
+    let spl = surfnet.mint("token");
+    let mint: WalletAddress = spl.parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sequencer-groups.db");
+    let relay = start(46, |b| b.relay(Duration::from_secs(3600))).await;
+
+    // The sequencer creates the group while connected to the relay (which
+    // then follows its inbox), and goes offline.
+    let url = surfnet.rpc.clone();
+    let seq_config = |b: NodeConfigBuilder| {
+        b.solana_rpc(rpc(&url))
+            .token_recheck(Duration::from_secs(3600))
+            .group_database(db.clone())
+    };
+    let seq = start(47, seq_config).await;
+    seq.node.dial(relay.addr.clone()).await.unwrap();
+    let group = seq
+        .node
+        .create_group(NewGroup::named("holders").token_gated(mint, 5))
+        .await
+        .unwrap()
+        .id;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let seq_doc = seq.node.identity_document().to_vec();
+    let seq_wallet = seq.wallet;
+    seq.node.shutdown().await;
+
+    // The holder asks while the sequencer is away: the relay holds it.
+    let mut holder = start(48, |b| b).await;
+    surfnet.mint_to("token", &spl, &holder.wallet.to_string(), 7);
+    holder.node.dial(relay.addr.clone()).await.unwrap();
+    holder.node.add_contact(seq_doc).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    holder.node.request_join(group, seq_wallet).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    // The sequencer comes back, gets the request from the relay, admits.
+    let seq = start(47, seq_config).await;
+    seq.node.dial(relay.addr.clone()).await.unwrap();
+    let joined = next(&mut holder, |e| match e {
+        NodeEvent::GroupJoined { group, .. } => Some(group),
+        _ => None,
+    })
+    .await;
+    assert_eq!(joined, group);
+    seq.node.shutdown().await;
+}

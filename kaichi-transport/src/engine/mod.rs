@@ -19,6 +19,8 @@
 //! | [`pin_walk`] | relays pinning recursively what a user's root leads to | [`pin_walk::PinWalks`] |
 //! | [`root`] | this identity's root block and its IPNS record's republication | [`root::RootState`] |
 //! | [`groups`] | the group session's commands and outputs, invitations, fetches | `kaichi_groups::GroupSession` |
+//! | [`token_gate`] | token-holder groups at their sequencer: join requests, re-checks | [`token_gate::JoinChecks`] |
+//! | [`token_find`] | token-holder groups found by their mint | [`token_find::TokenFinds`] |
 //!
 //! Parts call each other through `Engine` methods; their modules import
 //! one way only (`lookup` uses `groups` and `dht`; none imports `lookup`).
