@@ -74,7 +74,10 @@ fn rpc(url: &str) -> SolanaRpc {
     SolanaRpc::new(
         SolanaRpcConfig::new(url)
             .unwrap()
-            .cache_ttl(Duration::from_millis(200))
+            // Nothing reused between requests: each admission and
+            // re-check reads the RPC (the policy decides on the read just
+            // made, within solana::DECISION_WINDOW).
+            .cache_ttl(Duration::ZERO)
             .retries(0, Duration::ZERO),
     )
 }

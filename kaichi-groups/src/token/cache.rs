@@ -53,9 +53,20 @@ impl BalanceCache {
 
     /// The balance read within the TTL, if any.
     pub fn get(&self, wallet: &WalletAddress, mint: &WalletAddress) -> Option<u64> {
+        self.get_within(wallet, mint, self.ttl)
+    }
+
+    /// The balance read less than `age` ago, if any (kept only while
+    /// another read does not replace it, or the cache is not full).
+    pub fn get_within(
+        &self,
+        wallet: &WalletAddress,
+        mint: &WalletAddress,
+        age: Duration,
+    ) -> Option<u64> {
         self.read
             .get(&(*wallet, *mint))
-            .filter(|(_, at)| self.now.saturating_duration_since(*at) < self.ttl)
+            .filter(|(_, at)| self.now.saturating_duration_since(*at) < age)
             .map(|(amount, _)| *amount)
     }
 
@@ -101,6 +112,7 @@ mod tests {
         assert_eq!(c.get(&w(1), &w(9)), Some(7));
         c.set_now(t0 + Duration::from_secs(30));
         assert_eq!(c.get(&w(1), &w(9)), None);
+        assert_eq!(c.get_within(&w(1), &w(9), Duration::from_secs(31)), Some(7));
         // The clock never goes back.
         c.set_now(t0);
         assert_eq!(c.get(&w(1), &w(9)), None);

@@ -53,8 +53,8 @@ struct State {
 ///
 /// [`SolanaRpc::fetch_balance`] reads through the RPC (or the cache); as a
 /// [`BalanceSource`] it answers from the cache only, so a policy checked
-/// synchronously sees exactly the balances read (fresh within the TTL),
-/// and anything else as unknown.
+/// synchronously sees exactly the balances read (within the TTL, or
+/// [`DECISION_WINDOW`] when that is longer), and anything else as unknown.
 #[derive(Clone)]
 pub struct SolanaRpc {
     config: Arc<SolanaRpcConfig>,
@@ -202,10 +202,22 @@ fn transport_error(e: ureq::Error) -> RpcError {
     }
 }
 
+/// How old a read the policy still decides on, whatever the cache TTL (a
+/// sequencer admits right after reading; a TTL of zero only means that no
+/// read is reused for the next request).
+pub const DECISION_WINDOW: Duration = Duration::from_secs(5);
+
 impl BalanceSource for SolanaRpc {
     fn balance(&self, wallet: &WalletAddress, mint: &WalletAddress) -> Result<u64, BalanceError> {
         let mut state = self.state();
         state.cache.set_now(Instant::now());
-        state.cache.balance(wallet, mint)
+        let window = self.config.cache_ttl.max(DECISION_WINDOW);
+        state
+            .cache
+            .get_within(wallet, mint, window)
+            .ok_or(BalanceError::Unknown {
+                wallet: *wallet,
+                mint: *mint,
+            })
     }
 }

@@ -15,5 +15,5 @@
 mod client;
 mod config;
 
-pub use client::{RpcError, SolanaRpc};
+pub use client::{DECISION_WINDOW, RpcError, SolanaRpc};
 pub use config::{RpcConfigError, SolanaRpcConfig};
