@@ -425,6 +425,10 @@ pub(crate) struct NodeArgs {
     /// (replaces --token-balances).
     #[arg(long, value_name = "URL", env = "KAICHI_SOLANA_RPC")]
     pub(crate) solana_rpc: Option<String>,
+    /// With --solana-rpc: the commitment of the balances read
+    /// (processed, confirmed, finalized).
+    #[arg(long, default_value = "confirmed", value_name = "LEVEL")]
+    pub(crate) solana_commitment: String,
     /// With --solana-rpc: how often members' balances are re-checked
     /// (those under the minimum are removed).
     #[arg(long, default_value = "10m", value_name = "DURATION")]

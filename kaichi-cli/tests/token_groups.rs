@@ -212,6 +212,24 @@ async fn a_holder_who_sells_is_removed_at_the_next_recheck_and_an_rpc_outage_rem
     .await;
     assert_eq!(removed.len(), 1);
     assert!(seller.node.send_group(group, "still here?").await.is_err());
+    // And it no longer reads what the group says.
+    seq.node.send_group(group, "after the sale").await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match seller.events.recv().await {
+                Some(NodeEvent::GroupMessage { text, .. }) => return text,
+                Some(_) => {}
+                None => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_err(), "the seller read {heard:?}");
+    next(&mut keeper, |e| match e {
+        NodeEvent::GroupMessage { text, .. } if text == "after the sale" => Some(()),
+        _ => None,
+    })
+    .await;
 
     // The RPC stops answering: re-checks read nothing and remove nobody.
     surfnet.stop();
@@ -270,7 +288,16 @@ fn node_processes_request_to_join_through_a_solana_rpc() {
     for h in [&holder, &poor] {
         kaichi_json(h, &["contacts", "add", doc.to_str().unwrap()]);
     }
-    let (_seq_node, addr) = node_process(&seq, &["--solana-rpc", &surfnet.rpc], None);
+    let (_seq_node, addr) = node_process(
+        &seq,
+        &[
+            "--solana-rpc",
+            &surfnet.rpc,
+            "--solana-commitment",
+            "finalized",
+        ],
+        None,
+    );
     let _holder_node = node_process(&holder, &["--bootstrap", &addr], None);
     let _poor_node = node_process(&poor, &["--bootstrap", &addr], None);
     std::thread::sleep(Duration::from_millis(1000));

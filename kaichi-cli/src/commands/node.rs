@@ -123,7 +123,13 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
         options.push(Box::new(move |c| c.balance_source(balances)));
     }
     if let Some(url) = &args.solana_rpc {
-        let config = kaichi_transport::solana::SolanaRpcConfig::new(url).context("--solana-rpc")?;
+        let commitment: kaichi_groups::token::Commitment = args
+            .solana_commitment
+            .parse()
+            .context("--solana-commitment")?;
+        let config = kaichi_transport::solana::SolanaRpcConfig::new(url)
+            .context("--solana-rpc")?
+            .commitment(commitment);
         let every = crate::duration::parse(&args.token_recheck).context("--token-recheck")?;
         let rpc = kaichi_transport::solana::SolanaRpc::new(config);
         options.push(Box::new(move |c| c.solana_rpc(rpc).token_recheck(every)));
