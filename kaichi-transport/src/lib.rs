@@ -16,6 +16,7 @@ pub mod dht;
 mod engine;
 mod error;
 pub mod exchange;
+pub mod group_ref;
 mod keypackage;
 mod node;
 pub mod notification;

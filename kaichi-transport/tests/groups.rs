@@ -255,10 +255,13 @@ async fn a_member_catches_up_from_a_relay_when_no_member_is_online() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     bob.node.shutdown().await;
-    for text in ["first while away", "second while away"] {
+    // The third is too large for gossip: it goes by reference, and the
+    // relay pins its blob.
+    let large = "x".repeat(300 * 1024);
+    for text in ["first while away", "second while away", large.as_str()] {
         alice.node.send_group("held", text).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     alice.node.shutdown().await;
     // Past gossipsub's message cache: only the relay's held log has them.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -274,6 +277,7 @@ async fn a_member_catches_up_from_a_relay_when_no_member_is_online() {
         next_group_message(&mut bob.events).await,
         "second while away"
     );
+    assert_eq!(next_group_message(&mut bob.events).await, large);
     bob.node.shutdown().await;
     relay.node.shutdown().await;
 }
@@ -510,4 +514,42 @@ async fn inviting_a_member_whose_key_package_nobody_serves_fails_plainly() {
     let groups = alice.node.groups().await.unwrap();
     assert_eq!(groups[0].members.len(), 1);
     assert_eq!(groups[0].epoch, 0);
+}
+
+/// A group message too large for gossip (here a 400 KiB text; a commit
+/// adding hundreds of members is as large) goes by reference: members fetch
+/// it over Bitswap, and one away at the time gets it, by reference too,
+/// from the log when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_too_large_for_gossip_go_by_reference_live_and_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = start_member(88, dir.path()).await;
+    let mut bob = start_member(89, dir.path()).await;
+    let mut carol = start_member(90, dir.path()).await;
+    mesh(&[&alice, &bob, &carol]).await;
+    alice.node.create_group("big").await.unwrap();
+    alice.node.invite("big", &bob.wallet).await.unwrap();
+    joined(&mut bob).await;
+    alice.node.invite("big", &carol.wallet).await.unwrap();
+    joined(&mut carol).await;
+    at_epoch(&mut bob, 2).await;
+
+    let long: String = (0..400 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    alice.node.send_group("big", &long).await.unwrap();
+    assert_eq!(next_group_message(&mut bob.events).await.len(), long.len());
+    assert_eq!(next_group_message(&mut carol.events).await, long);
+
+    // Carol is away for the next one; back, she has it from the log.
+    carol.node.shutdown().await;
+    let longer = format!("{long}{long}");
+    bob.node.send_group("big", &longer).await.unwrap();
+    assert_eq!(next_group_message(&mut alice.events).await, longer);
+    let mut carol = start_member(90, dir.path()).await;
+    carol.node.dial(alice.addr.clone()).await.unwrap();
+    assert_eq!(next_group_message(&mut carol.events).await, longer);
+    for p in [&alice, &bob, &carol] {
+        p.node.shutdown().await;
+    }
 }

@@ -523,12 +523,26 @@ impl Engine {
                 let acceptance = if message.topic == inbox_topic(&self.keys.ipns().name()).hash() {
                     self.own_notification(propagation_source, &message.data)
                 } else if let Some(id) = self.group_of_topic(&message.topic) {
-                    self.group_gossip(id, &message.data)
+                    self.group_gossip(id, message.source, &message.data)
                 } else {
                     let now = std::time::Instant::now();
-                    self.relay
+                    // A group message sent by reference: a relay holding
+                    // it pins the message's blob too (fetched from the
+                    // publisher), so members away can fetch it later.
+                    let blob = groups::reference::is_reference(&message.data)
+                        .then(|| groups::reference::parse(&message.data).ok())
+                        .flatten()
+                        .map(|r| r.blob);
+                    let acceptance = self
+                        .relay
                         .gossip(&message.topic, message.data, now)
-                        .unwrap_or(MessageAcceptance::Ignore)
+                        .unwrap_or(MessageAcceptance::Ignore);
+                    if let (MessageAcceptance::Accept, Some(blob), Some(source)) =
+                        (&acceptance, blob, message.source)
+                    {
+                        self.walk_pins(source, vec![blob]);
+                    }
+                    acceptance
                 };
                 self.swarm
                     .behaviour_mut()

@@ -124,7 +124,18 @@ impl Relay {
             Some(MessageAcceptance::Accept)
         } else if self.groups.contains_key(topic) {
             // Forwarded for the members (a relay cannot read it), and held.
-            Some(match kaichi_groups::message_info(&data) {
+            let info = if super::groups::reference::is_reference(&data) {
+                super::groups::reference::parse(&data)
+                    .map(|r| MessageInfo {
+                        group: r.group,
+                        epoch: r.epoch,
+                        kind: r.kind,
+                    })
+                    .map_err(|_| ())
+            } else {
+                kaichi_groups::message_info(&data).map_err(|_| ())
+            };
+            Some(match info {
                 Ok(info) if topic.as_str().ends_with(&info.group.to_string()) => {
                     self.hold_group_message(topic, info, data, now);
                     MessageAcceptance::Accept

@@ -39,6 +39,8 @@ pub(super) enum GroupBlocksFor {
     /// A Welcome and its ratchet tree (two blobs, in that order), for an
     /// invitation received.
     Invitation { inviter: PeerId, group: GroupId },
+    /// A group message sent by reference (one blob).
+    Message { group: GroupId },
 }
 
 /// One blob of a fetch: its root block, then (a chunked blob) its chunks.
@@ -400,6 +402,9 @@ impl Engine {
             (GroupBlocksFor::Invitation { inviter, group }, [welcome, tree]) => {
                 self.join_group(inviter, group, welcome, tree);
             }
+            (GroupBlocksFor::Message { group }, [message]) => {
+                self.referenced_message(group, message);
+            }
             _ => tracing::warn!("a group fetch ended with the wrong number of blobs"),
         }
     }
@@ -414,6 +419,9 @@ impl Engine {
             }
             GroupBlocksFor::Invitation { group, .. } => {
                 tracing::debug!(%group, why, "could not fetch an invitation's Welcome and tree");
+            }
+            GroupBlocksFor::Message { group } => {
+                tracing::debug!(%group, why, "could not fetch a group message sent by reference");
             }
         }
     }

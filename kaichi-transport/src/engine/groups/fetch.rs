@@ -99,22 +99,41 @@ impl Engine {
     }
 
     /// Serves a group's log to a member.
-    pub(crate) fn serve_group_log(&self, peer: &PeerId, request: &BlockRequest) -> Vec<Vec<u8>> {
+    pub(crate) fn serve_group_log(
+        &mut self,
+        peer: &PeerId,
+        request: &BlockRequest,
+    ) -> Vec<Vec<u8>> {
         let Ok(id) = GroupId::from_slice(&request.group) else {
             return Vec::new();
         };
-        self.groups
+        // Read with room for large messages, each then sent by reference.
+        let logged = self
+            .groups
             .session
             .log_for(
                 &id,
                 &IpnsName::from_peer_id(*peer),
                 request.since_epoch,
-                MAX_RESPONSE_BYTES / 2,
+                kaichi_groups::MAX_MESSAGE_BYTES,
             )
             .unwrap_or_else(|e| {
                 tracing::warn!(group = %id, %e, "could not read the group's log");
                 Vec::new()
-            })
+            });
+        let mut out = Vec::new();
+        let mut size = 0;
+        for message in logged {
+            let Some(message) = self.inline_or_reference(message) else {
+                break;
+            };
+            size += message.len();
+            if size > MAX_RESPONSE_BYTES / 2 {
+                break;
+            }
+            out.push(message);
+        }
+        out
     }
 
     /// An invitation arrived (its sender's document verified): fetch the
@@ -168,9 +187,13 @@ impl Engine {
     }
 
     /// A block response to a group request.
-    pub(crate) fn group_response(&mut self, response: &BlockResponse) {
+    pub(crate) fn group_response(&mut self, peer: PeerId, response: &BlockResponse) {
         let mut groups = std::collections::BTreeSet::new();
         for bytes in &response.group_messages {
+            if super::reference::is_reference(bytes) {
+                self.group_reference(None, Some(peer), bytes);
+                continue;
+            }
             match self.groups.session.receive(None, bytes) {
                 Ok((id, _)) => {
                     groups.insert(id);

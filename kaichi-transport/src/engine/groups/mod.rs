@@ -13,6 +13,7 @@
 mod blocks;
 mod fetch;
 mod invite;
+pub(crate) mod reference;
 
 pub(super) use fetch::{DeviceRetry, GroupRequest};
 pub(super) use invite::PendingWelcome;
@@ -238,7 +239,10 @@ impl Engine {
         while let Some(output) = self.groups.session.poll_output() {
             match output {
                 SessionOutput::Publish { group, message } => {
-                    self.publish(group_topic(&group).hash(), message);
+                    // Too large for gossip: a reference to it as a blob.
+                    if let Some(message) = self.inline_or_reference(message) {
+                        self.publish(group_topic(&group).hash(), message);
+                    }
                 }
                 SessionOutput::Welcome {
                     group,
@@ -314,7 +318,15 @@ impl Engine {
     }
 
     /// A message on one of our group topics.
-    pub(super) fn group_gossip(&mut self, id: GroupId, data: &[u8]) -> MessageAcceptance {
+    pub(super) fn group_gossip(
+        &mut self,
+        id: GroupId,
+        source: Option<libp2p::PeerId>,
+        data: &[u8],
+    ) -> MessageAcceptance {
+        if reference::is_reference(data) {
+            return self.group_reference(Some(id), source, data);
+        }
         match self.groups.session.receive(Some(id), data) {
             Ok((_, new)) => {
                 if new {

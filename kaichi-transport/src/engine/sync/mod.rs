@@ -381,7 +381,7 @@ impl Engine {
                     }
                 }
                 if self.groups.fetches.remove(&request_id).is_some() {
-                    self.group_response(&response);
+                    self.group_response(peer, &response);
                 }
                 if self.token_finds.is_request(&request_id) {
                     self.token_finds
