@@ -181,8 +181,13 @@ impl<P: GroupPolicy + Clone + Send + Sync> MlsRules for KaichiRules<P> {
         _: &GroupContext,
         _: &ProposalBundle,
     ) -> Result<CommitOptions, RuleError> {
+        // A path only where RFC 9420 requires one (12.4: a commit that
+        // removes or updates, or is empty): a commit of adds alone then
+        // costs what it adds. With a path it is encrypted to the copath's
+        // resolution, which after a bulk creation is most of the group
+        // (1.6 MB and 1.5 s to add one member to 20,000).
         Ok(CommitOptions::new()
-            .with_path_required(true)
+            .with_path_required(false)
             .with_ratchet_tree_extension(false)
             .with_always_out_of_band_ratchet_tree(true)
             .with_single_welcome_message(true))
