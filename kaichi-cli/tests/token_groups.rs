@@ -414,3 +414,89 @@ async fn a_request_waits_at_a_relay_while_the_sequencer_is_offline() {
     assert_eq!(joined, group);
     seq.node.shutdown().await;
 }
+
+/// A node that is a device of its identity (its leaf signs with the
+/// device's own key, granted in the identity's document) asks to join: the
+/// sequencer reads the identity's wallet, admits it, and removes it when
+/// that wallet sells.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_is_admitted_and_rechecked_under_its_identitys_wallet() {
+    use kaichi_identity::document::{DeviceGrant, DeviceRequest, DocumentBuilder};
+    if support::interop_skipped() {
+        return;
+    }
+    let mut surfnet = Surfnet::start();
+    let spl = surfnet.mint("token");
+    let mint: WalletAddress = spl.parse().unwrap();
+    let (mut seq, group) = sequencer(&surfnet.rpc, mint, Duration::from_secs(2)).await;
+
+    // The identity (seed 50) grants a device (seed 51); the node runs as
+    // the device.
+    let dir = tempfile::tempdir().unwrap();
+    let (wallet, keys, _) = kaichi_test_support::identity::identity(50);
+    let (device_wallet, device_keys) = kaichi_test_support::identity::keys(51);
+    let now = kaichi_test_support::identity::now();
+    let request = DeviceRequest::create(&device_wallet, &device_keys, keys.ipns().name()).unwrap();
+    let grant =
+        DeviceGrant::issue(&keys, &request, zeroize::Zeroizing::new([51; 32]), now).unwrap();
+    let path = dir.path().join("device.db");
+    let store =
+        Arc::new(SqliteStore::open(&path, kaichi_privatelog::store::Durability::Normal).unwrap());
+    let kp = kaichi_transport::prepare_device_key_package(&path, &store, &keys, device_keys.ipns())
+        .unwrap();
+    let document = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
+        .device(grant)
+        .key_package(kp)
+        .sign(&wallet)
+        .unwrap();
+    let config = NodeConfig::builder()
+        .retry_interval(Duration::from_millis(200))
+        .dht_mode(DhtMode::Server)
+        .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .group_database(&path)
+        .device_signing_key(device_keys.ipns().clone())
+        .build()
+        .unwrap();
+    let (node, mut events) = Node::start(config, keys, document, store).await.unwrap();
+    loop {
+        if let Some(NodeEvent::Listening(_)) = within(events.recv()).await {
+            break;
+        }
+    }
+    let mut device = Peer {
+        node,
+        events,
+        addr: "/ip4/127.0.0.1/tcp/1".parse().unwrap(),
+        wallet: wallet.address(),
+    };
+
+    surfnet.mint_to("token", &spl, &device.wallet.to_string(), 5);
+    device.node.dial(seq.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    device.node.request_join(group, seq.wallet).await.unwrap();
+    next(&mut device, |e| {
+        matches!(e, NodeEvent::GroupJoined { group: g, .. } if g == group).then_some(())
+    })
+    .await;
+    device
+        .node
+        .send_group(group, "from my phone")
+        .await
+        .unwrap();
+    let text = next(&mut seq, |e| match e {
+        NodeEvent::GroupMessage { text, .. } => Some(text),
+        _ => None,
+    })
+    .await;
+    assert_eq!(text, "from my phone");
+
+    // Re-checks read the identity's wallet: it still holds 5, so the
+    // device stays; once it sells, the device goes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    device.node.send_group(group, "still here").await.unwrap();
+    surfnet.set_balance("token", &spl, &device.wallet.to_string(), 0);
+    next(&mut device, |e| {
+        matches!(e, NodeEvent::GroupRemoved { group: g } if g == group).then_some(())
+    })
+    .await;
+}
