@@ -105,6 +105,12 @@ pub enum NodeError {
     /// The invitee's identity document lists no KeyPackage.
     #[error("{0} publishes no KeyPackage (their identity document lists none)")]
     NoKeyPackage(IpnsName),
+    /// More members, or larger KeyPackages, than one add may carry.
+    #[error("too many members to add at once: at most {max} KeyPackages of 64 KiB")]
+    TooManyMembers {
+        /// The bound.
+        max: usize,
+    },
     /// The invitee's KeyPackage could not be fetched (over Bitswap, from
     /// their node or any peer holding it).
     #[error("could not fetch {member}'s KeyPackage: {reason}")]

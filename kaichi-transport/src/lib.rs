@@ -32,7 +32,9 @@ pub use engine::{group_topic, inbox_topic, provider_key};
 pub use error::NodeError;
 pub use kaichi_groups::GroupRef;
 pub use keypackage::{prepare_device_key_package, prepare_key_package};
-pub use node::{GroupSummary, JoinRefused, Node, NodeEvent, SyncReport, TokenGroupInfo};
+pub use node::{
+    GroupSummary, JoinRefused, MAX_ADD_MEMBERS, Node, NodeEvent, SyncReport, TokenGroupInfo,
+};
 pub use peer::{IntoPeer, Peer, PeerParseError};
 pub use rejection::Rejection;
 

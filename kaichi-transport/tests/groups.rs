@@ -553,3 +553,45 @@ async fn messages_too_large_for_gossip_go_by_reference_live_and_in_the_log() {
         p.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_added_from_key_packages_in_hand_in_one_commit() {
+    use kaichi_groups::mlsrs::RsMember;
+    use kaichi_groups::{AdminPolicy, MemberSigner, NoDevices};
+    let dir = tempfile::tempdir().unwrap();
+    let alice = start_member(91, dir.path()).await;
+    let group = alice.node.create_group("roster").await.unwrap().id;
+    let kps: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| {
+            let mut seed = [9u8; 32];
+            seed[..4].copy_from_slice(&i.to_le_bytes());
+            let signer = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&seed));
+            RsMember::new(&signer, AdminPolicy, std::sync::Arc::new(NoDevices))
+                .key_package()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(alice.node.add_members(group, kps).await.unwrap(), 1);
+    let g = &alice.node.groups().await.unwrap()[0];
+    assert_eq!((g.epoch, g.members.len()), (1, 301));
+    // Bounded: an oversized KeyPackage is refused before it reaches the group.
+    let e = alice
+        .node
+        .add_members(group, vec![vec![0; 64 * 1024 + 1]])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, kaichi_transport::NodeError::TooManyMembers { .. }),
+        "{e}"
+    );
+    // Garbage is a typed error, and changes nothing.
+    assert!(
+        alice
+            .node
+            .add_members(group, vec![b"junk".to_vec()])
+            .await
+            .is_err()
+    );
+    assert_eq!(alice.node.groups().await.unwrap()[0].epoch, 1);
+    alice.node.shutdown().await;
+}

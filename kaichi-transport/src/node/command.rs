@@ -25,6 +25,11 @@ pub(crate) enum GroupCommand {
         member: Peer,
         reply: Reply<u64>,
     },
+    AddMembers {
+        group: GroupRef,
+        key_packages: Vec<Vec<u8>>,
+        reply: Reply<u64>,
+    },
     FindTokenGroups {
         mint: kaichi_identity::WalletAddress,
         reply: Reply<Vec<super::TokenGroupInfo>>,

@@ -8,6 +8,9 @@ use kaichi_groups::storage::StoredGroupMessage;
 use super::{Command, GroupCommand, GroupSummary, Node, NodeError};
 use crate::peer::IntoPeer;
 
+/// Most KeyPackages [`Node::add_members`] takes at once.
+pub const MAX_ADD_MEMBERS: usize = 100_000;
+
 impl Node {
     /// Creates a group (this identity is its admin and sequencer): from a
     /// name, or a [`kaichi_groups::NewGroup`] with a description.
@@ -162,6 +165,35 @@ impl Node {
             Command::Group(GroupCommand::RequestJoin {
                 group,
                 sequencer,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Adds members from KeyPackages in hand (`MLSMessage` bytes), in one
+    /// commit by the sequencer (one proposal by another admin): members met
+    /// out of band, or many at once (a community importing its roster).
+    /// Each new member's Welcome goes to its inbox as for [`Self::invite`]
+    /// (looked up in the DHT by name). Their wallets are unknown here, so a
+    /// token-holder group refuses these adds. At most
+    /// [`MAX_ADD_MEMBERS`] KeyPackages of 64 KiB each. Returns the epoch.
+    pub async fn add_members(
+        &self,
+        group: impl Into<GroupRef>,
+        key_packages: Vec<Vec<u8>>,
+    ) -> Result<u64, NodeError> {
+        if key_packages.len() > MAX_ADD_MEMBERS || key_packages.iter().any(|k| k.len() > 64 * 1024)
+        {
+            return Err(NodeError::TooManyMembers {
+                max: MAX_ADD_MEMBERS,
+            });
+        }
+        let group = group.into();
+        self.ask(|reply| {
+            Command::Group(GroupCommand::AddMembers {
+                group,
+                key_packages,
                 reply,
             })
         })

@@ -14,6 +14,7 @@ mod groups;
 pub(crate) use command::{Command, GroupCommand, Reply};
 pub use dm::SyncReport;
 pub use event::{GroupSummary, JoinRefused, NodeEvent, TokenGroupInfo};
+pub use groups::MAX_ADD_MEMBERS;
 
 use std::sync::Arc;
 

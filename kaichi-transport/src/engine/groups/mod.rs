@@ -21,7 +21,7 @@ pub(super) use invite::PendingWelcome;
 use std::collections::HashMap;
 
 use kaichi_groups::session::AnyGroup;
-use kaichi_groups::{GroupId, GroupRef, GroupSession, SessionOutput};
+use kaichi_groups::{Candidate, GroupId, GroupRef, GroupSession, SessionOutput};
 use kaichi_identity::IpnsName;
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::request_response::OutboundRequestId;
@@ -124,6 +124,15 @@ impl Engine {
                 reply,
             } => self.invite(&group, &member, reply),
             GroupCommand::FindTokenGroups { mint, reply } => self.find_token_groups(mint, reply),
+            GroupCommand::AddMembers {
+                group,
+                key_packages,
+                reply,
+            } => {
+                let candidates: Vec<Candidate> =
+                    key_packages.into_iter().map(Candidate::new).collect();
+                let _ = reply.send(self.change_group(&group, |s, id| s.add(id, &candidates)));
+            }
             GroupCommand::RequestJoin {
                 group,
                 sequencer,
