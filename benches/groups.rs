@@ -14,7 +14,8 @@
 //! `cargo bench -p kaichi-benches --bench groups` (N = 10, 100, 1,000);
 //! `KAICHI_BENCH_GROUP_SIZES=10000 cargo bench -p kaichi-benches --bench groups` for more;
 //! openmls runs up to `KAICHI_BENCH_OPENMLS_MAX` (default 20,000: at
-//! 100,000 it would take about an hour), mls-rs at every size.
+//! 100,000 it would take about an hour), mls-rs at every size. From 10,000
+//! members on, one member's peak RSS is measured in a process of its own.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -479,7 +480,77 @@ fn raw_rs(n: u32, kps: &[Vec<u8>]) -> Figures {
     }
 }
 
+/// The member's side of [`member_rss`], in a process of its own: its
+/// KeyPackage out, then (once the group exists) the join from the Welcome
+/// and tree, a commit processed, and its own peak RSS.
+fn member_child(dir: &std::path::Path) {
+    use std::io::BufRead as _;
+    let me = rs_member(u32::MAX - 1);
+    std::fs::write(dir.join("kp"), me.key_package().unwrap()).unwrap();
+    println!("kp");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).unwrap();
+    let welcome = std::fs::read(dir.join("welcome")).unwrap();
+    let tree = std::fs::read(dir.join("tree")).unwrap();
+    let t = Instant::now();
+    let mut g = me.join(&welcome, Some(&tree)).unwrap();
+    let join = t.elapsed();
+    drop((welcome, tree));
+    let commit = std::fs::read(dir.join("commit")).unwrap();
+    let t = Instant::now();
+    g.process(&commit).unwrap();
+    let process = t.elapsed();
+    println!("member {join:.3?} {process:.3?} {}", peak_rss_mb());
+}
+
+/// Peak RSS of one member of a group of `n` (the mls-rs engine): a child
+/// process joins from the Welcome and tree and processes a self-update
+/// commit; only the member is in it (the creator is this process).
+fn member_rss(n: u32, kps: &[Vec<u8>]) {
+    use std::io::{BufRead as _, Write as _};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("KAICHI_BENCH_MEMBER_CHILD", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "kp");
+    let jkp = std::fs::read(dir.path().join("kp")).unwrap();
+    let me = rs_member(0);
+    let mut g = me.create(NewGroup::named("bench")).unwrap();
+    let candidates: Vec<Candidate> = kps
+        .iter()
+        .chain([&jkp])
+        .map(|kp| Candidate::new(kp.clone()))
+        .collect();
+    let Outgoing::Commit(out) = g.add(&candidates).unwrap() else {
+        panic!()
+    };
+    std::fs::write(dir.path().join("welcome"), out.welcome.unwrap()).unwrap();
+    std::fs::write(dir.path().join("tree"), out.ratchet_tree.unwrap()).unwrap();
+    let Outgoing::Commit(upd) = g.self_update().unwrap() else {
+        panic!()
+    };
+    std::fs::write(dir.path().join("commit"), &upd.commit).unwrap();
+    drop((g, me, candidates));
+    writeln!(child.stdin.take().unwrap(), "go").unwrap();
+    let out = lines.next().unwrap().unwrap();
+    let parts: Vec<&str> = out.split_whitespace().collect();
+    println!(
+        "| {n} | one member, own process (mls-rs engine): join {}; process a commit {}; peak RSS {} MB |",
+        parts[1], parts[2], parts[3]
+    );
+    child.wait().unwrap();
+}
+
 fn main() {
+    if let Some(dir) = std::env::var_os("KAICHI_BENCH_MEMBER_CHILD") {
+        member_child(std::path::Path::new(&dir));
+        return;
+    }
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
     let sizes: Vec<u32> = std::env::var("KAICHI_BENCH_GROUP_SIZES")
         .unwrap_or_else(|_| "10,100,1000".into())
@@ -557,6 +628,9 @@ fn main() {
         row("kaichi-groups, mls-rs engine", &ours);
         overhead(&ours, &theirs);
         session_figures(n, &kps);
+        if n >= 10_000 {
+            member_rss(n, &kps);
+        }
     }
     println!("peak RSS of this process: {} MB", peak_rss_mb());
 }
