@@ -429,6 +429,10 @@ pub(crate) struct NodeArgs {
     /// (processed, confirmed, finalized).
     #[arg(long, default_value = "confirmed", value_name = "LEVEL")]
     pub(crate) solana_commitment: String,
+    /// With --solana-rpc: most requests a second to the RPC (bursts of
+    /// twice that); a re-check of N members takes about N / RATE seconds.
+    #[arg(long, default_value_t = 20, value_name = "RATE")]
+    pub(crate) solana_rate: u32,
     /// With --solana-rpc: how often members' balances are re-checked
     /// (those under the minimum are removed).
     #[arg(long, default_value = "10m", value_name = "DURATION")]

@@ -295,6 +295,8 @@ fn node_processes_request_to_join_through_a_solana_rpc() {
             &surfnet.rpc,
             "--solana-commitment",
             "finalized",
+            "--solana-rate",
+            "50",
         ],
         None,
     );

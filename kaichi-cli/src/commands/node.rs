@@ -129,7 +129,9 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
             .context("--solana-commitment")?;
         let config = kaichi_transport::solana::SolanaRpcConfig::new(url)
             .context("--solana-rpc")?
-            .commitment(commitment);
+            .commitment(commitment)
+            .rate(args.solana_rate, args.solana_rate.saturating_mul(2))
+            .context("--solana-rate")?;
         let every = crate::duration::parse(&args.token_recheck).context("--token-recheck")?;
         let rpc = kaichi_transport::solana::SolanaRpc::new(config);
         options.push(Box::new(move |c| c.solana_rpc(rpc).token_recheck(every)));
