@@ -41,6 +41,12 @@ pub struct BlockRequest {
     /// gated on this mint (32 bytes).
     #[prost(bytes = "vec", tag = "6")]
     pub token_groups: Vec<u8>,
+    /// Blobs (CIDs: raw blocks, or chunked blobs' manifests) for a relay to
+    /// fetch from the requester over Bitswap and pin: a Welcome and its
+    /// ratchet tree, for a new member who comes online when the inviter is
+    /// gone. At most [`MAX_PIN_ROOTS`] a request.
+    #[prost(bytes = "vec", repeated, tag = "7")]
+    pub pin_roots: Vec<Vec<u8>>,
 }
 
 /// Held notifications (for a mailbox request to a relay) and a group's log.
@@ -57,6 +63,9 @@ pub struct BlockResponse {
     #[prost(message, repeated, tag = "4")]
     pub token_groups: Vec<TokenGroupAnnouncement>,
 }
+
+/// Most blob CIDs one request asks a relay to pin.
+pub const MAX_PIN_ROOTS: usize = 16;
 
 /// A token-holder group its sequencer (the answering peer) announces.
 #[derive(Clone, PartialEq, prost::Message)]

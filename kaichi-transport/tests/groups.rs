@@ -595,3 +595,40 @@ async fn members_are_added_from_key_packages_in_hand_in_one_commit() {
     assert_eq!(alice.node.groups().await.unwrap()[0].epoch, 1);
     alice.node.shutdown().await;
 }
+
+/// The inviter pushes the Welcome and tree to its relay, which fetches and
+/// pins them: a new member who comes online when the inviter is gone joins
+/// from the relay alone (the invitation waited in its mailbox there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_member_joins_from_a_relay_after_the_inviter_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = common::start_relay(100).await;
+    let alice = start_member(101, dir.path()).await;
+    let bob = start_member(102, dir.path()).await;
+    for p in [&alice, &bob] {
+        p.node.dial(relay.addr.clone()).await.unwrap();
+    }
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    // Bob's KeyPackage, as his document lists it, taken before he goes.
+    let doc = kaichi_identity::document::verify_document(
+        &bob.document,
+        kaichi_test_support::identity::now(),
+    )
+    .unwrap();
+    let kp_cid = cid::Cid::try_from(doc.key_packages()[0].as_slice()).unwrap();
+    let kp = bob.node.get_block(&kp_cid).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    bob.node.shutdown().await;
+
+    let group = alice.node.create_group("later").await.unwrap().id;
+    alice.node.add_members(group, vec![kp]).await.unwrap();
+    // The relay fetches and pins the Welcome and tree; then Alice goes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    alice.node.shutdown().await;
+
+    let mut bob = start_member(102, dir.path()).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    assert_eq!(joined(&mut bob).await, group);
+    bob.node.shutdown().await;
+    relay.node.shutdown().await;
+}

@@ -273,6 +273,13 @@ impl Relay {
         admitted
     }
 
+    /// Whether this relay pins for `peer` (relay mode, and room for it).
+    pub(super) fn pins_for(&self, peer: &PeerId) -> bool {
+        self.limits.is_some_and(|limits| {
+            self.pinned_by.contains_key(peer) || self.pinned_by.len() < limits.max_topics
+        })
+    }
+
     /// A connected peer said it is a relay: it will pin our blocks.
     /// `true` when it was not in use yet (it has nothing of ours so far).
     pub(super) fn relay_identified(&mut self, peer: PeerId) -> bool {
@@ -345,6 +352,39 @@ impl Engine {
                 .behaviour_mut()
                 .blocks
                 .send_request(&relay, request);
+        }
+    }
+
+    /// Asks every relay in use to fetch and pin blobs we serve (a Welcome
+    /// and its tree), so they outlive our being online.
+    pub(super) fn pin_blobs_at_relays(&mut self, roots: &[Cid]) {
+        let relays: Vec<PeerId> = self.relay.pin_targets().collect();
+        for relay in relays {
+            let request = BlockRequest {
+                pin_roots: roots.iter().map(|c| c.to_bytes()).collect(),
+                ..Default::default()
+            };
+            self.swarm
+                .behaviour_mut()
+                .blocks
+                .send_request(&relay, request);
+        }
+    }
+
+    /// Relay: walks and pins the blobs a user asks for (fetched from it
+    /// over Bitswap), when this node pins for that user at all.
+    pub(super) fn pin_roots(&mut self, peer: &PeerId, roots: &[Vec<u8>]) {
+        if !self.relay.pins_for(peer) {
+            return;
+        }
+        let roots: Vec<Cid> = roots
+            .iter()
+            .take(crate::exchange::MAX_PIN_ROOTS)
+            .filter_map(|r| Cid::try_from(r.as_slice()).ok())
+            .filter(|c| kaichi_privatelog::blob::kind(c).is_ok())
+            .collect();
+        if !roots.is_empty() {
+            self.walk_pins(*peer, roots);
         }
     }
 

@@ -24,6 +24,13 @@ pub(crate) struct PendingWelcome {
     tree: cid::Cid,
 }
 
+impl PendingWelcome {
+    /// The Welcome's and the tree's blob CIDs.
+    pub(crate) fn blobs(&self) -> [cid::Cid; 2] {
+        [self.welcome, self.tree]
+    }
+}
+
 impl Engine {
     /// Invites `member` to `which`: straight away when their KeyPackage
     /// references are known, after looking their document up otherwise.

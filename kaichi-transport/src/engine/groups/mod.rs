@@ -259,7 +259,12 @@ impl Engine {
                     ratchet_tree,
                     to,
                 } => match self.store_welcome(group, &welcome, &ratchet_tree) {
-                    Ok(pending) => self.deliver_welcome(&pending, &to),
+                    Ok(pending) => {
+                        // Relays keep them for a new member who comes
+                        // online after we are gone.
+                        self.pin_blobs_at_relays(&pending.blobs());
+                        self.deliver_welcome(&pending, &to);
+                    }
                     Err(e) => tracing::warn!(%group, %e, "could not store a Welcome"),
                 },
                 SessionOutput::Message {

@@ -338,6 +338,9 @@ impl Engine {
                 if !request.pin.is_empty() {
                     self.pin(&peer, &request.pin);
                 }
+                if !request.pin_roots.is_empty() {
+                    self.pin_roots(&peer, &request.pin_roots);
+                }
                 let group_messages = if request.group.is_empty() {
                     Vec::new()
                 } else {
