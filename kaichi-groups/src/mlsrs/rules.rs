@@ -5,12 +5,14 @@
 //! encrypted (PrivateMessage) and the ratchet tree travels out of band.
 
 use kaichi_identity::IpnsName;
-use mls_rs::MlsRules;
 use mls_rs::client_builder::PaddingMode;
+use mls_rs::group::proposal::{AddProposal, RemoveProposal};
 use mls_rs::group::{GroupContext, Roster, Sender};
+use mls_rs::mls_rules::ProposalInfo;
 use mls_rs::mls_rules::{
     CommitDirection, CommitOptions, CommitSource, EncryptionOptions, ProposalBundle,
 };
+use mls_rs::{ExtensionList, MlsRules};
 
 use super::identity::SharedDevices;
 use super::{RuleError, metadata_of};
@@ -111,48 +113,113 @@ impl<P: GroupPolicy + Clone + Send + Sync> KaichiRules<P> {
         };
         self.policy.may_commit(ctx, &by)?;
         for p in proposals.add_proposals() {
-            let proposer = self.name_of(roster, &p.sender)?;
-            let name = super::identity::bind(p.proposal.signing_identity(), &*self.devices)
-                .map_err(RuleError::Credential)?;
-            self.policy.may_add(ctx, &proposer, &name, None)?;
+            self.check_add(ctx, roster, p)?;
         }
         for p in proposals.remove_proposals() {
-            let proposer = self.name_of(roster, &p.sender)?;
-            let member = roster
-                .member_with_index(p.proposal.to_remove())
-                .map_err(|_| RuleError::Denied(Denied::EmptyLeaf))?;
-            let member = super::identity::bind(&member.signing_identity, &*self.devices)
-                .map_err(RuleError::Credential)?;
-            self.policy.may_remove(ctx, &proposer, &member)?;
+            self.check_remove(ctx, roster, p)?;
         }
         for p in proposals.group_context_ext_proposals() {
-            let proposer = self.name_of(roster, &p.sender)?;
-            self.policy.may_change_metadata(ctx, &proposer)?;
-            let value = p
-                .proposal
-                .get(super::METADATA_TYPE)
-                .map(|e| e.extension_data);
-            // A Kaichi group keeps its metadata; a plain one may gain it.
-            let new = match (metadata.is_plain(), value) {
-                (false, None) => {
-                    return Err(RuleError::Metadata(
-                        crate::metadata::MetadataDecodeError::Missing,
-                    ));
-                }
-                (_, Some(v)) => GroupMetadata::decode(&v)?,
-                (true, None) => metadata.clone(),
-            };
-            if let Some(s) = new.sequencer
-                && !ctx.is_member(&s)
-            {
-                return Err(RuleError::Denied(Denied::SequencerNotAMember(s)));
-            }
+            self.check_metadata(ctx, roster, p)?;
         }
         if !proposals.reinit_proposals().is_empty()
             || !proposals.external_init_proposals().is_empty()
         {
             return Err(RuleError::Unsupported);
         }
+        Ok(())
+    }
+
+    fn check_add(
+        &self,
+        ctx: PolicyContext<'_>,
+        roster: &Roster<'_>,
+        p: &ProposalInfo<AddProposal>,
+    ) -> Result<(), RuleError> {
+        let proposer = self.name_of(roster, &p.sender)?;
+        let name = super::identity::bind(p.proposal.signing_identity(), &*self.devices)
+            .map_err(RuleError::Credential)?;
+        self.policy.may_add(ctx, &proposer, &name, None)?;
+        Ok(())
+    }
+
+    fn check_remove(
+        &self,
+        ctx: PolicyContext<'_>,
+        roster: &Roster<'_>,
+        p: &ProposalInfo<RemoveProposal>,
+    ) -> Result<(), RuleError> {
+        let proposer = self.name_of(roster, &p.sender)?;
+        let member = roster
+            .member_with_index(p.proposal.to_remove())
+            .map_err(|_| RuleError::Denied(Denied::EmptyLeaf))?;
+        let member = super::identity::bind(&member.signing_identity, &*self.devices)
+            .map_err(RuleError::Credential)?;
+        self.policy.may_remove(ctx, &proposer, &member)?;
+        Ok(())
+    }
+
+    fn check_metadata(
+        &self,
+        ctx: PolicyContext<'_>,
+        roster: &Roster<'_>,
+        p: &ProposalInfo<ExtensionList>,
+    ) -> Result<(), RuleError> {
+        let proposer = self.name_of(roster, &p.sender)?;
+        self.policy.may_change_metadata(ctx, &proposer)?;
+        let value = p
+            .proposal
+            .get(super::METADATA_TYPE)
+            .map(|e| e.extension_data);
+        // A Kaichi group keeps its metadata; a plain one may gain it.
+        let new = match (ctx.metadata.is_plain(), value) {
+            (false, None) => {
+                return Err(RuleError::Metadata(
+                    crate::metadata::MetadataDecodeError::Missing,
+                ));
+            }
+            (_, Some(v)) => GroupMetadata::decode(&v)?,
+            (true, None) => ctx.metadata.clone(),
+        };
+        if let Some(s) = new.sequencer
+            && !ctx.is_member(&s)
+        {
+            return Err(RuleError::Denied(Denied::SequencerNotAMember(s)));
+        }
+        Ok(())
+    }
+
+    /// Our own commit: proposals received by reference (mls-rs caches every
+    /// one it receives, refused or not) are checked again, and those the
+    /// policy refuses are left out, so a refused proposal can never ride
+    /// in on the sequencer's next commit. Our own proposals and the
+    /// operation's own changes were checked before the commit was built.
+    fn drop_refused(
+        &self,
+        roster: &Roster<'_>,
+        context: &GroupContext,
+        proposals: &mut ProposalBundle,
+    ) -> Result<(), RuleError> {
+        let metadata = metadata_of(context)?;
+        let members = RosterMembers {
+            roster,
+            devices: &self.devices,
+        };
+        let ctx = PolicyContext {
+            metadata: &metadata,
+            members: &members,
+        };
+        let keep = |by_ref: bool, checked: Result<(), RuleError>| -> Result<bool, RuleError> {
+            Ok(!by_ref || checked.is_ok())
+        };
+        proposals.retain_by_type::<AddProposal, _, _>(|p| {
+            keep(p.is_by_reference(), self.check_add(ctx, roster, p))
+        })?;
+        proposals.retain_by_type::<RemoveProposal, _, _>(|p| {
+            keep(p.is_by_reference(), self.check_remove(ctx, roster, p))
+        })?;
+        proposals.retain_by_type::<ExtensionList, _, _>(|p| {
+            keep(p.is_by_reference(), self.check_metadata(ctx, roster, p))
+        })?;
         Ok(())
     }
 }
@@ -168,9 +235,13 @@ impl<P: GroupPolicy + Clone + Send + Sync> MlsRules for KaichiRules<P> {
         context: &GroupContext,
         proposals: ProposalBundle,
     ) -> Result<ProposalBundle, RuleError> {
-        // The local operations check the policy before they commit.
+        // The local operations check the policy before they commit; what
+        // they carry from the cache is checked again.
+        let mut proposals = proposals;
         if direction == CommitDirection::Receive {
             self.check(&source, roster, context, &proposals)?;
+        } else {
+            self.drop_refused(roster, context, &mut proposals)?;
         }
         Ok(proposals)
     }
