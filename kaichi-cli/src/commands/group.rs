@@ -269,37 +269,13 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             mint,
             wait,
         } => {
-            let wait_secs = crate::duration::parse(&wait).context("--wait")?.as_secs();
-            let v = through_node(
-                profile,
-                &Request::GroupRequest {
-                    group,
-                    sequencer,
-                    mint,
-                    wait_secs,
-                },
-            )?;
-            let outcomes = v["outcomes"].as_array().cloned().unwrap_or_default();
-            let mut lines = Vec::new();
-            for o in &outcomes {
-                let what = match o["outcome"].as_str() {
-                    Some("joined") => "joined".to_owned(),
-                    Some("refused") => format!("refused: {}", o["reason"].as_str().unwrap_or("")),
-                    _ => "pending: no answer yet (the sequencer may be offline)".to_owned(),
-                };
-                lines.push(format!(
-                    "{} ({}): {what}",
-                    o["name"].as_str().unwrap_or(""),
-                    o["group"].as_str().unwrap_or("")
-                ));
-            }
-            if outcomes.is_empty() {
-                lines.push("no group is gated on this mint (none found in the DHT)".to_owned());
-            }
-            emit(json, &v, &lines.join("\n"))?;
-            if outcomes.iter().any(|o| o["outcome"] == "refused") {
-                return Ok(ExitCode::from(1));
-            }
+            let request = super::group_request::JoinRequest {
+                group,
+                sequencer,
+                mint,
+                wait,
+            };
+            return super::group_request::run(profile, request, json, through_node);
         }
         GroupCommand::Send {
             group,

@@ -6,6 +6,7 @@ mod demo;
 mod dm;
 mod files;
 mod group;
+mod group_request;
 mod id;
 mod ipns;
 mod log;

@@ -95,15 +95,37 @@ impl<P: GroupPolicy + Clone + Send + Sync> KaichiRules<P> {
         context: &GroupContext,
         proposals: &ProposalBundle,
     ) -> Result<(), RuleError> {
+        self.in_context(roster, context, |ctx| {
+            self.check_in(ctx, source, roster, proposals)
+        })
+    }
+
+    /// Runs `f` with the policy's view of the group: its metadata and
+    /// roster (members bound through the known device grants).
+    fn in_context<T>(
+        &self,
+        roster: &Roster<'_>,
+        context: &GroupContext,
+        f: impl FnOnce(PolicyContext<'_>) -> Result<T, RuleError>,
+    ) -> Result<T, RuleError> {
         let metadata = metadata_of(context)?;
         let members = RosterMembers {
             roster,
             devices: &self.devices,
         };
-        let ctx = PolicyContext {
+        f(PolicyContext {
             metadata: &metadata,
             members: &members,
-        };
+        })
+    }
+
+    fn check_in(
+        &self,
+        ctx: PolicyContext<'_>,
+        source: &CommitSource,
+        roster: &Roster<'_>,
+        proposals: &ProposalBundle,
+    ) -> Result<(), RuleError> {
         let by = match source {
             CommitSource::ExistingMember(m) => {
                 super::identity::bind(&m.signing_identity, &*self.devices)
@@ -199,28 +221,20 @@ impl<P: GroupPolicy + Clone + Send + Sync> KaichiRules<P> {
         context: &GroupContext,
         proposals: &mut ProposalBundle,
     ) -> Result<(), RuleError> {
-        let metadata = metadata_of(context)?;
-        let members = RosterMembers {
-            roster,
-            devices: &self.devices,
-        };
-        let ctx = PolicyContext {
-            metadata: &metadata,
-            members: &members,
-        };
-        let keep = |by_ref: bool, checked: Result<(), RuleError>| -> Result<bool, RuleError> {
-            Ok(!by_ref || checked.is_ok())
-        };
-        proposals.retain_by_type::<AddProposal, _, _>(|p| {
-            keep(p.is_by_reference(), self.check_add(ctx, roster, p))
-        })?;
-        proposals.retain_by_type::<RemoveProposal, _, _>(|p| {
-            keep(p.is_by_reference(), self.check_remove(ctx, roster, p))
-        })?;
-        proposals.retain_by_type::<ExtensionList, _, _>(|p| {
-            keep(p.is_by_reference(), self.check_metadata(ctx, roster, p))
-        })?;
-        Ok(())
+        self.in_context(roster, context, |ctx| {
+            let keep = |by_ref: bool, checked: Result<(), RuleError>| -> Result<bool, RuleError> {
+                Ok(!by_ref || checked.is_ok())
+            };
+            proposals.retain_by_type::<AddProposal, _, _>(|p| {
+                keep(p.is_by_reference(), self.check_add(ctx, roster, p))
+            })?;
+            proposals.retain_by_type::<RemoveProposal, _, _>(|p| {
+                keep(p.is_by_reference(), self.check_remove(ctx, roster, p))
+            })?;
+            proposals.retain_by_type::<ExtensionList, _, _>(|p| {
+                keep(p.is_by_reference(), self.check_metadata(ctx, roster, p))
+            })
+        })
     }
 }
 
