@@ -124,6 +124,17 @@ pub enum RpcAnswerError {
     Overflow,
 }
 
+/// Shortens `s` to at most `max` bytes, at a character boundary.
+fn cut(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut at = max;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+    }
+}
+
 fn malformed(what: &'static str) -> RpcAnswerError {
     RpcAnswerError::Malformed { what }
 }
@@ -148,20 +159,14 @@ pub fn parse_balance(
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        if message.len() > MAX_ERROR_MESSAGE {
-            let mut cut = MAX_ERROR_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
+        cut(&mut message, MAX_ERROR_MESSAGE);
         return Err(RpcAnswerError::Rpc { code, message });
     }
     match answer.get("id") {
         Some(Value::Number(n)) if n.as_u64() == Some(id) => {}
         Some(other) => {
             let mut got = other.to_string();
-            got.truncate(32);
+            cut(&mut got, 32);
             return Err(RpcAnswerError::WrongId { expected: id, got });
         }
         None => return Err(malformed("no id")),

@@ -133,6 +133,22 @@ fn foreign_accounts_wrong_ids_and_errors_are_refused() {
     );
 }
 
+#[test]
+fn long_and_non_ascii_texts_from_the_rpc_are_cut_at_character_boundaries() {
+    let id = format!("\"{}\"", "é".repeat(40));
+    let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"value":[]}}}}"#);
+    match parse_balance(body.as_bytes(), 1, &w(1), &w(2)) {
+        Err(RpcAnswerError::WrongId { got, .. }) => assert!(got.len() <= 32),
+        other => panic!("{other:?}"),
+    }
+    let message = "ü".repeat(300);
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"error":{{"code":-1,"message":"{message}"}}}}"#);
+    match parse_balance(body.as_bytes(), 1, &w(1), &w(2)) {
+        Err(RpcAnswerError::Rpc { message, .. }) => assert!(message.len() <= 256),
+        other => panic!("{other:?}"),
+    }
+}
+
 proptest! {
     #[test]
     fn the_balance_is_the_exact_sum_or_an_overflow(amounts in proptest::collection::vec(any::<u64>(), 0..8)) {

@@ -149,11 +149,13 @@ impl<Q: Hash + Eq, O: Hash + Eq, R> TokenFinds<Q, O, R> {
             if mint != find.mint || find.found.iter().any(|f| f.group == group) {
                 continue;
             }
+            // A name no longer than a group's may be, cut at a character.
             let mut name = a.name.clone();
-            name.truncate(kaichi_groups::metadata::MAX_NAME_BYTES.min(name.len()));
-            while !name.is_char_boundary(name.len()) {
-                name.pop();
+            let mut at = kaichi_groups::metadata::MAX_NAME_BYTES.min(name.len());
+            while !name.is_char_boundary(at) {
+                at -= 1;
             }
+            name.truncate(at);
             find.found.push(TokenGroupInfo {
                 group,
                 name,
@@ -330,6 +332,23 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].sequencer, IpnsName::from_peer_id(a));
         assert_eq!(found[0].minimum, 5);
+    }
+
+    #[test]
+    fn a_long_non_ascii_name_is_cut_at_a_character() {
+        let mut f: TokenFinds<u32, u32, ()> = TokenFinds::new();
+        let t0 = Instant::now();
+        let (me, a) = (PeerId::random(), PeerId::random());
+        f.start(WalletAddress::from_bytes([9; 32]), 1, (), t0);
+        let find = f.find_of(&1).unwrap();
+        f.providers(&1, [a], true, &me).unwrap();
+        f.asking(find, 10, a);
+        let mut long = ann(1, 9);
+        long.name = "ü".repeat(1_000);
+        f.answered(&10, Some(&[long]));
+        let (_, found) = f.finished(t0).pop().unwrap();
+        assert!(found[0].name.len() <= kaichi_groups::metadata::MAX_NAME_BYTES);
+        assert!(found[0].name.starts_with('ü'));
     }
 
     #[test]
