@@ -58,13 +58,19 @@ pub(super) struct BalanceRead {
     result: Result<u64, crate::solana::RpcError>,
 }
 
-/// A re-check round of one group: the members still being read and those
-/// found under the minimum.
-#[derive(Debug, Default)]
+/// A re-check round of one group: the members not read yet, the reads in
+/// flight, and those found under the minimum.
+#[derive(Debug)]
 struct Round {
+    mint: WalletAddress,
+    queue: VecDeque<(IpnsName, WalletAddress)>,
     waiting: usize,
     under: Vec<IpnsName>,
 }
+
+/// Most reads in flight for re-checks, all groups together (the rest of
+/// [`MAX_READS`] stays free for join requests).
+pub(super) const MAX_RECHECK_READS: usize = MAX_READS / 2;
 
 /// Replay and rate bounds, reads in flight, re-check rounds (sans-IO).
 pub(super) struct JoinChecks {
@@ -135,11 +141,60 @@ impl JoinChecks {
             return None;
         }
         self.next_read += 1;
-        if let ReadFor::Recheck { group, .. } = &what {
-            self.rounds.entry(*group).or_default().waiting += 1;
-        }
         self.reads.insert(self.next_read, what);
         Some(self.next_read)
+    }
+
+    /// A re-check round of `group` (gated on `mint`) over `members` (name,
+    /// wallet); `false` when one runs already or there is nobody to read.
+    pub(super) fn start_round(
+        &mut self,
+        group: GroupId,
+        mint: WalletAddress,
+        members: Vec<(IpnsName, WalletAddress)>,
+    ) -> bool {
+        if self.rounds.contains_key(&group) || members.is_empty() {
+            return false;
+        }
+        self.rounds.insert(
+            group,
+            Round {
+                mint,
+                queue: members.into(),
+                waiting: 0,
+                under: Vec::new(),
+            },
+        );
+        true
+    }
+
+    /// The next reads of `group`'s round to start (read id, wallet, mint),
+    /// as many as [`MAX_RECHECK_READS`] allows: a round of any size goes
+    /// through in turns.
+    pub(super) fn next_rechecks(
+        &mut self,
+        group: GroupId,
+    ) -> Vec<(u64, WalletAddress, WalletAddress)> {
+        let in_flight: usize = self.rounds.values().map(|r| r.waiting).sum();
+        let mut room = MAX_RECHECK_READS
+            .saturating_sub(in_flight)
+            .min(MAX_READS.saturating_sub(self.reads.len()));
+        let mut out = Vec::new();
+        let Some(round) = self.rounds.get_mut(&group) else {
+            return out;
+        };
+        while room > 0 {
+            let Some((name, wallet)) = round.queue.pop_front() else {
+                break;
+            };
+            self.next_read += 1;
+            self.reads
+                .insert(self.next_read, ReadFor::Recheck { group, name });
+            round.waiting += 1;
+            room -= 1;
+            out.push((self.next_read, wallet, round.mint));
+        }
+        out
     }
 
     /// Whether a re-check round of `group` is running.
@@ -165,7 +220,7 @@ impl JoinChecks {
         if under {
             round.under.push(name);
         }
-        if round.waiting > 0 {
+        if round.waiting > 0 || !round.queue.is_empty() {
             return None;
         }
         self.rounds.remove(&group).map(|r| r.under)
@@ -280,8 +335,9 @@ impl Engine {
                     }
                     _ => false,
                 };
-                if let Some(remove) = self.token.checks.recheck_result(group, name, under) {
-                    self.remove_under_minimum(group, &remove);
+                match self.token.checks.recheck_result(group, name, under) {
+                    Some(remove) => self.remove_under_minimum(group, &remove),
+                    None => self.spawn_rechecks(group),
                 }
             }
         }
@@ -419,9 +475,9 @@ impl Engine {
     /// Re-checks the members of every token-holder group this node
     /// sequences (whose round is not still running).
     pub(super) fn recheck_members(&mut self) {
-        let Some(rpc) = self.config.solana_rpc.clone() else {
+        if self.config.solana_rpc.is_none() {
             return;
-        };
+        }
         let me = self.groups.session.me();
         let gated: Vec<(GroupId, WalletAddress, Vec<IpnsName>)> = self
             .groups
@@ -439,29 +495,35 @@ impl Engine {
                 continue;
             }
             let mut seen = HashSet::new();
+            let mut members = Vec::new();
             for name in names {
                 // The sequencer itself, and each identity once (its devices
                 // count under its wallet).
                 if name == own || !seen.insert(name) {
                     continue;
                 }
-                let Some(peer) = self.known_peer(&name) else {
-                    tracing::debug!(%name, "a member's wallet is unknown: not re-checked");
-                    continue;
-                };
-                let Some(id) = self
-                    .token
-                    .checks
-                    .start_read(ReadFor::Recheck { group, name })
-                else {
-                    break;
-                };
-                let (rpc, tx, wallet) = (rpc.clone(), self.token.results_tx.clone(), peer.wallet);
-                tokio::spawn(async move {
-                    let result = rpc.fetch_balance(&wallet, &mint).await;
-                    let _ = tx.send(BalanceRead { id, result }).await;
-                });
+                match self.known_peer(&name) {
+                    Some(peer) => members.push((name, peer.wallet)),
+                    None => tracing::debug!(%name, "a member's wallet is unknown: not re-checked"),
+                }
             }
+            if self.token.checks.start_round(group, mint, members) {
+                self.spawn_rechecks(group);
+            }
+        }
+    }
+
+    /// Starts the next reads of `group`'s re-check round.
+    fn spawn_rechecks(&mut self, group: GroupId) {
+        let Some(rpc) = self.config.solana_rpc.clone() else {
+            return;
+        };
+        for (id, wallet, mint) in self.token.checks.next_rechecks(group) {
+            let (rpc, tx) = (rpc.clone(), self.token.results_tx.clone());
+            tokio::spawn(async move {
+                let result = rpc.fetch_balance(&wallet, &mint).await;
+                let _ = tx.send(BalanceRead { id, result }).await;
+            });
         }
     }
 
@@ -502,25 +564,48 @@ mod tests {
     }
 
     #[test]
-    fn a_round_ends_when_every_member_was_read() {
+    fn a_round_of_any_size_goes_through_in_turns_and_ends_when_every_member_was_read() {
         let mut c = JoinChecks::new();
         let g = GroupId::from_slice(&[7; 32]).unwrap_or_else(|_| unreachable!());
-        let a = c.start_read(ReadFor::Recheck {
-            group: g,
-            name: name(1),
-        });
-        let b = c.start_read(ReadFor::Recheck {
-            group: g,
-            name: name(2),
-        });
+        let mint = WalletAddress::from_bytes([9; 32]);
+        let n = MAX_RECHECK_READS + 100;
+        let members: Vec<(IpnsName, WalletAddress)> = (0..n)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..4].copy_from_slice(&(i as u32).to_le_bytes());
+                let name = kaichi_identity::IpnsKeypair::from_seed(&seed).name();
+                (name, WalletAddress::from_bytes(seed))
+            })
+            .collect();
+        assert!(c.start_round(g, mint, members.clone()));
+        assert!(
+            !c.start_round(g, mint, members.clone()),
+            "one round at a time"
+        );
         assert!(c.rechecking(&g));
-        assert!(matches!(
-            c.read_done(a.unwrap_or_default()),
-            Some(ReadFor::Recheck { .. })
-        ));
-        assert_eq!(c.recheck_result(g, name(1), true), None);
-        assert!(c.read_done(b.unwrap_or_default()).is_some());
-        assert_eq!(c.recheck_result(g, name(2), false), Some(vec![name(1)]));
+        let mut reads = c.next_rechecks(g);
+        assert_eq!(reads.len(), MAX_RECHECK_READS);
+        // Every member read once; the first 3 are under the minimum.
+        let mut done = 0;
+        let mut removed = None;
+        while let Some((id, wallet, m)) = reads.pop() {
+            assert_eq!(m, mint);
+            let Some(ReadFor::Recheck { name, .. }) = c.read_done(id) else {
+                panic!("a re-check read")
+            };
+            let index = members.iter().position(|(n, w)| *n == name && *w == wallet);
+            let under = index.is_some_and(|i| i < 3);
+            done += 1;
+            match c.recheck_result(g, name, under) {
+                Some(r) => removed = Some(r),
+                None => reads.extend(c.next_rechecks(g)),
+            }
+        }
+        assert_eq!(done, n);
+        let removed: HashSet<IpnsName> = removed.unwrap_or_default().into_iter().collect();
+        let expected: HashSet<IpnsName> = members[..3].iter().map(|(n, _)| *n).collect();
+        assert_eq!(removed, expected);
         assert!(!c.rechecking(&g));
+        assert!(!c.start_round(g, mint, Vec::new()), "nobody to read");
     }
 }
