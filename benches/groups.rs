@@ -302,16 +302,31 @@ fn rs_member(i: u32) -> RsMember<AdminPolicy> {
     RsMember::new(&signer(i), AdminPolicy, std::sync::Arc::new(NoDevices))
 }
 
+/// The creator (member 0) and its group, with `kps` and `joiner` as the
+/// candidates of the bulk add (not yet committed).
+fn creator_with(
+    kps: &[Vec<u8>],
+    joiner: &[u8],
+) -> (
+    RsMember<AdminPolicy>,
+    kaichi_groups::mlsrs::RsGroup<AdminPolicy>,
+    Vec<Candidate>,
+) {
+    let me = rs_member(0);
+    let g = me.create(NewGroup::named("bench")).unwrap();
+    let candidates = kps
+        .iter()
+        .map(Vec::as_slice)
+        .chain([joiner])
+        .map(|kp| Candidate::new(kp.to_vec()))
+        .collect();
+    (me, g, candidates)
+}
+
 fn kaichi_rs(n: u32, kps: &[Vec<u8>]) -> Figures {
     let joiner = rs_member(n - 1);
     let jkp = joiner.key_package().unwrap();
-    let me = rs_member(0);
-    let mut g = me.create(NewGroup::named("bench")).unwrap();
-    let candidates: Vec<Candidate> = kps
-        .iter()
-        .chain([&jkp])
-        .map(|kp| Candidate::new(kp.clone()))
-        .collect();
+    let (_me, mut g, candidates) = creator_with(kps, &jkp);
     let t = Instant::now();
     let Outgoing::Commit(out) = g.add(&candidates).unwrap() else {
         panic!()
@@ -519,13 +534,7 @@ fn member_rss(n: u32, kps: &[Vec<u8>]) {
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     assert_eq!(lines.next().unwrap().unwrap(), "kp");
     let jkp = std::fs::read(dir.path().join("kp")).unwrap();
-    let me = rs_member(0);
-    let mut g = me.create(NewGroup::named("bench")).unwrap();
-    let candidates: Vec<Candidate> = kps
-        .iter()
-        .chain([&jkp])
-        .map(|kp| Candidate::new(kp.clone()))
-        .collect();
+    let (me, mut g, candidates) = creator_with(kps, &jkp);
     let Outgoing::Commit(out) = g.add(&candidates).unwrap() else {
         panic!()
     };
