@@ -691,15 +691,18 @@ where
         interim_transcript_hash: InterimTranscriptHash,
         confirmation_tag: &ConfirmationTag,
         provisional_public_state: ProvisionalState,
-    ) -> Result<(), MlsError> {
+    ) -> Result<Option<crate::tree_kem::TreeKemPublic>, MlsError> {
         self.state.context = provisional_public_state.group_context;
         #[cfg(feature = "by_ref_proposal")]
         self.state.proposals.clear();
         self.state.interim_transcript_hash = interim_transcript_hash;
-        self.state.public_tree = provisional_public_state.public_tree;
+        let prior_tree = core::mem::replace(
+            &mut self.state.public_tree,
+            provisional_public_state.public_tree,
+        );
         self.state.confirmation_tag = confirmation_tag.clone();
 
-        Ok(())
+        Ok(Some(prior_tree))
     }
 
     fn identity_provider(&self) -> Self::IdentityProvider {

@@ -74,7 +74,7 @@ impl<'a> ExportedTree<'a> {
                         .get(cp.path as usize)
                         .and_then(Option::as_ref)
                         .and_then(|n| match n {
-                            Node::Parent(p) => Some(p),
+                            Node::Parent(p) => Some(&**p),
                             Node::Leaf(_) => None,
                         })
                 })
@@ -89,7 +89,7 @@ impl<'a> ExportedTree<'a> {
     /// out of range.
     pub fn get_parent(&self, index: NodeIndex) -> Result<Option<&Parent>, MlsError> {
         let parent = self.0.borrow_node(index)?.as_ref().and_then(|n| match n {
-            Node::Parent(p) => Some(p),
+            Node::Parent(p) => Some(&**p),
             Node::Leaf(_) => None,
         });
 
@@ -113,7 +113,7 @@ impl<'a> ExportedTree<'a> {
             .borrow_node(index.into())?
             .as_ref()
             .and_then(|n| match n {
-                Node::Leaf(l) => Some(l),
+                Node::Leaf(l) => Some(&**l),
                 Node::Parent(_) => None,
             });
 

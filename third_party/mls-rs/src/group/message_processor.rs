@@ -758,14 +758,15 @@ pub(crate) trait MessageProcessor: Send + Sync {
                 self.group_state_mut().pending_reinit = Some(reinit.proposal.clone());
                 CommitEffect::ReInit(reinit)
             } else if let Some(remove_proposal) = self_removed {
-                let new_epoch = NewEpoch::new(self.group_state().clone(), &provisional_state);
+                let new_epoch =
+                    NewEpoch::new(self.group_state().clone_without_tree(), &provisional_state);
                 CommitEffect::Removed {
                     remover: remove_proposal.sender,
                     new_epoch: Box::new(new_epoch),
                 }
             } else {
                 CommitEffect::NewEpoch(Box::new(NewEpoch::new(
-                    self.group_state().clone(),
+                    self.group_state().clone_without_tree(),
                     &provisional_state,
                 )))
             };
@@ -776,7 +777,8 @@ pub(crate) trait MessageProcessor: Send + Sync {
             feature = "self_remove_proposal"
         ))]
         let commit_effect = if let Some(self_remove_proposal) = self_removed_by_self {
-            let new_epoch = NewEpoch::new(self.group_state().clone(), &provisional_state);
+            let new_epoch =
+                NewEpoch::new(self.group_state().clone_without_tree(), &provisional_state);
             CommitEffect::Removed {
                 remover: self_remove_proposal.sender,
                 new_epoch: Box::new(new_epoch),
@@ -809,7 +811,8 @@ pub(crate) trait MessageProcessor: Send + Sync {
             .await?;
 
         if let Some(confirmation_tag) = &auth_content.auth.confirmation_tag {
-            if !is_self_removed {
+            let mut commit_effect = commit_effect;
+            let prior_tree = if !is_self_removed {
                 // Update the key schedule to calculate new private keys
                 self.update_key_schedule(
                     new_secrets,
@@ -817,7 +820,17 @@ pub(crate) trait MessageProcessor: Send + Sync {
                     confirmation_tag,
                     provisional_state,
                 )
-                .await?;
+                .await?
+            } else {
+                None
+            };
+            // Kaichi patch: the prior epoch's tree is moved into the effect
+            // once the new epoch is in place, not cloned up front.
+            if let CommitEffect::NewEpoch(e) | CommitEffect::Removed { new_epoch: e, .. } =
+                &mut commit_effect
+            {
+                e.prior_state.public_tree =
+                    prior_tree.unwrap_or_else(|| self.group_state().public_tree.clone());
             }
             Ok(CommitMessageDescription {
                 is_external: matches!(auth_content.content.sender, Sender::NewMemberCommit),
@@ -1000,7 +1013,7 @@ pub(crate) trait MessageProcessor: Send + Sync {
         interim_transcript_hash: InterimTranscriptHash,
         confirmation_tag: &ConfirmationTag,
         provisional_public_state: ProvisionalState,
-    ) -> Result<(), MlsError>;
+    ) -> Result<Option<TreeKemPublic>, MlsError>;
 }
 
 #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]

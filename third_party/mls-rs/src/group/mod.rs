@@ -2328,7 +2328,7 @@ where
         interim_transcript_hash: InterimTranscriptHash,
         confirmation_tag: &ConfirmationTag,
         provisional_state: ProvisionalState,
-    ) -> Result<(), MlsError> {
+    ) -> Result<Option<TreeKemPublic>, MlsError> {
         let commit_secret = if let Some(secrets) = secrets {
             self.private_tree = secrets.0;
             secrets.1
@@ -2392,7 +2392,8 @@ where
         self.state.context = provisional_state.group_context;
         self.state.interim_transcript_hash = interim_transcript_hash;
         self.key_schedule = key_schedule_result.key_schedule;
-        self.state.public_tree = provisional_state.public_tree;
+        let prior_tree =
+            core::mem::replace(&mut self.state.public_tree, provisional_state.public_tree);
         self.state.confirmation_tag = new_confirmation_tag;
 
         // Clear the proposals list
@@ -2407,7 +2408,7 @@ where
 
         self.pending_commit = Default::default();
 
-        Ok(())
+        Ok(Some(prior_tree))
     }
 
     fn mls_rules(&self) -> Self::MlsRules {

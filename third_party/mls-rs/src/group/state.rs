@@ -30,6 +30,20 @@ impl GroupState {
     pub fn context(&self) -> &GroupContext {
         &self.context
     }
+
+    /// Kaichi patch: a copy with an empty ratchet tree, for a prior epoch's
+    /// state whose tree is moved in afterwards.
+    pub(crate) fn clone_without_tree(&self) -> GroupState {
+        GroupState {
+            #[cfg(feature = "by_ref_proposal")]
+            proposals: self.proposals.clone(),
+            context: self.context.clone(),
+            public_tree: TreeKemPublic::new(),
+            interim_transcript_hash: self.interim_transcript_hash.clone(),
+            pending_reinit: self.pending_reinit.clone(),
+            confirmation_tag: self.confirmation_tag.clone(),
+        }
+    }
 }
 
 impl GroupState {

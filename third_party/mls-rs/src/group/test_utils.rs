@@ -547,10 +547,10 @@ impl MessageProcessor for GroupWithoutKeySchedule {
         _interim_transcript_hash: InterimTranscriptHash,
         _confirmation_tag: &ConfirmationTag,
         provisional_public_state: ProvisionalState,
-    ) -> Result<(), MlsError> {
+    ) -> Result<Option<crate::tree_kem::TreeKemPublic>, MlsError> {
         self.provisional_public_state = Some(provisional_public_state);
         self.secrets = secrets;
-        Ok(())
+        Ok(None)
     }
 
     #[cfg(all(feature = "export_key_generation", feature = "private_message"))]

@@ -48,6 +48,7 @@ pub mod node;
 pub mod parent_hash;
 pub mod path_secret;
 mod private;
+pub mod shared;
 mod tree_hash;
 pub mod tree_validator;
 pub mod update_path;

@@ -2,6 +2,7 @@
 // Copyright by contributors to this project.
 // SPDX-License-Identifier: (Apache-2.0 OR MIT)
 
+use super::shared::Shared;
 use super::leaf_node::LeafNode;
 use crate::client::MlsError;
 use crate::crypto::HpkePublicKey;
@@ -111,10 +112,11 @@ pub type NodeIndex = u32;
 #[allow(clippy::large_enum_variant)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(u8)]
-//TODO: Research if this should actually be a Box<Leaf> for memory / performance reasons
+// Kaichi patch: the contents are copy-on-write (see `shared.rs`), so a
+// clone of the tree copies one pointer per node.
 pub enum Node {
-    Leaf(LeafNode) = 1u8,
-    Parent(Parent) = 2u8,
+    Leaf(Shared<LeafNode>) = 1u8,
+    Parent(Shared<Parent>) = 2u8,
 }
 
 impl Node {
@@ -140,13 +142,13 @@ impl From<LeafNode> for Option<Node> {
 
 impl From<Parent> for Node {
     fn from(p: Parent) -> Self {
-        Node::Parent(p)
+        Node::Parent(Shared::new(p))
     }
 }
 
 impl From<LeafNode> for Node {
     fn from(l: LeafNode) -> Self {
-        Node::Leaf(l)
+        Node::Leaf(Shared::new(l))
     }
 }
 
@@ -162,7 +164,7 @@ impl NodeTypeResolver for Option<Node> {
     fn as_parent(&self) -> Result<&Parent, MlsError> {
         self.as_ref()
             .and_then(|n| match n {
-                Node::Parent(p) => Some(p),
+                Node::Parent(p) => Some(&**p),
                 Node::Leaf(_) => None,
             })
             .ok_or(MlsError::ExpectedNode)
@@ -171,7 +173,7 @@ impl NodeTypeResolver for Option<Node> {
     fn as_parent_mut(&mut self) -> Result<&mut Parent, MlsError> {
         self.as_mut()
             .and_then(|n| match n {
-                Node::Parent(p) => Some(p),
+                Node::Parent(p) => Some(&mut **p),
                 Node::Leaf(_) => None,
             })
             .ok_or(MlsError::ExpectedNode)
@@ -181,7 +183,7 @@ impl NodeTypeResolver for Option<Node> {
         self.as_ref()
             .and_then(|n| match n {
                 Node::Parent(_) => None,
-                Node::Leaf(l) => Some(l),
+                Node::Leaf(l) => Some(&**l),
             })
             .ok_or(MlsError::ExpectedNode)
     }
@@ -190,7 +192,7 @@ impl NodeTypeResolver for Option<Node> {
         self.as_mut()
             .and_then(|n| match n {
                 Node::Parent(_) => None,
-                Node::Leaf(l) => Some(l),
+                Node::Leaf(l) => Some(&mut **l),
             })
             .ok_or(MlsError::ExpectedNode)
     }
@@ -305,7 +307,7 @@ impl NodeVec {
         let node_index = self.validate_index(leaf_index.into())?;
 
         match self.get_mut(node_index).and_then(Option::take) {
-            Some(Node::Leaf(l)) => Ok(l),
+            Some(Node::Leaf(l)) => Ok(l.into_inner()),
             _ => Err(MlsError::RemovingNonExistingMember),
         }
     }

@@ -290,6 +290,21 @@ async fn tree_hash<P: CipherSuiteProvider>(
 
     let mut node_queue = VecDeque::with_capacity(leaves_to_update.len());
 
+    // Kaichi patch: each parent is queued once. Both children of a parent
+    // queued it, so every level hashed as many nodes as there were leaves
+    // (N log N hashes for a whole tree instead of 2N). The queue runs level
+    // by level (every leaf first, then each level's parents before the next
+    // level's), so a parent is still hashed after both of its children.
+    let mut queued = vec![false; hashes.len()];
+    let mut enqueue = |queue: &mut VecDeque<u32>, n: u32| {
+        if let Some(q) = queued.get_mut(n as usize) {
+            if !*q {
+                *q = true;
+                queue.push_back(n);
+            }
+        }
+    };
+
     for l in leaves_to_update.iter().filter(|l| ***l < num_leaves) {
         let leaf = (!filtered_leaves.contains(l))
             .then_some(nodes.borrow_as_leaf(*l).ok())
@@ -298,7 +313,7 @@ async fn tree_hash<P: CipherSuiteProvider>(
         hashes[2 * **l as usize] = TreeHash(hash_for_leaf(*l, leaf, cipher_suite_provider).await?);
 
         if let Some(ps) = (2 * **l).parent_sibling(&num_leaves) {
-            node_queue.push_back(ps.parent);
+            enqueue(&mut node_queue, ps.parent);
         }
     }
 
@@ -317,7 +332,7 @@ async fn tree_hash<P: CipherSuiteProvider>(
         hashes[n as usize] = hash;
 
         if let Some(ps) = n.parent_sibling(&num_leaves) {
-            node_queue.push_back(ps.parent);
+            enqueue(&mut node_queue, ps.parent);
         }
     }
 

@@ -15,21 +15,41 @@ use crate::{
     map::{LargeMap, LargeMapEntry},
 };
 
-#[cfg(feature = "tree_index")]
-use mls_rs_core::crypto::SignaturePublicKey;
-
 #[cfg(all(feature = "tree_index", feature = "std"))]
 use itertools::Itertools;
 
 #[cfg(all(feature = "tree_index", not(feature = "std")))]
 use alloc::collections::BTreeSet;
 
+/// A key of the tree index: a leaf's identity, signature key or HPKE key.
+///
+/// Kaichi patch: shared bytes, so cloning the index (once per commit created
+/// or processed) copies a pointer per key instead of allocating; encoded as
+/// the byte vector it was before.
 #[cfg(feature = "tree_index")]
-use mls_rs_core::crypto::HpkePublicKey;
+#[derive(Clone, PartialEq, Eq, MlsSize, MlsEncode, MlsDecode, Hash, PartialOrd, Ord)]
+pub struct Identifier(#[mls_codec(with = "mls_rs_codec::byte_vec")] alloc::sync::Arc<[u8]>);
 
 #[cfg(feature = "tree_index")]
-#[derive(Clone, Default, PartialEq, Eq, MlsSize, MlsEncode, MlsDecode, Hash, PartialOrd, Ord)]
-pub struct Identifier(#[mls_codec(with = "mls_rs_codec::byte_vec")] Vec<u8>);
+impl Default for Identifier {
+    fn default() -> Self {
+        Identifier(alloc::sync::Arc::from(&[][..]))
+    }
+}
+
+#[cfg(feature = "tree_index")]
+impl core::borrow::Borrow<[u8]> for Identifier {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(feature = "tree_index")]
+impl From<&[u8]> for Identifier {
+    fn from(bytes: &[u8]) -> Self {
+        Identifier(alloc::sync::Arc::from(bytes))
+    }
+}
 
 #[cfg(feature = "tree_index")]
 impl Debug for Identifier {
@@ -43,8 +63,8 @@ impl Debug for Identifier {
 #[cfg(feature = "tree_index")]
 #[derive(Clone, Debug, Default, PartialEq, MlsSize, MlsEncode, MlsDecode)]
 pub struct TreeIndex {
-    credential_signature_key: LargeMap<SignaturePublicKey, LeafIndex>,
-    hpke_key: LargeMap<HpkePublicKey, LeafIndex>,
+    credential_signature_key: LargeMap<Identifier, LeafIndex>,
+    hpke_key: LargeMap<Identifier, LeafIndex>,
     identities: LargeMap<Identifier, LeafIndex>,
     credential_type_counters: LargeMap<CredentialType, TypeCounter>,
     #[cfg(feature = "custom_proposal")]
@@ -153,12 +173,14 @@ impl TreeIndex {
     ) -> Result<(), MlsError> {
         let old_leaf_count = self.credential_signature_key.len();
 
-        let pub_key = leaf_node.signing_identity.signature_key.clone();
+        let pub_key = Identifier::from(leaf_node.signing_identity.signature_key.as_bytes());
         let credential_entry = self.credential_signature_key.entry(pub_key);
 
-        let hpke_entry = self.hpke_key.entry(leaf_node.public_key.clone());
+        let hpke_entry = self
+            .hpke_key
+            .entry(Identifier::from(&leaf_node.public_key[..]));
 
-        let identity_entry = self.identities.entry(Identifier(identity));
+        let identity_entry = self.identities.entry(Identifier::from(&identity[..]));
 
         #[cfg(test)]
         let do_validation = perform_validation;
@@ -242,19 +264,19 @@ impl TreeIndex {
     }
 
     pub(crate) fn get_leaf_index_with_identity(&self, identity: &[u8]) -> Option<LeafIndex> {
-        self.identities.get(&Identifier(identity.to_vec())).copied()
+        self.identities.get(identity).copied()
     }
 
     pub fn remove(&mut self, leaf_node: &LeafNode, identity: &[u8]) {
         let existed = self
             .identities
-            .remove(&Identifier(identity.to_vec()))
+            .remove(identity)
             .is_some();
 
         self.credential_signature_key
-            .remove(&leaf_node.signing_identity.signature_key);
+            .remove(leaf_node.signing_identity.signature_key.as_bytes());
 
-        self.hpke_key.remove(&leaf_node.public_key);
+        self.hpke_key.remove(&leaf_node.public_key[..]);
 
         if !existed {
             return;

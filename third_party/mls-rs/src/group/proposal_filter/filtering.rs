@@ -16,7 +16,6 @@ use crate::{
     tree_kem::{
         leaf_node_validator::{LeafNodeValidator, ValidationContext},
         node::LeafIndex,
-        TreeKemPublic,
     },
     CipherSuiteProvider, ExtensionList,
 };
@@ -684,7 +683,7 @@ fn leaf_index_of_update_sender(p: &ProposalInfo<UpdateProposal>) -> Result<LeafI
 #[cfg(feature = "custom_proposal")]
 pub(super) fn filter_out_unsupported_custom_proposals(
     proposals: &mut ProposalBundle,
-    tree: &TreeKemPublic,
+    tree: &crate::tree_kem::TreeKemPublic,
     strategy: FilterStrategy,
 ) -> Result<(), MlsError> {
     let supported_types = proposals

@@ -1,0 +1,180 @@
+//! What Kaichi's patches to mls-rs (`third_party/mls-rs`, see its
+//! `KAICHI.md`) must keep as it was, through mls-rs' own API: a processed
+//! commit still reports the prior epoch's state (its tree is moved in, not
+//! cloned), trees shared node by node between epochs stay independent, and
+//! every member computes the same tree (the tree hash, computed once per
+//! node, is checked at each join and each commit).
+
+use mls_rs::client_builder::MlsConfig;
+use mls_rs::crypto::SignatureSecretKey;
+use mls_rs::group::{CommitEffect, ReceivedMessage};
+use mls_rs::identity::SigningIdentity;
+use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
+use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules};
+use mls_rs::{CipherSuite, CipherSuiteProvider, Client, CryptoProvider, ExtensionList, MlsMessage};
+use mls_rs_crypto_rustcrypto::RustCryptoProvider;
+
+const SUITE: CipherSuite = CipherSuite::CURVE25519_AES128;
+
+fn client(name: &str) -> Client<impl MlsConfig> {
+    let provider = RustCryptoProvider::default();
+    let cs = provider.cipher_suite_provider(SUITE).unwrap();
+    let (secret, public): (SignatureSecretKey, _) = cs.signature_key_generate().unwrap();
+    let identity = SigningIdentity::new(
+        BasicCredential::new(name.as_bytes().to_vec()).into_credential(),
+        public,
+    );
+    Client::builder()
+        .crypto_provider(provider)
+        .identity_provider(BasicIdentityProvider::new())
+        .mls_rules(
+            DefaultMlsRules::new()
+                .with_commit_options(CommitOptions::new().with_ratchet_tree_extension(true)),
+        )
+        .signing_identity(identity, secret, SUITE)
+        .build()
+}
+
+fn key_package(c: &Client<impl MlsConfig>) -> MlsMessage {
+    c.generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap()
+}
+
+#[test]
+fn commits_report_the_prior_epoch_and_every_member_agrees_on_the_tree() {
+    let (a, b, c) = (client("alice"), client("bob"), client("carol"));
+    let mut alice = a
+        .create_group(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap();
+    let out = alice
+        .commit_builder()
+        .add_member(key_package(&b))
+        .unwrap()
+        .add_member(key_package(&c))
+        .unwrap()
+        .build()
+        .unwrap();
+    alice.apply_pending_commit().unwrap();
+    let welcome = &out.welcome_messages()[0];
+    let (mut bob, _) = b.join_group(None, welcome, None).unwrap();
+    let (mut carol, _) = c.join_group(None, welcome, None).unwrap();
+    let carol_leaf = carol.current_member_index();
+
+    // Alice removes Carol; Bob processes the commit.
+    let remove = alice
+        .commit_builder()
+        .remove_member(carol_leaf)
+        .unwrap()
+        .build()
+        .unwrap();
+    alice.apply_pending_commit().unwrap();
+    let epoch_before = bob.current_epoch();
+    let processed = bob
+        .process_incoming_message(remove.commit_message().clone())
+        .unwrap();
+    let ReceivedMessage::Commit(description) = processed else {
+        panic!("not a commit: {processed:?}")
+    };
+    let CommitEffect::NewEpoch(new_epoch) = description.effect else {
+        panic!("not a new epoch")
+    };
+    // The prior state is the epoch before, with Carol still in its tree.
+    let prior = new_epoch.prior_state();
+    assert_eq!(prior.context().epoch, epoch_before);
+    assert!(prior.member_at_index(carol_leaf).is_some());
+    assert_eq!(prior.roster().members().len(), 3);
+    // The new tree no longer has her; the old one kept its nodes.
+    assert!(bob.member_at_index(carol_leaf).is_none());
+    assert_eq!(bob.roster().members().len(), 2);
+    assert_eq!(
+        bob.export_tree().to_bytes().unwrap(),
+        alice.export_tree().to_bytes().unwrap()
+    );
+    assert_eq!(
+        bob.epoch_authenticator().unwrap().as_bytes(),
+        alice.epoch_authenticator().unwrap().as_bytes()
+    );
+
+    // Carol, removed, learns it and keeps her own (prior) view.
+    let carol_sees = carol
+        .process_incoming_message(remove.commit_message().clone())
+        .unwrap();
+    let ReceivedMessage::Commit(d) = carol_sees else {
+        panic!("not a commit")
+    };
+    let CommitEffect::Removed { new_epoch, .. } = d.effect else {
+        panic!("Carol was not told she was removed")
+    };
+    assert_eq!(new_epoch.prior_state().roster().members().len(), 3);
+
+    // A self-update changes Alice's leaf in every copy of the tree that
+    // moves on, and in none that does not: Bob's state from before is
+    // unchanged by Alice's next commit until he processes it.
+    let tree_before = bob.export_tree().to_bytes().unwrap();
+    let update = alice.commit_builder().build().unwrap();
+    alice.apply_pending_commit().unwrap();
+    assert_eq!(bob.export_tree().to_bytes().unwrap(), tree_before);
+    bob.process_incoming_message(update.commit_message().clone())
+        .unwrap();
+    let tree_after = bob.export_tree().to_bytes().unwrap();
+    assert_ne!(tree_after, tree_before);
+    assert_eq!(tree_after, alice.export_tree().to_bytes().unwrap());
+
+    // A late joiner checks the whole tree's hash against the GroupInfo.
+    let d = client("dave");
+    let add = alice
+        .commit_builder()
+        .add_member(key_package(&d))
+        .unwrap()
+        .build()
+        .unwrap();
+    alice.apply_pending_commit().unwrap();
+    bob.process_incoming_message(add.commit_message().clone())
+        .unwrap();
+    let (dave, _) = d
+        .join_group(None, &add.welcome_messages()[0], None)
+        .unwrap();
+    assert_eq!(
+        dave.epoch_authenticator().unwrap().as_bytes(),
+        bob.epoch_authenticator().unwrap().as_bytes()
+    );
+}
+
+#[test]
+fn a_refused_commit_leaves_the_shared_tree_as_it_was() {
+    let (a, b) = (client("alice"), client("bob"));
+    let mut alice = a
+        .create_group(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap();
+    let out = alice
+        .commit_builder()
+        .add_member(key_package(&b))
+        .unwrap()
+        .build()
+        .unwrap();
+    alice.apply_pending_commit().unwrap();
+    let (mut bob, _) = b
+        .join_group(None, &out.welcome_messages()[0], None)
+        .unwrap();
+    let tree = bob.export_tree().to_bytes().unwrap();
+    let epoch = bob.current_epoch();
+
+    // A self-update whose bytes are damaged after signing: refused.
+    let update = alice.commit_builder().build().unwrap();
+    let mut bytes = update.commit_message().to_bytes().unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let damaged = MlsMessage::from_bytes(&bytes).unwrap();
+    assert!(bob.process_incoming_message(damaged).is_err());
+    assert_eq!(bob.current_epoch(), epoch);
+    assert_eq!(bob.export_tree().to_bytes().unwrap(), tree);
+
+    // The intact commit still applies afterwards.
+    alice.apply_pending_commit().unwrap();
+    bob.process_incoming_message(update.commit_message().clone())
+        .unwrap();
+    assert_eq!(
+        bob.export_tree().to_bytes().unwrap(),
+        alice.export_tree().to_bytes().unwrap()
+    );
+}
