@@ -4,6 +4,7 @@
 //! cloned), trees shared node by node between epochs stay independent, and
 //! every member computes the same tree (the tree hash, computed once per
 //! node, is checked at each join and each commit).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mls_rs::client_builder::MlsConfig;
 use mls_rs::crypto::SignatureSecretKey;
@@ -18,8 +19,11 @@ const SUITE: CipherSuite = CipherSuite::CURVE25519_AES128;
 
 fn client(name: &str) -> Client<impl MlsConfig> {
     let provider = RustCryptoProvider::default();
-    let cs = provider.cipher_suite_provider(SUITE).unwrap();
-    let (secret, public): (SignatureSecretKey, _) = cs.signature_key_generate().unwrap();
+    let cs = provider
+        .cipher_suite_provider(SUITE)
+        .expect("the ciphersuite is supported");
+    let (secret, public): (SignatureSecretKey, _) =
+        cs.signature_key_generate().expect("a signature key");
     let identity = SigningIdentity::new(
         BasicCredential::new(name.as_bytes().to_vec()).into_credential(),
         public,
@@ -37,7 +41,7 @@ fn client(name: &str) -> Client<impl MlsConfig> {
 
 fn key_package(c: &Client<impl MlsConfig>) -> MlsMessage {
     c.generate_key_package_message(ExtensionList::new(), ExtensionList::new(), None)
-        .unwrap()
+        .expect("a KeyPackage")
 }
 
 #[test]
