@@ -182,3 +182,53 @@ fn a_refused_commit_leaves_the_shared_tree_as_it_was() {
         alice.export_tree().to_bytes().unwrap()
     );
 }
+
+#[test]
+fn a_state_stored_without_its_tree_loads_with_that_tree_only() {
+    let (a, b) = (client("alice"), client("bob"));
+    let mut alice = a
+        .create_group(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap();
+    let out = alice
+        .commit_builder()
+        .add_member(key_package(&b))
+        .unwrap()
+        .build()
+        .unwrap();
+    alice.apply_pending_commit().unwrap();
+    let old_tree = alice.export_tree().to_bytes().unwrap();
+    let (mut bob, _) = b
+        .join_group(None, &out.welcome_messages()[0], None)
+        .unwrap();
+    let update = alice.commit_builder().build().unwrap();
+    alice.apply_pending_commit().unwrap();
+    bob.process_incoming_message(update.commit_message().clone())
+        .unwrap();
+    bob.write_to_storage_without_ratchet_tree().unwrap();
+    let tree = bob.export_tree().to_bytes().unwrap();
+    let id = bob.group_id().to_vec();
+
+    // With the epoch's tree: the same group (its index and tree hashes
+    // rebuilt), which still follows Alice's commits.
+    let mut loaded = b
+        .load_group_with_ratchet_tree(&id, mls_rs::group::ExportedTree::from_bytes(&tree).unwrap())
+        .unwrap();
+    assert_eq!(loaded.current_epoch(), bob.current_epoch());
+    assert_eq!(loaded.roster().members().len(), 2);
+    let next = alice.commit_builder().build().unwrap();
+    alice.apply_pending_commit().unwrap();
+    loaded
+        .process_incoming_message(next.commit_message().clone())
+        .unwrap();
+    assert_eq!(
+        loaded.epoch_authenticator().unwrap().as_bytes(),
+        alice.epoch_authenticator().unwrap().as_bytes()
+    );
+
+    // With another epoch's tree: refused, not loaded wrong.
+    let wrong = b.load_group_with_ratchet_tree(
+        &id,
+        mls_rs::group::ExportedTree::from_bytes(&old_tree).unwrap(),
+    );
+    assert!(wrong.is_err());
+}

@@ -208,7 +208,10 @@ where
     #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
     pub async fn write_to_storage_without_ratchet_tree(&mut self) -> Result<(), MlsError> {
         let mut snapshot = self.snapshot()?;
-        snapshot.state.public_tree.nodes = Default::default();
+        // Kaichi patch: the tree index and the tree hashes go too (they are
+        // rebuilt from the tree at load): at 100,000 members they were
+        // megabytes written with every application message.
+        snapshot.state.public_tree = TreeKemPublic::new();
 
         self.state_repo.write_to_storage(snapshot).await
     }
@@ -245,15 +248,31 @@ where
             None,
         )?;
 
+        let mut state = snapshot
+            .state
+            .import(
+                #[cfg(feature = "tree_index")]
+                &identity_provider,
+            )
+            .await?;
+
+        // Kaichi patch: a snapshot written without its tree has no tree
+        // hashes either; they are computed here (a commit updates them only
+        // along its path), and the tree given at load must be the epoch's.
+        if !state.public_tree.nodes.is_empty() {
+            let tree_hash = state
+                .public_tree
+                .tree_hash(&cipher_suite_provider)
+                .await?;
+
+            if tree_hash != state.context.tree_hash {
+                return Err(MlsError::TreeHashMismatch);
+            }
+        }
+
         Ok(Group {
             config,
-            state: snapshot
-                .state
-                .import(
-                    #[cfg(feature = "tree_index")]
-                    &identity_provider,
-                )
-                .await?,
+            state,
             private_tree: snapshot.private_tree,
             key_schedule: snapshot.key_schedule,
             #[cfg(feature = "by_ref_proposal")]
