@@ -26,6 +26,11 @@ pub(crate) enum Command {
     /// Show this profile's identity.
     #[command(subcommand)]
     Id(IdCommand),
+    /// Link this identity's devices: each its own wallet, one identity.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// List the identity's devices (`--json`: wallet, signing key, added).
+    Devices,
     /// Create and verify IPNS records.
     #[command(subcommand)]
     Ipns(IpnsCommand),
@@ -260,9 +265,11 @@ pub(crate) struct ImportArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum IdCommand {
-    /// Wallet address, IPNS name, PeerId, DM public key and key epoch.
+    /// Wallet address, IPNS name, PeerId, DM public key and key epoch (on a
+    /// device, also its own wallet).
     Show,
-    /// Write this identity's signed identity document (to give to contacts).
+    /// Write this identity's signed identity document, with its devices (to
+    /// give to contacts, or to a device to renew its link).
     Document {
         /// How long the document stays valid (e.g. 30d).
         #[arg(long, default_value = "30d")]
@@ -270,6 +277,48 @@ pub(crate) enum IdCommand {
         /// Where to write it (protobuf bytes).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+}
+
+/// `kaichi device …`: a new device (its own wallet) asks, a device holding
+/// the identity approves, the new device joins. Each step works offline,
+/// with a file or a pasted line.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeviceCommand {
+    /// On the new device: ask to become a device of an identity; prints the
+    /// request (or writes it to --out) for `kaichi device approve`.
+    Request {
+        /// The identity to join (its IPNS name, from `kaichi id show` there).
+        #[arg(long)]
+        identity: String,
+        /// Write the request to this file instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// On the identity's primary: grant a device's request; re-signs the
+    /// identity document and prints the link (or writes it to --out) for
+    /// `kaichi device join`.
+    Approve {
+        /// The request: a file, or the pasted `kaichi-device-request:` line.
+        request: String,
+        /// Write the link to this file instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// On the new device: become a device of the identity the link is from
+    /// (again, with a fresher document, to renew it).
+    Join {
+        /// The link: a file, or the pasted `kaichi-device-link:` line.
+        link: String,
+    },
+    /// On the primary: remove a device. The identity moves to a new key
+    /// epoch (new keys and IPNS name); the other devices are linked again.
+    Revoke {
+        /// The device's wallet address.
+        wallet: String,
+        /// Do it (without it, only say what would happen).
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -7,8 +7,10 @@ mod balances;
 mod cli;
 mod commands;
 mod control;
+mod device_link;
 mod duration;
 mod output;
+mod paste;
 mod profile;
 mod secrets;
 

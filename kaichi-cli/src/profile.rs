@@ -2,9 +2,14 @@
 //!
 //! Layout (all files owner-only):
 //! - `wallet.json`: the wallet, solana-keygen format (mode 0600);
-//! - `profile.json`: key epoch, wallet address and the last IPNS sequence.
+//! - `profile.json`: key epoch, wallet address and the last IPNS sequence;
+//!   on a device, the identity it is a device of;
+//! - `identity-document.bin`: the identity's signed document once it lists
+//!   devices (on the primary, as `kaichi device approve` last signed it; on
+//!   a device, the one it joined with: its grant is in it).
 //!
-//! Identity keys are never stored: they are re-derived from the wallet.
+//! Identity keys are never stored: the primary re-derives them from its
+//! wallet; a device opens its grant with keys derived from its own wallet.
 
 use std::fs;
 use std::io::Write as _;
@@ -18,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 const WALLET_FILE: &str = "wallet.json";
 const CONFIG_FILE: &str = "profile.json";
+const DOCUMENT_FILE: &str = "identity-document.bin";
 /// The profile database file: the node builder's, so CLI and node share it.
 const DATABASE_FILE: &str = kaichi_transport::DATABASE_FILE;
 const CONFIG_VERSION: u32 = 1;
@@ -34,6 +40,18 @@ pub(crate) struct Config {
     /// The last IPNS record sequence this profile used.
     #[serde(default)]
     pub(crate) ipns_sequence: Option<u64>,
+    /// Set when this profile is a device of another wallet's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) device_of: Option<DeviceOf>,
+}
+
+/// The identity a device profile belongs to (public values only).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct DeviceOf {
+    /// The identity's IPNS name.
+    pub(crate) identity: String,
+    /// The identity's primary wallet.
+    pub(crate) wallet: String,
 }
 
 /// A profile directory.
@@ -82,6 +100,7 @@ impl Profile {
             wallet: wallet.address().to_string(),
             epoch: 0,
             ipns_sequence: None,
+            device_of: None,
         })
     }
 
@@ -131,8 +150,35 @@ impl Profile {
             .with_context(|| format!("opening {}", path.display()))
     }
 
-    /// Loads the wallet and derives the identity keys at the current epoch.
-    pub(crate) fn identity(&self) -> anyhow::Result<(KeypairWallet, IdentityKeys, Config)> {
+    /// The identity document this profile keeps, if any (see the layout).
+    pub(crate) fn document(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.home.join(DOCUMENT_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// Replaces the identity document this profile keeps.
+    pub(crate) fn save_document(&self, document: &[u8]) -> anyhow::Result<()> {
+        write_private(&self.home.join(DOCUMENT_FILE), document)
+    }
+
+    /// Forgets the identity document (a new key epoch starts without one).
+    pub(crate) fn remove_document(&self) -> anyhow::Result<()> {
+        let path = self.home.join(DOCUMENT_FILE);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The wallet and the keys derived from it at the profile's epoch (on a
+    /// device, the device's own keys, not the identity's).
+    pub(crate) fn own_keys(&self) -> anyhow::Result<(KeypairWallet, IdentityKeys, Config)> {
         let config = self.config()?;
         let path = self.wallet_path();
         let bytes = crate::secrets::read_file(&path)?;
@@ -148,6 +194,19 @@ impl Profile {
         }
         let keys = IdentityKeys::derive(&wallet, KeyEpoch::new(config.epoch))?;
         Ok((wallet, keys, config))
+    }
+
+    /// The wallet and the identity's keys: derived from the wallet at the
+    /// current epoch, or, on a device, opened from the device's grant.
+    pub(crate) fn identity(&self) -> anyhow::Result<(KeypairWallet, IdentityKeys, Config)> {
+        let (wallet, own, config) = self.own_keys()?;
+        match &config.device_of {
+            None => Ok((wallet, own, config)),
+            Some(of) => {
+                let keys = crate::device_link::open(self, of, &own)?;
+                Ok((wallet, keys, config))
+            }
+        }
     }
 }
 

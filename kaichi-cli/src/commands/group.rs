@@ -178,17 +178,10 @@ fn through_node(profile: &Profile, request: &Request) -> anyhow::Result<serde_js
         .block_on(control::call(profile.home(), request))
 }
 
-fn node_running(profile: &Profile) -> anyhow::Result<bool> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(control::node_running(profile.home())))
-}
-
 /// File-based changes while a node runs would leave the node's view of the
 /// group behind the database: refused.
 fn no_node(profile: &Profile) -> anyhow::Result<()> {
-    if node_running(profile)? {
+    if super::node_is_running(profile) {
         bail!(
             "a kaichi node is running for this profile: use the network form of this command \
              (without the file options), or stop the node first"
@@ -234,7 +227,7 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             token_mint,
             token_minimum,
             engine,
-        } if node_running(profile)? => {
+        } if super::node_is_running(profile) => {
             new_group(&name, &description, token_mint.as_deref(), token_minimum)?;
             if let Some(e) = &engine {
                 e.parse::<kaichi_groups::GroupEngine>()?;

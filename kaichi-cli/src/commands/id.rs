@@ -19,6 +19,10 @@ pub(crate) struct IdJson {
     pub(crate) peer_id: String,
     pub(crate) dm_public_key: String,
     pub(crate) epoch: u32,
+    /// On a device profile: this device's own wallet (`wallet` is the
+    /// identity's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) device_wallet: Option<String>,
     /// The root this identity's IPNS record points to, when the node runs
     /// and has published it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,6 +38,7 @@ impl From<&IdentityPublic> for IdJson {
             peer_id: name.to_peer_id_string(),
             dm_public_key: p.dm.to_string(),
             epoch: p.epoch.get(),
+            device_wallet: None,
             root: None,
         }
     }
@@ -45,6 +50,9 @@ impl IdJson {
             "wallet:        {}\nipns name:     {}\npeer id:       {}\ndm public key: {}\nkey epoch:     {}",
             self.wallet, self.ipns_name, self.peer_id, self.dm_public_key, self.epoch
         );
+        if let Some(device) = &self.device_wallet {
+            text.push_str(&format!("\ndevice wallet: {device}"));
+        }
         if let Some(root) = &self.root {
             text.push_str(&format!("\nroot:          {root}"));
         }
@@ -55,16 +63,30 @@ impl IdJson {
 pub(crate) fn run(profile: &Profile, cmd: IdCommand, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
         IdCommand::Show => {
-            let (_, keys, _) = profile.identity()?;
+            let (wallet, keys, config) = profile.identity()?;
             let mut id = IdJson::from(&keys.public());
+            if config.device_of.is_some() {
+                use kaichi_identity::WalletSigner as _;
+                id.device_wallet = Some(wallet.address().to_string());
+            }
             id.root = running_root(profile);
             emit(json, &id, &id.text())?;
             Ok(ExitCode::SUCCESS)
         }
         IdCommand::Document { lifetime, out } => {
             let lifetime = crate::duration::parse(&lifetime).context("--lifetime")?;
-            let (wallet, keys, _) = profile.identity()?;
-            let doc = DocumentBuilder::new(&keys, super::now()?, lifetime).sign(&wallet)?;
+            let (wallet, keys, config) = profile.identity()?;
+            if let Some(of) = &config.device_of {
+                anyhow::bail!(
+                    "this profile is a device of {}: the primary wallet signs the identity's document",
+                    of.identity
+                );
+            }
+            let mut builder = DocumentBuilder::new(&keys, super::now()?, lifetime);
+            for grant in crate::device_link::own_grants(profile, &keys)? {
+                builder = builder.device(grant);
+            }
+            let doc = builder.sign(&wallet)?;
             write_private(&out, &doc)?;
             let id = IdJson::from(&keys.public());
             emit(

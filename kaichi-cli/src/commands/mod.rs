@@ -3,6 +3,7 @@
 mod block;
 mod contacts;
 mod demo;
+mod device;
 mod dm;
 mod files;
 mod group;
@@ -27,6 +28,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Wallet(cmd) => wallet::run(&Profile::at(cli.home)?, cmd, json),
         Command::Id(cmd) => id::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Device(cmd) => device::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Devices => device::list(&Profile::at(cli.home)?, json),
         Command::Ipns(cmd) => ipns::run(&Profile::at(cli.home)?, cmd, json),
         Command::Contacts { command } => contacts::run(&Profile::at(cli.home)?, command, json),
         Command::Log(cmd) => log::run(&Profile::at(cli.home)?, cmd, json),
@@ -61,4 +64,12 @@ pub(crate) fn random32() -> anyhow::Result<zeroize::Zeroizing<[u8; 32]>> {
     let mut out = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::fill(out.as_mut()).map_err(|e| anyhow::anyhow!("OS randomness: {e}"))?;
     Ok(out)
+}
+
+/// Whether a `kaichi node` serves this profile's control socket.
+pub(crate) fn node_is_running(profile: &crate::profile::Profile) -> bool {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .is_ok_and(|rt| rt.block_on(crate::control::node_running(profile.home())))
 }

@@ -83,7 +83,7 @@ fn event_json(e: &NodeEvent) -> serde_json::Value {
 }
 
 async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let (wallet, _, config) = profile.identity()?;
+    let (wallet, keys, config) = profile.identity()?;
     let mut options: Vec<Box<dyn FnOnce(NodeConfigBuilder) -> NodeConfigBuilder>> = Vec::new();
     for l in &args.listen {
         let addr = l
@@ -139,9 +139,15 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     // The builder derives the keys, opens the profile's database (blocks
     // and group state share it), prepares the KeyPackage the identity
     // document references, signs the document and starts the node.
-    let (node, mut events) = Node::builder(&wallet, profile.home())
+    let mut builder = Node::builder(&wallet, profile.home())
         .epoch(KeyEpoch::new(config.epoch))
-        .document_lifetime(DOCUMENT_LIFETIME)
+        .document_lifetime(DOCUMENT_LIFETIME);
+    // The devices `kaichi device approve` granted stay in every document
+    // the node signs.
+    for grant in crate::device_link::own_grants(profile, &keys)? {
+        builder = builder.device_grant(grant);
+    }
+    let (node, mut events) = builder
         .configure(|c| options.into_iter().fold(c, |c, option| option(c)))
         .start()
         .await?;

@@ -1,0 +1,356 @@
+//! `kaichi device …` and `kaichi devices`: one identity on several devices,
+//! each with its own wallet (PROTOCOL.md, "Device grants").
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use kaichi_identity::document::{
+    DeviceGrant, DeviceRequest, DocumentBuilder, MAX_DEVICES, verify_document,
+};
+use kaichi_identity::{IpnsName, WalletAddress};
+use serde::Serialize;
+
+use crate::cli::DeviceCommand;
+use crate::device_link;
+use crate::output::emit;
+use crate::paste;
+use crate::profile::{DeviceOf, Profile, write_private};
+
+const REQUEST: &str = "device-request";
+const LINK: &str = "device-link";
+
+pub(crate) fn run(profile: &Profile, cmd: DeviceCommand, json: bool) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DeviceCommand::Request { identity, out } => request(profile, &identity, out, json),
+        DeviceCommand::Approve { request, out } => approve(profile, &request, out, json),
+        DeviceCommand::Join { link } => join(profile, &link, json),
+        DeviceCommand::Revoke { wallet, yes } => revoke(profile, &wallet, yes, json),
+    }
+}
+
+/// Writes `bytes` to `out`, or returns the line to paste.
+fn deliver(kind: &str, bytes: &[u8], out: Option<PathBuf>) -> anyhow::Result<Option<String>> {
+    match out {
+        Some(path) => {
+            write_private(&path, paste::encode(kind, bytes).as_bytes())?;
+            Ok(None)
+        }
+        None => Ok(Some(paste::encode(kind, bytes))),
+    }
+}
+
+#[derive(Serialize)]
+struct RequestJson {
+    identity: String,
+    device_wallet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<String>,
+}
+
+fn request(
+    profile: &Profile,
+    identity: &str,
+    out: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let identity: IpnsName = identity
+        .parse()
+        .with_context(|| format!("--identity {identity:?} is not an IPNS name"))?;
+    let (wallet, own, config) = profile.own_keys()?;
+    if let Some(of) = &config.device_of {
+        bail!("this profile is already a device of {}", of.identity);
+    }
+    if own.ipns().name() == identity {
+        bail!("{identity} is this profile's own identity: a device asks with its own wallet");
+    }
+    let request = DeviceRequest::create(&wallet, &own, identity)?;
+    let written = out.as_ref().map(|p| p.display().to_string());
+    let line = deliver(REQUEST, &request.to_bytes(), out)?;
+    let text = match (&line, written) {
+        (Some(line), _) => format!(
+            "device wallet {}\nOn a device holding {identity}, run:\n  kaichi device approve {line}",
+            own.wallet()
+        ),
+        (None, Some(path)) => format!(
+            "device wallet {}\nwrote the request to {path}; on a device holding {identity}, run:\n  \
+             kaichi device approve {path}",
+            own.wallet()
+        ),
+        (None, None) => unreachable!("a request is printed or written"),
+    };
+    let out = RequestJson {
+        identity: identity.to_string(),
+        device_wallet: own.wallet().to_string(),
+        request: line,
+    };
+    emit(json, &out, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct ApproveJson {
+    identity: String,
+    device_wallet: String,
+    devices: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
+}
+
+fn approve(
+    profile: &Profile,
+    input: &str,
+    out: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let (wallet, keys, config) = profile.identity()?;
+    if let Some(of) = &config.device_of {
+        bail!(
+            "this profile is a device of {}: only the identity's primary wallet approves devices",
+            of.identity
+        );
+    }
+    let bytes = paste::read(input, REQUEST)?;
+    let request = DeviceRequest::from_bytes(&bytes).context("reading the device request")?;
+    let name = keys.ipns().name();
+    if request.identity() != &name {
+        bail!(
+            "this request asks to join {}, not this identity ({name})",
+            request.identity()
+        );
+    }
+    let mut grants = device_link::own_grants(profile, &keys)?;
+    let device = request.device_wallet();
+    if grants.iter().any(|g| g.device_wallet() == device) {
+        bail!("{device} is already a device of {name} (a request adds a device once)");
+    }
+    if grants.len() >= MAX_DEVICES {
+        bail!("{name} already has {MAX_DEVICES} devices, the most a document lists");
+    }
+    let now = super::now()?;
+    grants.push(DeviceGrant::issue(
+        &keys,
+        &request,
+        super::random32()?,
+        now,
+    )?);
+    let mut builder = DocumentBuilder::new(&keys, now, kaichi_transport::DEFAULT_DOCUMENT_LIFETIME);
+    for g in &grants {
+        builder = builder.device(g.clone());
+    }
+    let document = builder.sign(&wallet)?;
+    verify_document(&document, now).context("the re-signed document does not verify")?;
+    profile.save_document(&document)?;
+    let written = out.as_ref().map(|p| p.display().to_string());
+    let line = deliver(LINK, &document, out)?;
+    let running = super::node_is_running(profile);
+    let mut text = match (&line, written) {
+        (Some(line), _) => {
+            format!("approved {device}; on that device, run:\n  kaichi device join {line}")
+        }
+        (None, Some(path)) => format!(
+            "approved {device}; wrote the link to {path}; on that device, run:\n  kaichi device join {path}"
+        ),
+        (None, None) => unreachable!("a link is printed or written"),
+    };
+    if running {
+        text.push_str("\nthe running node publishes the new document when it restarts");
+    }
+    let out = ApproveJson {
+        identity: name.to_string(),
+        device_wallet: device.to_string(),
+        devices: grants.len(),
+        link: line,
+    };
+    emit(json, &out, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn join(profile: &Profile, input: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (_, own, mut config) = profile.own_keys()?;
+    let bytes = paste::read(input, LINK)?;
+    let doc = verify_document(&bytes, super::now()?).context("the link's identity document")?;
+    let name = doc.public().ipns_name();
+    if let Some(of) = &config.device_of
+        && of.identity != name.to_string()
+    {
+        bail!(
+            "this profile is already a device of {}, not {name}",
+            of.identity
+        );
+    }
+    use kaichi_privatelog::store::LogStore as _;
+    if config.device_of.is_none() && !profile.store()?.conversations()?.is_empty() {
+        bail!(
+            "this profile already has conversations as its own identity; join from a fresh \
+             profile (`--home DIR`) with this wallet"
+        );
+    }
+    let keys = doc.open_grant(&own).with_context(|| {
+        format!(
+            "the link from {name} holds no grant this device ({}) can open",
+            own.wallet()
+        )
+    })?;
+    profile.save_document(&bytes)?;
+    config.device_of = Some(DeviceOf {
+        identity: name.to_string(),
+        wallet: doc.public().wallet.to_string(),
+    });
+    profile.save_config(&config)?;
+    let mut id = super::id::IdJson::from(&keys.public());
+    id.device_wallet = Some(own.wallet().to_string());
+    emit(
+        json,
+        &id,
+        &format!("this profile is now a device of {name}\n{}", id.text()),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct RevokeJson {
+    revoked: String,
+    done: bool,
+    old_identity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_identity: Option<String>,
+    epoch: u32,
+}
+
+fn revoke(profile: &Profile, wallet: &str, yes: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let device: WalletAddress = wallet
+        .parse()
+        .with_context(|| format!("{wallet:?} is not a wallet address"))?;
+    let (primary, keys, mut config) = profile.identity()?;
+    if let Some(of) = &config.device_of {
+        bail!(
+            "this profile is a device of {}: only the identity's primary wallet revokes devices",
+            of.identity
+        );
+    }
+    let grants = device_link::own_grants(profile, &keys)?;
+    if !grants.iter().any(|g| g.device_wallet() == device) {
+        bail!("{device} is not a device of {}", keys.ipns().name());
+    }
+    let old = keys.ipns().name();
+    let next = keys.epoch().next().context("no key epoch after this one")?;
+    let explain = format!(
+        "Revoking {device} moves {old} to key epoch {next}: new IPNS and message keys, so a new \
+         IPNS name (contacts find it through your wallet {}). The revoked device keeps what it \
+         already received but can read nothing sent from now on, and contacts refuse what it \
+         writes. Every other device ({} more) must be linked again with `kaichi device \
+         request` / `approve` / `join`. Groups see the new identity as a new member.",
+        primary_address(&primary),
+        grants.len() - 1,
+        next = next.get()
+    );
+    if !yes {
+        let out = RevokeJson {
+            revoked: device.to_string(),
+            done: false,
+            old_identity: old.to_string(),
+            new_identity: None,
+            epoch: keys.epoch().get(),
+        };
+        emit(
+            json,
+            &out,
+            &format!("{explain}\nNothing changed: pass --yes to revoke."),
+        )?;
+        return Ok(ExitCode::from(2));
+    }
+    config.epoch = next.get();
+    profile.save_config(&config)?;
+    profile.remove_document()?;
+    let (_, new_keys, _) = profile.identity()?;
+    let out = RevokeJson {
+        revoked: device.to_string(),
+        done: true,
+        old_identity: old.to_string(),
+        new_identity: Some(new_keys.ipns().name().to_string()),
+        epoch: next.get(),
+    };
+    emit(
+        json,
+        &out,
+        &format!(
+            "{explain}\nrevoked {device}: this identity is now {} (key epoch {})",
+            new_keys.ipns().name(),
+            next.get()
+        ),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn primary_address(wallet: &kaichi_identity::wallet::KeypairWallet) -> String {
+    use kaichi_identity::WalletSigner as _;
+    wallet.address().to_string()
+}
+
+#[derive(Serialize)]
+struct DeviceJson {
+    wallet: String,
+    role: &'static str,
+    signing_key: Option<String>,
+    added: Option<String>,
+    last_seen: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DevicesJson {
+    identity: String,
+    this_device: String,
+    devices: Vec<DeviceJson>,
+}
+
+/// `kaichi devices`.
+pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
+    let (wallet, keys, config) = profile.identity()?;
+    let this = primary_address(&wallet);
+    let grants = match &config.device_of {
+        None => device_link::own_grants(profile, &keys)?,
+        Some(of) => device_link::stored_document(profile, of)?
+            .devices()
+            .to_vec(),
+    };
+    let mut devices = vec![DeviceJson {
+        wallet: keys.wallet().to_string(),
+        role: "primary",
+        signing_key: None,
+        added: None,
+        last_seen: None,
+    }];
+    let doc_devices = grants
+        .iter()
+        .map(|g| (g.device_wallet(), g.request().signing_key(), g.granted_at()));
+    for (w, key, added) in doc_devices {
+        devices.push(DeviceJson {
+            wallet: w.to_string(),
+            role: "device",
+            signing_key: Some(key.to_bytes().iter().map(|b| format!("{b:02x}")).collect()),
+            added: Some(added.to_string()),
+            last_seen: None,
+        });
+    }
+    let mut text = format!("identity {}\n", keys.ipns().name());
+    for d in &devices {
+        let mark = if d.wallet == this { " (this one)" } else { "" };
+        text.push_str(&format!(
+            "  {} {}{mark}{}\n",
+            d.role,
+            d.wallet,
+            d.added
+                .as_deref()
+                .map(|a| format!(", added {a}"))
+                .unwrap_or_default()
+        ));
+    }
+    let out = DevicesJson {
+        identity: keys.ipns().name().to_string(),
+        this_device: this,
+        devices,
+    };
+    emit(json, &out, text.trim_end())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,82 @@
+//! A device profile's identity: the grant in the identity's document,
+//! opened with the device's own keys.
+
+use anyhow::{Context as _, bail};
+use kaichi_identity::IdentityKeys;
+use kaichi_identity::IpnsName;
+use kaichi_identity::document::{DocumentError, VerifiedDocument, verify_document};
+
+use crate::profile::{DeviceOf, Profile};
+
+/// The identity's keys for this device: its grant in the stored document,
+/// opened with `own` (the keys derived from the device's wallet).
+pub(crate) fn open(
+    profile: &Profile,
+    of: &DeviceOf,
+    own: &IdentityKeys,
+) -> anyhow::Result<IdentityKeys> {
+    let doc = stored_document(profile, of)?;
+    doc.open_grant(own).with_context(|| {
+        format!(
+            "this device ({}) cannot open its grant from {}: it was revoked, or the document is \
+             not the one it joined with",
+            own.wallet(),
+            of.identity
+        )
+    })
+}
+
+/// The document a device profile joined with, verified for its identity.
+pub(crate) fn stored_document(
+    profile: &Profile,
+    of: &DeviceOf,
+) -> anyhow::Result<VerifiedDocument> {
+    let bytes = profile.document()?.context(
+        "this device profile has lost its identity document: run `kaichi device join` again",
+    )?;
+    let name: IpnsName = of
+        .identity
+        .parse()
+        .with_context(|| format!("profile.json names identity {:?}", of.identity))?;
+    verified(&bytes, &name)
+}
+
+/// `bytes` verified now as `name`'s document, with the steps to take when
+/// it expired.
+pub(crate) fn verified(bytes: &[u8], name: &IpnsName) -> anyhow::Result<VerifiedDocument> {
+    match verify_document(bytes, crate::commands::now()?).and_then(|d| d.for_name(name)) {
+        Ok(doc) => Ok(doc),
+        Err(DocumentError::Expired { expires_at, .. }) => bail!(
+            "the identity document of {name} expired at {expires_at}: on the primary, write a \
+             fresh one with `kaichi id document --out FILE` and give it to `kaichi device join`"
+        ),
+        Err(e) => Err(e).context("the identity document does not verify"),
+    }
+}
+
+/// The device grants the primary's stored document lists for `keys`'
+/// identity (none when it has no document, or one of another epoch). The
+/// primary signed the document itself, so one that expired still counts.
+pub(crate) fn own_grants(
+    profile: &Profile,
+    keys: &IdentityKeys,
+) -> anyhow::Result<Vec<kaichi_identity::document::DeviceGrant>> {
+    let Some(bytes) = profile.document()? else {
+        return Ok(Vec::new());
+    };
+    let now = crate::commands::now()?;
+    let doc = match verify_document(&bytes, now) {
+        Err(DocumentError::Expired { expires_at, .. }) => {
+            let before = kaichi_identity::Timestamp::from_unix_nanos(
+                expires_at.unix_nanos().saturating_sub(1),
+            );
+            verify_document(&bytes, before)
+        }
+        other => other,
+    }
+    .context("the stored identity document does not verify")?;
+    if doc.public() != &keys.public() {
+        return Ok(Vec::new());
+    }
+    Ok(doc.devices().to_vec())
+}

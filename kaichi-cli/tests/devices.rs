@@ -1,0 +1,177 @@
+//! Linking devices from the CLI, offline: `device request` on the new
+//! device (its own wallet), `device approve` on the primary, `device join`
+//! on the new device, with pasted lines and with files; `devices`,
+//! `id show` on both; and the refusals: a device approving, a request
+//! replayed or sent to another identity, a link opened by another wallet,
+//! a revocation without `--yes`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+
+use support::{kaichi, kaichi_json};
+
+fn fails(home: &Path, args: &[&str]) -> String {
+    let out = kaichi(home).args(args).output().unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn str_of(v: &serde_json::Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .to_owned()
+}
+
+#[test]
+fn a_phone_links_to_a_laptop_identity_with_pasted_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (laptop, phone) = (dir.path().join("laptop"), dir.path().join("phone"));
+    let id = kaichi_json(&laptop, &["wallet", "new"]);
+    let name = str_of(&id, "ipns_name");
+    let phone_wallet = str_of(&kaichi_json(&phone, &["wallet", "new"]), "wallet");
+
+    let req = kaichi_json(&phone, &["device", "request", "--identity", &name]);
+    assert_eq!(str_of(&req, "device_wallet"), phone_wallet);
+    let line = str_of(&req, "request");
+    assert!(line.starts_with("kaichi-device-request:"));
+
+    let approved = kaichi_json(&laptop, &["device", "approve", &line]);
+    assert_eq!(approved["devices"], 1);
+    let link = str_of(&approved, "link");
+    assert!(link.starts_with("kaichi-device-link:"));
+
+    let joined = kaichi_json(&phone, &["device", "join", &link]);
+    assert_eq!(str_of(&joined, "ipns_name"), name);
+    assert_eq!(str_of(&joined, "device_wallet"), phone_wallet);
+
+    // Both report the one identity; the phone also its own wallet.
+    let on_phone = kaichi_json(&phone, &["id", "show"]);
+    assert_eq!(str_of(&on_phone, "ipns_name"), name);
+    assert_eq!(str_of(&on_phone, "wallet"), str_of(&id, "wallet"));
+    assert_eq!(str_of(&on_phone, "device_wallet"), phone_wallet);
+    assert_eq!(on_phone["dm_public_key"], id["dm_public_key"]);
+    let on_laptop = kaichi_json(&laptop, &["id", "show"]);
+    assert!(on_laptop.get("device_wallet").is_none());
+
+    for home in [&laptop, &phone] {
+        let list = kaichi_json(home, &["devices"]);
+        assert_eq!(str_of(&list, "identity"), name);
+        let devices = list["devices"].as_array().unwrap();
+        assert_eq!(devices.len(), 2, "{list}");
+        assert_eq!(devices[0]["role"], "primary");
+        assert_eq!(str_of(&devices[1], "wallet"), phone_wallet);
+        assert!(devices[1]["added"].is_string());
+    }
+
+    // The same request again adds nothing.
+    let e = fails(&laptop, &["device", "approve", &line]);
+    assert!(e.contains("already a device"), "{e}");
+    // A device does not approve others.
+    let tablet = dir.path().join("tablet");
+    kaichi_json(&tablet, &["wallet", "new"]);
+    let tablet_req = str_of(
+        &kaichi_json(&tablet, &["device", "request", "--identity", &name]),
+        "request",
+    );
+    let e = fails(&phone, &["device", "approve", &tablet_req]);
+    assert!(e.contains("only the identity's primary wallet"), "{e}");
+    // Nor does the primary's link let another wallet in.
+    let e = fails(&tablet, &["device", "join", &link]);
+    assert!(e.contains("no grant"), "{e}");
+}
+
+#[test]
+fn files_carry_the_request_and_the_link_and_requests_stay_with_their_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let (laptop, phone, other) = (p("laptop"), p("phone"), p("other"));
+    let name = str_of(&kaichi_json(&laptop, &["wallet", "new"]), "ipns_name");
+    kaichi_json(&phone, &["wallet", "new"]);
+    kaichi_json(&other, &["wallet", "new"]);
+    let req = p("phone.request");
+    let req_s = req.to_str().unwrap();
+    kaichi_json(
+        &phone,
+        &["device", "request", "--identity", &name, "--out", req_s],
+    );
+    // Another identity refuses a request made for this one.
+    let e = fails(&other, &["device", "approve", req_s]);
+    assert!(e.contains("asks to join"), "{e}");
+    let link = p("phone.link");
+    let link_s = link.to_str().unwrap();
+    kaichi_json(&laptop, &["device", "approve", req_s, "--out", link_s]);
+    let joined = kaichi_json(&phone, &["device", "join", link_s]);
+    assert_eq!(str_of(&joined, "ipns_name"), name);
+    // A damaged link is refused and changes nothing.
+    let mut text = std::fs::read_to_string(&link).unwrap();
+    text.truncate(text.len() - 10);
+    let bad = p("bad.link");
+    std::fs::write(&bad, text).unwrap();
+    assert!(!fails(&phone, &["device", "join", bad.to_str().unwrap()]).is_empty());
+    assert_eq!(
+        str_of(&kaichi_json(&phone, &["id", "show"]), "ipns_name"),
+        name
+    );
+    // The document the primary writes lists the device.
+    let doc = p("laptop.doc");
+    kaichi_json(&laptop, &["id", "document", "--out", doc.to_str().unwrap()]);
+    let renewed = kaichi_json(&phone, &["device", "join", doc.to_str().unwrap()]);
+    assert_eq!(str_of(&renewed, "ipns_name"), name);
+}
+
+#[test]
+fn revoking_a_device_says_what_it_does_and_moves_the_identity_to_a_new_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (laptop, phone) = (dir.path().join("laptop"), dir.path().join("phone"));
+    let id = kaichi_json(&laptop, &["wallet", "new"]);
+    let name = str_of(&id, "ipns_name");
+    let phone_wallet = str_of(&kaichi_json(&phone, &["wallet", "new"]), "wallet");
+    let line = str_of(
+        &kaichi_json(&phone, &["device", "request", "--identity", &name]),
+        "request",
+    );
+    let link = str_of(&kaichi_json(&laptop, &["device", "approve", &line]), "link");
+    kaichi_json(&phone, &["device", "join", &link]);
+
+    // Without --yes: the consequences, and nothing changes.
+    let out = kaichi(&laptop)
+        .args(["device", "revoke", &phone_wallet])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("new IPNS name") && said.contains("--yes"),
+        "{said}"
+    );
+    assert_eq!(
+        str_of(&kaichi_json(&laptop, &["id", "show"]), "ipns_name"),
+        name
+    );
+    // A device cannot revoke.
+    let e = fails(&phone, &["device", "revoke", &phone_wallet, "--yes"]);
+    assert!(e.contains("only the identity's primary wallet"), "{e}");
+
+    let done = kaichi_json(&laptop, &["device", "revoke", &phone_wallet, "--yes"]);
+    assert_eq!(done["done"], true);
+    let new_name = str_of(&done, "new_identity");
+    assert_ne!(new_name, name);
+    let now = kaichi_json(&laptop, &["id", "show"]);
+    assert_eq!(str_of(&now, "ipns_name"), new_name);
+    assert_eq!(now["epoch"], 1);
+    assert_eq!(
+        kaichi_json(&laptop, &["devices"])["devices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The revoked phone's link is of the old epoch: it cannot join the new one.
+    let doc = dir.path().join("new.doc");
+    kaichi_json(&laptop, &["id", "document", "--out", doc.to_str().unwrap()]);
+    let e = fails(&phone, &["device", "join", doc.to_str().unwrap()]);
+    assert!(e.contains(&name) || e.contains("no grant"), "{e}");
+}
