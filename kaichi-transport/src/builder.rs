@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kaichi_identity::document::{DeviceGrant, DocumentBuilder};
+use kaichi_identity::document::{DeviceGrant, DocumentBuilder, verify_document};
 use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp, WalletSigner};
 use kaichi_privatelog::store::{Durability, SqliteStore};
 use tokio::sync::mpsc;
@@ -47,6 +47,8 @@ pub struct NodeBuilder<'w, W: ?Sized> {
     lifetime: Duration,
     durability: Durability,
     grants: Vec<DeviceGrant>,
+    /// Set for a device: the identity's document holding its grant.
+    device_of: Option<Vec<u8>>,
     config: NodeConfigBuilder,
 }
 
@@ -73,6 +75,7 @@ impl Node {
             lifetime: DEFAULT_DOCUMENT_LIFETIME,
             durability: Durability::Full,
             grants: Vec::new(),
+            device_of: None,
             config: NodeConfig::builder(),
         }
     }
@@ -112,6 +115,20 @@ impl<W: WalletSigner + ?Sized> NodeBuilder<'_, W> {
         self
     }
 
+    /// Runs the node as a device of another wallet's identity: `document`
+    /// is that identity's signed document, which grants this wallet (see
+    /// `kaichi_identity::document::DeviceGrant`). The node opens the grant
+    /// with the keys derived from this wallet (at [`Self::epoch`]), acts for
+    /// the identity (its inbox, its IPNS name), signs its group leaves and
+    /// entries with its own key, is its own libp2p peer (that key's
+    /// PeerId), and publishes `document` as it is: only the identity's
+    /// primary wallet signs documents, so [`Self::device_grant`] and
+    /// [`Self::document_lifetime`] do not apply.
+    pub fn device_of(mut self, document: Vec<u8>) -> Self {
+        self.device_of = Some(document);
+        self
+    }
+
     /// Sets network options (listen and bootstrap addresses, relay mode,
     /// limits, balance source ...) on the node's configuration.
     pub fn configure(mut self, f: impl FnOnce(NodeConfigBuilder) -> NodeConfigBuilder) -> Self {
@@ -121,21 +138,39 @@ impl<W: WalletSigner + ?Sized> NodeBuilder<'_, W> {
 
     /// Performs every step and starts the node on the current tokio
     /// runtime. Returns the node and its bounded event stream.
-    pub async fn start(self) -> Result<(Node, mpsc::Receiver<NodeEvent>), NodeError> {
-        let keys = IdentityKeys::derive(self.wallet, self.epoch)?;
+    pub async fn start(mut self) -> Result<(Node, mpsc::Receiver<NodeEvent>), NodeError> {
+        let own = IdentityKeys::derive(self.wallet, self.epoch)?;
         let now = Timestamp::from_system_time(std::time::SystemTime::now())?;
+        let (keys, me) = match &self.device_of {
+            None => {
+                let me = kaichi_groups::MemberSigner::identity(own.ipns().clone());
+                (own.clone(), me)
+            }
+            Some(document) => {
+                let keys = verify_document(document, now)?.open_grant(&own)?;
+                let me =
+                    kaichi_groups::MemberSigner::device(keys.ipns().name(), own.ipns().clone());
+                self.config = self.config.device_signing_key(own.ipns().clone());
+                (keys, me)
+            }
+        };
         let (store, config, key_package) = match &self.home {
             Some(home) => {
                 create_private_dir(home).map_err(NodeError::Home)?;
                 let path = home.join(DATABASE_FILE);
                 let store = SqliteStore::open(&path, self.durability)?;
-                let me = kaichi_groups::MemberSigner::identity(keys.ipns().clone());
                 let engine = self.config.group_engine_value();
                 let key_package = prepare_for(&path, &store, &me, engine)?;
                 (store, self.config.group_database(&path), Some(key_package))
             }
             None => (SqliteStore::open_in_memory()?, self.config, None),
         };
+        if let Some(document) = self.device_of {
+            // A device's KeyPackage is its own (signed with its key); the
+            // identity's document, signed by the primary, does not list it.
+            drop(key_package);
+            return Node::start(config.build()?, keys, document, Arc::new(store)).await;
+        }
         let mut document = DocumentBuilder::new(&keys, now, self.lifetime);
         if let Some(kp) = key_package {
             document = document.key_package(kp);

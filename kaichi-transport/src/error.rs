@@ -132,6 +132,10 @@ pub enum NodeError {
     /// The identity document could not be signed.
     #[error("signing the identity document: {0}")]
     DocumentBuild(#[from] kaichi_identity::document::BuildError),
+    /// A device could not open its grant in the identity's document (it was
+    /// revoked, or the document is another identity's).
+    #[error("opening this device's grant: {0}")]
+    DeviceGrant(#[from] kaichi_identity::document::OpenGrantError),
     /// The configuration is invalid.
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),

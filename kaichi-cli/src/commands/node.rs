@@ -142,10 +142,22 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     let mut builder = Node::builder(&wallet, profile.home())
         .epoch(KeyEpoch::new(config.epoch))
         .document_lifetime(DOCUMENT_LIFETIME);
-    // The devices `kaichi device approve` granted stay in every document
-    // the node signs.
-    for grant in crate::device_link::own_grants(profile, &keys)? {
-        builder = builder.device_grant(grant);
+    match &config.device_of {
+        // The devices `kaichi device approve` granted stay in every
+        // document the node signs.
+        None => {
+            for grant in crate::device_link::own_grants(profile, &keys)? {
+                builder = builder.device_grant(grant);
+            }
+        }
+        // A device runs for the identity with the document it joined with
+        // (checked already by `profile.identity()`), as its own peer.
+        Some(_) => {
+            let document = profile
+                .document()?
+                .context("this device profile has lost its identity document")?;
+            builder = builder.device_of(document);
+        }
     }
     let (node, mut events) = builder
         .configure(|c| options.into_iter().fold(c, |c, option| option(c)))

@@ -161,7 +161,12 @@ impl Engine {
         events: mpsc::Sender<NodeEvent>,
     ) -> Result<Self, NodeError> {
         let setup = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::TransportSetup(e);
-        let key = keys.ipns().to_libp2p()?;
+        // A device is its own peer: its own key, not the identity's (two
+        // nodes of one identity must not share a PeerId).
+        let key = match &config.device_signing_key {
+            Some(device) => device.to_libp2p()?,
+            None => keys.ipns().to_libp2p()?,
+        };
         let idle = config.idle_timeout;
         let limits = config.limits;
         let relay = config.relay;

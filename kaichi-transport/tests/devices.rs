@@ -1,0 +1,141 @@
+//! One identity on two devices, each started with `Node::builder`: the
+//! laptop with the identity's wallet (its document grants the phone), the
+//! phone with its own wallet and that document (`device_of`). Each is its
+//! own peer; both follow the identity's inbox, so a contact's message
+//! reaches both; what the phone writes, signed with its own key, a contact
+//! accepts under the grant.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Peer, memory_store, next_message, start, within};
+use kaichi_identity::document::{DeviceGrant, DeviceRequest};
+use kaichi_identity::wallet::WalletSigner as _;
+use kaichi_test_support::identity::{keys, now};
+use kaichi_transport::{DhtMode, Node, NodeError, NodeEvent};
+
+async fn listening(
+    node: Node,
+    mut events: tokio::sync::mpsc::Receiver<NodeEvent>,
+    wallet: String,
+    keys: kaichi_identity::IdentityKeys,
+) -> Peer {
+    let addr = loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::Listening(a)) => break a,
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    };
+    let document = node.identity_document().to_vec();
+    Peer {
+        node,
+        events,
+        keys,
+        document,
+        addr,
+        wallet,
+    }
+}
+
+fn local(c: kaichi_transport::NodeConfigBuilder) -> kaichi_transport::NodeConfigBuilder {
+    c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .dht_mode(DhtMode::Server)
+        .retry_interval(Duration::from_millis(200))
+}
+
+/// The laptop (identity `seed`) granting the phone (wallet `device_seed`),
+/// both started from home directories under `dir`.
+async fn laptop_and_phone(seed: u8, device_seed: u8, dir: &std::path::Path) -> (Peer, Peer) {
+    let (wallet, identity) = keys(seed);
+    let (phone_wallet, phone_keys) = keys(device_seed);
+    let request =
+        DeviceRequest::create(&phone_wallet, &phone_keys, identity.ipns().name()).unwrap();
+    let grant = DeviceGrant::issue(
+        &identity,
+        &request,
+        zeroize::Zeroizing::new([device_seed; 32]),
+        now(),
+    )
+    .unwrap();
+    let (node, events) = Node::builder(&wallet, dir.join("laptop"))
+        .device_grant(grant)
+        .configure(local)
+        .start()
+        .await
+        .unwrap();
+    let laptop = listening(node, events, wallet.address().to_string(), identity.clone()).await;
+    let (node, events) = Node::builder(&phone_wallet, dir.join("phone"))
+        .device_of(laptop.document.clone())
+        .configure(local)
+        .start()
+        .await
+        .unwrap();
+    let phone = listening(node, events, wallet.address().to_string(), identity).await;
+    (laptop, phone)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_devices_receive_and_a_contact_accepts_what_the_phone_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut laptop, mut phone) = laptop_and_phone(140, 141, dir.path()).await;
+    assert_eq!(phone.node.name(), laptop.node.name());
+    assert_ne!(phone.node.peer_id(), laptop.node.peer_id());
+    let mut dave = start(142, memory_store()).await;
+    for a in [&laptop, &phone] {
+        dave.node.dial(a.addr.clone()).await.unwrap();
+        a.node.add_contact(dave.document.clone()).await.unwrap();
+    }
+    laptop.node.dial(phone.addr.clone()).await.unwrap();
+    dave.node
+        .add_contact(laptop.document.clone())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let name = laptop.node.name().to_string();
+    dave.node
+        .send_dm(&name, "to all your devices")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&mut laptop.events).await,
+        "to all your devices"
+    );
+    assert_eq!(next_message(&mut phone.events).await, "to all your devices");
+
+    phone
+        .node
+        .send_dm(&dave.wallet, "from the phone")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "from the phone");
+    let page = within(dave.node.read(&name, 10)).await.unwrap();
+    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert!(texts.contains(&"from the phone"), "{texts:?}");
+    for p in [laptop, phone, dave] {
+        p.node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_without_a_grant_cannot_start_as_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let (laptop, phone) = laptop_and_phone(143, 144, dir.path()).await;
+    let stranger = keys(145).0;
+    let refused = Node::builder(&stranger, dir.path().join("stranger"))
+        .device_of(laptop.document.clone())
+        .configure(local)
+        .start()
+        .await;
+    assert!(
+        matches!(refused, Err(NodeError::DeviceGrant(_))),
+        "{:?}",
+        refused.err()
+    );
+    for p in [laptop, phone] {
+        p.node.shutdown().await;
+    }
+}
