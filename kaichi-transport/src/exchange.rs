@@ -24,7 +24,8 @@ pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct BlockRequest {
     /// Also return the sealed notifications a relay holds for the requester's
-    /// inbox (the requester's PeerId is its IPNS name).
+    /// inbox (the requester's PeerId is its IPNS name, or it is a device
+    /// `mailbox_document` lists).
     #[prost(bool, tag = "2")]
     pub mailbox: bool,
     /// Also return this group's logged MLS messages (32-byte group id;
@@ -47,6 +48,13 @@ pub struct BlockRequest {
     /// gone. At most [`MAX_PIN_ROOTS`] a request.
     #[prost(bytes = "vec", repeated, tag = "7")]
     pub pin_roots: Vec<Vec<u8>>,
+    /// With `mailbox`, from an identity with devices: its signed identity
+    /// document. The relay then hands the inbox's held notifications to
+    /// each peer it names (the identity's own, and each device's signing
+    /// key), every one taking them for itself, instead of to the
+    /// identity's own PeerId alone.
+    #[prost(bytes = "vec", tag = "8")]
+    pub mailbox_document: Vec<u8>,
 }
 
 /// Held notifications (for a mailbox request to a relay) and a group's log.

@@ -46,9 +46,8 @@ fn local(c: kaichi_transport::NodeConfigBuilder) -> kaichi_transport::NodeConfig
         .retry_interval(Duration::from_millis(200))
 }
 
-/// The laptop (identity `seed`) granting the phone (wallet `device_seed`),
-/// both started from home directories under `dir`.
-async fn laptop_and_phone(seed: u8, device_seed: u8, dir: &std::path::Path) -> (Peer, Peer) {
+/// The laptop: identity `seed`, its document granting wallet `device_seed`.
+async fn start_laptop(seed: u8, device_seed: u8, dir: &std::path::Path) -> Peer {
     let (wallet, identity) = keys(seed);
     let (phone_wallet, phone_keys) = keys(device_seed);
     let request =
@@ -66,14 +65,30 @@ async fn laptop_and_phone(seed: u8, device_seed: u8, dir: &std::path::Path) -> (
         .start()
         .await
         .unwrap();
-    let laptop = listening(node, events, wallet.address().to_string(), identity.clone()).await;
+    listening(node, events, wallet.address().to_string(), identity).await
+}
+
+/// The phone: wallet `device_seed`, a device of the identity `document` is.
+async fn start_phone(device_seed: u8, document: Vec<u8>, dir: &std::path::Path) -> Peer {
+    let (phone_wallet, phone_keys) = keys(device_seed);
+    let identity = kaichi_identity::document::verify_document(&document, now())
+        .unwrap()
+        .open_grant(&phone_keys)
+        .unwrap();
     let (node, events) = Node::builder(&phone_wallet, dir.join("phone"))
-        .device_of(laptop.document.clone())
+        .device_of(document)
         .configure(local)
         .start()
         .await
         .unwrap();
-    let phone = listening(node, events, wallet.address().to_string(), identity).await;
+    listening(node, events, phone_wallet.address().to_string(), identity).await
+}
+
+/// The laptop (identity `seed`) granting the phone (wallet `device_seed`),
+/// both started from home directories under `dir`.
+async fn laptop_and_phone(seed: u8, device_seed: u8, dir: &std::path::Path) -> (Peer, Peer) {
+    let laptop = start_laptop(seed, device_seed, dir).await;
+    let phone = start_phone(device_seed, laptop.document.clone(), dir).await;
     (laptop, phone)
 }
 
@@ -138,4 +153,46 @@ async fn a_wallet_without_a_grant_cannot_start_as_a_device() {
     for p in [laptop, phone] {
         p.node.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_hands_what_it_held_to_each_device_for_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = common::start_relay(146).await;
+    let dave = start(149, memory_store()).await;
+    let dave_doc = dave.document.clone();
+    // Both devices are online once: the relay follows the inbox and learns
+    // the identity's devices from the document they send.
+    let (laptop, phone) = laptop_and_phone(147, 148, dir.path()).await;
+    let name = laptop.node.name().to_string();
+    let document = laptop.document.clone();
+    for p in [&laptop, &phone] {
+        p.node.add_contact(dave_doc.clone()).await.unwrap();
+        p.node.dial(relay.addr.clone()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    laptop.node.shutdown().await;
+    phone.node.shutdown().await;
+
+    dave.node.dial(relay.addr.clone()).await.unwrap();
+    dave.node.add_contact(document.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    dave.node
+        .send_dm(&name, "while you were out")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    dave.node.shutdown().await;
+
+    // Each comes back alone; the relay is all there is. The first to ask
+    // does not take the other's copy.
+    let mut laptop = start_laptop(147, 148, dir.path()).await;
+    laptop.node.dial(relay.addr.clone()).await.unwrap();
+    assert_eq!(next_message(&mut laptop.events).await, "while you were out");
+    laptop.node.shutdown().await;
+    let mut phone = start_phone(148, document, dir.path()).await;
+    phone.node.dial(relay.addr.clone()).await.unwrap();
+    assert_eq!(next_message(&mut phone.events).await, "while you were out");
+    phone.node.shutdown().await;
+    relay.node.shutdown().await;
 }

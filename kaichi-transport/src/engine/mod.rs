@@ -32,6 +32,7 @@ mod dht;
 mod documents;
 mod groups;
 mod lookup;
+mod mailbox;
 mod names;
 mod outbox_sync;
 mod pin_walk;
@@ -140,6 +141,10 @@ pub(crate) struct Engine {
     >,
     /// Our join requests waiting for an answer (group, nonce).
     join_requests: std::collections::HashSet<(kaichi_groups::GroupId, Vec<u8>)>,
+    /// Whether this identity has devices (this node is one, or its
+    /// document lists some): relays then learn the document with each
+    /// mailbox request.
+    has_devices: bool,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -248,7 +253,9 @@ impl Engine {
         let mut groups = groups::Groups::new(session);
         // This identity's own devices (from its own document) are members
         // like any other.
+        let mut has_devices = config.device_signing_key.is_some();
         if let Ok(own) = verify_document(&document, now()) {
+            has_devices |= !own.devices().is_empty();
             groups.session.devices_mut().remember_own(&own);
         }
         let sync = sync::SyncState::new(config.max_pending_notifications);
@@ -282,6 +289,7 @@ impl Engine {
             token: token_gate::TokenGate::new(),
             token_finds: token_find::TokenFinds::new(),
             join_requests: Default::default(),
+            has_devices,
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
@@ -466,9 +474,16 @@ impl Engine {
                     }
                 }
                 self.emit(NodeEvent::PeerConnected(peer_id));
-                // Any peer may be a relay holding our notifications: ask.
+                // Any peer may be a relay holding our notifications: ask
+                // (with our document when we have devices, so that each
+                // device takes them for itself).
                 let request = BlockRequest {
                     mailbox: true,
+                    mailbox_document: if self.has_devices {
+                        self.document.clone()
+                    } else {
+                        Vec::new()
+                    },
                     ..Default::default()
                 };
                 self.swarm

@@ -64,7 +64,7 @@ struct HeldGroupMessage {
 pub(super) struct Relay {
     /// `None` when this node is not a relay.
     limits: Option<RelayLimits>,
-    mailboxes: HashMap<TopicHash, VecDeque<(Instant, Vec<u8>)>>,
+    mailboxes: HashMap<TopicHash, super::mailbox::Mailbox>,
     groups: HashMap<TopicHash, VecDeque<HeldGroupMessage>>,
     pinned_by: HashMap<PeerId, usize>,
     /// Connected relays (identify agent `kaichi-relay`): they pin our blocks.
@@ -151,36 +151,43 @@ impl Relay {
     /// goes when the mailbox is full; expired ones go first).
     fn hold(&mut self, topic: &TopicHash, data: Vec<u8>, now: Instant) {
         let Some(limits) = self.limits else { return };
-        if let Some(queue) = self.mailboxes.get_mut(topic) {
-            while queue
-                .front()
-                .is_some_and(|(t, _)| now.duration_since(*t) > limits.retention)
-            {
-                queue.pop_front();
-            }
-            if queue.len() >= limits.max_per_topic {
-                queue.pop_front();
-            }
-            queue.push_back((now, data));
+        if let Some(mailbox) = self.mailboxes.get_mut(topic) {
+            mailbox.hold(data, now, limits.retention, limits.max_per_topic);
         }
     }
 
-    /// The notifications held for `peer`'s inbox (its PeerId is its IPNS
-    /// name, so only the owner gets them), emptying the mailbox.
+    /// The notifications held for `peer`'s inbox that it has not taken
+    /// (its PeerId is its IPNS name, so only the owner gets them). Without
+    /// a document, the identity's own peer is the one reader it knows.
     pub(super) fn drain_mailbox(&mut self, peer: &PeerId, now: Instant) -> Vec<Vec<u8>> {
+        let name = IpnsName::from_peer_id(*peer);
+        self.take_mailbox(&name, None, peer, now)
+    }
+
+    /// The notifications held for `name`'s inbox that `peer` has not
+    /// taken, where `readers` (the identity's own peer and its devices',
+    /// from its verified document) each take them for themselves; nothing
+    /// for a peer not among them.
+    pub(super) fn take_mailbox(
+        &mut self,
+        name: &IpnsName,
+        readers: Option<Vec<PeerId>>,
+        peer: &PeerId,
+        now: Instant,
+    ) -> Vec<Vec<u8>> {
         let Some(limits) = self.limits else {
             return Vec::new();
         };
-        let topic = inbox_topic(&IpnsName::from_peer_id(*peer)).hash();
-        self.mailboxes
-            .get_mut(&topic)
-            .map(|q| {
-                q.drain(..)
-                    .filter(|(t, _)| now.duration_since(*t) <= limits.retention)
-                    .map(|(_, n)| n)
-                    .collect()
-            })
-            .unwrap_or_default()
+        let topic = inbox_topic(name).hash();
+        let Some(mailbox) = self.mailboxes.get_mut(&topic) else {
+            return Vec::new();
+        };
+        match readers {
+            Some(readers) => mailbox.set_readers(readers),
+            None if name.peer_id() == peer => mailbox.add_reader(*peer),
+            None => return Vec::new(),
+        }
+        mailbox.take(peer, now, limits.retention)
     }
 
     /// Holds a group message (by its clear header) for members who were away.
@@ -298,6 +305,33 @@ impl Relay {
 }
 
 impl Engine {
+    /// The held notifications `peer` may take: with `document` (a
+    /// verified identity document naming `peer` as the identity or one of
+    /// its devices), those of that identity's inbox; without, those of
+    /// `peer`'s own.
+    pub(super) fn mailbox_for(&mut self, peer: &PeerId, document: &[u8]) -> Vec<Vec<u8>> {
+        let now = std::time::Instant::now();
+        if document.is_empty() {
+            return self.relay.drain_mailbox(peer, now);
+        }
+        let Ok(doc) = Timestamp::from_system_time(std::time::SystemTime::now())
+            .map_err(drop)
+            .and_then(|t| verify_document(document, t).map_err(drop))
+        else {
+            tracing::debug!(%peer, "a mailbox request with an invalid identity document");
+            return Vec::new();
+        };
+        let name = doc.public().ipns_name();
+        let readers: Vec<PeerId> = std::iter::once(*name.peer_id())
+            .chain(
+                doc.devices()
+                    .iter()
+                    .map(|g| g.request().signing_key().to_libp2p().to_peer_id()),
+            )
+            .collect();
+        self.relay.take_mailbox(&name, Some(readers), peer, now)
+    }
+
     /// Relay: follows a topic a connected peer subscribed to.
     pub(super) fn follow(&mut self, topic: TopicHash) {
         let own = inbox_topic(&self.keys.ipns().name()).hash();

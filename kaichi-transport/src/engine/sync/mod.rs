@@ -328,10 +328,10 @@ impl Engine {
             request_response::Message::Request {
                 request, channel, ..
             } => {
-                // Held notifications go only to the inbox's owner: its
-                // PeerId is its IPNS name.
+                // Held notifications go only to the inbox's owner (its
+                // PeerId is its IPNS name) and the devices its document lists.
                 let notifications = if request.mailbox {
-                    self.relay.drain_mailbox(&peer, std::time::Instant::now())
+                    self.mailbox_for(&peer, &request.mailbox_document)
                 } else {
                     Vec::new()
                 };
