@@ -204,6 +204,17 @@ impl Conversation {
         self.accept(sealed, true)
     }
 
+    /// Opens and checks an entry (signature, author, signer, message) as
+    /// [`Self::ingest_sealed`] does, without adding it: to see whose it is
+    /// before deciding to keep it.
+    pub fn verify_sealed(&self, sealed: &SealedEntry) -> Result<Entry, IngestError> {
+        let (entry, _) = sealed.open(&self.keys, true)?;
+        if !self.may_sign(entry.author(), entry.signer()) {
+            return Err(IngestError::UnauthorisedSigner);
+        }
+        Ok(entry)
+    }
+
     /// Adds a block this process verified before (loaded from its own
     /// store): the signature is not re-checked, everything else is.
     pub fn ingest_stored(&mut self, block: &[u8]) -> Result<Ingested, IngestError> {

@@ -76,6 +76,12 @@ pub struct Notification {
     /// `invitation`).
     #[prost(message, optional, tag = "7")]
     pub join_refusal: Option<JoinRefusal>,
+    /// Self-sync between an identity's devices: in a notification sent to
+    /// the sender's own inbox (`sender_document` is the recipient's own
+    /// identity), the signed document of the conversation's other
+    /// participant. Its `blocks` must then be entries this identity wrote.
+    #[prost(bytes = "vec", tag = "8")]
+    pub peer_document: Vec<u8>,
 }
 
 /// A request to join a token-holder group: the requester's KeyPackage (its

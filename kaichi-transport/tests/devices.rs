@@ -196,3 +196,92 @@ async fn a_relay_hands_what_it_held_to_each_device_for_itself() {
     phone.node.shutdown().await;
     relay.node.shutdown().await;
 }
+
+/// The next message or change event's text and author, skipping others.
+async fn next_entry(events: &mut tokio::sync::mpsc::Receiver<NodeEvent>) -> (String, String) {
+    loop {
+        match within(events.recv()).await {
+            Some(NodeEvent::MessageReceived { text, from, .. }) => return (text, from.to_string()),
+            Some(NodeEvent::MessageChanged { body, from, .. }) => {
+                return (format!("{body:?}"), from.to_string());
+            }
+            Some(_) => {}
+            None => panic!("node stopped"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_device_writes_the_other_sees_with_its_contacts_and_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut laptop, mut phone) = laptop_and_phone(150, 151, dir.path()).await;
+    let mut dave = start(152, memory_store()).await;
+    let name = laptop.node.name().to_string();
+    for p in [&laptop, &phone] {
+        dave.node.dial(p.addr.clone()).await.unwrap();
+    }
+    laptop.node.dial(phone.addr.clone()).await.unwrap();
+    // Only the laptop adds Dave; the phone learns him from self-sync.
+    laptop
+        .node
+        .add_contact(dave.document.clone())
+        .await
+        .unwrap();
+    dave.node
+        .add_contact(laptop.document.clone())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let first = laptop
+        .node
+        .send_dm(&dave.wallet, "from the laptop")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "from the laptop");
+    let added = common::wait_for(&mut phone.events, |e| match e {
+        NodeEvent::ContactAdded { name, .. } => Some(name.to_string()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(added, dave.node.name().to_string());
+    assert_eq!(
+        next_entry(&mut phone.events).await,
+        ("from the laptop".to_owned(), name.clone())
+    );
+
+    // The phone answers in the same conversation; the laptop sees it, and
+    // an edit the laptop makes reaches the phone.
+    phone
+        .node
+        .send_dm(&dave.wallet, "and from the phone")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "and from the phone");
+    assert_eq!(
+        next_entry(&mut laptop.events).await,
+        ("and from the phone".to_owned(), name.clone())
+    );
+    laptop
+        .node
+        .edit(&dave.wallet, first, "from the laptop (edited)")
+        .await
+        .unwrap();
+    let (edit, author) = next_entry(&mut phone.events).await;
+    assert!(edit.contains("from the laptop (edited)"), "{edit}");
+    assert_eq!(author, name);
+    // Both show one conversation, the same on each device.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let texts =
+        |p: kaichi_privatelog::Page| p.messages.into_iter().map(|m| m.text).collect::<Vec<_>>();
+    let on_laptop = texts(within(laptop.node.read(&dave.wallet, 10)).await.unwrap());
+    let on_phone = texts(within(phone.node.read(&dave.wallet, 10)).await.unwrap());
+    assert_eq!(on_laptop, on_phone);
+    assert!(
+        on_phone.contains(&"from the laptop (edited)".to_owned()),
+        "{on_phone:?}"
+    );
+    for p in [laptop, phone, dave] {
+        p.node.shutdown().await;
+    }
+}

@@ -24,11 +24,45 @@ impl Engine {
             return Ok(peer);
         }
         let verified = verify_document(doc, now)?;
+        self.remember_peer_document(verified.public().ipns_name(), doc);
         self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
         self.groups.session.devices_mut().remember(&verified);
+        self.remember_devices(verified.clone());
         self.documents
             .insert(digest, *verified.public(), verified.expires_at());
         Ok(*verified.public())
+    }
+
+    /// Keeps the bytes of a verified document (the newest per identity,
+    /// within [`super::sync::MAX_PEER_DOCUMENT_BYTES`] in all) to send with
+    /// self-sync notifications.
+    fn remember_peer_document(&mut self, name: kaichi_identity::IpnsName, doc: &[u8]) {
+        if !self.has_devices {
+            return;
+        }
+        let held: usize = self.peer_documents.values().map(Vec::len).sum();
+        if held + doc.len() > super::sync::MAX_PEER_DOCUMENT_BYTES {
+            self.peer_documents.clear();
+        }
+        self.peer_documents.insert(name, doc.to_vec());
+    }
+
+    /// Keeps a verified document that grants devices (bounded), and lets
+    /// the loaded conversations with its identity accept their entries.
+    pub(super) fn remember_devices(&mut self, doc: kaichi_identity::document::VerifiedDocument) {
+        if doc.devices().is_empty() {
+            return;
+        }
+        let key = doc.public().ipns;
+        for conv in self.conversations.values_mut() {
+            if conv.peer() == &key || conv.me() == &key {
+                conv.authorise_devices(&doc);
+            }
+        }
+        if self.device_documents.len() >= MAX_CACHED_DOCUMENTS {
+            self.device_documents.clear();
+        }
+        self.device_documents.insert(doc.public().ipns_name(), doc);
     }
 
     /// A verified, unexpired document of `name` held in the cache, or a
@@ -101,6 +135,13 @@ impl Engine {
     ) -> Result<&mut Conversation, NodeError> {
         if !self.conversations.contains_key(&c.id) {
             let mut conv = Conversation::new(&self.keys, &c.peer)?;
+            // Entries signed by either side's granted devices verify.
+            for doc in [&self.keys.ipns().name(), &c.peer.ipns_name()]
+                .into_iter()
+                .filter_map(|name| self.device_documents.get(name))
+            {
+                conv.authorise_devices(doc);
+            }
             conv.load(self.store.as_ref())
                 .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
             self.conversations.insert(c.id, conv);
@@ -119,7 +160,13 @@ impl Engine {
         let contact = self.find_contact(to)?;
         let sent_at_ms = now().unix_nanos() / 1_000_000;
         let salt = random::<16>()?;
-        let ipns = self.keys.ipns().clone();
+        // A device signs with its own key (the identity's document grants
+        // it), so contacts can tell its entries from the identity's.
+        let ipns = self
+            .config
+            .device_signing_key
+            .clone()
+            .unwrap_or_else(|| self.keys.ipns().clone());
         let conv = self.conversation(&contact)?;
         let entry = conv.append(&ipns, &Message { sent_at_ms, body }, &salt)?;
         let heads = conv.heads();
@@ -128,6 +175,7 @@ impl Engine {
         // its publication and the provider records follow, rate-limited.
         self.outbox_changed(&contact.id);
         self.providers.heads_changed(contact.id);
+        self.announce_to_own_devices(&contact, &heads, vec![entry.block().to_vec()]);
         let notification = Notification {
             sender_document: self.document.clone(),
             conversation: contact.id.as_bytes().to_vec(),

@@ -145,6 +145,14 @@ pub(crate) struct Engine {
     /// document lists some): relays then learn the document with each
     /// mailbox request.
     has_devices: bool,
+    /// The latest verified documents that grant devices, by identity
+    /// (this one's and contacts'): conversations accept entries their
+    /// devices sign. Bounded like the document cache.
+    device_documents:
+        HashMap<kaichi_identity::IpnsName, kaichi_identity::document::VerifiedDocument>,
+    /// Contacts' documents as received (bounded), sent to this identity's
+    /// other devices with self-sync notifications.
+    peer_documents: HashMap<kaichi_identity::IpnsName, Vec<u8>>,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -254,9 +262,13 @@ impl Engine {
         // This identity's own devices (from its own document) are members
         // like any other.
         let mut has_devices = config.device_signing_key.is_some();
+        let mut device_documents = HashMap::new();
         if let Ok(own) = verify_document(&document, now()) {
             has_devices |= !own.devices().is_empty();
             groups.session.devices_mut().remember_own(&own);
+            if !own.devices().is_empty() {
+                device_documents.insert(own.public().ipns_name(), own);
+            }
         }
         let sync = sync::SyncState::new(config.max_pending_notifications);
         let mut engine = Self {
@@ -290,6 +302,8 @@ impl Engine {
             token_finds: token_find::TokenFinds::new(),
             join_requests: Default::default(),
             has_devices,
+            device_documents,
+            peer_documents: HashMap::new(),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;

@@ -2,8 +2,10 @@
 //! breadth-first, blocks served, heads re-announced. [`state`] holds what
 //! it is in the middle of (sans-IO, unit-tested); this file is the glue.
 
+mod self_sync;
 mod state;
 
+pub(super) use self_sync::MAX_PEER_DOCUMENT_BYTES;
 pub(super) use state::SyncState;
 
 use kaichi_privatelog::store::{BlockStore as _, LogStore as _, StoredConversation};
@@ -89,6 +91,12 @@ impl Engine {
         }
         let n =
             Notification::open(self.keys.dm(), data).map_err(Rejection::Unopenable.because())?;
+        if self
+            .remember_document(&n.sender_document)
+            .is_ok_and(|sender| sender.ipns == self.keys.ipns().public())
+        {
+            return self.self_sync(&n);
+        }
         let (peer, new) = match self.add_contact(&n.sender_document) {
             Ok(v) => v,
             Err(e @ NodeError::Document(_)) => return Err(Rejection::BadDocument.because()(e)),
