@@ -285,3 +285,82 @@ async fn what_one_device_writes_the_other_sees_with_its_contacts_and_edits() {
         p.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_self_sync_adds_no_contact_and_keeps_nothing() {
+    use futures::StreamExt as _;
+    use kaichi_privatelog::{Conversation, Message, MessageBody};
+    use kaichi_transport::notification::Notification;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut laptop, phone) = laptop_and_phone(153, 154, dir.path()).await;
+    // Mallory writes a real entry of her own conversation with the laptop's
+    // identity and announces it as if one of its devices had written it.
+    let (mallory_wallet, mallory_keys) = keys(155);
+    let mallory_doc = kaichi_identity::document::DocumentBuilder::new(
+        &mallory_keys,
+        now(),
+        Duration::from_secs(3600),
+    )
+    .sign(&mallory_wallet)
+    .unwrap();
+    let identity = keys(153).1;
+    let mut conv = Conversation::new(&mallory_keys, &identity.public()).unwrap();
+    let text = MessageBody::Text {
+        text: "I am your other device".into(),
+        reply_to: None,
+        attachments: Vec::new(),
+    };
+    let entry = conv
+        .append(
+            mallory_keys.ipns(),
+            &Message {
+                sent_at_ms: 1,
+                body: text,
+            },
+            &[7; 16],
+        )
+        .unwrap();
+    let forged = Notification {
+        sender_document: laptop.document.clone(),
+        conversation: conv.id().as_bytes().to_vec(),
+        heads: vec![entry.cid().to_bytes().to_vec()],
+        blocks: vec![entry.block().to_vec()],
+        peer_document: mallory_doc,
+        ..Default::default()
+    };
+    let sealed = forged
+        .seal(&identity.dm().public(), zeroize::Zeroizing::new([9; 32]))
+        .unwrap();
+    let topic = kaichi_transport::inbox_topic(&laptop.node.name());
+    let mut raw = common::raw_gossip_peer(156);
+    raw.dial(laptop.addr.clone()).unwrap();
+    common::until_subscribed(&mut raw, &topic.hash()).await;
+    raw.behaviour_mut().publish(topic, sealed).unwrap();
+    let driver = tokio::spawn(async move {
+        loop {
+            let _ = raw.select_next_some().await;
+        }
+    });
+    loop {
+        match within(laptop.events.recv()).await {
+            Some(NodeEvent::Rejected { .. }) => break,
+            Some(NodeEvent::ContactAdded { .. }) => panic!("a forged self-sync added a contact"),
+            Some(NodeEvent::MessageReceived { .. }) => panic!("a forged self-sync was kept"),
+            Some(_) => {}
+            None => panic!("laptop stopped"),
+        }
+    }
+    driver.abort();
+    let mallory = mallory_keys.ipns().name().to_string();
+    assert!(
+        matches!(
+            laptop.node.read(mallory.as_str(), 5).await,
+            Err(NodeError::NotAContact(_))
+        ),
+        "the forged self-sync made Mallory a contact"
+    );
+    for p in [laptop, phone] {
+        p.node.shutdown().await;
+    }
+}
