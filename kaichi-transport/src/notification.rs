@@ -82,6 +82,21 @@ pub struct Notification {
     /// participant. Its `blocks` must then be entries this identity wrote.
     #[prost(bytes = "vec", tag = "8")]
     pub peer_document: Vec<u8>,
+    /// Self-sync between an identity's devices: the groups the identity is
+    /// in, for a device that is not in them yet to ask their sequencers.
+    #[prost(message, repeated, tag = "9")]
+    pub own_groups: Vec<OwnGroup>,
+}
+
+/// A group an identity is in, as its devices tell each other.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OwnGroup {
+    /// The group's 32-byte id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub group: Vec<u8>,
+    /// Its sequencer (binary IPNS name).
+    #[prost(bytes = "vec", tag = "2")]
+    pub sequencer: Vec<u8>,
 }
 
 /// A request to join a token-holder group: the requester's KeyPackage (its
@@ -163,7 +178,10 @@ impl Notification {
         recipient: &DmPublicKey,
         ephemeral: Zeroizing<[u8; 32]>,
     ) -> Result<Vec<u8>, NotificationError> {
-        if self.heads.len() > MAX_NOTIFICATION_ITEMS || self.blocks.len() > MAX_NOTIFICATION_ITEMS {
+        if self.heads.len() > MAX_NOTIFICATION_ITEMS
+            || self.blocks.len() > MAX_NOTIFICATION_ITEMS
+            || self.own_groups.len() > MAX_NOTIFICATION_ITEMS
+        {
             return Err(NotificationError::TooManyItems);
         }
         let eph = DmSecret::from_bytes(*ephemeral);
@@ -223,7 +241,10 @@ impl Notification {
         );
         let n =
             Self::decode(plain.as_slice()).map_err(|e| NotificationError::Decode(e.to_string()))?;
-        if n.heads.len() > MAX_NOTIFICATION_ITEMS || n.blocks.len() > MAX_NOTIFICATION_ITEMS {
+        if n.heads.len() > MAX_NOTIFICATION_ITEMS
+            || n.blocks.len() > MAX_NOTIFICATION_ITEMS
+            || n.own_groups.len() > MAX_NOTIFICATION_ITEMS
+        {
             return Err(NotificationError::TooManyItems);
         }
         Ok(n)

@@ -41,6 +41,11 @@ async fn listening(
 }
 
 fn local(c: kaichi_transport::NodeConfigBuilder) -> kaichi_transport::NodeConfigBuilder {
+    // RUST_LOG=kaichi_transport=debug shows what the nodes do.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     c.listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
         .dht_mode(DhtMode::Server)
         .retry_interval(Duration::from_millis(200))
@@ -361,6 +366,68 @@ async fn a_forged_self_sync_adds_no_contact_and_keeps_nothing() {
         "the forged self-sync made Mallory a contact"
     );
     for p in [laptop, phone] {
+        p.node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_joins_its_identitys_groups_through_their_sequencer() {
+    let dir = tempfile::tempdir().unwrap();
+    // Dave's group, with the laptop's identity in it; the phone is not yet
+    // online.
+    let mut dave = common::start_member(157, dir.path()).await;
+    let mut laptop = start_laptop(158, 159, dir.path()).await;
+    dave.node.dial(laptop.addr.clone()).await.unwrap();
+    dave.node
+        .add_contact(laptop.document.clone())
+        .await
+        .unwrap();
+    laptop
+        .node
+        .add_contact(dave.document.clone())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let g = dave.node.create_group("family").await.unwrap();
+    dave.node.invite("family", &laptop.wallet).await.unwrap();
+    common::wait_for(&mut laptop.events, |e| {
+        matches!(e, NodeEvent::GroupJoined { .. }).then_some(())
+    })
+    .await;
+
+    // The phone comes online: the laptop tells it its groups, the phone
+    // asks Dave, Dave admits the laptop identity's device.
+    let mut phone = start_phone(159, laptop.document.clone(), dir.path()).await;
+    phone.node.add_contact(dave.document.clone()).await.unwrap();
+    phone.node.dial(dave.addr.clone()).await.unwrap();
+    phone.node.dial(laptop.addr.clone()).await.unwrap();
+    let joined = common::wait_for(&mut phone.events, |e| match e {
+        NodeEvent::GroupJoined { group, .. } => Some(*group),
+        NodeEvent::JoinRefused { reason, .. } => panic!("refused: {reason}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(joined, g.id);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    dave.node.send_group("family", "hello both").await.unwrap();
+    assert_eq!(
+        common::next_group_message(&mut phone.events).await,
+        "hello both"
+    );
+    assert_eq!(
+        common::next_group_message(&mut laptop.events).await,
+        "hello both"
+    );
+    phone
+        .node
+        .send_group("family", "from the phone")
+        .await
+        .unwrap();
+    assert_eq!(
+        common::next_group_message(&mut dave.events).await,
+        "from the phone"
+    );
+    for p in [laptop, phone, dave] {
         p.node.shutdown().await;
     }
 }

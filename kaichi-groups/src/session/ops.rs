@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use kaichi_identity::IpnsName;
 
 use super::{AnyGroup, Ctx, GroupSession, SessionError, SessionOutput};
-use crate::GroupEngine;
 use crate::group::{Candidate, Group, NewGroup, Outgoing};
 use crate::ids::GroupId;
 use crate::mlsrs::RsPolicy;
 use crate::storage::{SqliteProvider, StoredGroupMessage};
 use crate::wire::message_info;
+use crate::{GroupEngine, MemberInfo};
 
 impl<P: RsPolicy> GroupSession<P> {
     /// Creates a group (this member is its admin and sequencer) in the
@@ -134,9 +134,9 @@ impl<P: RsPolicy> GroupSession<P> {
             &Ctx<'_, P>,
         ) -> Result<Outgoing, SessionError>,
     ) -> Result<u64, SessionError> {
-        let (out, epoch, added, removed) = self.in_group(id, |group, p, ctx| {
+        let (out, epoch, added, removed, welcomed) = self.in_group(id, |group, p, ctx| {
             // Only the sequencer's operations commit (and change members).
-            let before = group.commits_directly(ctx.me).then(|| group.member_names());
+            let before = group.commits_directly(ctx.me).then(|| group.members());
             let out = f(group, p, ctx)?;
             match &out {
                 Outgoing::Commit(c) => log_own(ctx, &c.commit)?,
@@ -146,15 +146,29 @@ impl<P: RsPolicy> GroupSession<P> {
                     }
                 }
             }
-            let (added, removed) = match (&out, before) {
+            let (added, removed, welcomed) = match (&out, before) {
                 (Outgoing::Commit(_), Some(before)) => {
                     ctx.db
                         .record_group_with(&id, &group.metadata().name, group.engine())?;
-                    membership_diff(&before, &group.member_names())
+                    let after = group.members();
+                    let names = |m: &[MemberInfo]| m.iter().map(|m| m.name).collect::<Vec<_>>();
+                    let (added, removed) = membership_diff(&names(&before), &names(&after));
+                    // The Welcome goes to every identity with a new leaf,
+                    // a new device of a member too.
+                    let old: HashSet<(u32, IpnsName)> =
+                        before.iter().map(|m| (m.leaf, m.name)).collect();
+                    let mut welcomed: Vec<IpnsName> = after
+                        .iter()
+                        .filter(|m| !old.contains(&(m.leaf, m.name)))
+                        .map(|m| m.name)
+                        .collect();
+                    welcomed.sort();
+                    welcomed.dedup();
+                    (added, removed, welcomed)
                 }
                 _ => Default::default(),
             };
-            Ok::<_, SessionError>((out, group.epoch(), added, removed))
+            Ok::<_, SessionError>((out, group.epoch(), added, removed, welcomed))
         })?;
         match out {
             Outgoing::Commit(c) => {
@@ -167,7 +181,7 @@ impl<P: RsPolicy> GroupSession<P> {
                         group: id,
                         welcome,
                         ratchet_tree,
-                        to: added.clone(),
+                        to: welcomed,
                     });
                 }
                 self.outputs.push_back(SessionOutput::Changed {

@@ -28,6 +28,7 @@
 mod blocks;
 mod contacts;
 mod cooldown;
+mod device_groups;
 mod dht;
 mod documents;
 mod groups;
@@ -153,6 +154,8 @@ pub(crate) struct Engine {
     /// Contacts' documents as received (bounded), sent to this identity's
     /// other devices with self-sync notifications.
     peer_documents: HashMap<kaichi_identity::IpnsName, Vec<u8>>,
+    /// This identity's devices and its groups.
+    device_groups: device_groups::DeviceGroups,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -304,6 +307,7 @@ impl Engine {
             has_devices,
             device_documents,
             peer_documents: HashMap::new(),
+            device_groups: Default::default(),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
@@ -589,6 +593,11 @@ impl Engine {
                     self.group_peer_subscribed(id, peer_id);
                 }
                 self.resync(&topic);
+                if topic == inbox_topic(&self.keys.ipns().name()).hash() {
+                    // Another device of this identity (or a relay holding
+                    // for one): tell it our groups.
+                    self.share_groups_with_devices();
+                }
                 self.follow(topic);
             }
             _ => {}

@@ -262,6 +262,7 @@ impl Engine {
             return Err(Rejection::BadInvitation);
         }
         let name = from.ipns_name();
+        tracing::debug!(%name, %group, "a join request");
         if self
             .token
             .checks
@@ -269,6 +270,7 @@ impl Engine {
             .is_err()
         {
             // A replay or a stale request: nothing to answer.
+            tracing::debug!(%name, "a stale or replayed join request");
             return Ok(());
         }
         let refuse = |e: &mut Self, reason| {
@@ -279,6 +281,11 @@ impl Engine {
             return refuse(self, JoinRefused::UnknownGroup);
         };
         let me = self.groups.session.me();
+        if g.is_sequencer(me) && g.is_member(&name) {
+            // A member's device (its identity is in already).
+            self.admit_device(from, group, req);
+            return Ok(());
+        }
         let Some(gate) = g.metadata().token_gate.filter(|_| g.is_sequencer(me)) else {
             return refuse(self, JoinRefused::NotOpen);
         };
@@ -397,7 +404,7 @@ impl Engine {
     }
 
     /// Seals a refusal to the requester's inbox.
-    fn refuse_join(
+    pub(super) fn refuse_join(
         &mut self,
         to: &IdentityPublic,
         group: GroupId,

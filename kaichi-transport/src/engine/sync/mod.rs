@@ -95,6 +95,9 @@ impl Engine {
             .remember_document(&n.sender_document)
             .is_ok_and(|sender| sender.ipns == self.keys.ipns().public())
         {
+            if !n.own_groups.is_empty() {
+                return self.join_own_groups(&n.own_groups);
+            }
             return self.self_sync(&n);
         }
         let (peer, new) = match self.add_contact(&n.sender_document) {
