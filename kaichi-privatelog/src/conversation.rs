@@ -57,8 +57,9 @@ pub struct Conversation {
     keys: ConversationKeys,
     me: IpnsPublicKey,
     peer: IpnsPublicKey,
-    /// Extra signing keys (granted devices) per participant.
-    devices: HashMap<[u8; 32], HashSet<[u8; 32]>>,
+    /// Extra signing keys (granted devices) per participant, with the
+    /// creation time of the document that granted them.
+    devices: HashMap<[u8; 32], (kaichi_identity::Timestamp, HashSet<[u8; 32]>)>,
     log: LogSet,
     messages: HashMap<EntryCid, Message>,
     /// Edits, deletes and reactions per target.
@@ -94,17 +95,31 @@ impl Conversation {
         &self.peer
     }
 
-    /// Accepts entries signed by the granted devices in a participant's
-    /// verified identity document. Documents of other identities are ignored.
+    /// Accepts new entries signed by the devices a participant's verified
+    /// identity document grants, and by no others: a newer document (by
+    /// creation time) replaces what an older one granted, so a device its
+    /// identity revoked writes nothing more here; an older document changes
+    /// nothing. Entries kept before stay. Documents of other identities are
+    /// ignored.
     pub fn authorise_devices(&mut self, document: &VerifiedDocument) {
         let author = document.public().ipns;
         if author != self.me && author != self.peer {
             return;
         }
-        let set = self.devices.entry(author.to_bytes()).or_default();
-        for grant in document.devices() {
-            set.insert(grant.request().signing_key().to_bytes());
+        let created = document.created_at();
+        if self
+            .devices
+            .get(&author.to_bytes())
+            .is_some_and(|(seen, _)| *seen > created)
+        {
+            return;
         }
+        let keys = document
+            .devices()
+            .iter()
+            .map(|g| g.request().signing_key().to_bytes())
+            .collect();
+        self.devices.insert(author.to_bytes(), (created, keys));
     }
 
     fn may_sign(&self, author: &IpnsPublicKey, signer: Option<&IpnsPublicKey>) -> bool {
@@ -113,7 +128,7 @@ impl Conversation {
             Some(s) => self
                 .devices
                 .get(&author.to_bytes())
-                .is_some_and(|d| d.contains(&s.to_bytes())),
+                .is_some_and(|(_, d)| d.contains(&s.to_bytes())),
         }
     }
 
@@ -232,7 +247,9 @@ impl Conversation {
             });
         }
         let (entry, message) = sealed.open(&self.keys, verify)?;
-        if !self.may_sign(entry.author(), entry.signer()) {
+        // A stored block was authorised when it arrived: a device revoked
+        // since keeps what it wrote before.
+        if verify && !self.may_sign(entry.author(), entry.signer()) {
             return Err(IngestError::UnauthorisedSigner);
         }
         let meta = meta_of(&entry);

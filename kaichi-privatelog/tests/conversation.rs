@@ -340,6 +340,33 @@ fn devices_sign_for_their_identity_once_granted() {
         let key = key.to_bytes();
         assert!(!block.windows(32).any(|w| w == key));
     }
+
+    // Alice revokes the phone: a newer document without its grant. Bob
+    // refuses what the phone writes from then on, keeps what it wrote
+    // before (also when loading it again), and an older document does not
+    // bring the grant back.
+    let later = Timestamp::from_unix_nanos(now.unix_nanos() + 1_000_000_000);
+    let revoked = DocumentBuilder::new(&a, later, std::time::Duration::from_secs(86_400))
+        .sign(&aw)
+        .unwrap();
+    let revoked = verify_document(&revoked, later).unwrap();
+    let after = phone_conv
+        .append(phone.ipns(), &text("after revocation"), &salt(2))
+        .unwrap();
+    cb.authorise_devices(&revoked);
+    assert_eq!(
+        cb.ingest(after.block(), None).unwrap_err(),
+        IngestError::UnauthorisedSigner
+    );
+    cb.authorise_devices(&doc);
+    assert_eq!(
+        cb.ingest(after.block(), None).unwrap_err(),
+        IngestError::UnauthorisedSigner
+    );
+    assert_eq!(cb.len(), 1);
+    let mut reloaded = Conversation::new(&b, &a.public()).unwrap();
+    reloaded.authorise_devices(&revoked);
+    assert!(reloaded.ingest_stored(e.block()).unwrap().new);
 }
 
 /// What an observer of the blocks (a relay, an IPFS node, anyone walking the

@@ -431,3 +431,62 @@ async fn a_new_device_joins_its_identitys_groups_through_their_sequencer() {
         p.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_the_identity_revokes_the_phone_a_contact_refuses_what_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (laptop, phone) = laptop_and_phone(160, 161, dir.path()).await;
+    let mut dave = start(162, memory_store()).await;
+    for p in [&laptop, &phone] {
+        dave.node.dial(p.addr.clone()).await.unwrap();
+        p.node.add_contact(dave.document.clone()).await.unwrap();
+    }
+    dave.node
+        .add_contact(laptop.document.clone())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let name = laptop.node.name().to_string();
+    phone.node.send_dm(&dave.wallet, "before").await.unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "before");
+
+    // The laptop restarts with a document that no longer grants the phone
+    // (the library's side of `kaichi device revoke`), and writes to Dave.
+    laptop.node.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (wallet, identity) = keys(160);
+    let (node, events) = Node::builder(&wallet, dir.path().join("laptop"))
+        .configure(local)
+        .start()
+        .await
+        .unwrap();
+    let laptop = listening(node, events, wallet.address().to_string(), identity).await;
+    dave.node.dial(laptop.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    laptop
+        .node
+        .send_dm(&dave.wallet, "phone revoked")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "phone revoked");
+
+    // The phone (still holding the old document) writes: refused.
+    phone.node.send_dm(&dave.wallet, "after").await.unwrap();
+    loop {
+        match within(dave.events.recv()).await {
+            Some(NodeEvent::Rejected { .. }) => break,
+            Some(NodeEvent::MessageReceived { text, .. }) => panic!("accepted {text:?}"),
+            Some(_) => {}
+            None => panic!("dave stopped"),
+        }
+    }
+    let page = within(dave.node.read(&name, 10)).await.unwrap();
+    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert!(
+        texts.contains(&"before") && !texts.contains(&"after"),
+        "{texts:?}"
+    );
+    for p in [laptop, phone, dave] {
+        p.node.shutdown().await;
+    }
+}

@@ -47,11 +47,18 @@ impl Engine {
         self.peer_documents.insert(name, doc.to_vec());
     }
 
-    /// Keeps a verified document that grants devices (bounded), and lets
-    /// the loaded conversations with its identity accept their entries.
+    /// Keeps the newest verified document of an identity that grants (or
+    /// granted) devices (bounded), and lets the loaded conversations with
+    /// that identity accept its devices' entries, and no longer those of a
+    /// device it revoked.
     pub(super) fn remember_devices(&mut self, doc: kaichi_identity::document::VerifiedDocument) {
-        if doc.devices().is_empty() {
-            return;
+        let name = doc.public().ipns_name();
+        match self.device_documents.get(&name) {
+            // Nothing granted before, nothing granted now.
+            None if doc.devices().is_empty() => return,
+            // An older document does not undo a newer one (a revocation).
+            Some(known) if known.created_at() > doc.created_at() => return,
+            _ => {}
         }
         let key = doc.public().ipns;
         for conv in self.conversations.values_mut() {
