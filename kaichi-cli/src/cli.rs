@@ -311,11 +311,16 @@ pub(crate) enum DeviceCommand {
         /// The link: a file, or the pasted `kaichi-device-link:` line.
         link: String,
     },
-    /// On the primary: remove a device. The identity moves to a new key
-    /// epoch (new keys and IPNS name); the other devices are linked again.
+    /// On the primary: remove a device from the identity's document
+    /// (contacts and groups stop taking what it signs). With --new-epoch,
+    /// also move the identity to new keys (a lost or stolen device still
+    /// holds the current ones); the other devices are then linked again.
     Revoke {
         /// The device's wallet address.
         wallet: String,
+        /// Also move to the next key epoch: new keys and IPNS name.
+        #[arg(long)]
+        new_epoch: bool,
         /// Do it (without it, only say what would happen).
         #[arg(long)]
         yes: bool,

@@ -25,7 +25,11 @@ pub(crate) fn run(profile: &Profile, cmd: DeviceCommand, json: bool) -> anyhow::
         DeviceCommand::Request { identity, out } => request(profile, &identity, out, json),
         DeviceCommand::Approve { request, out } => approve(profile, &request, out, json),
         DeviceCommand::Join { link } => join(profile, &link, json),
-        DeviceCommand::Revoke { wallet, yes } => revoke(profile, &wallet, yes, json),
+        DeviceCommand::Revoke {
+            wallet,
+            new_epoch,
+            yes,
+        } => revoke(profile, &wallet, new_epoch, yes, json),
     }
 }
 
@@ -218,7 +222,13 @@ struct RevokeJson {
     epoch: u32,
 }
 
-fn revoke(profile: &Profile, wallet: &str, yes: bool, json: bool) -> anyhow::Result<ExitCode> {
+fn revoke(
+    profile: &Profile,
+    wallet: &str,
+    new_epoch: bool,
+    yes: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let device: WalletAddress = wallet
         .parse()
         .with_context(|| format!("{wallet:?} is not a wallet address"))?;
@@ -234,17 +244,30 @@ fn revoke(profile: &Profile, wallet: &str, yes: bool, json: bool) -> anyhow::Res
         bail!("{device} is not a device of {}", keys.ipns().name());
     }
     let old = keys.ipns().name();
-    let next = keys.epoch().next().context("no key epoch after this one")?;
-    let explain = format!(
-        "Revoking {device} moves {old} to key epoch {next}: new IPNS and message keys, so a new \
-         IPNS name (contacts find it through your wallet {}). The revoked device keeps what it \
-         already received but can read nothing sent from now on, and contacts refuse what it \
-         writes. Every other device ({} more) must be linked again with `kaichi device \
-         request` / `approve` / `join`. Groups see the new identity as a new member.",
-        primary_address(&primary),
-        grants.len() - 1,
-        next = next.get()
-    );
+    let others = grants.len() - 1;
+    let explain = if new_epoch {
+        let next = keys.epoch().next().context("no key epoch after this one")?;
+        format!(
+            "Revoking {device} with a new epoch moves {old} to key epoch {}: new IPNS and \
+             message keys, so a new IPNS name (contacts find it through your wallet {}). The \
+             revoked device keeps what it already received but can read nothing sent from now \
+             on, and cannot write as you. Every other device ({others} more) must be linked \
+             again with `kaichi device request` / `approve` / `join`. Groups see the new \
+             identity as a new member.",
+            next.get(),
+            primary_address(&primary),
+        )
+    } else {
+        format!(
+            "Revoking {device} removes it from {old}'s identity document: once your node \
+             publishes it, contacts and group sequencers refuse what the device signs with its \
+             own key, and its relays stop handing it your messages. It still holds this \
+             identity's keys of epoch {}: if it is lost or stolen, it can still read what is \
+             sent to you and write as you. Use --new-epoch to end that too (new keys and IPNS \
+             name; your other devices are linked again).",
+            keys.epoch().get()
+        )
+    };
     if !yes {
         let out = RevokeJson {
             revoked: device.to_string(),
@@ -260,26 +283,39 @@ fn revoke(profile: &Profile, wallet: &str, yes: bool, json: bool) -> anyhow::Res
         )?;
         return Ok(ExitCode::from(2));
     }
-    config.epoch = next.get();
-    profile.save_config(&config)?;
-    profile.remove_document()?;
-    let (_, new_keys, _) = profile.identity()?;
+    if new_epoch {
+        let next = keys.epoch().next().context("no key epoch after this one")?;
+        config.epoch = next.get();
+        profile.save_config(&config)?;
+        profile.remove_document()?;
+    } else {
+        let now = super::now()?;
+        let mut builder =
+            DocumentBuilder::new(&keys, now, kaichi_transport::DEFAULT_DOCUMENT_LIFETIME);
+        for g in grants.into_iter().filter(|g| g.device_wallet() != device) {
+            builder = builder.device(g);
+        }
+        let document = builder.sign(&primary)?;
+        verify_document(&document, now).context("the re-signed document does not verify")?;
+        profile.save_document(&document)?;
+    }
+    let (_, now_keys, config) = profile.identity()?;
     let out = RevokeJson {
         revoked: device.to_string(),
         done: true,
         old_identity: old.to_string(),
-        new_identity: Some(new_keys.ipns().name().to_string()),
-        epoch: next.get(),
+        new_identity: Some(now_keys.ipns().name().to_string()),
+        epoch: config.epoch,
     };
-    emit(
-        json,
-        &out,
-        &format!(
-            "{explain}\nrevoked {device}: this identity is now {} (key epoch {})",
-            new_keys.ipns().name(),
-            next.get()
-        ),
-    )?;
+    let mut text = format!(
+        "{explain}\nrevoked {device}: this identity is {} (key epoch {})",
+        now_keys.ipns().name(),
+        config.epoch
+    );
+    if super::node_is_running(profile) {
+        text.push_str("\nthe running node publishes the new document when it restarts");
+    }
+    emit(json, &out, &text)?;
     Ok(ExitCode::SUCCESS)
 }
 

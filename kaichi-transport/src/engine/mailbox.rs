@@ -22,6 +22,10 @@ pub(super) struct Mailbox {
     held: VecDeque<(u64, Instant, Vec<u8>)>,
     /// Each known reader's next sequence to take.
     readers: HashMap<PeerId, u64>,
+    /// When the document the readers come from was created: an older one
+    /// (a revoked device showing the document that still lists it) does
+    /// not change them.
+    readers_from: Option<kaichi_identity::Timestamp>,
 }
 
 impl Mailbox {
@@ -36,10 +40,19 @@ impl Mailbox {
         self.next += 1;
     }
 
-    /// Sets who reads this inbox (the identity's peer and its devices' at
-    /// most [`MAX_READERS`]): a reader no longer listed (a revoked device)
+    /// Sets who reads this inbox (the identity's peer and its devices', at
+    /// most [`MAX_READERS`]) from a document created at `from`, unless a
+    /// newer one set them: a reader no longer listed (a revoked device)
     /// takes nothing more; a new one starts from the oldest still held.
-    pub(super) fn set_readers(&mut self, readers: impl IntoIterator<Item = PeerId>) {
+    pub(super) fn set_readers(
+        &mut self,
+        from: kaichi_identity::Timestamp,
+        readers: impl IntoIterator<Item = PeerId>,
+    ) {
+        if self.readers_from.is_some_and(|seen| seen > from) {
+            return;
+        }
+        self.readers_from = Some(from);
         let mut next = HashMap::new();
         for r in readers.into_iter().take(MAX_READERS) {
             let at = self.readers.get(&r).copied().unwrap_or(0);
@@ -113,6 +126,14 @@ mod tests {
 
     const KEEP: Duration = Duration::from_secs(60);
 
+    fn t0() -> kaichi_identity::Timestamp {
+        kaichi_identity::Timestamp::from_unix_nanos(1_000)
+    }
+
+    fn t1() -> kaichi_identity::Timestamp {
+        kaichi_identity::Timestamp::from_unix_nanos(2_000)
+    }
+
     fn peer(seed: u8) -> PeerId {
         let (_, k) = kaichi_test_support::identity::keys(seed);
         k.ipns().public().to_libp2p().to_peer_id()
@@ -123,7 +144,7 @@ mod tests {
         let (laptop, phone) = (peer(1), peer(2));
         let t = Instant::now();
         let mut m = Mailbox::default();
-        m.set_readers([laptop, phone]);
+        m.set_readers(t0(), [laptop, phone]);
         m.hold(vec![1], t, KEEP, 10);
         m.hold(vec![2], t, KEEP, 10);
         assert_eq!(m.take(&laptop, t, KEEP), vec![vec![1], vec![2]]);
@@ -141,14 +162,17 @@ mod tests {
         let (laptop, phone, stranger) = (peer(1), peer(2), peer(3));
         let t = Instant::now();
         let mut m = Mailbox::default();
-        m.set_readers([laptop, phone]);
+        m.set_readers(t0(), [laptop, phone]);
         m.hold(vec![1], t, KEEP, 10);
         assert!(m.take(&stranger, t, KEEP).is_empty());
         assert_eq!(m.take(&laptop, t, KEEP), vec![vec![1]]);
-        // The phone is revoked: no longer a reader, nothing waits for it.
-        m.set_readers([laptop]);
+        // The phone is revoked: no longer a reader, nothing waits for it,
+        // and the older document that lists it does not bring it back.
+        m.set_readers(t1(), [laptop]);
         assert_eq!(m.len(), 0);
         m.hold(vec![2], t, KEEP, 10);
+        assert!(m.take(&phone, t, KEEP).is_empty());
+        m.set_readers(t0(), [laptop, phone]);
         assert!(m.take(&phone, t, KEEP).is_empty());
     }
 
@@ -168,7 +192,7 @@ mod tests {
     #[test]
     fn readers_are_bounded() {
         let mut m = Mailbox::default();
-        m.set_readers((0..=MAX_READERS as u8 + 3).map(peer));
+        m.set_readers(t0(), (0..=MAX_READERS as u8 + 3).map(peer));
         assert_eq!(m.readers.len(), MAX_READERS);
         m.add_reader(peer(200));
         assert_eq!(m.readers.len(), MAX_READERS);

@@ -166,12 +166,12 @@ impl Relay {
 
     /// The notifications held for `name`'s inbox that `peer` has not
     /// taken, where `readers` (the identity's own peer and its devices',
-    /// from its verified document) each take them for themselves; nothing
-    /// for a peer not among them.
+    /// from its verified document, with that document's creation time)
+    /// each take them for themselves; nothing for a peer not among them.
     pub(super) fn take_mailbox(
         &mut self,
         name: &IpnsName,
-        readers: Option<Vec<PeerId>>,
+        readers: Option<(Timestamp, Vec<PeerId>)>,
         peer: &PeerId,
         now: Instant,
     ) -> Vec<Vec<u8>> {
@@ -183,7 +183,7 @@ impl Relay {
             return Vec::new();
         };
         match readers {
-            Some(readers) => mailbox.set_readers(readers),
+            Some((from, readers)) => mailbox.set_readers(from, readers),
             None if name.peer_id() == peer => mailbox.add_reader(*peer),
             None => return Vec::new(),
         }
@@ -329,7 +329,8 @@ impl Engine {
                     .map(|g| g.request().signing_key().to_libp2p().to_peer_id()),
             )
             .collect();
-        self.relay.take_mailbox(&name, Some(readers), peer, now)
+        self.relay
+            .take_mailbox(&name, Some((doc.created_at(), readers)), peer, now)
     }
 
     /// Relay: follows a topic a connected peer subscribed to.
