@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use kaichi_identity::document::VerifiedDocument;
-use kaichi_identity::{IpnsName, IpnsPublicKey};
+use kaichi_identity::{IpnsName, IpnsPublicKey, Timestamp};
 
 use crate::credential::DeviceDirectory;
 
@@ -16,7 +16,8 @@ pub const MAX_KNOWN_IDENTITIES: usize = 4096;
 #[derive(Debug, Default, Clone)]
 pub struct KnownDevices {
     own: Option<(IpnsName, Vec<IpnsPublicKey>)>,
-    others: HashMap<IpnsName, Vec<IpnsPublicKey>>,
+    /// Per identity: its newest document's creation time and device keys.
+    others: HashMap<IpnsName, (Timestamp, Vec<IpnsPublicKey>)>,
 }
 
 impl KnownDevices {
@@ -26,7 +27,8 @@ impl KnownDevices {
     }
 
     /// Records the device signing keys a verified document grants (replacing
-    /// what an older document of the same identity granted).
+    /// what an older document of the same identity granted; an older one
+    /// than the newest seen changes nothing, so a revoked device stays out).
     pub fn remember(&mut self, doc: &VerifiedDocument) {
         let name = doc.public().ipns_name();
         let keys = device_keys(doc);
@@ -36,10 +38,18 @@ impl KnownDevices {
             *k = keys;
             return;
         }
+        let created = doc.created_at();
+        if self
+            .others
+            .get(&name)
+            .is_some_and(|(seen, _)| *seen > created)
+        {
+            return;
+        }
         if self.others.len() >= MAX_KNOWN_IDENTITIES {
             self.others.clear();
         }
-        self.others.insert(name, keys);
+        self.others.insert(name, (created, keys));
     }
 }
 
@@ -57,7 +67,7 @@ impl DeviceDirectory for KnownDevices {
             .as_ref()
             .filter(|(n, _)| n == identity)
             .map(|(_, k)| k);
-        own.or_else(|| self.others.get(identity))
+        own.or_else(|| self.others.get(identity).map(|(_, k)| k))
             .is_some_and(|keys| keys.contains(key))
     }
 }

@@ -490,3 +490,73 @@ async fn once_the_identity_revokes_the_phone_a_contact_refuses_what_it_writes() 
         p.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_is_taken_out_of_its_identitys_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dave = common::start_member(163, dir.path()).await;
+    let mut laptop = start_laptop(164, 165, dir.path()).await;
+    dave.node.dial(laptop.addr.clone()).await.unwrap();
+    dave.node
+        .add_contact(laptop.document.clone())
+        .await
+        .unwrap();
+    laptop
+        .node
+        .add_contact(dave.document.clone())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let g = dave.node.create_group("family").await.unwrap();
+    dave.node.invite("family", &laptop.wallet).await.unwrap();
+    common::wait_for(&mut laptop.events, |e| {
+        matches!(e, NodeEvent::GroupJoined { .. }).then_some(())
+    })
+    .await;
+    let mut phone = start_phone(165, laptop.document.clone(), dir.path()).await;
+    phone.node.add_contact(dave.document.clone()).await.unwrap();
+    phone.node.dial(dave.addr.clone()).await.unwrap();
+    phone.node.dial(laptop.addr.clone()).await.unwrap();
+    common::wait_for(&mut phone.events, |e| match e {
+        NodeEvent::GroupJoined { group, .. } => Some(*group),
+        _ => None,
+    })
+    .await;
+
+    // The laptop revokes the phone (a new document without its grant) and
+    // writes to Dave, the group's sequencer, who learns the document.
+    laptop.node.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (wallet, identity) = keys(164);
+    let (node, events) = Node::builder(&wallet, dir.path().join("laptop"))
+        .configure(local)
+        .start()
+        .await
+        .unwrap();
+    let mut laptop = listening(node, events, wallet.address().to_string(), identity).await;
+    dave.node.dial(laptop.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    laptop
+        .node
+        .send_dm(&dave.wallet, "phone revoked")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "phone revoked");
+    common::wait_for(&mut phone.events, |e| match e {
+        NodeEvent::GroupRemoved { group } if *group == g.id => Some(()),
+        _ => None,
+    })
+    .await;
+    // The laptop is still in the group and reads what Dave sends.
+    dave.node
+        .send_group("family", "just the laptop now")
+        .await
+        .unwrap();
+    assert_eq!(
+        common::next_group_message(&mut laptop.events).await,
+        "just the laptop now"
+    );
+    for p in [laptop, phone, dave] {
+        p.node.shutdown().await;
+    }
+}

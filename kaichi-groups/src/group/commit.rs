@@ -180,6 +180,44 @@ impl Group {
             self.with_context(|ctx| policy.may_remove(ctx, &me.name(), name))?;
             leaves.extend(of);
         }
+        self.remove_leaves(provider, me, leaves)
+    }
+
+    /// Removes the leaves of `name` that sign with one of `keys` (devices
+    /// its identity revoked), under the same rule as [`Self::remove`].
+    /// Nothing to remove is an empty proposal list.
+    pub fn remove_devices(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        me: &MemberSigner,
+        policy: &impl GroupPolicy,
+        name: &IpnsName,
+        keys: &[kaichi_identity::IpnsPublicKey],
+    ) -> Result<Outgoing, RemoveError> {
+        let leaves: Vec<LeafNodeIndex> = self
+            .mls
+            .members()
+            .filter(|m| {
+                super::credential_name(&m.credential).ok() == Some(*name)
+                    && keys
+                        .iter()
+                        .any(|k| k.to_bytes().as_slice() == m.signature_key.as_slice())
+            })
+            .map(|m| m.index)
+            .collect();
+        if leaves.is_empty() {
+            return Ok(Outgoing::Proposals(Vec::new()));
+        }
+        self.with_context(|ctx| policy.may_remove(ctx, &me.name(), name))?;
+        self.remove_leaves(provider, me, leaves)
+    }
+
+    fn remove_leaves(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        me: &MemberSigner,
+        leaves: Vec<LeafNodeIndex>,
+    ) -> Result<Outgoing, RemoveError> {
         if !self.commits_directly(me) {
             let mut proposals = Vec::new();
             for leaf in leaves {

@@ -58,7 +58,11 @@ impl<P: super::RsPolicy> RsGroup<P> {
         let metadata = metadata_of(group.context())?;
         let mut names = HashMap::new();
         for m in group.roster().members_iter() {
+            // Every leaf was bound when it joined; one whose device its
+            // identity revoked since still names that identity (until the
+            // sequencer removes it), and must not keep the group from loading.
             let name = super::identity::bind(&m.signing_identity, &**rules.devices())
+                .or_else(|e| super::identity::named(&m.signing_identity).ok_or(e))
                 .map_err(RuleError::Credential)?;
             names.insert(m.index, name);
         }
@@ -314,6 +318,37 @@ impl<P: super::RsPolicy> RsGroup<P> {
             self.with_context(|ctx| policy.may_remove(ctx, &self.me, name))?;
             leaves.extend(of);
         }
+        self.remove_leaves(leaves)
+    }
+
+    /// Removes the leaves of `name` that sign with one of `keys` (devices
+    /// its identity revoked), as [`crate::Group::remove_devices`] does.
+    pub fn remove_devices(
+        &mut self,
+        name: &IpnsName,
+        keys: &[kaichi_identity::IpnsPublicKey],
+    ) -> Result<Outgoing, RemoveError> {
+        let leaves: Vec<u32> = self
+            .group
+            .roster()
+            .members_iter()
+            .filter(|m| {
+                self.names.get(&m.index) == Some(name)
+                    && keys.iter().any(|k| {
+                        k.to_bytes().as_slice() == m.signing_identity.signature_key.as_bytes()
+                    })
+            })
+            .map(|m| m.index)
+            .collect();
+        if leaves.is_empty() {
+            return Ok(Outgoing::Proposals(Vec::new()));
+        }
+        let policy = self.rules.policy().clone();
+        self.with_context(|ctx| policy.may_remove(ctx, &self.me, name))?;
+        self.remove_leaves(leaves)
+    }
+
+    fn remove_leaves(&mut self, leaves: Vec<u32>) -> Result<Outgoing, RemoveError> {
         if !self.commits_directly() {
             let mut proposals = Vec::new();
             for leaf in leaves {

@@ -54,6 +54,15 @@ pub(crate) fn bind(
     bind_identity(&basic.identifier, id.signature_key.as_bytes(), devices)
 }
 
+/// The identity a leaf's basic credential names, without checking that
+/// its key may sign for it.
+pub(crate) fn named(id: &SigningIdentity) -> Option<IpnsName> {
+    let Credential::Basic(basic) = &id.credential else {
+        return None;
+    };
+    crate::credential::identity_name(&basic.identifier).ok()
+}
+
 /// The identity mls-rs indexes a leaf by: name text, 0, signature key.
 pub(crate) fn leaf_identity(name: &[u8], signature_key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(name.len() + 1 + signature_key.len());

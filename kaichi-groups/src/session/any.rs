@@ -148,6 +148,19 @@ impl<P: RsPolicy> AnyGroup<P> {
         }
     }
 
+    pub(crate) fn remove_devices(
+        &mut self,
+        p: &SqliteProvider<'_>,
+        ctx: &Ctx<'_, P>,
+        name: &IpnsName,
+        keys: &[kaichi_identity::IpnsPublicKey],
+    ) -> Result<Outgoing, RemoveError> {
+        match self {
+            Self::OpenMls(g) => g.remove_devices(p, ctx.me, ctx.policy, name, keys),
+            Self::MlsRs(g) => g.remove_devices(name, keys),
+        }
+    }
+
     pub(crate) fn set_metadata(
         &mut self,
         p: &SqliteProvider<'_>,

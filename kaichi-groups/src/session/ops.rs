@@ -83,6 +83,20 @@ impl<P: RsPolicy> GroupSession<P> {
         self.change(id, |group, p, ctx| Ok(group.remove(p, ctx, members)?))
     }
 
+    /// Removes the leaves of `member` that sign with one of `keys`: devices
+    /// its identity's newer document no longer grants (committed by the
+    /// sequencer, proposed by anyone else; nothing when it has none).
+    pub fn remove_devices(
+        &mut self,
+        id: GroupId,
+        member: &IpnsName,
+        keys: &[kaichi_identity::IpnsPublicKey],
+    ) -> Result<u64, SessionError> {
+        self.change(id, |group, p, ctx| {
+            Ok(group.remove_devices(p, ctx, member, keys)?)
+        })
+    }
+
     /// Makes a member an admin, or no longer one (a metadata change).
     pub fn set_admin(
         &mut self,

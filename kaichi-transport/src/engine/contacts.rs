@@ -53,12 +53,28 @@ impl Engine {
     /// device it revoked.
     pub(super) fn remember_devices(&mut self, doc: kaichi_identity::document::VerifiedDocument) {
         let name = doc.public().ipns_name();
-        match self.device_documents.get(&name) {
+        let revoked: Vec<kaichi_identity::IpnsPublicKey> = match self.device_documents.get(&name) {
             // Nothing granted before, nothing granted now.
             None if doc.devices().is_empty() => return,
             // An older document does not undo a newer one (a revocation).
             Some(known) if known.created_at() > doc.created_at() => return,
-            _ => {}
+            Some(known) => {
+                let now: Vec<_> = doc
+                    .devices()
+                    .iter()
+                    .map(|g| g.request().signing_key())
+                    .collect();
+                known
+                    .devices()
+                    .iter()
+                    .map(|g| g.request().signing_key())
+                    .filter(|k| !now.contains(k))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        if !revoked.is_empty() {
+            self.remove_revoked_devices(&name, &revoked);
         }
         let key = doc.public().ipns;
         for conv in self.conversations.values_mut() {
@@ -70,6 +86,32 @@ impl Engine {
             self.device_documents.clear();
         }
         self.device_documents.insert(doc.public().ipns_name(), doc);
+    }
+
+    /// As sequencer: takes the leaves of `name` signed with a revoked key
+    /// out of each group it sequences.
+    fn remove_revoked_devices(
+        &mut self,
+        name: &kaichi_identity::IpnsName,
+        keys: &[kaichi_identity::IpnsPublicKey],
+    ) {
+        let me = self.groups.session.me();
+        let groups: Vec<kaichi_groups::GroupId> = self
+            .groups
+            .session
+            .groups()
+            .filter(|g| g.is_active() && g.is_sequencer(me) && g.is_member(name))
+            .map(|g| g.id())
+            .collect();
+        for id in groups {
+            match self.groups.session.remove_devices(id, name, keys) {
+                Ok(_) => tracing::info!(%name, group = %id, "removed a revoked device"),
+                Err(e) => {
+                    tracing::info!(%name, group = %id, %e, "could not remove a revoked device")
+                }
+            }
+        }
+        self.pump_groups();
     }
 
     /// A verified, unexpired document of `name` held in the cache, or a
