@@ -560,3 +560,41 @@ async fn a_revoked_device_is_taken_out_of_its_identitys_groups() {
         p.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_back_online_catches_up_from_the_other_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let (laptop, phone) = laptop_and_phone(166, 167, dir.path()).await;
+    let mut dave = start(168, memory_store()).await;
+    let document = laptop.document.clone();
+    for p in [&laptop, &phone] {
+        p.node.dial(dave.addr.clone()).await.unwrap();
+        p.node.add_contact(dave.document.clone()).await.unwrap();
+    }
+    dave.node.add_contact(document.clone()).await.unwrap();
+    // The phone goes away; no relay is there to hold anything for it.
+    phone.node.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    for text in ["one while you slept", "two while you slept"] {
+        laptop.node.send_dm(&dave.wallet, text).await.unwrap();
+        assert_eq!(next_message(&mut dave.events).await, text);
+    }
+    // It comes back and meets the laptop only.
+    let phone = start_phone(167, document, dir.path()).await;
+    phone.node.dial(laptop.addr.clone()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = within(phone.node.read(&dave.wallet, 10)).await.unwrap();
+        let texts: Vec<_> = page.messages.iter().map(|m| m.text.clone()).collect();
+        if texts.contains(&"one while you slept".to_owned())
+            && texts.contains(&"two while you slept".to_owned())
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{texts:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for p in [laptop, phone, dave] {
+        p.node.shutdown().await;
+    }
+}

@@ -29,10 +29,13 @@ pub(super) struct DeviceGroups {
 }
 
 impl Engine {
-    /// Tells this identity's other devices which groups it is in (those
-    /// with a sequencer; at most [`MAX_NOTIFICATION_ITEMS`]), at most once
-    /// per [`SHARE_INTERVAL`].
-    pub(super) fn share_groups_with_devices(&mut self) {
+    /// Another device of this identity (or a relay holding its inbox) came
+    /// online: tell it this identity's groups, at most once per
+    /// [`SHARE_INTERVAL`]. (What this device wrote while the other was
+    /// away reaches it without this: self-sync notifications published
+    /// with no subscriber wait in the bounded pending queue, flushed when
+    /// one subscribes.)
+    pub(super) fn own_device_online(&mut self) {
         let now = Instant::now();
         if !self.has_devices
             || self
@@ -42,6 +45,13 @@ impl Engine {
         {
             return;
         }
+        self.device_groups.last_share = Some(now);
+        self.share_groups_with_devices();
+    }
+
+    /// Tells this identity's other devices which groups it is in (those
+    /// with a sequencer; at most [`MAX_NOTIFICATION_ITEMS`]).
+    fn share_groups_with_devices(&mut self) {
         let own_groups: Vec<OwnGroup> = self
             .groups
             .session
@@ -59,7 +69,6 @@ impl Engine {
         if own_groups.is_empty() {
             return;
         }
-        self.device_groups.last_share = Some(now);
         tracing::debug!(
             groups = own_groups.len(),
             "telling this identity's devices its groups"

@@ -596,7 +596,7 @@ impl Engine {
                 if topic == inbox_topic(&self.keys.ipns().name()).hash() {
                     // Another device of this identity (or a relay holding
                     // for one): tell it our groups.
-                    self.share_groups_with_devices();
+                    self.own_device_online();
                 }
                 self.follow(topic);
             }
