@@ -174,7 +174,10 @@ impl<P: GroupPolicy + Clone + Send + Sync> KaichiRules<P> {
         let member = roster
             .member_with_index(p.proposal.to_remove())
             .map_err(|_| RuleError::Denied(Denied::EmptyLeaf))?;
+        // The leaf going need not bind any more (a device its identity
+        // revoked): the identity its credential names is what is removed.
         let member = super::identity::bind(&member.signing_identity, &*self.devices)
+            .or_else(|e| super::identity::named(&member.signing_identity).ok_or(e))
             .map_err(RuleError::Credential)?;
         self.policy.may_remove(ctx, &proposer, &member)?;
         Ok(())
