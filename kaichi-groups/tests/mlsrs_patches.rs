@@ -144,22 +144,30 @@ fn commits_report_the_prior_epoch_and_every_member_agrees_on_the_tree() {
     );
 }
 
+/// Alice's group with Bob in it: `(alice, Bob's client, bob)`.
+macro_rules! alice_and_bob {
+    () => {{
+        let (a, b) = (client("alice"), client("bob"));
+        let mut alice = a
+            .create_group(ExtensionList::new(), ExtensionList::new(), None)
+            .unwrap();
+        let out = alice
+            .commit_builder()
+            .add_member(key_package(&b))
+            .unwrap()
+            .build()
+            .unwrap();
+        alice.apply_pending_commit().unwrap();
+        let (bob, _) = b
+            .join_group(None, &out.welcome_messages()[0], None)
+            .unwrap();
+        (alice, b, bob)
+    }};
+}
+
 #[test]
 fn a_refused_commit_leaves_the_shared_tree_as_it_was() {
-    let (a, b) = (client("alice"), client("bob"));
-    let mut alice = a
-        .create_group(ExtensionList::new(), ExtensionList::new(), None)
-        .unwrap();
-    let out = alice
-        .commit_builder()
-        .add_member(key_package(&b))
-        .unwrap()
-        .build()
-        .unwrap();
-    alice.apply_pending_commit().unwrap();
-    let (mut bob, _) = b
-        .join_group(None, &out.welcome_messages()[0], None)
-        .unwrap();
+    let (mut alice, _, mut bob) = alice_and_bob!();
     let tree = bob.export_tree().to_bytes().unwrap();
     let epoch = bob.current_epoch();
 
@@ -185,21 +193,8 @@ fn a_refused_commit_leaves_the_shared_tree_as_it_was() {
 
 #[test]
 fn a_state_stored_without_its_tree_loads_with_that_tree_only() {
-    let (a, b) = (client("alice"), client("bob"));
-    let mut alice = a
-        .create_group(ExtensionList::new(), ExtensionList::new(), None)
-        .unwrap();
-    let out = alice
-        .commit_builder()
-        .add_member(key_package(&b))
-        .unwrap()
-        .build()
-        .unwrap();
-    alice.apply_pending_commit().unwrap();
+    let (mut alice, b, mut bob) = alice_and_bob!();
     let old_tree = alice.export_tree().to_bytes().unwrap();
-    let (mut bob, _) = b
-        .join_group(None, &out.welcome_messages()[0], None)
-        .unwrap();
     let update = alice.commit_builder().build().unwrap();
     alice.apply_pending_commit().unwrap();
     bob.process_incoming_message(update.commit_message().clone())

@@ -12,32 +12,18 @@ use std::time::Duration;
 
 use common::{Peer, memory_store, next_message, start, within};
 use kaichi_identity::document::{DeviceGrant, DeviceRequest};
-use kaichi_identity::wallet::WalletSigner as _;
+use kaichi_identity::wallet::KeypairWallet;
 use kaichi_test_support::identity::{keys, now};
 use kaichi_transport::{DhtMode, Node, NodeError, NodeEvent};
 
 async fn listening(
     node: Node,
-    mut events: tokio::sync::mpsc::Receiver<NodeEvent>,
-    wallet: String,
+    events: tokio::sync::mpsc::Receiver<NodeEvent>,
+    wallet: &KeypairWallet,
     keys: kaichi_identity::IdentityKeys,
 ) -> Peer {
-    let addr = loop {
-        match within(events.recv()).await {
-            Some(NodeEvent::Listening(a)) => break a,
-            Some(_) => {}
-            None => panic!("node stopped"),
-        }
-    };
     let document = node.identity_document().to_vec();
-    Peer {
-        node,
-        events,
-        keys,
-        document,
-        addr,
-        wallet,
-    }
+    common::listening(node, events, wallet, keys, document).await
 }
 
 fn local(c: kaichi_transport::NodeConfigBuilder) -> kaichi_transport::NodeConfigBuilder {
@@ -70,7 +56,7 @@ async fn start_laptop(seed: u8, device_seed: u8, dir: &std::path::Path) -> Peer 
         .start()
         .await
         .unwrap();
-    listening(node, events, wallet.address().to_string(), identity).await
+    listening(node, events, &wallet, identity).await
 }
 
 /// The phone: wallet `device_seed`, a device of the identity `document` is.
@@ -86,7 +72,7 @@ async fn start_phone(device_seed: u8, document: Vec<u8>, dir: &std::path::Path) 
         .start()
         .await
         .unwrap();
-    listening(node, events, phone_wallet.address().to_string(), identity).await
+    listening(node, events, &phone_wallet, identity).await
 }
 
 /// The laptop (identity `seed`) granting the phone (wallet `device_seed`),
@@ -370,13 +356,13 @@ async fn a_forged_self_sync_adds_no_contact_and_keeps_nothing() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_device_joins_its_identitys_groups_through_their_sequencer() {
-    let dir = tempfile::tempdir().unwrap();
-    // Dave's group, with the laptop's identity in it; the phone is not yet
-    // online.
-    let mut dave = common::start_member(157, dir.path()).await;
-    let mut laptop = start_laptop(158, 159, dir.path()).await;
+/// Dave's group "family" with the laptop's identity in it; then the phone
+/// comes online, learns the group from the laptop, asks Dave, and is
+/// admitted as the laptop identity's device. Returns Dave, the laptop,
+/// the phone and the group.
+async fn family(seed: u8, dir: &std::path::Path) -> (Peer, Peer, Peer, kaichi_groups::GroupId) {
+    let dave = common::start_member(seed, dir).await;
+    let mut laptop = start_laptop(seed + 1, seed + 2, dir).await;
     dave.node.dial(laptop.addr.clone()).await.unwrap();
     dave.node
         .add_contact(laptop.document.clone())
@@ -394,10 +380,7 @@ async fn a_new_device_joins_its_identitys_groups_through_their_sequencer() {
         matches!(e, NodeEvent::GroupJoined { .. }).then_some(())
     })
     .await;
-
-    // The phone comes online: the laptop tells it its groups, the phone
-    // asks Dave, Dave admits the laptop identity's device.
-    let mut phone = start_phone(159, laptop.document.clone(), dir.path()).await;
+    let mut phone = start_phone(seed + 2, laptop.document.clone(), dir).await;
     phone.node.add_contact(dave.document.clone()).await.unwrap();
     phone.node.dial(dave.addr.clone()).await.unwrap();
     phone.node.dial(laptop.addr.clone()).await.unwrap();
@@ -408,6 +391,13 @@ async fn a_new_device_joins_its_identitys_groups_through_their_sequencer() {
     })
     .await;
     assert_eq!(joined, g.id);
+    (dave, laptop, phone, g.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_joins_its_identitys_groups_through_their_sequencer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut dave, mut laptop, mut phone, _) = family(157, dir.path()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     dave.node.send_group("family", "hello both").await.unwrap();
     assert_eq!(
@@ -460,7 +450,7 @@ async fn once_the_identity_revokes_the_phone_a_contact_refuses_what_it_writes() 
         .start()
         .await
         .unwrap();
-    let laptop = listening(node, events, wallet.address().to_string(), identity).await;
+    let laptop = listening(node, events, &wallet, identity).await;
     dave.node.dial(laptop.addr.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     laptop
@@ -494,34 +484,7 @@ async fn once_the_identity_revokes_the_phone_a_contact_refuses_what_it_writes() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_device_is_taken_out_of_its_identitys_groups() {
     let dir = tempfile::tempdir().unwrap();
-    let mut dave = common::start_member(163, dir.path()).await;
-    let mut laptop = start_laptop(164, 165, dir.path()).await;
-    dave.node.dial(laptop.addr.clone()).await.unwrap();
-    dave.node
-        .add_contact(laptop.document.clone())
-        .await
-        .unwrap();
-    laptop
-        .node
-        .add_contact(dave.document.clone())
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let g = dave.node.create_group("family").await.unwrap();
-    dave.node.invite("family", &laptop.wallet).await.unwrap();
-    common::wait_for(&mut laptop.events, |e| {
-        matches!(e, NodeEvent::GroupJoined { .. }).then_some(())
-    })
-    .await;
-    let mut phone = start_phone(165, laptop.document.clone(), dir.path()).await;
-    phone.node.add_contact(dave.document.clone()).await.unwrap();
-    phone.node.dial(dave.addr.clone()).await.unwrap();
-    phone.node.dial(laptop.addr.clone()).await.unwrap();
-    common::wait_for(&mut phone.events, |e| match e {
-        NodeEvent::GroupJoined { group, .. } => Some(*group),
-        _ => None,
-    })
-    .await;
+    let (mut dave, laptop, mut phone, g) = family(163, dir.path()).await;
 
     // The laptop revokes the phone (a new document without its grant) and
     // writes to Dave, the group's sequencer, who learns the document.
@@ -533,7 +496,7 @@ async fn a_revoked_device_is_taken_out_of_its_identitys_groups() {
         .start()
         .await
         .unwrap();
-    let mut laptop = listening(node, events, wallet.address().to_string(), identity).await;
+    let mut laptop = listening(node, events, &wallet, identity).await;
     dave.node.dial(laptop.addr.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     laptop
@@ -543,7 +506,7 @@ async fn a_revoked_device_is_taken_out_of_its_identitys_groups() {
         .unwrap();
     assert_eq!(next_message(&mut dave.events).await, "phone revoked");
     common::wait_for(&mut phone.events, |e| match e {
-        NodeEvent::GroupRemoved { group } if *group == g.id => Some(()),
+        NodeEvent::GroupRemoved { group } if *group == g => Some(()),
         _ => None,
     })
     .await;

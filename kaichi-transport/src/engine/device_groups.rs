@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use kaichi_groups::{Candidate, GroupId, MemoryProvider};
 use kaichi_identity::{IdentityPublic, IpnsName};
-use zeroize::Zeroizing;
 
-use super::{Engine, inbox_topic, random};
+use super::Engine;
 use crate::node::JoinRefused;
 use crate::notification::{JoinRequest, MAX_NOTIFICATION_ITEMS, Notification, OwnGroup};
 use crate::rejection::Rejection;
@@ -78,15 +77,7 @@ impl Engine {
             own_groups,
             ..Default::default()
         };
-        let own = self.keys.dm().public();
-        match random::<32>().map_err(|e| e.to_string()).and_then(|r| {
-            notification
-                .seal(&own, Zeroizing::new(r))
-                .map_err(|e| e.to_string())
-        }) {
-            Ok(sealed) => self.publish(inbox_topic(&self.keys.ipns().name()).hash(), sealed),
-            Err(e) => tracing::debug!(%e, "could not seal the list of groups"),
-        }
+        self.publish_to_own_devices(&notification);
     }
 
     /// Another device of this identity listed its groups: this device asks

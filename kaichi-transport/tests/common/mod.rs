@@ -251,7 +251,8 @@ async fn launch(
 }
 
 /// Waits until a started node listens.
-async fn listening(
+/// `node` once it listens, as a [`Peer`] of `wallet` acting for `keys`.
+pub async fn listening(
     node: Node,
     mut events: mpsc::Receiver<NodeEvent>,
     wallet: &KeypairWallet,

@@ -144,23 +144,23 @@ impl Engine {
             }
         }
         self.accepted(&stored, accepted);
-        // Heads we do not hold, and parents of what we hold, are wanted.
-        let mut want: Vec<EntryCid> = n
-            .heads
+        self.want_heads(stored.id, &n.heads);
+        Ok(())
+    }
+
+    /// Wants the announced `heads` of `conversation` not held, and the
+    /// parents of what is held.
+    pub(super) fn want_heads(&mut self, conversation: ConversationId, heads: &[Vec<u8>]) {
+        let conv = self.conversations.get(&conversation);
+        let mut want: Vec<EntryCid> = heads
             .iter()
             .filter_map(|h| EntryCid::from_bytes(h).ok())
-            .filter(|h| {
-                !self
-                    .conversations
-                    .get(&stored.id)
-                    .is_some_and(|c| c.contains(h))
-            })
+            .filter(|h| !conv.is_some_and(|c| c.contains(h)))
             .collect();
-        if let Some(conv) = self.conversations.get(&stored.id) {
+        if let Some(conv) = conv {
             want.extend(conv.missing());
         }
-        self.fetch(stored.id, want);
-        Ok(())
+        self.fetch(conversation, want);
     }
 
     /// Asks Bitswap for the blocks of `conversation` in `want` that are

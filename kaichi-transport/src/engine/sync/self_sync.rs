@@ -40,6 +40,12 @@ impl Engine {
             peer_document,
             ..Default::default()
         };
+        self.publish_to_own_devices(&notification);
+    }
+
+    /// Seals `notification` to this identity's own DM key and publishes it
+    /// on its own inbox, which its other devices follow.
+    pub(in crate::engine) fn publish_to_own_devices(&mut self, notification: &Notification) {
         let own = self.keys.dm().public();
         match random::<32>().map_err(|e| e.to_string()).and_then(|r| {
             notification
@@ -47,7 +53,9 @@ impl Engine {
                 .map_err(|e| e.to_string())
         }) {
             Ok(sealed) => self.publish(inbox_topic(&self.keys.ipns().name()).hash(), sealed),
-            Err(e) => tracing::debug!(%e, "could not seal a self-sync notification"),
+            Err(e) => {
+                tracing::debug!(%e, "could not seal a notification for this identity's devices")
+            }
         }
     }
 
@@ -112,21 +120,7 @@ impl Engine {
         }
         self.accepted(&stored, accepted);
         self.outbox_changed(&stored.id);
-        let mut want: Vec<EntryCid> = n
-            .heads
-            .iter()
-            .filter_map(|h| EntryCid::from_bytes(h).ok())
-            .filter(|h| {
-                !self
-                    .conversations
-                    .get(&stored.id)
-                    .is_some_and(|c| c.contains(h))
-            })
-            .collect();
-        if let Some(conv) = self.conversations.get(&stored.id) {
-            want.extend(conv.missing());
-        }
-        self.fetch(stored.id, want);
+        self.want_heads(stored.id, &n.heads);
         Ok(())
     }
 }
