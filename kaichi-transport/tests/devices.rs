@@ -75,6 +75,36 @@ async fn start_phone(device_seed: u8, document: Vec<u8>, dir: &std::path::Path) 
     listening(node, events, &phone_wallet, identity).await
 }
 
+/// Dave (`seed`), connected to both devices; each side has the other's
+/// document.
+async fn meet_dave(seed: u8, laptop: &Peer, phone: &Peer) -> Peer {
+    let dave = start(seed, memory_store()).await;
+    for p in [laptop, phone] {
+        dave.node.dial(p.addr.clone()).await.unwrap();
+        p.node.add_contact(dave.document.clone()).await.unwrap();
+    }
+    dave.node
+        .add_contact(laptop.document.clone())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    dave
+}
+
+/// The laptop (identity `seed`) stops and starts again with a document
+/// that no longer grants the phone: the library's side of revoking it.
+async fn revoke_the_phone(laptop: Peer, seed: u8, dir: &std::path::Path) -> Peer {
+    laptop.node.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (wallet, identity) = keys(seed);
+    let (node, events) = Node::builder(&wallet, dir.join("laptop"))
+        .configure(local)
+        .start()
+        .await
+        .unwrap();
+    listening(node, events, &wallet, identity).await
+}
+
 /// The laptop (identity `seed`) granting the phone (wallet `device_seed`),
 /// both started from home directories under `dir`.
 async fn laptop_and_phone(seed: u8, device_seed: u8, dir: &std::path::Path) -> (Peer, Peer) {
@@ -89,17 +119,8 @@ async fn both_devices_receive_and_a_contact_accepts_what_the_phone_writes() {
     let (mut laptop, mut phone) = laptop_and_phone(140, 141, dir.path()).await;
     assert_eq!(phone.node.name(), laptop.node.name());
     assert_ne!(phone.node.peer_id(), laptop.node.peer_id());
-    let mut dave = start(142, memory_store()).await;
-    for a in [&laptop, &phone] {
-        dave.node.dial(a.addr.clone()).await.unwrap();
-        a.node.add_contact(dave.document.clone()).await.unwrap();
-    }
     laptop.node.dial(phone.addr.clone()).await.unwrap();
-    dave.node
-        .add_contact(laptop.document.clone())
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut dave = meet_dave(142, &laptop, &phone).await;
 
     let name = laptop.node.name().to_string();
     dave.node
@@ -426,31 +447,14 @@ async fn a_new_device_joins_its_identitys_groups_through_their_sequencer() {
 async fn once_the_identity_revokes_the_phone_a_contact_refuses_what_it_writes() {
     let dir = tempfile::tempdir().unwrap();
     let (laptop, phone) = laptop_and_phone(160, 161, dir.path()).await;
-    let mut dave = start(162, memory_store()).await;
-    for p in [&laptop, &phone] {
-        dave.node.dial(p.addr.clone()).await.unwrap();
-        p.node.add_contact(dave.document.clone()).await.unwrap();
-    }
-    dave.node
-        .add_contact(laptop.document.clone())
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut dave = meet_dave(162, &laptop, &phone).await;
     let name = laptop.node.name().to_string();
     phone.node.send_dm(&dave.wallet, "before").await.unwrap();
     assert_eq!(next_message(&mut dave.events).await, "before");
 
     // The laptop restarts with a document that no longer grants the phone
     // (the library's side of `kaichi device revoke`), and writes to Dave.
-    laptop.node.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let (wallet, identity) = keys(160);
-    let (node, events) = Node::builder(&wallet, dir.path().join("laptop"))
-        .configure(local)
-        .start()
-        .await
-        .unwrap();
-    let laptop = listening(node, events, &wallet, identity).await;
+    let laptop = revoke_the_phone(laptop, 160, dir.path()).await;
     dave.node.dial(laptop.addr.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     laptop
@@ -488,15 +492,7 @@ async fn a_revoked_device_is_taken_out_of_its_identitys_groups() {
 
     // The laptop revokes the phone (a new document without its grant) and
     // writes to Dave, the group's sequencer, who learns the document.
-    laptop.node.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let (wallet, identity) = keys(164);
-    let (node, events) = Node::builder(&wallet, dir.path().join("laptop"))
-        .configure(local)
-        .start()
-        .await
-        .unwrap();
-    let mut laptop = listening(node, events, &wallet, identity).await;
+    let mut laptop = revoke_the_phone(laptop, 164, dir.path()).await;
     dave.node.dial(laptop.addr.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     laptop
