@@ -120,15 +120,7 @@ impl Engine {
         if let Some(refusal) = &n.join_refusal {
             return self.join_refused(&peer, refusal);
         }
-        let stored = StoredConversation {
-            id: self
-                .conversation_id(&peer)
-                .map_err(Rejection::BadDocument.because())?,
-            peer,
-        };
-        if stored.id.as_bytes().as_slice() != n.conversation.as_slice() {
-            return Err(Rejection::WrongConversation);
-        }
+        let stored = self.conversation_named(peer, &n.conversation)?;
         let mut accepted = Vec::new();
         {
             let conv = self
@@ -146,6 +138,25 @@ impl Engine {
         self.accepted(&stored, accepted);
         self.want_heads(stored.id, &n.heads);
         Ok(())
+    }
+
+    /// The conversation with `peer`, which a notification names as
+    /// `conversation` (refused when it names another).
+    pub(super) fn conversation_named(
+        &mut self,
+        peer: kaichi_identity::IdentityPublic,
+        conversation: &[u8],
+    ) -> Result<StoredConversation, Rejection> {
+        let stored = StoredConversation {
+            id: self
+                .conversation_id(&peer)
+                .map_err(Rejection::BadDocument.because())?,
+            peer,
+        };
+        if stored.id.as_bytes().as_slice() != conversation {
+            return Err(Rejection::WrongConversation);
+        }
+        Ok(stored)
     }
 
     /// Wants the announced `heads` of `conversation` not held, and the

@@ -70,15 +70,7 @@ impl Engine {
         if peer.ipns == self.keys.ipns().public() {
             return Err(Rejection::WrongConversation);
         }
-        let stored = StoredConversation {
-            id: self
-                .conversation_id(&peer)
-                .map_err(Rejection::BadDocument.because())?,
-            peer,
-        };
-        if stored.id.as_bytes().as_slice() != n.conversation.as_slice() {
-            return Err(Rejection::WrongConversation);
-        }
+        let stored = self.conversation_named(peer, &n.conversation)?;
         let me = self.keys.ipns().public();
         let mut sealed = Vec::with_capacity(n.blocks.len());
         for block in &n.blocks {
