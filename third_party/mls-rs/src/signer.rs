@@ -36,6 +36,16 @@ impl SignContent {
     }
 }
 
+/// Kaichi patch: the bytes `signable` is signed over (`SignWithLabel`'s
+/// content), for checking signatures in a batch.
+#[cfg(all(feature = "batch_verify", feature = "rayon", not(mls_build_async)))]
+pub(crate) fn signed_message<'a, S: Signable<'a>>(
+    signable: &S,
+    context: &S::SigningContext,
+) -> Result<Vec<u8>, MlsError> {
+    Ok(SignContent::new(S::SIGN_LABEL, signable.signable_content(context)?).mls_encode_to_vec()?)
+}
+
 #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
 #[cfg_attr(all(target_arch = "wasm32", mls_build_async), maybe_async::must_be_async(?Send))]
 #[cfg_attr(

@@ -184,8 +184,48 @@ impl<'a, C: IdentityProvider, CP: CipherSuiteProvider> LeafNodeValidator<'a, C, 
         leaf_node: &LeafNode,
         context: ValidationContext<'_>,
     ) -> Result<(), MlsError> {
+        self.check_all_but_signature(leaf_node, &context).await?;
+
+        // Verify that the credential signed the leaf node
+        leaf_node
+            .verify(
+                self.cipher_suite_provider,
+                &leaf_node.signing_identity.signature_key,
+                &context.signing_context(),
+            )
+            .await
+    }
+
+    /// Kaichi patch: [`Self::revalidate`] but for the leaf's signature,
+    /// returning the message it signs (for a batch check of the tree's
+    /// signatures, `tree_validator.rs`).
+    #[cfg(all(feature = "batch_verify", feature = "rayon", not(mls_build_async)))]
+    pub(crate) fn revalidate_but_signature(
+        &self,
+        leaf_node: &LeafNode,
+        group_id: &[u8],
+        leaf_index: u32,
+        maybe_time: Option<MlsTime>,
+    ) -> Result<Vec<u8>, MlsError> {
+        let context = match leaf_node.leaf_node_source {
+            LeafNodeSource::KeyPackage(_) => ValidationContext::Add(maybe_time),
+            LeafNodeSource::Update => ValidationContext::Update((group_id, leaf_index, maybe_time)),
+            LeafNodeSource::Commit(_) => {
+                ValidationContext::Commit((group_id, leaf_index, maybe_time))
+            }
+        };
+        self.check_all_but_signature(leaf_node, &context)?;
+        crate::signer::signed_message(leaf_node, &context.signing_context())
+    }
+
+    #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
+    async fn check_all_but_signature(
+        &self,
+        leaf_node: &LeafNode,
+        context: &ValidationContext<'_>,
+    ) -> Result<(), MlsError> {
         // Check that we are validating within the proper context
-        self.check_context(leaf_node, &context)?;
+        self.check_context(leaf_node, context)?;
 
         // Verify the credential
         self.identity_provider
@@ -196,15 +236,6 @@ impl<'a, C: IdentityProvider, CP: CipherSuiteProvider> LeafNodeValidator<'a, C, 
             )
             .await
             .map_err(|e| MlsError::IdentityProviderError(e.into_any_error()))?;
-
-        // Verify that the credential signed the leaf node
-        leaf_node
-            .verify(
-                self.cipher_suite_provider,
-                &leaf_node.signing_identity.signature_key,
-                &context.signing_context(),
-            )
-            .await?;
 
         // If required capabilities are specified, verify the leaf node meets the requirements
         self.validate_required_capabilities(leaf_node)?;

@@ -155,7 +155,9 @@ impl TreeKemPublic {
         extensions: &ExtensionList,
     ) -> Result<(), MlsError> {
         if !self.index.is_initialized() {
-            self.index = TreeIndex::new();
+            // Kaichi patch: room for every leaf at once (growing the maps
+            // leaf by leaf rehashed them again and again).
+            self.index = TreeIndex::with_capacity(self.nodes.len() / 2 + 1);
 
             for (leaf_index, leaf) in self.nodes.non_empty_leaves() {
                 index_insert(

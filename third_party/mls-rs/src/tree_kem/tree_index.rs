@@ -156,7 +156,25 @@ pub(super) async fn index_insert<I: IdentityProvider>(
 
 #[cfg(feature = "tree_index")]
 impl TreeIndex {
+    #[cfg(test)]
     pub fn new() -> Self {
+        Default::default()
+    }
+
+    /// Kaichi patch: an empty index with room for `leaves` leaves.
+    #[cfg(feature = "std")]
+    pub fn with_capacity(leaves: usize) -> Self {
+        Self {
+            credential_signature_key: LargeMap::with_capacity(leaves),
+            hpke_key: LargeMap::with_capacity(leaves),
+            identities: LargeMap::with_capacity(leaves),
+            ..Default::default()
+        }
+    }
+
+    /// An empty index (maps without `std` cannot reserve room).
+    #[cfg(not(feature = "std"))]
+    pub fn with_capacity(_leaves: usize) -> Self {
         Default::default()
     }
 
