@@ -31,6 +31,7 @@ mod cooldown;
 mod device_groups;
 mod dht;
 mod documents;
+mod gossip;
 mod groups;
 mod lookup;
 mod mailbox;
@@ -56,7 +57,7 @@ use kaichi_identity::document::verify_document;
 use kaichi_identity::{IdentityKeys, IpnsName, Timestamp};
 use kaichi_privatelog::store::{LogStore as _, SqliteStore, StoredConversation};
 use kaichi_privatelog::{BlockCid, Conversation, ConversationId};
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::gossipsub::{self, IdentTopic, TopicHash};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
 use tokio::sync::mpsc;
@@ -549,74 +550,5 @@ impl Engine {
             }
             _ => {}
         }
-    }
-
-    fn gossip(&mut self, event: gossipsub::Event) {
-        match event {
-            gossipsub::Event::Message {
-                propagation_source,
-                message_id,
-                message,
-            } => {
-                let acceptance = if message.topic == inbox_topic(&self.keys.ipns().name()).hash() {
-                    self.own_notification(propagation_source, &message.data)
-                } else if let Some(id) = self.group_of_topic(&message.topic) {
-                    self.group_gossip(id, message.source, &message.data)
-                } else {
-                    let now = std::time::Instant::now();
-                    // A group message sent by reference: a relay holding
-                    // it pins the message's blob too (fetched from the
-                    // publisher), so members away can fetch it later.
-                    let blob = groups::reference::is_reference(&message.data)
-                        .then(|| groups::reference::parse(&message.data).ok())
-                        .flatten()
-                        .map(|r| r.blob);
-                    let acceptance = self
-                        .relay
-                        .gossip(&message.topic, message.data, now)
-                        .unwrap_or(MessageAcceptance::Ignore);
-                    if let (MessageAcceptance::Accept, Some(blob), Some(source)) =
-                        (&acceptance, blob, message.source)
-                    {
-                        self.walk_pins(source, vec![blob]);
-                    }
-                    acceptance
-                };
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
-            }
-            gossipsub::Event::Subscribed { peer_id, topic } => {
-                self.flush_pending();
-                if let Some(id) = self.group_of_topic(&topic) {
-                    self.group_peer_subscribed(id, peer_id);
-                }
-                self.resync(&topic);
-                if topic == inbox_topic(&self.keys.ipns().name()).hash() {
-                    // Another device of this identity (or a relay holding
-                    // for one): tell it our groups.
-                    self.own_device_online();
-                }
-                self.follow(topic);
-            }
-            _ => {}
-        }
-    }
-
-    fn own_notification(&mut self, from: PeerId, data: &[u8]) -> MessageAcceptance {
-        match self.notification(data) {
-            Ok(()) => MessageAcceptance::Accept,
-            Err(reason) => {
-                self.rejected(from, reason);
-                MessageAcceptance::Reject
-            }
-        }
-    }
-
-    /// Counts a rejection and reports it.
-    pub(super) fn rejected(&mut self, peer: PeerId, reason: Rejection) {
-        *self.rejections.entry(reason).or_default() += 1;
-        self.emit(NodeEvent::Rejected { peer, reason });
     }
 }
