@@ -11,7 +11,6 @@ use zeroize::Zeroizing;
 
 use super::{Engine, MAX_CACHED_DOCUMENTS, inbox_topic, now, random};
 use crate::node::NodeError;
-use crate::notification::Notification;
 use crate::peer::Peer;
 
 impl Engine {
@@ -225,13 +224,8 @@ impl Engine {
         self.outbox_changed(&contact.id);
         self.providers.heads_changed(contact.id);
         self.announce_to_own_devices(&contact, &heads, vec![entry.block().to_vec()]);
-        let notification = Notification {
-            sender_document: self.document.clone(),
-            conversation: contact.id.as_bytes().to_vec(),
-            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
-            blocks: vec![entry.block().to_vec()],
-            ..Default::default()
-        };
+        let notification =
+            self.entries_notification(&contact, &heads, vec![entry.block().to_vec()]);
         let sealed = notification.seal(&contact.peer.dm, Zeroizing::new(random::<32>()?))?;
         self.publish(inbox_topic(&contact.peer.ipns_name()).hash(), sealed);
         self.pin_at_relays(entry.block());

@@ -65,13 +65,7 @@ impl Engine {
         if blocks.is_empty() {
             return;
         }
-        let notification = Notification {
-            sender_document: self.document.clone(),
-            conversation: contact.id.as_bytes().to_vec(),
-            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
-            blocks,
-            ..Default::default()
-        };
+        let notification = self.entries_notification(&contact, &heads, blocks);
         let Ok(ephemeral) = random::<32>() else {
             return;
         };
@@ -138,6 +132,23 @@ impl Engine {
         self.accepted(&stored, accepted);
         self.want_heads(stored.id, &n.heads);
         Ok(())
+    }
+
+    /// A notification of entries in the conversation with `contact`: our
+    /// document, its heads and the entry blocks.
+    pub(super) fn entries_notification(
+        &self,
+        contact: &StoredConversation,
+        heads: &[EntryCid],
+        blocks: Vec<Vec<u8>>,
+    ) -> Notification {
+        Notification {
+            sender_document: self.document.clone(),
+            conversation: contact.id.as_bytes().to_vec(),
+            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
+            blocks,
+            ..Default::default()
+        }
     }
 
     /// The conversation with `peer`, which a notification names as

@@ -33,12 +33,8 @@ impl Engine {
             return;
         };
         let notification = Notification {
-            sender_document: self.document.clone(),
-            conversation: contact.id.as_bytes().to_vec(),
-            heads: heads.iter().map(|h| h.to_bytes().to_vec()).collect(),
-            blocks,
             peer_document,
-            ..Default::default()
+            ..self.entries_notification(contact, heads, blocks)
         };
         self.publish_to_own_devices(&notification);
     }
