@@ -118,7 +118,7 @@ async fn bitswap_fetch(dir: &std::path::Path) {
     );
     // Alice's root: her document and her outbox head (what her node stores).
     let mut root =
-        kaichi_privatelog::Root::new(kaichi_privatelog::BlockCid::of(a.identity_document()));
+        kaichi_privatelog::Root::new(kaichi_privatelog::BlockCid::of(&a.identity_document()));
     root.set_outbox(conv.outbox_tag(), conv.outbox_heads())
         .unwrap();
     helia_side_by_side(

@@ -136,6 +136,16 @@ pub enum Request {
         /// The contact (wallet address or IPNS name).
         peer: String,
     },
+    /// The identity document the node publishes; answered with
+    /// `{"ok":true,"hex":...}`.
+    Document,
+    /// Replace the identity document the node publishes (after a device
+    /// was approved or revoked); answered with `{"ok":true}`, or the reason
+    /// the node kept its own.
+    DocumentSet {
+        /// The new signed document, hex.
+        hex: String,
+    },
     /// A block by CID (the node's store, else Bitswap); answered with
     /// `{"ok":true,"hex":...}`.
     BlockGet {

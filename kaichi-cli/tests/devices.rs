@@ -4,7 +4,8 @@
 //! `id show` on both; and the refusals: a device approving, a request
 //! replayed or sent to another identity, a link opened by another wallet,
 //! a revocation without `--yes`. Then one identity on two `kaichi node`
-//! processes (laptop and phone) and a contact's node, through a relay.
+//! processes (laptop and phone) and a contact's node, through a relay, and
+//! the phone revoked while the laptop's node runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -309,4 +310,35 @@ fn a_laptop_and_a_phone_node_share_one_identity_with_a_contact() {
     );
     wait_for(&dave, &name, "typed on the laptop");
     wait_for(&phone, &dave_wallet, "typed on the laptop");
+
+    // The laptop revokes the phone while its node runs: the node takes the
+    // new document and publishes it at once (no restart); the phone learns
+    // it from the laptop's next message and stops writing as the identity.
+    let phone_wallet = str_of(&on_phone, "device_wallet");
+    let revoked = kaichi_json(&laptop, &["device", "revoke", &phone_wallet, "--yes"]);
+    assert_eq!(
+        str_of(&revoked, "node"),
+        "the running node published the new document"
+    );
+    let devices = kaichi_json(&laptop, &["devices"]);
+    assert!(
+        !devices.to_string().contains(&phone_wallet),
+        "still listed: {devices}"
+    );
+    kaichi_json(&laptop, &["dm", "send", &dave_wallet, "phone revoked"]);
+    wait_for(&dave, &name, "phone revoked");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = kaichi(&phone)
+            .args(["dm", "send", &dave_wallet, "after the revocation"])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert!(said.contains("may not write for this identity"), "{said}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the revoked phone still writes");
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }

@@ -183,10 +183,10 @@ fn helia_and_kaichi_resolve_each_others_ipns_names_over_the_dht() {
     let root_cid = kaichi_transport::dht::root_cid(value).expect("an /ipfs/ root path");
     let root = helia.call(json!({"op": "get", "cid": root_cid.to_string()}));
     let root = kaichi_privatelog::Root::decode(&unhex(root["bytes"].as_str().unwrap())).unwrap();
-    let doc_cid = kaichi_privatelog::BlockCid::of(alice.identity_document());
+    let doc_cid = kaichi_privatelog::BlockCid::of(&alice.identity_document());
     assert_eq!(root.document(), doc_cid);
     let doc = helia.call(json!({"op": "get", "cid": doc_cid.to_string()}));
-    assert_eq!(doc["bytes"], hex(alice.identity_document()));
+    assert_eq!(doc["bytes"], hex(&alice.identity_document()));
 
     // Helia publishes a name; Kaichi resolves it.
     let published = helia.call(json!({"op": "publish", "bytes": hex(b"published by Helia")}));

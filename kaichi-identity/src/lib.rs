@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(missing_docs))]
 
+mod base36;
 mod derive;
 pub mod document;
 mod encoding;

@@ -138,7 +138,16 @@ impl FromStr for IpnsName {
                 max: MAX_NAME_CHARS,
             });
         }
-        match Cid::try_from(s) {
+        // The form every Kaichi name is printed in (`k…`) by the fast
+        // decoder; anything it does not take, by the generic one.
+        let cid = match s
+            .strip_prefix('k')
+            .and_then(|digits| crate::base36::decode_lower(digits.as_bytes()))
+        {
+            Some(bytes) => Cid::try_from(bytes.as_slice()),
+            None => Cid::try_from(s),
+        };
+        match cid {
             // `Qm...`: a base58btc sha2-256 PeerId reads as a CIDv0.
             Ok(cid) if cid.version() == cid::Version::V0 => PeerId::from_multihash(*cid.hash())
                 .map(Self)

@@ -108,6 +108,12 @@ impl Root {
         Ok(self.outboxes.insert(tag, heads.clone()) != Some(heads))
     }
 
+    /// Links `document` (a newer identity document) instead; returns
+    /// whether the root changed.
+    pub fn set_document(&mut self, document: BlockCid) -> bool {
+        std::mem::replace(&mut self.document, document) != document
+    }
+
     /// The identity document's CID.
     pub fn document(&self) -> BlockCid {
         self.document

@@ -136,6 +136,21 @@ pub enum NodeError {
     /// revoked, or the document is another identity's).
     #[error("opening this device's grant: {0}")]
     DeviceGrant(#[from] kaichi_identity::document::OpenGrantError),
+    /// A new identity document for this node is not newer than the one
+    /// it has.
+    #[error(
+        "the identity document given (created {given}) is not newer than this node's ({current})"
+    )]
+    StaleDocument {
+        /// When the document given was created.
+        given: kaichi_identity::Timestamp,
+        /// When the node's current document was created.
+        current: kaichi_identity::Timestamp,
+    },
+    /// A new identity document no longer grants this device (it was
+    /// revoked): the node keeps the document it has.
+    #[error("the identity document given no longer grants this device")]
+    DeviceNotGranted,
     /// The configuration is invalid.
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),

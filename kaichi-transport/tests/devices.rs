@@ -91,18 +91,26 @@ async fn meet_dave(seed: u8, laptop: &Peer, phone: &Peer) -> Peer {
     dave
 }
 
-/// The laptop (identity `seed`) stops and starts again with a document
-/// that no longer grants the phone: the library's side of revoking it.
-async fn revoke_the_phone(laptop: Peer, seed: u8, dir: &std::path::Path) -> Peer {
-    laptop.node.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+/// The laptop (identity `seed`), while it runs, replaces its document with
+/// one that no longer grants the phone (the library's side of `kaichi
+/// device revoke`): published at once, sent with what it writes next.
+async fn revoke_the_phone(mut laptop: Peer, seed: u8) -> Peer {
     let (wallet, identity) = keys(seed);
-    let (node, events) = Node::builder(&wallet, dir.join("laptop"))
-        .configure(local)
-        .start()
+    let document = kaichi_identity::document::DocumentBuilder::new(
+        &identity,
+        now(),
+        kaichi_transport::DEFAULT_DOCUMENT_LIFETIME,
+    )
+    .sign(&wallet)
+    .unwrap();
+    laptop
+        .node
+        .set_identity_document(document.clone())
         .await
         .unwrap();
-    listening(node, events, &wallet, identity).await
+    assert_eq!(&*laptop.node.identity_document(), document.as_slice());
+    laptop.document = document;
+    laptop
 }
 
 /// The laptop (identity `seed`) granting the phone (wallet `device_seed`),
@@ -452,11 +460,11 @@ async fn once_the_identity_revokes_the_phone_a_contact_refuses_what_it_writes() 
     phone.node.send_dm(&dave.wallet, "before").await.unwrap();
     assert_eq!(next_message(&mut dave.events).await, "before");
 
-    // The laptop restarts with a document that no longer grants the phone
-    // (the library's side of `kaichi device revoke`), and writes to Dave.
-    let laptop = revoke_the_phone(laptop, 160, dir.path()).await;
-    dave.node.dial(laptop.addr.clone()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The phone goes offline; the laptop replaces its document with one
+    // that no longer grants the phone, and writes to Dave.
+    let old_document = laptop.document.clone();
+    phone.node.shutdown().await;
+    let laptop = revoke_the_phone(laptop, 160).await;
     laptop
         .node
         .send_dm(&dave.wallet, "phone revoked")
@@ -464,7 +472,19 @@ async fn once_the_identity_revokes_the_phone_a_contact_refuses_what_it_writes() 
         .unwrap();
     assert_eq!(next_message(&mut dave.events).await, "phone revoked");
 
-    // The phone (still holding the old document) writes: refused.
+    // The laptop goes offline; the phone comes back still holding the old
+    // document (it never saw the new one) and writes: Dave refuses it. Its
+    // node refuses a document that revokes it.
+    let new_document = laptop.document.clone();
+    laptop.node.shutdown().await;
+    let phone = start_phone(161, old_document, dir.path()).await;
+    phone.node.dial(dave.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let taken = phone.node.set_identity_document(new_document).await;
+    assert!(
+        matches!(taken, Err(NodeError::DeviceNotGranted)),
+        "{taken:?}"
+    );
     phone.node.send_dm(&dave.wallet, "after").await.unwrap();
     loop {
         match within(dave.events.recv()).await {
@@ -492,9 +512,7 @@ async fn a_revoked_device_is_taken_out_of_its_identitys_groups() {
 
     // The laptop revokes the phone (a new document without its grant) and
     // writes to Dave, the group's sequencer, who learns the document.
-    let mut laptop = revoke_the_phone(laptop, 164, dir.path()).await;
-    dave.node.dial(laptop.addr.clone()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut laptop = revoke_the_phone(laptop, 164).await;
     laptop
         .node
         .send_dm(&dave.wallet, "phone revoked")

@@ -54,7 +54,8 @@ fn cid_of(like: &cid::Cid, block: &[u8]) -> Option<cid::Cid> {
     }
 }
 
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+/// The bytes of lower- or upper-case hex `hex`, if it is hex.
+pub(crate) fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
     }

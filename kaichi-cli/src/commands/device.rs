@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use kaichi_identity::document::{
-    DeviceGrant, DeviceRequest, DocumentBuilder, MAX_DEVICES, verify_document,
-};
+use kaichi_identity::document::{DeviceGrant, DeviceRequest, MAX_DEVICES, verify_document};
 use kaichi_identity::{IpnsName, WalletAddress};
 use serde::Serialize;
 
@@ -99,6 +97,9 @@ struct ApproveJson {
     devices: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     link: Option<String>,
+    /// What the running node did with the new document (none runs: absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
 }
 
 fn approve(
@@ -138,16 +139,15 @@ fn approve(
         super::random32()?,
         now,
     )?);
-    let mut builder = DocumentBuilder::new(&keys, now, kaichi_transport::DEFAULT_DOCUMENT_LIFETIME);
-    for g in &grants {
-        builder = builder.device(g.clone());
-    }
-    let document = builder.sign(&wallet)?;
-    verify_document(&document, now).context("the re-signed document does not verify")?;
-    profile.save_document(&document)?;
+    let (document, published) = super::device_publish::sign_and_publish(
+        profile,
+        &wallet,
+        &keys,
+        grants.iter().cloned(),
+        now,
+    )?;
     let written = out.as_ref().map(|p| p.display().to_string());
     let line = deliver(LINK, &document, out)?;
-    let running = super::node_is_running(profile);
     let mut text = match (&line, written) {
         (Some(line), _) => {
             format!("approved {device}; on that device, run:\n  kaichi device join {line}")
@@ -157,14 +157,16 @@ fn approve(
         ),
         (None, None) => unreachable!("a link is printed or written"),
     };
-    if running {
-        text.push_str("\nthe running node publishes the new document when it restarts");
+    if let Some(said) = &published {
+        text.push('\n');
+        text.push_str(said);
     }
     let out = ApproveJson {
         identity: name.to_string(),
         device_wallet: device.to_string(),
         devices: grants.len(),
         link: line,
+        node: published,
     };
     emit(json, &out, &text)?;
     Ok(ExitCode::SUCCESS)
@@ -220,6 +222,9 @@ struct RevokeJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     new_identity: Option<String>,
     epoch: u32,
+    /// What the running node did with the change (none runs: absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
 }
 
 fn revoke(
@@ -275,6 +280,7 @@ fn revoke(
             old_identity: old.to_string(),
             new_identity: None,
             epoch: keys.epoch().get(),
+            node: None,
         };
         emit(
             json,
@@ -283,21 +289,21 @@ fn revoke(
         )?;
         return Ok(ExitCode::from(2));
     }
+    let mut published = None;
     if new_epoch {
         let next = keys.epoch().next().context("no key epoch after this one")?;
         config.epoch = next.get();
         profile.save_config(&config)?;
         profile.remove_document()?;
-    } else {
-        let now = super::now()?;
-        let mut builder =
-            DocumentBuilder::new(&keys, now, kaichi_transport::DEFAULT_DOCUMENT_LIFETIME);
-        for g in grants.into_iter().filter(|g| g.device_wallet() != device) {
-            builder = builder.device(g);
+        if super::node_is_running(profile) {
+            published =
+                Some("the running node still runs the old epoch's identity: restart it".to_owned());
         }
-        let document = builder.sign(&primary)?;
-        verify_document(&document, now).context("the re-signed document does not verify")?;
-        profile.save_document(&document)?;
+    } else {
+        let kept = grants.into_iter().filter(|g| g.device_wallet() != device);
+        let (_, said) =
+            super::device_publish::sign_and_publish(profile, &primary, &keys, kept, super::now()?)?;
+        published = said;
     }
     let (_, now_keys, config) = profile.identity()?;
     let out = RevokeJson {
@@ -306,14 +312,16 @@ fn revoke(
         old_identity: old.to_string(),
         new_identity: Some(now_keys.ipns().name().to_string()),
         epoch: config.epoch,
+        node: published,
     };
     let mut text = format!(
         "{explain}\nrevoked {device}: this identity is {} (key epoch {})",
         now_keys.ipns().name(),
         config.epoch
     );
-    if super::node_is_running(profile) {
-        text.push_str("\nthe running node publishes the new document when it restarts");
+    if let Some(said) = &out.node {
+        text.push('\n');
+        text.push_str(said);
     }
     emit(json, &out, &text)?;
     Ok(ExitCode::SUCCESS)

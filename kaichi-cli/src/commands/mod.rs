@@ -4,6 +4,7 @@ mod block;
 mod contacts;
 mod demo;
 mod device;
+mod device_publish;
 mod dm;
 mod files;
 mod group;

@@ -432,6 +432,21 @@ async fn client(
             Ok(r) => json!({"ok": true, "new_entries": r.new_entries, "entries": r.entries}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::Document => {
+            let hex: String = node
+                .identity_document()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            json!({"ok": true, "hex": hex})
+        }
+        Request::DocumentSet { hex } => match super::block::decode_hex(&hex) {
+            None => json!({"ok": false, "error": "the document is not hex"}),
+            Some(document) => match node.set_identity_document(document).await {
+                Ok(()) => json!({"ok": true}),
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            },
+        },
         Request::BlockGet { cid } => match cid.parse::<kaichi_transport::Cid>() {
             Err(e) => json!({"ok": false, "error": format!("{cid} is not a CID: {e}")}),
             Ok(cid) => match node.get_block(&cid).await {

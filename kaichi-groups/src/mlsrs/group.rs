@@ -54,17 +54,6 @@ impl<P: super::RsPolicy> RsGroup<P> {
         me: IpnsName,
         rules: KaichiRules<P>,
     ) -> Result<Self, RuleError> {
-        Self::with_names(group, me, rules, &Default::default())
-    }
-
-    /// [`Self::new`], taking each leaf's name from `bound` (names the join
-    /// just bound, by leaf identity) where it is there.
-    pub(super) fn with_names(
-        group: Group<RsConfig<P>>,
-        me: IpnsName,
-        rules: KaichiRules<P>,
-        bound: &super::identity::Recorded,
-    ) -> Result<Self, RuleError> {
         let id = GroupId::from_slice(group.group_id()).map_err(|_| RuleError::GroupId)?;
         let metadata = metadata_of(group.context())?;
         // Every leaf was bound when it joined; one whose device its identity
@@ -82,14 +71,6 @@ impl<P: super::RsPolicy> RsGroup<P> {
             members
                 .par_iter()
                 .map(|(index, id)| {
-                    if let mls_rs::identity::Credential::Basic(basic) = &id.credential
-                        && let Some(name) = bound.get(&super::identity::leaf_identity(
-                            &basic.identifier,
-                            id.signature_key.as_bytes(),
-                        ))
-                    {
-                        return Ok((*index, *name));
-                    }
                     super::identity::bind(id, &**devices)
                         .or_else(|e| super::identity::named(id).ok_or(e))
                         .map(|name| (*index, name))

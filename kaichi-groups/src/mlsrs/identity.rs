@@ -23,14 +23,7 @@ pub type SharedDevices = Arc<dyn DeviceDirectory + Send + Sync>;
 #[derive(Clone)]
 pub struct KaichiIdentity {
     devices: SharedDevices,
-    /// While a join runs: each leaf's name as its check bound it, by leaf
-    /// identity ([`leaf_identity`]), so the joined group need not parse
-    /// every name again.
-    recorded: Arc<std::sync::Mutex<Option<Recorded>>>,
 }
-
-/// Names bound during a join, by leaf identity.
-pub(crate) type Recorded = std::collections::HashMap<Vec<u8>, IpnsName>;
 
 impl std::fmt::Debug for KaichiIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,27 +34,7 @@ impl std::fmt::Debug for KaichiIdentity {
 impl KaichiIdentity {
     /// Rules that accept device keys `devices` vouches for.
     pub fn new(devices: SharedDevices) -> Self {
-        Self {
-            devices,
-            recorded: Arc::default(),
-        }
-    }
-
-    /// Starts keeping the names [`IdentityProvider::validate_member`] binds.
-    pub(crate) fn record(&self) {
-        *self.lock() = Some(Recorded::new());
-    }
-
-    /// Stops keeping names; returns those kept.
-    pub(crate) fn take_recorded(&self) -> Recorded {
-        self.lock().take().unwrap_or_default()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Recorded>> {
-        // A panic while holding it left a cache that is still a cache.
-        self.recorded
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        Self { devices }
     }
 
     /// The identity a leaf's signing identity binds to.
@@ -108,15 +81,7 @@ impl IdentityProvider for KaichiIdentity {
         _: Option<MlsTime>,
         _: MemberValidationContext<'_>,
     ) -> Result<(), RuleError> {
-        let name = self.bind(id).map_err(RuleError::Credential)?;
-        if let Credential::Basic(basic) = &id.credential
-            && let Some(recorded) = self.lock().as_mut()
-        {
-            recorded.insert(
-                leaf_identity(&basic.identifier, id.signature_key.as_bytes()),
-                name,
-            );
-        }
+        self.bind(id).map_err(RuleError::Credential)?;
         Ok(())
     }
 

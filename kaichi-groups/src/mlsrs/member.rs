@@ -28,8 +28,6 @@ pub struct RsMember<P: super::RsPolicy> {
     name: IpnsName,
     rules: KaichiRules<P>,
     store: RsStore,
-    /// The client's identity provider (it keeps the names a join binds).
-    provider: KaichiIdentity,
 }
 
 impl<P: super::RsPolicy> std::fmt::Debug for RsMember<P> {
@@ -61,10 +59,9 @@ impl<P: super::RsPolicy> RsMember<P> {
             SignaturePublicKey::new(me.public_key().to_vec()),
         );
         let secret = SignatureSecretKey::new(me.keypair_bytes().to_vec());
-        let provider = KaichiIdentity::new(devices);
         let client = Client::builder()
             .crypto_provider(RustCryptoProvider::default())
-            .identity_provider(provider.clone())
+            .identity_provider(KaichiIdentity::new(devices))
             .mls_rules(rules.clone())
             .key_package_repo(store.clone())
             .group_state_storage(store.clone())
@@ -76,7 +73,6 @@ impl<P: super::RsPolicy> RsMember<P> {
             name: me.name(),
             rules,
             store,
-            provider,
         }
     }
 
@@ -201,25 +197,25 @@ impl<P: super::RsPolicy> RsMember<P> {
             .map(mls_rs::group::ExportedTree::from_bytes)
             .transpose()
             .map_err(|_| JoinError::Decode)?;
-        self.provider.record();
-        let joined = self.client.join_group(tree, &welcome, None);
-        let names = self.provider.take_recorded();
-        let (group, _) = joined.map_err(|e| match rule_error(&e) {
-            _ if matches!(e, mls_rs::error::MlsError::WelcomeKeyPackageNotFound) => {
-                JoinError::NotForMe
-            }
-            Some(super::RuleError::Credential(c)) => JoinError::Credential {
-                leaf: u32::MAX,
-                error: c.clone(),
-            },
-            Some(super::RuleError::Metadata(m)) => JoinError::Metadata(m.clone()),
-            _ => JoinError::Mls(MlsError::protocol(e)),
-        })?;
+        let (group, _) =
+            self.client
+                .join_group(tree, &welcome, None)
+                .map_err(|e| match rule_error(&e) {
+                    _ if matches!(e, mls_rs::error::MlsError::WelcomeKeyPackageNotFound) => {
+                        JoinError::NotForMe
+                    }
+                    Some(super::RuleError::Credential(c)) => JoinError::Credential {
+                        leaf: u32::MAX,
+                        error: c.clone(),
+                    },
+                    Some(super::RuleError::Metadata(m)) => JoinError::Metadata(m.clone()),
+                    _ => JoinError::Mls(MlsError::protocol(e)),
+                })?;
         let len = group.group_id().len();
         if len != GroupId::LEN {
             return Err(JoinError::GroupIdLength(len));
         }
-        RsGroup::with_names(group, self.name, self.rules.clone(), &names).map_err(|e| match e {
+        RsGroup::new(group, self.name, self.rules.clone()).map_err(|e| match e {
             super::RuleError::Metadata(m) => JoinError::Metadata(m),
             other => JoinError::Mls(MlsError::protocol(other)),
         })

@@ -37,6 +37,7 @@ mod lookup;
 mod mailbox;
 mod names;
 mod outbox_sync;
+mod own_document;
 mod pin_walk;
 mod providers;
 mod relay;
@@ -406,6 +407,9 @@ impl Engine {
             }
             Command::AddContact(doc, reply) => {
                 let _ = reply.send(self.add_contact(&doc).map(|(p, _)| p));
+            }
+            Command::SetDocument(doc, slot, reply) => {
+                let _ = reply.send(self.set_own_document(doc, &slot));
             }
             Command::Send { to, body, reply } => match self.find_contact(&to) {
                 // A wallet address we have no document for: look it up in the DHT.

@@ -76,6 +76,13 @@ impl RootState {
         Ok(())
     }
 
+    /// The identity document is now `document`.
+    pub(in crate::engine) fn set_document(&mut self, document: BlockCid) {
+        if self.root.set_document(document) {
+            self.dirty = true;
+        }
+    }
+
     /// The current root.
     pub(in crate::engine) fn root(&self) -> &Root {
         &self.root

@@ -79,6 +79,7 @@ pub(crate) enum Command {
     Root(oneshot::Sender<Option<kaichi_privatelog::RootCid>>),
     Dial(Multiaddr, Reply<()>),
     AddContact(Vec<u8>, Reply<IdentityPublic>),
+    SetDocument(Vec<u8>, super::SharedDocument, Reply<()>),
     Send {
         to: Peer,
         body: MessageBody,

@@ -30,6 +30,9 @@ use crate::engine::Engine;
 pub(crate) use crate::error::NodeError;
 use crate::rejection::Rejection;
 
+/// The identity document as handles see it, replaced whole by the task.
+pub(crate) type SharedDocument = Arc<std::sync::RwLock<Arc<[u8]>>>;
+
 /// Capacity of the command channel between handles and the node task.
 const COMMAND_BUFFER: usize = 256;
 
@@ -39,7 +42,9 @@ pub struct Node {
     commands: mpsc::Sender<Command>,
     peer_id: PeerId,
     name: IpnsName,
-    document: Arc<Vec<u8>>,
+    /// The identity document as last set (replaced by
+    /// [`Node::set_identity_document`]).
+    document: SharedDocument,
     /// The block store, shared with the node task (files are written and
     /// read here, in the caller's task, a chunk at a time).
     store: Arc<SqliteStore>,
@@ -70,7 +75,7 @@ impl Node {
                 commands,
                 peer_id,
                 name,
-                document: Arc::new(document),
+                document: Arc::new(std::sync::RwLock::new(document.into())),
                 store,
                 task: Arc::new(std::sync::Mutex::new(Some(task))),
             },
@@ -90,8 +95,28 @@ impl Node {
 
     /// This identity's signed identity document, as the node publishes it
     /// (hand it to someone out of band and they can add you as a contact).
-    pub fn identity_document(&self) -> &[u8] {
-        &self.document
+    pub fn identity_document(&self) -> Arc<[u8]> {
+        // A panic elsewhere cannot leave the document half-written: it is
+        // replaced whole.
+        self.document
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces this identity's document while the node runs (after a
+    /// device was approved or revoked): it must verify, be this identity's,
+    /// be newer than the node's and, on a device's node, still grant this
+    /// device. The node stores and pins it, links it from its root, applies
+    /// its grants (a revoked device's entries are refused from now on, and
+    /// its leaves removed from the groups this node sequences) and
+    /// publishes its IPNS record at once. Nothing changes on an error.
+    pub async fn set_identity_document(&self, document: Vec<u8>) -> Result<(), NodeError> {
+        // The task updates the handles' copy as it takes the document, so
+        // concurrent calls leave the newest.
+        let slot = self.document.clone();
+        self.ask(|tx| Command::SetDocument(document, slot, tx))
+            .await?
     }
 
     pub(crate) async fn ask<T>(
