@@ -136,6 +136,9 @@ pub enum Request {
         /// The contact (wallet address or IPNS name).
         peer: String,
     },
+    /// When the node last heard from each other device of its identity;
+    /// answered with `{"ok":true,"seen":[{"signing_key":hex|null,"at":...}]}`.
+    DevicesSeen,
     /// The identity document the node publishes; answered with
     /// `{"ok":true,"hex":...}`.
     Document,

@@ -303,6 +303,16 @@ fn a_laptop_and_a_phone_node_share_one_identity_with_a_contact() {
     kaichi_json(&phone, &["dm", "send", &dave_wallet, "typed on the phone"]);
     wait_for(&dave, &name, "typed on the phone");
     wait_for(&laptop, &dave_wallet, "typed on the phone");
+    // The laptop's node heard from the phone: `devices` says when.
+    let listed = kaichi_json(&laptop, &["devices"]);
+    let phone_row = listed["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["role"] == "device")
+        .cloned()
+        .unwrap();
+    assert!(phone_row["last_seen"].is_string(), "{listed}");
 
     kaichi_json(
         &laptop,

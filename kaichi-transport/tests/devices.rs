@@ -282,6 +282,16 @@ async fn what_one_device_writes_the_other_sees_with_its_contacts_and_edits() {
         next_entry(&mut laptop.events).await,
         ("and from the phone".to_owned(), name.clone())
     );
+    // Each knows when it last heard from the other (the phone signs with
+    // its own key; the laptop with the identity's).
+    let phone_key = keys(151).1.ipns().public();
+    let seen = laptop.node.devices_seen().await.unwrap();
+    assert!(
+        seen.iter().any(|d| d.signing_key == Some(phone_key)),
+        "{seen:?}"
+    );
+    let seen = phone.node.devices_seen().await.unwrap();
+    assert!(seen.iter().any(|d| d.signing_key.is_none()), "{seen:?}");
     laptop
         .node
         .edit(&dave.wallet, first, "from the laptop (edited)")

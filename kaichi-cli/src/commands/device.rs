@@ -358,35 +358,41 @@ pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
             .devices()
             .to_vec(),
     };
+    let seen = super::device_publish::seen_by_running_node(profile);
     let mut devices = vec![DeviceJson {
         wallet: keys.wallet().to_string(),
         role: "primary",
         signing_key: None,
         added: None,
-        last_seen: None,
+        last_seen: seen.get(&None).cloned(),
     }];
     let doc_devices = grants
         .iter()
         .map(|g| (g.device_wallet(), g.request().signing_key(), g.granted_at()));
     for (w, key, added) in doc_devices {
+        let key: String = key.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
         devices.push(DeviceJson {
             wallet: w.to_string(),
             role: "device",
-            signing_key: Some(key.to_bytes().iter().map(|b| format!("{b:02x}")).collect()),
+            last_seen: seen.get(&Some(key.clone())).cloned(),
+            signing_key: Some(key),
             added: Some(added.to_string()),
-            last_seen: None,
         });
     }
     let mut text = format!("identity {}\n", keys.ipns().name());
     for d in &devices {
         let mark = if d.wallet == this { " (this one)" } else { "" };
         text.push_str(&format!(
-            "  {} {}{mark}{}\n",
+            "  {} {}{mark}{}{}\n",
             d.role,
             d.wallet,
             d.added
                 .as_deref()
                 .map(|a| format!(", added {a}"))
+                .unwrap_or_default(),
+            d.last_seen
+                .as_deref()
+                .map(|a| format!(", last seen {a}"))
                 .unwrap_or_default()
         ));
     }

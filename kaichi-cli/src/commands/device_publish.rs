@@ -1,6 +1,7 @@
-//! Re-signing the identity document after a device is approved or revoked,
-//! and handing it to the profile's running node, which publishes it at
-//! once (`Node::set_identity_document`).
+//! The running node's side of device commands: re-signing the identity
+//! document after a device is approved or revoked and handing it to the
+//! node, which publishes it at once (`Node::set_identity_document`); when
+//! the node last heard from each device (`Node::devices_seen`).
 
 use anyhow::Context as _;
 use kaichi_identity::document::{DeviceGrant, DocumentBuilder, verify_document};
@@ -64,4 +65,30 @@ pub(crate) fn sign_and_publish(
         ),
     };
     Ok((document, Some(said)))
+}
+
+/// When the profile's running node last heard from each device of the
+/// identity, by signing key (hex; `None`: the identity's own key). Empty
+/// when no node runs.
+pub(crate) fn seen_by_running_node(
+    profile: &Profile,
+) -> std::collections::HashMap<Option<String>, String> {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Default::default();
+    };
+    let Ok(answer) = runtime.block_on(call(profile.home(), &Request::DevicesSeen)) else {
+        return Default::default();
+    };
+    answer["seen"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let key = d["signing_key"].as_str().map(str::to_owned);
+            Some((key, d["at"].as_str()?.to_owned()))
+        })
+        .collect()
 }

@@ -432,6 +432,23 @@ async fn client(
             Ok(r) => json!({"ok": true, "new_entries": r.new_entries, "entries": r.entries}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::DevicesSeen => {
+            let seen: Vec<_> = node
+                .devices_seen()
+                .await?
+                .into_iter()
+                .map(|d| {
+                    let key = d.signing_key.map(|k| {
+                        k.to_bytes()
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>()
+                    });
+                    json!({"signing_key": key, "at": d.at.to_string()})
+                })
+                .collect();
+            json!({"ok": true, "seen": seen})
+        }
         Request::Document => {
             let hex: String = node
                 .identity_document()

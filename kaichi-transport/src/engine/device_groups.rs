@@ -25,9 +25,31 @@ pub(super) struct DeviceGroups {
     last_share: Option<Instant>,
     /// Groups this device asked to join, once per run.
     asked: HashSet<GroupId>,
+    /// When this node last verified an entry another device of this
+    /// identity signed, by signing key (`None`: the identity's own key).
+    /// Bounded: only keys the identity's document grants get here.
+    pub(super) seen: std::collections::HashMap<Option<[u8; 32]>, kaichi_identity::Timestamp>,
 }
 
 impl Engine {
+    /// When each other device of this identity was last heard from.
+    pub(super) fn devices_seen(&self) -> Vec<crate::node::DeviceSeen> {
+        self.device_groups
+            .seen
+            .iter()
+            .filter_map(|(key, at)| {
+                let signing_key = match key {
+                    None => None,
+                    Some(k) => Some(kaichi_identity::IpnsPublicKey::from_bytes(k).ok()?),
+                };
+                Some(crate::node::DeviceSeen {
+                    signing_key,
+                    at: *at,
+                })
+            })
+            .collect()
+    }
+
     /// Another device of this identity (or a relay holding its inbox) came
     /// online: tell it this identity's groups, at most once per
     /// [`SHARE_INTERVAL`]. (What this device wrote while the other was

@@ -402,6 +402,9 @@ impl Engine {
             Command::Dial(addr, reply) => {
                 let _ = reply.send(self.swarm.dial(addr).map_err(NodeError::from));
             }
+            Command::DevicesSeen(reply) => {
+                let _ = reply.send(self.devices_seen());
+            }
             Command::Rejections(reply) => {
                 let _ = reply.send(self.rejections.clone());
             }

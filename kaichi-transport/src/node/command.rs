@@ -109,5 +109,6 @@ pub(crate) enum Command {
         reply: Reply<super::SyncReport>,
     },
     Rejections(oneshot::Sender<std::collections::BTreeMap<Rejection, u64>>),
+    DevicesSeen(oneshot::Sender<Vec<super::DeviceSeen>>),
     Shutdown,
 }

@@ -7,6 +7,18 @@ use libp2p::{Multiaddr, PeerId};
 
 use crate::rejection::Rejection;
 
+/// When this node last heard from another device of its identity: an
+/// entry that device signed arrived and verified (self-sync).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceSeen {
+    /// The device's signing key; `None` for the identity's own key (the
+    /// primary wallet's node).
+    pub signing_key: Option<kaichi_identity::IpnsPublicKey>,
+    /// When.
+    pub at: kaichi_identity::Timestamp,
+}
+
 /// What the node reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

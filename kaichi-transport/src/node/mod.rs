@@ -13,7 +13,7 @@ mod groups;
 
 pub(crate) use command::{Command, GroupCommand, Reply};
 pub use dm::SyncReport;
-pub use event::{GroupSummary, JoinRefused, NodeEvent, TokenGroupInfo};
+pub use event::{DeviceSeen, GroupSummary, JoinRefused, NodeEvent, TokenGroupInfo};
 pub use groups::MAX_ADD_MEMBERS;
 
 use std::sync::Arc;
@@ -155,6 +155,12 @@ impl Node {
     /// Verifies a contact's identity document and records the conversation.
     pub async fn add_contact(&self, document: Vec<u8>) -> Result<IdentityPublic, NodeError> {
         self.ask(|tx| Command::AddContact(document, tx)).await?
+    }
+
+    /// When this node last heard from each of its identity's other devices
+    /// (since it started; a device not heard from is not listed).
+    pub async fn devices_seen(&self) -> Result<Vec<DeviceSeen>, NodeError> {
+        self.ask(Command::DevicesSeen).await
     }
 
     /// How many messages and blocks from peers were rejected, per reason,

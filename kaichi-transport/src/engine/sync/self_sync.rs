@@ -78,6 +78,7 @@ impl Engine {
         // Every entry must verify as this identity's before anything is
         // kept: a notification sealed to our inbox proves nothing by itself.
         let mut accepted = Vec::new();
+        let mut signer = None;
         {
             let conv = self
                 .conversation(&stored)
@@ -89,13 +90,18 @@ impl Engine {
                 if entry.author() != &me {
                     return Err(Rejection::BadEntry);
                 }
+                signer = Some(entry.signer().map(|k| k.to_bytes()));
             }
+
             for s in &sealed {
                 let ingested = conv
                     .ingest_sealed(s)
                     .map_err(Rejection::BadEntry.because())?;
                 accepted.extend(ingested.entry);
             }
+        }
+        if let Some(signer) = signer {
+            self.device_groups.seen.insert(signer, crate::engine::now());
         }
         let (_, new) = self
             .add_contact(&n.peer_document)
