@@ -64,6 +64,8 @@ pub struct Conversation {
     messages: HashMap<EntryCid, Message>,
     /// Edits, deletes and reactions per target.
     annotations: HashMap<EntryCid, Vec<OrderKey>>,
+    /// This side's entries the other side acknowledged storing.
+    delivered: HashSet<EntryCid>,
 }
 
 impl Conversation {
@@ -77,6 +79,7 @@ impl Conversation {
             log: LogSet::new(),
             messages: HashMap::new(),
             annotations: HashMap::new(),
+            delivered: HashSet::new(),
         })
     }
 
@@ -390,6 +393,14 @@ impl Conversation {
                 Some(MessageBody::ReadMarker { up_to }) => Some(*up_to),
                 _ => None,
             })
+    }
+
+    pub(crate) fn delivered(&self) -> &HashSet<EntryCid> {
+        &self.delivered
+    }
+
+    pub(crate) fn delivered_mut(&mut self) -> &mut HashSet<EntryCid> {
+        &mut self.delivered
     }
 
     pub(crate) fn annotations(&self, cid: &EntryCid) -> &[OrderKey] {

@@ -6,6 +6,7 @@ pub mod blob;
 pub mod car;
 mod conversation;
 mod dag;
+mod delivery;
 mod entry;
 mod envelope;
 mod ids;
@@ -18,6 +19,7 @@ pub mod store;
 mod view;
 
 pub use conversation::{AppendError, Conversation, Ingested};
+pub use delivery::MAX_UNDELIVERED;
 pub use entry::{BuildError, Entry, IngestError, MAX_ENTRY_BYTES, MAX_PARENTS, SealedEntry};
 pub use envelope::{EnvelopeError, MAX_ENVELOPE_BYTES, MAX_PLAINTEXT_BYTES, SALT_BYTES};
 pub use ids::{

@@ -84,6 +84,12 @@ pub struct ViewMessage {
     pub reactions: BTreeMap<String, Vec<[u8; 32]>>,
     /// Where this message is in the view.
     pub cursor: Cursor,
+    /// The other side holds it: for this side's messages, its node
+    /// acknowledged storing it (or read it); the other side's are held here.
+    pub delivered: bool,
+    /// The reader has seen it: for this side's messages, the other side's
+    /// newest read marker covers it; for theirs, this side's does.
+    pub read: bool,
 }
 
 /// A page of the view, newest first.
@@ -103,6 +109,11 @@ pub(crate) fn page(conv: &Conversation, cursor: Option<&Cursor>, limit: usize) -
         None => Box::new(log.iter().rev()),
     };
     let me = conv.me().to_bytes();
+    // Read markers, found once per page.
+    let peer_read = conv.peer_read_up_to();
+    let own_read = conv
+        .read_marker(conv.me())
+        .and_then(|cid| conv.log().key_of(&cid));
     let mut messages = Vec::with_capacity(limit);
     let mut last = None;
     let mut more = false;
@@ -122,10 +133,12 @@ pub(crate) fn page(conv: &Conversation, cursor: Option<&Cursor>, limit: usize) -
             more = true;
             break;
         }
+        let mine = key.author == me;
+        let read = if mine { peer_read } else { own_read }.is_some_and(|r| *key <= r);
         let mut view = ViewMessage {
             cid: key.cid,
             author: key.author,
-            mine: key.author == me,
+            mine,
             clock: key.clock,
             sent_at_ms: msg.sent_at_ms,
             text: text.clone(),
@@ -135,6 +148,8 @@ pub(crate) fn page(conv: &Conversation, cursor: Option<&Cursor>, limit: usize) -
             attachments: attachments.clone(),
             reactions: BTreeMap::new(),
             cursor: Cursor(*key),
+            delivered: !mine || read || conv.delivered().contains(&key.cid),
+            read,
         };
         apply_annotations(conv, key, &mut view);
         last = Some(Cursor(*key));

@@ -7,7 +7,7 @@ use cid::Cid;
 
 use super::{BlockStore, LogStore, StoredConversation};
 use crate::entry::Entry;
-use crate::ids::ConversationId;
+use crate::ids::{ConversationId, EntryCid};
 use crate::log::OrderKey;
 
 /// The memory store cannot fail except through a poisoned lock.
@@ -25,6 +25,7 @@ struct Inner {
     pins: HashSet<Cid>,
     conversations: BTreeMap<ConversationId, StoredConversation>,
     logs: HashMap<ConversationId, BTreeMap<OrderKey, Cid>>,
+    delivered: HashMap<ConversationId, HashSet<EntryCid>>,
 }
 
 /// A [`LogStore`] in memory.
@@ -139,5 +140,27 @@ impl LogStore for MemoryStore {
             .logs
             .get(conversation)
             .map_or(0, |l| l.len() as u64))
+    }
+
+    fn mark_delivered(
+        &self,
+        conversation: &ConversationId,
+        cids: &[EntryCid],
+    ) -> Result<(), Self::Error> {
+        self.lock()?
+            .delivered
+            .entry(*conversation)
+            .or_default()
+            .extend(cids.iter().copied());
+        Ok(())
+    }
+
+    fn delivered(&self, conversation: &ConversationId) -> Result<Vec<EntryCid>, Self::Error> {
+        Ok(self
+            .lock()?
+            .delivered
+            .get(conversation)
+            .map(|d| d.iter().copied().collect())
+            .unwrap_or_default())
     }
 }

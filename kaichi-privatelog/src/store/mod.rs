@@ -19,7 +19,7 @@ pub use sqlite::{Durability, SCHEMA_VERSION, SqliteStore, StoreError};
 
 use crate::conversation::Conversation;
 use crate::entry::{Entry, IngestError};
-use crate::ids::ConversationId;
+use crate::ids::{ConversationId, EntryCid};
 
 /// Content-addressed block storage. Callers verify blocks before `put`.
 pub trait BlockStore {
@@ -80,6 +80,16 @@ pub trait LogStore: BlockStore {
     ) -> Result<(), Self::Error>;
     /// How many entries a conversation has.
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error>;
+    /// Records that the other side of `conversation` acknowledged storing
+    /// the entries `cids` (idempotent). When this returns `Ok`, the marks
+    /// are durable.
+    fn mark_delivered(
+        &self,
+        conversation: &ConversationId,
+        cids: &[EntryCid],
+    ) -> Result<(), Self::Error>;
+    /// Every entry of `conversation` marked delivered.
+    fn delivered(&self, conversation: &ConversationId) -> Result<Vec<EntryCid>, Self::Error>;
 }
 
 /// A stored conversation could not be loaded.
@@ -101,8 +111,9 @@ pub enum LoadError<E: std::error::Error + 'static> {
 
 impl Conversation {
     /// Loads every stored entry of this conversation (blocks this process
-    /// verified before storing; signatures are not re-checked). Returns how
-    /// many entries were added.
+    /// verified before storing; signatures are not re-checked) and which of
+    /// this side's the other side acknowledged. Returns how many entries
+    /// were added.
     pub fn load<S: LogStore>(&mut self, store: &S) -> Result<usize, LoadError<S::Error>> {
         let mut added = 0;
         let mut index = 0;
@@ -120,10 +131,12 @@ impl Conversation {
                 }
             })
             .map_err(LoadError::Store)?;
-        match corrupt {
-            Some(e) => Err(e),
-            None => Ok(added),
+        if let Some(e) = corrupt {
+            return Err(e);
         }
+        let delivered = store.delivered(&self.id()).map_err(LoadError::Store)?;
+        self.mark_delivered(delivered);
+        Ok(added)
     }
 }
 

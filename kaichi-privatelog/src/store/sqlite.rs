@@ -10,10 +10,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{BlockStore, LogStore, StoredConversation};
 use crate::entry::Entry;
-use crate::ids::ConversationId;
+use crate::ids::{ConversationId, EntryCid};
 
 /// The schema version this crate writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes the schema from version n to n + 1.
 const MIGRATIONS: &[&str] = &[
@@ -37,6 +37,13 @@ const MIGRATIONS: &[&str] = &[
         author BLOB NOT NULL,
         cid BLOB NOT NULL,
         PRIMARY KEY (conversation, clock, author, cid)
+    ) WITHOUT ROWID;",
+    // 1 -> 2: delivery receipts (entries of this side the other side
+    // acknowledged storing).
+    "CREATE TABLE kaichi_delivered (
+        conversation BLOB NOT NULL,
+        cid BLOB NOT NULL,
+        PRIMARY KEY (conversation, cid)
     ) WITHOUT ROWID;",
 ];
 
@@ -336,5 +343,44 @@ impl LogStore for SqliteStore {
             |r| r.get(0),
         )?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn mark_delivered(
+        &self,
+        conversation: &ConversationId,
+        cids: &[EntryCid],
+    ) -> Result<(), Self::Error> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO kaichi_delivered (conversation, cid) VALUES (?1, ?2)",
+            )?;
+            for cid in cids {
+                insert.execute(params![
+                    conversation.as_bytes().as_slice(),
+                    cid.to_bytes().as_slice()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delivered(&self, conversation: &ConversationId) -> Result<Vec<EntryCid>, Self::Error> {
+        let conn = self.lock()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT cid FROM kaichi_delivered WHERE conversation = ?1")?;
+        let rows = stmt.query_map(params![conversation.as_bytes().as_slice()], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = row?;
+            out.push(
+                EntryCid::from_bytes(&bytes).map_err(|_| StoreError::Corrupt("kaichi_delivered"))?,
+            );
+        }
+        Ok(out)
     }
 }
