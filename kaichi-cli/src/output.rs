@@ -29,6 +29,22 @@ pub(crate) struct MessageJson {
     pub(crate) deleted: bool,
     pub(crate) reply_to: Option<String>,
     pub(crate) reactions: HashMap<String, usize>,
+    /// The other side holds it (for own messages: acknowledged or read).
+    pub(crate) delivered: bool,
+    /// The reader has seen it (for own messages: the other side's read
+    /// marker covers it).
+    pub(crate) read: bool,
+}
+
+/// How the plain output marks a message's delivery state (own messages:
+/// sent, delivered or read; the other side's: nothing).
+pub(crate) fn delivery_mark(mine: bool, delivered: bool, read: bool) -> &'static str {
+    match (mine, delivered, read) {
+        (false, _, _) => "",
+        (true, _, true) => " (read)",
+        (true, true, false) => " (delivered)",
+        (true, false, false) => " (sent)",
+    }
 }
 
 /// A page as printed.
@@ -66,6 +82,8 @@ pub(crate) fn page_json(conv: &Conversation, page: &Page) -> PageJson {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.len()))
                     .collect(),
+                delivered: m.delivered,
+                read: m.read,
             })
             .collect(),
         next: page.next.map(|c| c.to_string()),

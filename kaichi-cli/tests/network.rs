@@ -83,6 +83,16 @@ fn three_node_processes_deliver_through_a_relay() {
     assert!(sent["cid"].as_str().unwrap().starts_with("bafyrei"));
     let at_bob = wait_for(&b, wa, "hello through the relay");
     assert_eq!(at_bob["messages"][0]["mine"], false);
+    // Bob's node acknowledged it: Alice sees it delivered, not yet read.
+    let at_alice = poll(&a, &["dm", "read", wb], |v| {
+        v["messages"][0]["delivered"] == true
+    });
+    assert_eq!(at_alice["messages"][0]["read"], false, "{at_alice}");
+    let plain = kaichi(&a).args(["dm", "read", wb]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&plain.stdout).contains("hello through the relay (delivered)"),
+        "{plain:?}"
+    );
     let watched = watcher.join().unwrap();
     assert_eq!(watched["text"], "hello through the relay");
     let _ = watch.kill();

@@ -86,6 +86,22 @@ pub struct Notification {
     /// in, for a device that is not in them yet to ask their sequencers.
     #[prost(message, repeated, tag = "9")]
     pub own_groups: Vec<OwnGroup>,
+    /// A delivery receipt: entries of the recipient's (the conversation's
+    /// other participant's) that the sender has stored.
+    #[prost(message, optional, tag = "10")]
+    pub receipt: Option<Receipt>,
+}
+
+/// Most entries one receipt acknowledges.
+pub const MAX_RECEIPT_ENTRIES: usize = 1024;
+
+/// Entries of the conversation the receipt's sender stored (durably)
+/// and the recipient wrote: their binary CIDs.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Receipt {
+    /// Binary entry CIDs, at most [`MAX_RECEIPT_ENTRIES`].
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub entries: Vec<Vec<u8>>,
 }
 
 /// A group an identity is in, as its devices tell each other.

@@ -21,6 +21,9 @@ pub enum Rejection {
     /// An entry block failed its checks (CID, signature, author, clock, decryption).
     #[error("invalid entry block")]
     BadEntry,
+    /// A delivery receipt with too many entries or an unreadable CID.
+    #[error("malformed delivery receipt")]
+    BadReceipt,
     /// A group invitation with an unreadable group id or CID.
     #[error("malformed group invitation")]
     BadInvitation,

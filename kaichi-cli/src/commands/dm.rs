@@ -95,9 +95,15 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
                             println!("{}", serde_json::json!({"messages": messages}));
                         } else {
                             for m in messages.iter().rev() {
-                                let who = if m["mine"] == true { "me" } else { "them" };
+                                let mine = m["mine"] == true;
+                                let who = if mine { "me" } else { "them" };
+                                let mark = crate::output::delivery_mark(
+                                    mine,
+                                    m["delivered"] == true,
+                                    m["read"] == true,
+                                );
                                 println!(
-                                    "[{}] {who}: {}",
+                                    "[{}] {who}: {}{mark}",
                                     m["clock"],
                                     m["text"].as_str().unwrap_or("")
                                 );
@@ -116,10 +122,11 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
                         } else {
                             for m in page.messages.iter().rev() {
                                 println!(
-                                    "[{}] {}: {}",
+                                    "[{}] {}: {}{}",
                                     m.clock,
                                     if m.mine { "me" } else { "them" },
-                                    m.text
+                                    m.text,
+                                    crate::output::delivery_mark(m.mine, m.delivered, m.read)
                                 );
                             }
                         }

@@ -342,7 +342,7 @@ async fn client(
                 let messages: Vec<_> = page
                     .messages
                     .iter()
-                    .map(|m| json!({"cid": m.cid.to_string(), "mine": m.mine, "clock": m.clock, "sent_at_ms": m.sent_at_ms, "text": m.text}))
+                    .map(|m| json!({"cid": m.cid.to_string(), "mine": m.mine, "clock": m.clock, "sent_at_ms": m.sent_at_ms, "text": m.text, "delivered": m.delivered, "read": m.read}))
                     .collect();
                 json!({"ok": true, "messages": messages})
             }

@@ -378,7 +378,8 @@ impl LogStore for SqliteStore {
         for row in rows {
             let bytes = row?;
             out.push(
-                EntryCid::from_bytes(&bytes).map_err(|_| StoreError::Corrupt("kaichi_delivered"))?,
+                EntryCid::from_bytes(&bytes)
+                    .map_err(|_| StoreError::Corrupt("kaichi_delivered"))?,
             );
         }
         Ok(out)

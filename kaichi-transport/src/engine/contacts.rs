@@ -228,6 +228,7 @@ impl Engine {
             self.entries_notification(&contact, &heads, vec![entry.block().to_vec()]);
         let sealed = notification.seal(&contact.peer.dm, Zeroizing::new(random::<32>()?))?;
         self.publish(inbox_topic(&contact.peer.ipns_name()).hash(), sealed);
+        self.redelivery.sent(contact.id, std::time::Instant::now());
         self.pin_at_relays(entry.block());
         Ok(entry.cid())
     }

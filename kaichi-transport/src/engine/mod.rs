@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | [`contacts`] | documents, contacts, conversations, sending | [`documents::DocumentCache`] |
 //! | [`sync`] | notifications in, blocks fetched and served, re-announcements | [`sync::SyncState`] |
+//! | [`delivery`] | receipts sent and taken, unacknowledged entries re-sent | [`redelivery::Redelivery`] |
 //! | [`dht`] | publishing, inbound record validation, document lookups | [`dht::lookups::Lookups`] |
 //! | [`lookup`] | what waits on a lookup and what happens when it ends | (waiters) |
 //! | [`providers`] | provider records for heads, provider lookups | [`providers::Providers`] |
@@ -28,6 +29,7 @@
 mod blocks;
 mod contacts;
 mod cooldown;
+mod delivery;
 mod device_groups;
 mod dht;
 mod documents;
@@ -40,6 +42,7 @@ mod outbox_sync;
 mod own_document;
 mod pin_walk;
 mod providers;
+mod redelivery;
 mod relay;
 mod root;
 mod sync;
@@ -158,6 +161,8 @@ pub(crate) struct Engine {
     peer_documents: HashMap<kaichi_identity::IpnsName, Vec<u8>>,
     /// This identity's devices and its groups.
     device_groups: device_groups::DeviceGroups,
+    /// When to re-send what contacts have not acknowledged.
+    redelivery: redelivery::Redelivery,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -310,9 +315,11 @@ impl Engine {
             device_documents,
             peer_documents: HashMap::new(),
             device_groups: Default::default(),
+            redelivery: Default::default(),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
+        engine.schedule_undelivered();
         Ok(engine)
     }
 
@@ -345,6 +352,7 @@ impl Engine {
                 event = self.swarm.select_next_some() => self.swarm_event(event),
                 _ = retry.tick() => {
                     self.flush_pending();
+                    self.redeliver();
                     self.provide_changed_heads();
                     self.republish_root_if_due();
                     self.refetch_syncs();

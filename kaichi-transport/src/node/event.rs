@@ -69,6 +69,14 @@ pub enum NodeEvent {
         /// What it says.
         body: MessageBody,
     },
+    /// The contact acknowledged storing entries this identity wrote in
+    /// their conversation (a delivery receipt; each entry is reported once).
+    Delivered {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The entries now delivered.
+        entries: Vec<EntryCid>,
+    },
     /// This node joined a group (from an invitation).
     GroupJoined {
         /// The group.

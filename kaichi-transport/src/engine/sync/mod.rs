@@ -115,7 +115,11 @@ impl Engine {
             return self.join_refused(&peer, refusal);
         }
         let stored = self.conversation_named(peer, &n.conversation)?;
+        if let Some(receipt) = &n.receipt {
+            self.receipt(&stored, receipt)?;
+        }
         let mut accepted = Vec::new();
+        let mut held = Vec::new();
         {
             let conv = self
                 .conversation(&stored)
@@ -126,8 +130,17 @@ impl Engine {
                 let ingested = conv
                     .ingest_sealed(&sealed)
                     .map_err(Rejection::BadEntry.because())?;
-                accepted.extend(ingested.entry);
+                match ingested.entry {
+                    Some(entry) => accepted.push(entry),
+                    None => held.push(sealed.cid()),
+                }
             }
+        }
+        // Sent again (our receipt was lost, or is on its way): acknowledged
+        // again, when stored. New entries are acknowledged once stored.
+        let again = self.stored_from_contact(&stored.id, &held);
+        if !again.is_empty() {
+            self.acknowledge(&stored, &again);
         }
         self.accepted(&stored, accepted);
         self.want_heads(stored.id, &n.heads);
@@ -304,6 +317,14 @@ impl Engine {
                 continue;
             }
             self.providers.heads_changed(id);
+            // Stored: the contact's entries are acknowledged.
+            if let Some(contact) = self.contacts.get(&id).copied() {
+                let cids: Vec<EntryCid> = entries.iter().map(|e| e.cid()).collect();
+                let theirs = self.stored_from_contact(&id, &cids);
+                if !theirs.is_empty() {
+                    self.acknowledge(&contact, &theirs);
+                }
+            }
             let mut events = Vec::new();
             if let Some(conv) = self.conversations.get(&id) {
                 for e in &entries {

@@ -1,0 +1,151 @@
+//! Delivery receipts on 127.0.0.1: a stored message is acknowledged and
+//! shows as delivered, then read; a notification lost on the way is sent
+//! again until acknowledged, and arrives once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{memory_store, next_message, start, within};
+use futures::StreamExt as _;
+use kaichi_privatelog::EntryCid;
+use kaichi_transport::{NodeEvent, inbox_topic};
+
+/// Waits for the receipt that delivers `cid`.
+async fn delivered(events: &mut tokio::sync::mpsc::Receiver<NodeEvent>, cid: EntryCid) {
+    common::wait_for(events, |e| match e {
+        NodeEvent::Delivered { entries, .. } if entries.contains(&cid) => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_message_is_acknowledged_then_read() {
+    let mut alice = start(60, memory_store()).await;
+    let mut bob = start(61, memory_store()).await;
+    alice.node.dial(bob.addr.clone()).await.unwrap();
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let cid = alice
+        .node
+        .send_dm(&bob.wallet, "did you get this?")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut bob.events).await, "did you get this?");
+    delivered(&mut alice.events, cid).await;
+    let page = within(alice.node.read(&bob.wallet, 10)).await.unwrap();
+    let m = &page.messages[0];
+    assert!(m.mine && m.delivered && !m.read, "{m:?}");
+
+    // Bob reads it: Alice's view says so.
+    bob.node.mark_read(&alice.wallet, cid).await.unwrap();
+    common::wait_for(&mut alice.events, |e| {
+        matches!(e, NodeEvent::MessageChanged { .. }).then_some(())
+    })
+    .await;
+    let page = within(alice.node.read(&bob.wallet, 10)).await.unwrap();
+    assert!(page.messages[0].delivered && page.messages[0].read);
+    // Bob's side: Alice's message is held (delivered) and read by him.
+    let page = within(bob.node.read(&alice.wallet, 10)).await.unwrap();
+    assert!(!page.messages[0].mine && page.messages[0].delivered && page.messages[0].read);
+    alice.node.shutdown().await;
+    bob.node.shutdown().await;
+}
+
+/// A gossipsub peer that forwards everything but drops (does not forward)
+/// the first `drop` messages published on `topic`.
+fn lossy_forwarder(seed: u8) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
+    use libp2p::gossipsub::{self, MessageAuthenticity};
+    let mut bytes = [seed; 32];
+    let key = libp2p::identity::Keypair::ed25519_from_bytes(&mut bytes).unwrap();
+    let behaviour = gossipsub::Behaviour::new(
+        MessageAuthenticity::Signed(key.clone()),
+        gossipsub::ConfigBuilder::default()
+            .heartbeat_interval(Duration::from_millis(200))
+            .validate_messages()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| behaviour)
+        .unwrap()
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_notification_is_sent_again_until_acknowledged() {
+    use libp2p::gossipsub::{Event, MessageAcceptance};
+    let mut alice = start(62, memory_store()).await;
+    let mut bob = start(63, memory_store()).await;
+    let bob_topic = inbox_topic(&bob.node.name());
+    let alice_topic = inbox_topic(&alice.node.name());
+    // Alice and Bob reach each other only through the forwarder.
+    let mut forwarder = lossy_forwarder(64);
+    forwarder
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    for t in [&bob_topic, &alice_topic] {
+        forwarder.behaviour_mut().subscribe(t).unwrap();
+    }
+    forwarder.dial(bob.addr.clone()).unwrap();
+    forwarder.dial(alice.addr.clone()).unwrap();
+    common::until_subscribed(&mut forwarder, &bob_topic.hash()).await;
+    let (dropped_tx, mut dropped_rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        let mut dropped = false;
+        loop {
+            if let libp2p::swarm::SwarmEvent::Behaviour(Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) = forwarder.select_next_some().await
+            {
+                // The first notification to Bob is lost on the way.
+                let verdict = if message.topic == bob_topic.hash() && !dropped {
+                    dropped = true;
+                    let _ = dropped_tx.send(());
+                    MessageAcceptance::Ignore
+                } else {
+                    MessageAcceptance::Accept
+                };
+                forwarder.behaviour_mut().report_message_validation_result(
+                    &message_id,
+                    &propagation_source,
+                    verdict,
+                );
+            }
+        }
+    });
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let cid = alice.node.send_dm(&bob.wallet, "lost once").await.unwrap();
+    within(dropped_rx.recv()).await.unwrap();
+    // Sent again on the schedule (no new subscriber, no new message):
+    // Bob gets it once, and his receipt reaches Alice.
+    assert_eq!(next_message(&mut bob.events).await, "lost once");
+    delivered(&mut alice.events, cid).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    while let Ok(e) = bob.events.try_recv() {
+        assert!(
+            !matches!(e, NodeEvent::MessageReceived { .. }),
+            "delivered twice: {e:?}"
+        );
+    }
+    let page = within(bob.node.read(&alice.wallet, 10)).await.unwrap();
+    assert_eq!(page.messages.len(), 1);
+    driver.abort();
+    alice.node.shutdown().await;
+    bob.node.shutdown().await;
+}
