@@ -7,7 +7,7 @@
 //! salt, persist the returned block and announce its CID. Nothing is kept
 //! unless it verified.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use kaichi_identity::document::VerifiedDocument;
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsKeypair, IpnsPublicKey};
@@ -66,6 +66,10 @@ pub struct Conversation {
     annotations: HashMap<EntryCid, Vec<OrderKey>>,
     /// This side's entries the other side acknowledged storing.
     delivered: HashSet<EntryCid>,
+    /// This side's entries not in `delivered`, in conversation order.
+    pending: BTreeSet<OrderKey>,
+    /// The other side's newest read marker: its position and its target.
+    peer_marker: Option<(OrderKey, EntryCid)>,
 }
 
 impl Conversation {
@@ -80,6 +84,8 @@ impl Conversation {
             messages: HashMap::new(),
             annotations: HashMap::new(),
             delivered: HashSet::new(),
+            pending: BTreeSet::new(),
+            peer_marker: None,
         })
     }
 
@@ -281,15 +287,23 @@ impl Conversation {
             if let Some(target) = annotation_target(&message) {
                 self.annotations.entry(target).or_default().push(key);
             }
+            self.track_delivery(key, &message);
             self.messages.insert(entry.cid(), message);
         }
         for gone in &ins.evicted {
+            self.pending.retain(|k| k.cid != *gone);
             if let Some(m) = self.messages.remove(gone)
                 && let Some(t) = annotation_target(&m)
                 && let Some(list) = self.annotations.get_mut(&t)
             {
                 list.retain(|k| k.cid != *gone);
             }
+        }
+        if self
+            .peer_marker
+            .is_some_and(|(k, _)| ins.evicted.contains(&k.cid))
+        {
+            self.peer_marker = self.find_peer_marker();
         }
         Ok(Ingested {
             cid: entry.cid(),
@@ -311,6 +325,7 @@ impl Conversation {
                 if let Some(t) = annotation_target(m) {
                     self.annotations.entry(t).or_default().push(key);
                 }
+                self.track_delivery(key, m);
                 self.messages.insert(*cid, m.clone());
             }
         }
@@ -399,8 +414,47 @@ impl Conversation {
         &self.delivered
     }
 
-    pub(crate) fn delivered_mut(&mut self) -> &mut HashSet<EntryCid> {
-        &mut self.delivered
+    /// Marks `key` (an entry of this side) delivered; whether it was not.
+    pub(crate) fn set_delivered(&mut self, key: OrderKey) -> bool {
+        self.pending.remove(&key);
+        self.delivered.insert(key.cid)
+    }
+
+    /// This side's entries not acknowledged, in conversation order.
+    pub(crate) fn pending(&self) -> &BTreeSet<OrderKey> {
+        &self.pending
+    }
+
+    /// The target of the other side's newest read marker.
+    pub(crate) fn peer_marker_target(&self) -> Option<EntryCid> {
+        self.peer_marker.map(|(_, target)| target)
+    }
+
+    /// Keeps the delivery state current as an entry comes in: this side's
+    /// entries wait for a receipt; the other side's newest read marker is
+    /// remembered.
+    fn track_delivery(&mut self, key: OrderKey, message: &Message) {
+        if key.author == self.me.to_bytes() {
+            if !self.delivered.contains(&key.cid) {
+                self.pending.insert(key);
+            }
+        } else if let MessageBody::ReadMarker { up_to } = &message.body
+            && self.peer_marker.is_none_or(|(k, _)| key > k)
+        {
+            self.peer_marker = Some((key, *up_to));
+        }
+    }
+
+    fn find_peer_marker(&self) -> Option<(OrderKey, EntryCid)> {
+        let peer = self.peer.to_bytes();
+        self.log
+            .iter()
+            .rev()
+            .filter(|k| k.author == peer)
+            .find_map(|k| match self.messages.get(&k.cid).map(|m| &m.body) {
+                Some(MessageBody::ReadMarker { up_to }) => Some((*k, *up_to)),
+                _ => None,
+            })
     }
 
     pub(crate) fn annotations(&self, cid: &EntryCid) -> &[OrderKey] {

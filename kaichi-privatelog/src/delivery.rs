@@ -18,8 +18,9 @@ impl Conversation {
         let me = self.me().to_bytes();
         let mut new = Vec::new();
         for cid in cids {
-            let mine = self.log().key_of(&cid).is_some_and(|k| k.author == me);
-            if mine && self.delivered_mut().insert(cid) {
+            if let Some(key) = self.log().key_of(&cid).filter(|k| k.author == me)
+                && self.set_delivered(key)
+            {
                 new.push(cid);
             }
         }
@@ -39,15 +40,12 @@ impl Conversation {
     /// This side's entries the other side has not acknowledged, oldest
     /// first, at most the newest [`MAX_UNDELIVERED`].
     pub fn undelivered(&self) -> Vec<EntryCid> {
-        let me = self.me().to_bytes();
         let read = self.peer_read_up_to();
         let mut out: Vec<EntryCid> = self
-            .log()
+            .pending()
             .iter()
             .rev()
-            .filter(|k| k.author == me)
             .take_while(|k| read.is_none_or(|r| **k > r))
-            .filter(|k| !self.delivered().contains(&k.cid))
             .take(MAX_UNDELIVERED)
             .map(|k| k.cid)
             .collect();
@@ -58,7 +56,7 @@ impl Conversation {
     /// The position of the entry the other side's newest read marker points
     /// at, when it holds that entry.
     pub fn peer_read_up_to(&self) -> Option<OrderKey> {
-        self.read_marker(self.peer())
+        self.peer_marker_target()
             .and_then(|cid| self.log().key_of(&cid))
     }
 }
