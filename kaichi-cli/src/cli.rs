@@ -39,6 +39,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: Option<ContactsCommand>,
     },
+    /// Message requests: people who wrote (or invited you to a group)
+    /// without being contacts. List them, accept one, or block one.
+    Requests {
+        #[command(subcommand)]
+        command: Option<RequestsCommand>,
+    },
     /// Local conversation logs: append, show, export, import and verify CAR files.
     #[command(subcommand)]
     Log(LogCommand),
@@ -333,6 +339,27 @@ pub(crate) enum ContactsCommand {
     Add {
         /// The document file (from `kaichi id document`).
         file: PathBuf,
+    },
+    /// Unblock a wallet blocked with `kaichi requests block`.
+    Unblock {
+        /// The wallet address (or the IPNS name of a conversation's peer).
+        peer: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RequestsCommand {
+    /// Make the request's sender a contact (their group invitations are
+    /// taken up).
+    Accept {
+        /// Their wallet address or IPNS name.
+        peer: String,
+    },
+    /// Refuse everything from the sender's wallet, now and later, until
+    /// `kaichi contacts unblock`.
+    Block {
+        /// Their wallet address or IPNS name.
+        peer: String,
     },
 }
 

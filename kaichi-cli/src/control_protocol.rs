@@ -136,6 +136,24 @@ pub enum Request {
         /// The contact (wallet address or IPNS name).
         peer: String,
     },
+    /// The message requests; answered with `{"ok":true,"requests":[{"wallet":..,"ipns_name":..}]}`.
+    Requests,
+    /// Accept a message request.
+    RequestAccept {
+        /// The sender (wallet address or IPNS name).
+        peer: String,
+    },
+    /// Block a wallet (or a conversation's peer by IPNS name); answered
+    /// with `{"ok":true,"wallet":...}`.
+    Block {
+        /// The wallet address or IPNS name.
+        peer: String,
+    },
+    /// Unblock a wallet.
+    Unblock {
+        /// The wallet address.
+        wallet: String,
+    },
     /// When the node last heard from each other device of its identity;
     /// answered with `{"ok":true,"seen":[{"signing_key":hex|null,"at":...}]}`.
     DevicesSeen,

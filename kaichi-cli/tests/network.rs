@@ -232,12 +232,16 @@ fn a_group_chat_between_node_processes() {
     for h in &homes {
         ids.push(kaichi_json(h, &["wallet", "new"]));
     }
-    // Alice knows Bob and Carol from their identity documents.
+    // Alice knows Bob and Carol from their identity documents; Carol knows
+    // Alice's. Bob does not: Alice's invitation is a message request to him.
     for (home, name) in [(b, "bob.doc"), (c, "carol.doc")] {
         let path = d.join(name);
         kaichi_json(home, &["id", "document", "--out", path.to_str().unwrap()]);
         kaichi_json(a, &["contacts", "add", path.to_str().unwrap()]);
     }
+    let alice_doc = d.join("alice.doc");
+    kaichi_json(a, &["id", "document", "--out", alice_doc.to_str().unwrap()]);
+    kaichi_json(c, &["contacts", "add", alice_doc.to_str().unwrap()]);
     let (_relay, relay_addr) = node(r, &["--relay"]);
     let _bob = node(b, &["--bootstrap", &relay_addr]);
     let _carol = node(c, &["--bootstrap", &relay_addr]);
@@ -282,6 +286,13 @@ fn a_group_chat_between_node_processes() {
             ids[1]["wallet"].as_str().unwrap(),
         ],
     );
+    // Bob sees the request, and not among his contacts; he accepts it and
+    // the invitation it held is taken up.
+    let alice_wallet = ids[0]["wallet"].as_str().unwrap();
+    poll(b, &["requests"], |v| v[0]["wallet"] == alice_wallet);
+    assert_eq!(kaichi_json(b, &["contacts"]), serde_json::json!([]));
+    kaichi_json(b, &["requests", "accept", alice_wallet]);
+    assert_eq!(kaichi_json(b, &["requests"]), serde_json::json!([]));
     poll(b, &["groups"], |v| {
         v.as_array()
             .unwrap()

@@ -153,7 +153,10 @@ fn a_version_1_database_migrates_and_keeps_its_entries() {
         // As version 1 left it: no delivery table.
         store
             .with_connection(|c| {
-                c.execute_batch("DROP TABLE kaichi_delivered; PRAGMA user_version = 1;")
+                c.execute_batch(
+                    "DROP TABLE kaichi_delivered; DROP TABLE kaichi_requests;
+                     DROP TABLE kaichi_blocked; PRAGMA user_version = 1;",
+                )
             })
             .unwrap()
             .unwrap();

@@ -21,6 +21,9 @@ pub enum Rejection {
     /// An entry block failed its checks (CID, signature, author, clock, decryption).
     #[error("invalid entry block")]
     BadEntry,
+    /// From a wallet this node blocked (nothing of it is kept).
+    #[error("from a blocked wallet")]
+    Blocked,
     /// A delivery receipt with too many entries or an unreadable CID.
     #[error("malformed delivery receipt")]
     BadReceipt,

@@ -89,6 +89,7 @@ async fn forged_group_messages_change_nothing() {
     let mut bob = start_member(54, dir.path()).await;
     alice.node.dial(bob.addr.clone()).await.unwrap();
     alice.node.add_contact(bob.document.clone()).await.unwrap();
+    bob.node.add_contact(alice.document.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let g = alice.node.create_group("guarded").await.unwrap();
     alice.node.invite("guarded", &bob.wallet).await.unwrap();

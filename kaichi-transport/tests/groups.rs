@@ -10,15 +10,15 @@ use std::time::Duration;
 use common::{Peer, next_group_message, start_member, wait_for};
 use kaichi_transport::NodeEvent;
 
-/// Connects every pair, and makes everyone a contact of `sequencer`.
+/// Connects every pair and makes them contacts of each other (an
+/// invitation from a stranger would wait as a message request).
 async fn mesh(peers: &[&Peer]) {
     for (i, a) in peers.iter().enumerate() {
         for b in &peers[i + 1..] {
             a.node.dial(b.addr.clone()).await.unwrap();
+            a.node.add_contact(b.document.clone()).await.unwrap();
+            b.node.add_contact(a.document.clone()).await.unwrap();
         }
-    }
-    for p in &peers[1..] {
-        peers[0].node.add_contact(p.document.clone()).await.unwrap();
     }
     // Let gossipsub exchange subscriptions.
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -199,6 +199,9 @@ async fn members_connected_only_through_a_relay() {
         .add_contact(carol.document.clone())
         .await
         .unwrap();
+    for p in [&bob, &carol] {
+        p.node.add_contact(alice.document.clone()).await.unwrap();
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let g = alice.node.create_group("hub").await.unwrap();
@@ -248,6 +251,7 @@ async fn a_member_catches_up_from_a_relay_when_no_member_is_online() {
         p.node.dial(relay.addr.clone()).await.unwrap();
     }
     alice.node.add_contact(bob.document.clone()).await.unwrap();
+    bob.node.add_contact(alice.document.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     alice.node.create_group("held").await.unwrap();
     alice.node.invite("held", &bob.wallet).await.unwrap();
@@ -609,6 +613,7 @@ async fn a_new_member_joins_from_a_relay_after_the_inviter_left() {
         p.node.dial(relay.addr.clone()).await.unwrap();
     }
     alice.node.add_contact(bob.document.clone()).await.unwrap();
+    bob.node.add_contact(alice.document.clone()).await.unwrap();
     // Bob's KeyPackage, as his document lists it, taken before he goes.
     let doc = kaichi_identity::document::verify_document(
         &bob.document,

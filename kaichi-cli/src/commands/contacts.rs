@@ -54,6 +54,8 @@ pub(crate) fn run(
                 id: conv.id(),
                 peer,
             })?;
+            // Adding someone whose message request waits accepts it.
+            store.set_request(&conv.id(), false)?;
             let c = contact(
                 &store,
                 &StoredConversation {
@@ -63,12 +65,18 @@ pub(crate) fn run(
             )?;
             emit(json, &c, &format!("added {} ({})", c.ipns_name, c.wallet))?;
         }
+        Some(ContactsCommand::Unblock { peer }) => {
+            return super::requests::unblock(profile, &peer, json);
+        }
         None => {
-            let list = store
-                .conversations()?
-                .iter()
-                .map(|c| contact(&store, c))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            // Requests and blocked wallets are not contacts (`kaichi requests`).
+            let requests = store.requests()?;
+            let mut list = Vec::new();
+            for c in store.conversations()? {
+                if super::requests::is_listed_contact(&store, &requests, &c)? {
+                    list.push(contact(&store, &c)?);
+                }
+            }
             if json {
                 println!("{}", serde_json::to_string(&list)?);
             } else if list.is_empty() {

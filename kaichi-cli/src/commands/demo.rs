@@ -95,6 +95,15 @@ group chat (MLS): alice created {:?} ({})",
         alice.0.invite("kaichi demo group", &name).await?;
     }
     until(bob.1, joined).await?;
+    // Carol never wrote to Alice: the invitation is a message request,
+    // held until she accepts it.
+    let request = |e: &NodeEvent| matches!(e, NodeEvent::MessageRequest { .. });
+    until(&mut carol_events, request).await?;
+    say(
+        json,
+        "carol: a message request from alice (a group invitation); carol accepts it",
+    );
+    carol_node.accept_request(alice.0.name()).await?;
     until(&mut carol_events, joined).await?;
     t.invite = started.elapsed().as_micros();
     say(

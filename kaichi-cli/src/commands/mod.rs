@@ -13,6 +13,7 @@ mod id;
 mod ipns;
 mod log;
 mod node;
+mod requests;
 mod wallet;
 
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Devices => device::list(&Profile::at(cli.home)?, json),
         Command::Ipns(cmd) => ipns::run(&Profile::at(cli.home)?, cmd, json),
         Command::Contacts { command } => contacts::run(&Profile::at(cli.home)?, command, json),
+        Command::Requests { command } => requests::run(&Profile::at(cli.home)?, command, json),
         Command::Log(cmd) => log::run(&Profile::at(cli.home)?, cmd, json),
         Command::Node(args) => node::run(&Profile::at(cli.home)?, args, json),
         Command::Dm(cmd) => dm::run(&Profile::at(cli.home)?, cmd, json),

@@ -432,6 +432,33 @@ async fn client(
             Ok(r) => json!({"ok": true, "new_entries": r.new_entries, "entries": r.entries}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
+        Request::Requests => match node.requests().await {
+            Ok(list) => {
+                let list: Vec<_> = list
+                    .iter()
+                    .map(|p| json!({"wallet": p.wallet.to_string(), "ipns_name": p.ipns_name().to_string()}))
+                    .collect();
+                json!({"ok": true, "requests": list})
+            }
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::RequestAccept { peer } => match node.accept_request(&peer).await {
+            Ok(p) => {
+                json!({"ok": true, "wallet": p.wallet.to_string(), "ipns_name": p.ipns_name().to_string()})
+            }
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::Block { peer } => match node.block(&peer).await {
+            Ok(w) => json!({"ok": true, "wallet": w.to_string()}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        Request::Unblock { wallet } => match wallet.parse() {
+            Err(_) => json!({"ok": false, "error": format!("{wallet:?} is not a wallet address")}),
+            Ok(w) => match node.unblock(w).await {
+                Ok(()) => json!({"ok": true, "wallet": wallet}),
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            },
+        },
         Request::DevicesSeen => {
             let seen: Vec<_> = node
                 .devices_seen()

@@ -1,9 +1,10 @@
 //! An in-memory store, for tests and simulations.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use cid::Cid;
+use kaichi_identity::WalletAddress;
 
 use super::{BlockStore, LogStore, StoredConversation};
 use crate::entry::Entry;
@@ -26,6 +27,8 @@ struct Inner {
     conversations: BTreeMap<ConversationId, StoredConversation>,
     logs: HashMap<ConversationId, BTreeMap<OrderKey, Cid>>,
     delivered: HashMap<ConversationId, HashSet<EntryCid>>,
+    requests: BTreeSet<ConversationId>,
+    blocked: BTreeSet<WalletAddress>,
 }
 
 /// A [`LogStore`] in memory.
@@ -162,5 +165,37 @@ impl LogStore for MemoryStore {
             .get(conversation)
             .map(|d| d.iter().copied().collect())
             .unwrap_or_default())
+    }
+
+    fn set_request(&self, conversation: &ConversationId, request: bool) -> Result<(), Self::Error> {
+        let mut inner = self.lock()?;
+        if request {
+            inner.requests.insert(*conversation);
+        } else {
+            inner.requests.remove(conversation);
+        }
+        Ok(())
+    }
+
+    fn requests(&self) -> Result<Vec<ConversationId>, Self::Error> {
+        Ok(self.lock()?.requests.iter().copied().collect())
+    }
+
+    fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error> {
+        let mut inner = self.lock()?;
+        if blocked {
+            inner.blocked.insert(*wallet);
+        } else {
+            inner.blocked.remove(wallet);
+        }
+        Ok(())
+    }
+
+    fn is_blocked(&self, wallet: &WalletAddress) -> Result<bool, Self::Error> {
+        Ok(self.lock()?.blocked.contains(wallet))
+    }
+
+    fn blocked(&self) -> Result<Vec<WalletAddress>, Self::Error> {
+        Ok(self.lock()?.blocked.iter().copied().collect())
     }
 }

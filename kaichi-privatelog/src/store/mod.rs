@@ -11,7 +11,7 @@ mod memory;
 mod sqlite;
 
 use cid::Cid;
-use kaichi_identity::IdentityPublic;
+use kaichi_identity::{IdentityPublic, WalletAddress};
 
 pub use memory::{MemoryStore, MemoryStoreError};
 #[cfg(feature = "sqlite")]
@@ -90,6 +90,18 @@ pub trait LogStore: BlockStore {
     ) -> Result<(), Self::Error>;
     /// Every entry of `conversation` marked delivered.
     fn delivered(&self, conversation: &ConversationId) -> Result<Vec<EntryCid>, Self::Error>;
+    /// Marks `conversation` as a message request (someone not a contact
+    /// wrote first) or, with `false`, as a contact's (accepted).
+    fn set_request(&self, conversation: &ConversationId, request: bool) -> Result<(), Self::Error>;
+    /// The conversations that are message requests.
+    fn requests(&self) -> Result<Vec<ConversationId>, Self::Error>;
+    /// Blocks (or, with `false`, unblocks) everything from `wallet`'s
+    /// identities.
+    fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error>;
+    /// Whether `wallet` is blocked.
+    fn is_blocked(&self, wallet: &WalletAddress) -> Result<bool, Self::Error>;
+    /// Every blocked wallet.
+    fn blocked(&self) -> Result<Vec<WalletAddress>, Self::Error>;
 }
 
 /// A stored conversation could not be loaded.

@@ -39,12 +39,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (conversation, clock, author, cid)
     ) WITHOUT ROWID;",
     // 1 -> 2: delivery receipts (entries of this side the other side
-    // acknowledged storing).
+    // acknowledged storing), message requests, blocked wallets.
     "CREATE TABLE kaichi_delivered (
         conversation BLOB NOT NULL,
         cid BLOB NOT NULL,
         PRIMARY KEY (conversation, cid)
-    ) WITHOUT ROWID;",
+    ) WITHOUT ROWID;
+    CREATE TABLE kaichi_requests (conversation BLOB PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE kaichi_blocked (wallet BLOB PRIMARY KEY) WITHOUT ROWID;",
 ];
 
 /// How hard commits push to disk.
@@ -380,6 +382,65 @@ impl LogStore for SqliteStore {
             out.push(
                 EntryCid::from_bytes(&bytes)
                     .map_err(|_| StoreError::Corrupt("kaichi_delivered"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn set_request(&self, conversation: &ConversationId, request: bool) -> Result<(), Self::Error> {
+        let sql = if request {
+            "INSERT OR IGNORE INTO kaichi_requests (conversation) VALUES (?1)"
+        } else {
+            "DELETE FROM kaichi_requests WHERE conversation = ?1"
+        };
+        self.lock()?
+            .execute(sql, params![conversation.as_bytes().as_slice()])?;
+        Ok(())
+    }
+
+    fn requests(&self) -> Result<Vec<ConversationId>, Self::Error> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached("SELECT conversation FROM kaichi_requests")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(
+                ConversationId::try_from_slice(&row?)
+                    .ok_or(StoreError::Corrupt("kaichi_requests"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error> {
+        let sql = if blocked {
+            "INSERT OR IGNORE INTO kaichi_blocked (wallet) VALUES (?1)"
+        } else {
+            "DELETE FROM kaichi_blocked WHERE wallet = ?1"
+        };
+        self.lock()?
+            .execute(sql, params![wallet.to_bytes().as_slice()])?;
+        Ok(())
+    }
+
+    fn is_blocked(&self, wallet: &WalletAddress) -> Result<bool, Self::Error> {
+        Ok(self
+            .lock()?
+            .prepare_cached("SELECT 1 FROM kaichi_blocked WHERE wallet = ?1")?
+            .query_row(params![wallet.to_bytes().as_slice()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn blocked(&self) -> Result<Vec<WalletAddress>, Self::Error> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached("SELECT wallet FROM kaichi_blocked")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(
+                WalletAddress::try_from_slice(&row?)
+                    .map_err(|_| StoreError::Corrupt("kaichi_blocked"))?,
             );
         }
         Ok(out)

@@ -206,6 +206,8 @@ impl Engine {
         body: MessageBody,
     ) -> Result<EntryCid, NodeError> {
         let contact = self.find_contact(to)?;
+        // Writing to a request accepts it.
+        self.accept(contact.id)?;
         let sent_at_ms = now().unix_nanos() / 1_000_000;
         let salt = random::<16>()?;
         // A device signs with its own key (the identity's document grants

@@ -44,6 +44,7 @@ mod pin_walk;
 mod providers;
 mod redelivery;
 mod relay;
+mod requests;
 mod root;
 mod sync;
 mod token_find;
@@ -163,6 +164,8 @@ pub(crate) struct Engine {
     device_groups: device_groups::DeviceGroups,
     /// When to re-send what contacts have not acknowledged.
     redelivery: redelivery::Redelivery,
+    /// Message requests, and the invitations they sent.
+    requests: requests::Requests,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -281,6 +284,7 @@ impl Engine {
             }
         }
         let sync = sync::SyncState::new(config.max_pending_notifications);
+        let requests = store.requests()?.into_iter().collect();
         let mut engine = Self {
             swarm,
             config,
@@ -316,6 +320,7 @@ impl Engine {
             peer_documents: HashMap::new(),
             device_groups: Default::default(),
             redelivery: Default::default(),
+            requests: requests::Requests::new(requests),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
@@ -409,6 +414,18 @@ impl Engine {
             }
             Command::Dial(addr, reply) => {
                 let _ = reply.send(self.swarm.dial(addr).map_err(NodeError::from));
+            }
+            Command::Requests(reply) => {
+                let _ = reply.send(self.request_list());
+            }
+            Command::AcceptRequest(peer, reply) => {
+                let _ = reply.send(self.accept_request(&peer));
+            }
+            Command::Block(peer, reply) => {
+                let _ = reply.send(self.block(&peer));
+            }
+            Command::Unblock(wallet, reply) => {
+                let _ = reply.send(self.unblock(&wallet));
             }
             Command::DevicesSeen(reply) => {
                 let _ = reply.send(self.devices_seen());

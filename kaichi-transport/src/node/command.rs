@@ -110,5 +110,9 @@ pub(crate) enum Command {
     },
     Rejections(oneshot::Sender<std::collections::BTreeMap<Rejection, u64>>),
     DevicesSeen(oneshot::Sender<Vec<super::DeviceSeen>>),
+    Requests(Reply<Vec<IdentityPublic>>),
+    AcceptRequest(Peer, Reply<IdentityPublic>),
+    Block(Peer, Reply<kaichi_identity::WalletAddress>),
+    Unblock(kaichi_identity::WalletAddress, Reply<()>),
     Shutdown,
 }

@@ -45,6 +45,16 @@ pub enum NodeEvent {
         /// Their wallet.
         wallet: WalletAddress,
     },
+    /// Someone not a contact wrote first (or invited this identity to a
+    /// group): their conversation is a message request until accepted
+    /// ([`crate::Node::accept_request`], or writing to them); their messages
+    /// are kept and reported as usual, their invitations wait.
+    MessageRequest {
+        /// Their IPNS name.
+        name: IpnsName,
+        /// Their wallet.
+        wallet: WalletAddress,
+    },
     /// A text message arrived (decrypted and verified).
     MessageReceived {
         /// The conversation.

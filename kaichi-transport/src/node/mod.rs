@@ -157,6 +157,39 @@ impl Node {
         self.ask(|tx| Command::AddContact(document, tx)).await?
     }
 
+    /// The identities whose conversations are message requests: they wrote
+    /// (or invited this identity) without being contacts.
+    pub async fn requests(&self) -> Result<Vec<IdentityPublic>, NodeError> {
+        self.ask(Command::Requests).await?
+    }
+
+    /// Accepts `peer`'s message request: a contact from now on, and the
+    /// group invitations it sent are taken up. (Writing to them accepts
+    /// too.) Returns who it is.
+    pub async fn accept_request(
+        &self,
+        peer: impl crate::IntoPeer,
+    ) -> Result<IdentityPublic, NodeError> {
+        let peer = peer.into_peer()?;
+        self.ask(|tx| Command::AcceptRequest(peer, tx)).await?
+    }
+
+    /// Blocks `peer`'s wallet (a contact's, a request's, or any): its
+    /// notifications are refused and nothing of it is kept, now and after
+    /// restarts, until [`Self::unblock`]. Returns the wallet.
+    pub async fn block(
+        &self,
+        peer: impl crate::IntoPeer,
+    ) -> Result<kaichi_identity::WalletAddress, NodeError> {
+        let peer = peer.into_peer()?;
+        self.ask(|tx| Command::Block(peer, tx)).await?
+    }
+
+    /// Unblocks `wallet`.
+    pub async fn unblock(&self, wallet: kaichi_identity::WalletAddress) -> Result<(), NodeError> {
+        self.ask(|tx| Command::Unblock(wallet, tx)).await?
+    }
+
     /// When this node last heard from each of its identity's other devices
     /// (since it started; a device not heard from is not listed).
     pub async fn devices_seen(&self) -> Result<Vec<DeviceSeen>, NodeError> {

@@ -85,8 +85,9 @@ impl Engine {
         }
         let n =
             Notification::open(self.keys.dm(), data).map_err(Rejection::Unopenable.because())?;
-        if self
-            .remember_document(&n.sender_document)
+        let sender = self.remember_document(&n.sender_document);
+        if sender
+            .as_ref()
             .is_ok_and(|sender| sender.ipns == self.keys.ipns().public())
         {
             if !n.own_groups.is_empty() {
@@ -94,18 +95,37 @@ impl Engine {
             }
             return self.self_sync(&n);
         }
+        if sender.is_ok_and(|s| self.is_blocked(&s.wallet)) {
+            return Err(Rejection::Blocked);
+        }
         let (peer, new) = match self.add_contact(&n.sender_document) {
             Ok(v) => v,
             Err(e @ NodeError::Document(_)) => return Err(Rejection::BadDocument.because()(e)),
             Err(e) => return Err(Rejection::Local.because()(e)),
         };
+        let id = self
+            .conversation_id(&peer)
+            .map_err(Rejection::Local.because())?;
+        // Join requests and their answers are between a group's sequencer
+        // and whoever asked to join; anyone else writing first is a request.
+        let asked = n
+            .invitation
+            .as_ref()
+            .is_some_and(|i| self.asked_to_join(&i.group));
         if new {
-            self.emit(NodeEvent::ContactAdded {
-                name: peer.ipns_name(),
-                wallet: peer.wallet,
-            });
+            if asked || n.join_request.is_some() || n.join_refusal.is_some() {
+                self.emit(NodeEvent::ContactAdded {
+                    name: peer.ipns_name(),
+                    wallet: peer.wallet,
+                });
+            } else {
+                self.new_request(&peer, id)?;
+            }
         }
         if let Some(invitation) = &n.invitation {
+            if self.requests.open.contains(&id) && !asked {
+                return self.hold_invitation(id, peer, invitation);
+            }
             return self.invitation(&peer, invitation);
         }
         if let Some(request) = &n.join_request {
