@@ -10,6 +10,7 @@
 //! | [`contacts`] | documents, contacts, conversations, sending | [`documents::DocumentCache`] |
 //! | [`sync`] | notifications in, blocks fetched and served, re-announcements | [`sync::SyncState`] |
 //! | [`delivery`] | receipts sent and taken, unacknowledged entries re-sent | [`redelivery::Redelivery`] |
+//! | [`requests`] | message requests, their held invitations, blocked wallets | [`requests::Requests`] |
 //! | [`dht`] | publishing, inbound record validation, document lookups | [`dht::lookups::Lookups`] |
 //! | [`lookup`] | what waits on a lookup and what happens when it ends | (waiters) |
 //! | [`providers`] | provider records for heads, provider lookups | [`providers::Providers`] |
