@@ -44,6 +44,15 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// A token bucket's rate: `burst` at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Tokens added per second.
+    pub per_second: u32,
+    /// Most tokens held (a burst).
+    pub burst: u32,
+}
+
 /// How a node runs. Build with [`NodeConfig::builder`].
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -58,6 +67,9 @@ pub struct NodeConfig {
     pub(crate) relay_retention: Duration,
     pub(crate) relay_max_per_inbox: usize,
     pub(crate) relay_max_inboxes: usize,
+    pub(crate) relay_max_held_bytes: usize,
+    pub(crate) relay_publisher_rate: RateLimit,
+    pub(crate) relay_inbox_rate: RateLimit,
     pub(crate) limits: ConnectionLimits,
     pub(crate) redial_interval: Duration,
     pub(crate) group_database: Option<std::path::PathBuf>,
@@ -134,6 +146,15 @@ impl NodeConfig {
                 relay_retention: Duration::from_secs(7 * 86_400),
                 relay_max_per_inbox: 1024,
                 relay_max_inboxes: 10_000,
+                relay_max_held_bytes: 32 * 1024 * 1024,
+                relay_publisher_rate: RateLimit {
+                    per_second: 100,
+                    burst: 500,
+                },
+                relay_inbox_rate: RateLimit {
+                    per_second: 400,
+                    burst: 1000,
+                },
                 limits: ConnectionLimits::default(),
                 redial_interval: Duration::from_secs(10),
                 group_database: None,
@@ -239,6 +260,24 @@ impl NodeConfigBuilder {
         self
     }
 
+    /// Relay limits on what is published to the inboxes a relay follows:
+    /// per publisher (default 100/s, bursts of 500) and per inbox (400/s,
+    /// bursts of 1,000). Past them a notification is refused (and its
+    /// publisher, when it sent it directly, penalised; one that keeps on is
+    /// disconnected).
+    pub fn relay_rates(mut self, publisher: RateLimit, inbox: RateLimit) -> Self {
+        self.config.relay_publisher_rate = publisher;
+        self.config.relay_inbox_rate = inbox;
+        self
+    }
+
+    /// Relay limit: most bytes held per inbox (default 32 MiB; the oldest
+    /// go first).
+    pub fn relay_held_bytes(mut self, bytes: usize) -> Self {
+        self.config.relay_max_held_bytes = bytes;
+        self
+    }
+
     /// Relay limits: notifications kept per inbox, and inboxes followed.
     pub fn relay_limits(mut self, per_inbox: usize, inboxes: usize) -> Self {
         self.config.relay_max_per_inbox = per_inbox;
@@ -308,7 +347,14 @@ impl NodeConfigBuilder {
         if self.config.event_buffer == 0 {
             return Err(ConfigError::Zero("event_buffer"));
         }
-        if self.config.relay_max_per_inbox == 0 || self.config.relay_max_inboxes == 0 {
+        if self.config.relay_max_per_inbox == 0
+            || self.config.relay_max_inboxes == 0
+            || self.config.relay_max_held_bytes == 0
+            || self.config.relay_publisher_rate.per_second == 0
+            || self.config.relay_publisher_rate.burst == 0
+            || self.config.relay_inbox_rate.per_second == 0
+            || self.config.relay_inbox_rate.burst == 0
+        {
             return Err(ConfigError::Zero("relay limits"));
         }
         if self.config.retry_interval.is_zero() {

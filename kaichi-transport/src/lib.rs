@@ -27,7 +27,9 @@ pub mod solana;
 pub use behaviour::KAD_PROTOCOL;
 pub use bitswap::MAX_BLOCK_BYTES;
 pub use builder::{DATABASE_FILE, DEFAULT_DOCUMENT_LIFETIME, NodeBuilder};
-pub use config::{ConfigError, ConnectionLimits, DhtMode, NodeConfig, NodeConfigBuilder};
+pub use config::{
+    ConfigError, ConnectionLimits, DhtMode, NodeConfig, NodeConfigBuilder, RateLimit,
+};
 pub use engine::{group_topic, inbox_topic, provider_key};
 pub use error::NodeError;
 pub use kaichi_groups::GroupRef;

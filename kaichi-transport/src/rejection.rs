@@ -21,6 +21,10 @@ pub enum Rejection {
     /// An entry block failed its checks (CID, signature, author, clock, decryption).
     #[error("invalid entry block")]
     BadEntry,
+    /// A relay's peer published past its rate so long that it was
+    /// disconnected.
+    #[error("disconnected for flooding")]
+    RateLimited,
     /// From a wallet this node blocked (nothing of it is kept).
     #[error("from a blocked wallet")]
     Blocked,

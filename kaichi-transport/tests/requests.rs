@@ -21,7 +21,11 @@ async fn a_strangers_message_is_a_request_until_answered() {
     alice.node.add_contact(bob.document.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    alice.node.send_dm(&bob.wallet, "hi, we have not met").await.unwrap();
+    alice
+        .node
+        .send_dm(&bob.wallet, "hi, we have not met")
+        .await
+        .unwrap();
     let from = wait_for(&mut bob.events, |e| match e {
         NodeEvent::MessageRequest { wallet, .. } => Some(wallet.to_string()),
         NodeEvent::ContactAdded { .. } => panic!("a stranger became a contact"),
@@ -105,7 +109,10 @@ async fn a_blocked_wallet_is_refused_and_stays_refused_after_a_restart() {
     alice.node.send_dm(&bob.wallet, "let me in").await.unwrap();
     refused(&mut bob.events).await;
     assert!(bob.node.requests().await.unwrap().is_empty());
-    assert!(bob.node.read(&alice.wallet, 10).await.is_err(), "nothing kept");
+    assert!(
+        bob.node.read(&alice.wallet, 10).await.is_err(),
+        "nothing kept"
+    );
 
     // After a restart: still refused.
     bob.node.shutdown().await;

@@ -16,8 +16,11 @@ impl Engine {
                 message_id,
                 message,
             } => {
+                // Sent by its publisher itself, or forwarded by a peer
+                // that could not check what we refuse (sealed content).
+                let direct = message.source == Some(propagation_source);
                 let acceptance = if message.topic == inbox_topic(&self.keys.ipns().name()).hash() {
-                    self.own_notification(propagation_source, &message.data)
+                    self.own_notification(propagation_source, &message.data, direct)
                 } else if let Some(id) = self.group_of_topic(&message.topic) {
                     self.group_gossip(id, message.source, &message.data)
                 } else {
@@ -31,8 +34,13 @@ impl Engine {
                         .map(|r| r.blob);
                     let acceptance = self
                         .relay
-                        .gossip(&message.topic, message.data, now)
+                        .gossip(&message.topic, message.data, (message.source, direct), now)
                         .unwrap_or(MessageAcceptance::Ignore);
+                    for abuser in self.relay.take_abusers() {
+                        tracing::info!(%abuser, "disconnecting a peer flooding inboxes");
+                        *self.rejections.entry(Rejection::RateLimited).or_default() += 1;
+                        let _ = self.swarm.disconnect_peer_id(abuser);
+                    }
                     if let (MessageAcceptance::Accept, Some(blob), Some(source)) =
                         (&acceptance, blob, message.source)
                     {
@@ -62,12 +70,20 @@ impl Engine {
         }
     }
 
-    fn own_notification(&mut self, from: PeerId, data: &[u8]) -> MessageAcceptance {
+    /// A notification on this identity's inbox. One refused is rejected
+    /// (a gossipsub penalty) when its publisher sent it (`direct`); a peer
+    /// that forwarded it (a relay) could not open it to check, so it is
+    /// only ignored.
+    fn own_notification(&mut self, from: PeerId, data: &[u8], direct: bool) -> MessageAcceptance {
         match self.notification(data) {
             Ok(()) => MessageAcceptance::Accept,
             Err(reason) => {
                 self.rejected(from, reason);
-                MessageAcceptance::Reject
+                if direct {
+                    MessageAcceptance::Reject
+                } else {
+                    MessageAcceptance::Ignore
+                }
             }
         }
     }

@@ -20,6 +20,8 @@ pub(super) struct Mailbox {
     next: u64,
     /// Held notifications, oldest first: sequence, arrival, bytes.
     held: VecDeque<(u64, Instant, Vec<u8>)>,
+    /// Their bytes, in all.
+    bytes: usize,
     /// Each known reader's next sequence to take.
     readers: HashMap<PeerId, u64>,
     /// When the document the readers come from was created: an older one
@@ -29,15 +31,36 @@ pub(super) struct Mailbox {
 }
 
 impl Mailbox {
-    /// Holds `data` (after dropping what expired, and the oldest when
-    /// `max` are held).
-    pub(super) fn hold(&mut self, data: Vec<u8>, now: Instant, retention: Duration, max: usize) {
+    /// Holds `data` (after dropping what expired, and the oldest while
+    /// `max` are held or `max_bytes` would be passed).
+    pub(super) fn hold(
+        &mut self,
+        data: Vec<u8>,
+        now: Instant,
+        retention: Duration,
+        (max, max_bytes): (usize, usize),
+    ) {
         self.expire(now, retention);
-        while self.held.len() >= max.max(1) {
-            self.held.pop_front();
+        while !self.held.is_empty()
+            && (self.held.len() >= max.max(1) || self.bytes + data.len() > max_bytes)
+        {
+            self.pop();
         }
+        self.bytes += data.len();
         self.held.push_back((self.next, now, data));
         self.next += 1;
+    }
+
+    /// Bytes held.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn pop(&mut self) {
+        if let Some((_, _, data)) = self.held.pop_front() {
+            self.bytes -= data.len();
+        }
     }
 
     /// Sets who reads this inbox (the identity's peer and its devices', at
@@ -105,7 +128,7 @@ impl Mailbox {
             .front()
             .is_some_and(|(_, t, _)| now.duration_since(*t) > retention)
         {
-            self.held.pop_front();
+            self.pop();
         }
     }
 
@@ -115,7 +138,7 @@ impl Mailbox {
             return;
         };
         while self.held.front().is_some_and(|(seq, _, _)| *seq < low) {
-            self.held.pop_front();
+            self.pop();
         }
     }
 }
@@ -145,12 +168,12 @@ mod tests {
         let t = Instant::now();
         let mut m = Mailbox::default();
         m.set_readers(t0(), [laptop, phone]);
-        m.hold(vec![1], t, KEEP, 10);
-        m.hold(vec![2], t, KEEP, 10);
+        m.hold(vec![1], t, KEEP, (10, usize::MAX));
+        m.hold(vec![2], t, KEEP, (10, usize::MAX));
         assert_eq!(m.take(&laptop, t, KEEP), vec![vec![1], vec![2]]);
         assert!(m.take(&laptop, t, KEEP).is_empty());
         assert_eq!(m.len(), 2, "the phone has not taken them");
-        m.hold(vec![3], t, KEEP, 10);
+        m.hold(vec![3], t, KEEP, (10, usize::MAX));
         assert_eq!(m.take(&phone, t, KEEP), vec![vec![1], vec![2], vec![3]]);
         assert_eq!(m.len(), 1, "the laptop has not taken the third");
         assert_eq!(m.take(&laptop, t, KEEP), vec![vec![3]]);
@@ -163,14 +186,14 @@ mod tests {
         let t = Instant::now();
         let mut m = Mailbox::default();
         m.set_readers(t0(), [laptop, phone]);
-        m.hold(vec![1], t, KEEP, 10);
+        m.hold(vec![1], t, KEEP, (10, usize::MAX));
         assert!(m.take(&stranger, t, KEEP).is_empty());
         assert_eq!(m.take(&laptop, t, KEEP), vec![vec![1]]);
         // The phone is revoked: no longer a reader, nothing waits for it,
         // and the older document that lists it does not bring it back.
         m.set_readers(t1(), [laptop]);
         assert_eq!(m.len(), 0);
-        m.hold(vec![2], t, KEEP, 10);
+        m.hold(vec![2], t, KEEP, (10, usize::MAX));
         assert!(m.take(&phone, t, KEEP).is_empty());
         m.set_readers(t0(), [laptop, phone]);
         assert!(m.take(&phone, t, KEEP).is_empty());
@@ -183,10 +206,33 @@ mod tests {
         let mut m = Mailbox::default();
         m.add_reader(reader);
         for i in 0..5u8 {
-            m.hold(vec![i], t + Duration::from_secs(u64::from(i)), KEEP, 3);
+            m.hold(
+                vec![i],
+                t + Duration::from_secs(u64::from(i)),
+                KEEP,
+                (3, usize::MAX),
+            );
         }
         let later = t + Duration::from_secs(62) + Duration::from_millis(500);
         assert_eq!(m.take(&reader, later, KEEP), vec![vec![3], vec![4]]);
+    }
+
+    #[test]
+    fn held_bytes_are_bounded_oldest_first() {
+        let reader = peer(1);
+        let t = Instant::now();
+        let mut m = Mailbox::default();
+        m.add_reader(reader);
+        for i in 0..10u8 {
+            m.hold(vec![i; 100], t, KEEP, (1000, 350));
+            assert!(m.bytes() <= 350);
+        }
+        let held = m.take(&reader, t, KEEP);
+        assert_eq!(held, vec![vec![7; 100], vec![8; 100], vec![9; 100]]);
+        assert_eq!(m.bytes(), 0, "taken by its only reader");
+        // One notification larger than the bound is still held alone.
+        m.hold(vec![0; 400], t, KEEP, (1000, 350));
+        assert_eq!(m.len(), 1);
     }
 
     #[test]

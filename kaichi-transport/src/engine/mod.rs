@@ -43,6 +43,7 @@ mod outbox_sync;
 mod own_document;
 mod pin_walk;
 mod providers;
+mod rate_limit;
 mod redelivery;
 mod relay;
 mod requests;
@@ -204,6 +205,9 @@ impl Engine {
             retention: config.relay_retention,
             max_per_topic: config.relay_max_per_inbox,
             max_topics: config.relay_max_inboxes,
+            max_bytes: config.relay_max_held_bytes,
+            publisher_rate: config.relay_publisher_rate,
+            inbox_rate: config.relay_inbox_rate,
         });
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()

@@ -40,6 +40,27 @@ pub(super) struct RelayLimits {
     pub(super) max_per_topic: usize,
     /// Most inboxes (and, separately, groups, and pinning peers) served.
     pub(super) max_topics: usize,
+    /// Most bytes held per inbox.
+    pub(super) max_bytes: usize,
+    /// What one publisher may send to the inboxes followed.
+    pub(super) publisher_rate: crate::config::RateLimit,
+    /// What one inbox may receive.
+    pub(super) inbox_rate: crate::config::RateLimit,
+}
+
+/// Notifications past its rate after which a directly connected publisher
+/// is disconnected.
+pub(super) const DISCONNECT_AFTER: u32 = 256;
+/// Most publishers whose violations are counted at once.
+const MAX_COUNTED: usize = 4096;
+
+/// Whether `data` can be a sealed notification: version 1, an ephemeral
+/// key, an AEAD tag, within the size bound (all a relay can check without
+/// the recipient's key).
+fn sealed_shape(data: &[u8]) -> bool {
+    data.first() == Some(&1)
+        && data.len() >= 1 + 32 + 16
+        && data.len() <= crate::notification::MAX_NOTIFICATION_BYTES
 }
 
 /// What kind of topic a relay follows.
@@ -69,17 +90,34 @@ pub(super) struct Relay {
     pinned_by: HashMap<PeerId, usize>,
     /// Connected relays (identify agent `kaichi-relay`): they pin our blocks.
     used: HashSet<PeerId>,
+    publishers: super::rate_limit::Limiter<PeerId>,
+    inboxes: super::rate_limit::Limiter<TopicHash>,
+    /// Notifications past their rate, per publisher.
+    violations: HashMap<PeerId, u32>,
+    /// Directly connected publishers to disconnect.
+    abusers: Vec<PeerId>,
 }
 
 impl Relay {
     /// A relay keeping to `limits`, or (with `None`) a node that only uses relays.
     pub(super) fn new(limits: Option<RelayLimits>) -> Self {
+        let unlimited = crate::config::RateLimit {
+            per_second: u32::MAX,
+            burst: u32::MAX,
+        };
+        let (publisher, inbox) =
+            limits.map_or((unlimited, unlimited), |l| (l.publisher_rate, l.inbox_rate));
+        let max_topics = limits.map_or(1, |l| l.max_topics);
         Self {
             limits,
             mailboxes: HashMap::new(),
             groups: HashMap::new(),
             pinned_by: HashMap::new(),
             used: HashSet::new(),
+            publishers: super::rate_limit::Limiter::new(publisher, MAX_COUNTED),
+            inboxes: super::rate_limit::Limiter::new(inbox, max_topics),
+            violations: HashMap::new(),
+            abusers: Vec::new(),
         }
     }
 
@@ -113,13 +151,30 @@ impl Relay {
 
     /// A gossip message on a topic this relay follows: held, and judged
     /// (`None`: not a followed topic).
+    ///
+    /// For an inbox: only what has a sealed notification's shape, within
+    /// its publisher's and the inbox's rates, is held and forwarded. Past a
+    /// rate it is refused; `direct` (the publisher is the peer that sent
+    /// it) makes that a rejection (a gossipsub penalty, and a disconnect
+    /// after [`DISCONNECT_AFTER`]), otherwise it is ignored: a forwarding
+    /// peer could not know.
     pub(super) fn gossip(
         &mut self,
         topic: &TopicHash,
         data: Vec<u8>,
+        (publisher, direct): (Option<PeerId>, bool),
         now: Instant,
     ) -> Option<MessageAcceptance> {
         if self.mailboxes.contains_key(topic) {
+            if !sealed_shape(&data) {
+                return Some(MessageAcceptance::Reject);
+            }
+            let Some(publisher) = publisher else {
+                return Some(MessageAcceptance::Reject);
+            };
+            if !self.publishers.allow(&publisher, now) || !self.inboxes.allow(topic, now) {
+                return Some(self.over_rate(publisher, direct));
+            }
             self.hold(topic, data, now);
             Some(MessageAcceptance::Accept)
         } else if self.groups.contains_key(topic) {
@@ -147,12 +202,46 @@ impl Relay {
         }
     }
 
+    /// A notification past a rate: counted against its publisher.
+    fn over_rate(&mut self, publisher: PeerId, direct: bool) -> MessageAcceptance {
+        if !direct {
+            return MessageAcceptance::Ignore;
+        }
+        if self.violations.len() >= MAX_COUNTED && !self.violations.contains_key(&publisher) {
+            self.violations.clear();
+        }
+        let n = self.violations.entry(publisher).or_default();
+        *n += 1;
+        if *n == DISCONNECT_AFTER {
+            self.abusers.push(publisher);
+        }
+        MessageAcceptance::Reject
+    }
+
+    /// Publishers to disconnect (each once).
+    pub(super) fn take_abusers(&mut self) -> Vec<PeerId> {
+        std::mem::take(&mut self.abusers)
+    }
+
+    /// Bytes held for `topic`'s inbox.
+    #[cfg(test)]
+    pub(super) fn held_bytes(&self, topic: &TopicHash) -> usize {
+        self.mailboxes
+            .get(topic)
+            .map_or(0, super::mailbox::Mailbox::bytes)
+    }
+
     /// Keeps a sealed notification for an offline recipient (the oldest
     /// goes when the mailbox is full; expired ones go first).
     fn hold(&mut self, topic: &TopicHash, data: Vec<u8>, now: Instant) {
         let Some(limits) = self.limits else { return };
         if let Some(mailbox) = self.mailboxes.get_mut(topic) {
-            mailbox.hold(data, now, limits.retention, limits.max_per_topic);
+            mailbox.hold(
+                data,
+                now,
+                limits.retention,
+                (limits.max_per_topic, limits.max_bytes),
+            );
         }
     }
 

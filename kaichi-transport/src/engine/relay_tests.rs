@@ -17,7 +17,28 @@ const LIMITS: RelayLimits = RelayLimits {
     retention: Duration::from_secs(60),
     max_per_topic: 3,
     max_topics: 2,
+    max_bytes: 1 << 20,
+    publisher_rate: crate::config::RateLimit {
+        per_second: 10,
+        burst: 20,
+    },
+    inbox_rate: crate::config::RateLimit {
+        per_second: 100,
+        burst: 100,
+    },
 };
+
+/// Something shaped like a sealed notification, told apart by `i`.
+fn sealed(i: u8) -> Vec<u8> {
+    let mut v = vec![1u8; 60];
+    v[1] = i;
+    v
+}
+
+/// Sent directly by a publisher.
+fn direct(seed: u8) -> (Option<PeerId>, bool) {
+    (Some(inbox(seed).0), true)
+}
 
 fn relay() -> Relay {
     Relay::new(Some(LIMITS))
@@ -43,7 +64,7 @@ fn a_node_that_is_not_a_relay_follows_and_holds_nothing() {
     let mut r = Relay::new(None);
     let (peer, topic) = inbox(1);
     assert_eq!(r.to_follow(&topic, &inbox(99).1), None);
-    assert_eq!(r.gossip(&topic, vec![1], Instant::now()), None);
+    assert_eq!(r.gossip(&topic, sealed(1), direct(5), Instant::now()), None);
     assert!(r.drain_mailbox(&peer, Instant::now()).is_empty());
     let now = kaichi_test_support::identity::now();
     assert!(r.admit_pins(&peer, &[vec![0; 8]], now).is_empty());
@@ -73,7 +94,7 @@ fn a_mailbox_keeps_the_newest_unexpired_notifications_for_its_owner_only() {
     for i in 0..5u8 {
         let at = t0 + Duration::from_secs(u64::from(i));
         assert_eq!(
-            r.gossip(&topic, vec![i], at),
+            r.gossip(&topic, sealed(i), direct(5), at),
             Some(MessageAcceptance::Accept)
         );
     }
@@ -82,7 +103,7 @@ fn a_mailbox_keeps_the_newest_unexpired_notifications_for_its_owner_only() {
     // At most three, the oldest dropped; the one held at t0+2 s expires
     // 60 s later.
     let later = t0 + Duration::from_secs(62) + Duration::from_millis(500);
-    assert_eq!(r.drain_mailbox(&owner, later), vec![vec![3], vec![4]]);
+    assert_eq!(r.drain_mailbox(&owner, later), vec![sealed(3), sealed(4)]);
     // Drained: empty now.
     assert!(r.drain_mailbox(&owner, later).is_empty());
 }
@@ -93,7 +114,7 @@ fn a_group_topic_refuses_what_is_not_a_group_message() {
     let group = group_topic(&GroupId::from_bytes([7; 32])).hash();
     r.followed(group.clone(), Follow::Group);
     assert_eq!(
-        r.gossip(&group, b"not mls".to_vec(), Instant::now()),
+        r.gossip(&group, b"not mls".to_vec(), direct(5), Instant::now()),
         Some(MessageAcceptance::Reject)
     );
     assert!(r.held_group_log(&[7; 32], 0).is_empty());
@@ -176,4 +197,55 @@ fn relays_used_are_bounded_and_forgotten_on_disconnect() {
         r.disconnected(p);
     }
     assert_eq!(r.pin_targets().count(), 0);
+}
+
+#[test]
+fn an_inbox_takes_only_sealed_shapes_from_a_known_publisher() {
+    let mut r = relay();
+    let (_, topic) = followed_inbox(&mut r, 1);
+    let now = Instant::now();
+    for junk in [vec![], vec![1; 10], vec![2; 60]] {
+        assert_eq!(
+            r.gossip(&topic, junk, direct(5), now),
+            Some(MessageAcceptance::Reject)
+        );
+    }
+    assert_eq!(
+        r.gossip(&topic, sealed(0), (None, false), now),
+        Some(MessageAcceptance::Reject),
+        "an anonymous message"
+    );
+    assert_eq!(r.held_bytes(&topic), 0);
+}
+
+#[test]
+fn a_flooding_publisher_is_refused_then_disconnected_and_others_go_on() {
+    let mut r = relay();
+    let (_, topic) = followed_inbox(&mut r, 1);
+    let now = Instant::now();
+    let flooder = direct(5);
+    let accepted = (0..super::DISCONNECT_AFTER + 100)
+        .filter(|i| {
+            r.gossip(&topic, sealed(*i as u8), flooder, now) == Some(MessageAcceptance::Accept)
+        })
+        .count();
+    assert_eq!(accepted, 20, "the burst, then nothing");
+    assert_eq!(r.take_abusers(), vec![flooder.0.unwrap()]);
+    assert!(r.take_abusers().is_empty(), "once");
+    // Another publisher still gets through; one forwarded past its rate is
+    // ignored, not held against the forwarder.
+    assert_eq!(
+        r.gossip(&topic, sealed(1), direct(6), now),
+        Some(MessageAcceptance::Accept)
+    );
+    assert_eq!(
+        r.gossip(&topic, sealed(1), (flooder.0, false), now),
+        Some(MessageAcceptance::Ignore)
+    );
+    // A second later, ten more from the flooder.
+    let later = now + Duration::from_secs(1);
+    let again = (0..50)
+        .filter(|i| r.gossip(&topic, sealed(*i), flooder, later) == Some(MessageAcceptance::Accept))
+        .count();
+    assert_eq!(again, 10);
 }
