@@ -478,6 +478,17 @@ pub(crate) struct NodeArgs {
     /// With --relay: how long held notifications are kept.
     #[arg(long, default_value = "7d")]
     pub(crate) retention: String,
+    /// With --relay: what one publisher may send to the inboxes followed,
+    /// `PER_SECOND/BURST` (a flooding publisher is refused, then
+    /// disconnected).
+    #[arg(long, default_value = "100/500")]
+    pub(crate) relay_publisher_rate: String,
+    /// With --relay: what one inbox may receive, `PER_SECOND/BURST`.
+    #[arg(long, default_value = "400/1000")]
+    pub(crate) relay_inbox_rate: String,
+    /// With --relay: most bytes held per inbox (the oldest go first).
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub(crate) relay_held_bytes: usize,
     /// DHT mode: `auto` (the default) serves while AutoNAT (peers dialling
     /// back) or an --external-address confirms that others can reach this
     /// node, `server` always answers queries (a LAN, loopback), `client`

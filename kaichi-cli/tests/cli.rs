@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{json, kaichi, run_with_stdin};
+use support::{json, kaichi, kaichi_json, run_with_stdin};
 
 const PHRASE: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
@@ -269,6 +269,32 @@ fn commands_without_a_profile_say_what_to_do() {
     let out = kaichi(dir.path()).args(["id", "show"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("kaichi wallet new"));
+}
+
+#[test]
+fn relay_limits_that_refuse_everything_or_do_not_parse_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    kaichi_json(dir.path(), &["wallet", "new"]);
+    for (flag, value, says) in [
+        ("--relay-publisher-rate", "0/10", "a rate of 0"),
+        ("--relay-inbox-rate", "fast", "PER_SECOND/BURST"),
+        ("--relay-publisher-rate", "5/x", "not a whole number"),
+    ] {
+        let out = kaichi(dir.path())
+            .args([
+                "node",
+                "--relay",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{flag} {value} was taken");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag) && err.contains(says), "{err}");
+    }
 }
 
 #[test]

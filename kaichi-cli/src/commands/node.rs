@@ -99,7 +99,14 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     }
     if args.relay {
         let retention = crate::duration::parse(&args.retention).context("--retention")?;
-        options.push(Box::new(move |c| c.relay(retention)));
+        let publisher = rate(&args.relay_publisher_rate).context("--relay-publisher-rate")?;
+        let inbox = rate(&args.relay_inbox_rate).context("--relay-inbox-rate")?;
+        let held = args.relay_held_bytes;
+        options.push(Box::new(move |c| {
+            c.relay(retention)
+                .relay_rates(publisher, inbox)
+                .relay_held_bytes(held)
+        }));
     }
     let mode = match args.dht_mode {
         crate::cli::DhtModeArg::Server => DhtMode::Server,
@@ -302,6 +309,25 @@ async fn group_request(
     })
     .await;
     json!({"ok": true, "outcomes": outcomes})
+}
+
+/// A rate as `PER_SECOND/BURST` (both at least 1).
+fn rate(text: &str) -> anyhow::Result<kaichi_transport::RateLimit> {
+    let (per_second, burst) = text
+        .split_once('/')
+        .with_context(|| format!("{text:?} is not PER_SECOND/BURST"))?;
+    let parse = |n: &str| -> anyhow::Result<u32> {
+        let v: u32 = n
+            .trim()
+            .parse()
+            .with_context(|| format!("{n:?} is not a whole number"))?;
+        anyhow::ensure!(v > 0, "a rate of 0 refuses everything");
+        Ok(v)
+    };
+    Ok(kaichi_transport::RateLimit {
+        per_second: parse(per_second)?,
+        burst: parse(burst)?,
+    })
 }
 
 fn tracing_free_log(e: &anyhow::Error) {
