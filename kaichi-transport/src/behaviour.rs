@@ -26,6 +26,8 @@ pub(crate) struct Behaviour {
     /// First, so a connection over the limits is denied before any other
     /// behaviour sets up state for it.
     pub(crate) limits: connection_limits::Behaviour,
+    /// Inbound connections per IP address, refused before the handshake.
+    pub(crate) ip_limits: crate::ip_limits::IpLimits,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) blocks: request_response::Behaviour<BlockCodec>,
     pub(crate) identify: identify::Behaviour,
@@ -87,6 +89,7 @@ impl Behaviour {
                     .with_max_pending_outgoing(Some(limits.max_pending))
                     .with_max_established_per_peer(Some(limits.max_per_peer)),
             ),
+            ip_limits: crate::ip_limits::IpLimits::new(limits.max_per_ip),
             gossipsub,
             blocks: request_response::Behaviour::new(
                 [(PROTOCOL, ProtocolSupport::Full)],

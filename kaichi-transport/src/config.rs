@@ -27,10 +27,14 @@ pub struct ConnectionLimits {
     pub max_pending: u32,
     /// Most established connections to one peer.
     pub max_per_peer: u32,
+    /// Most inbound connections from one IP address (pending or
+    /// established; refused before any handshake).
+    pub max_per_ip: u32,
 }
 
 impl Default for ConnectionLimits {
-    /// 256 in, 128 out, 64 pending each way, 4 per peer (one each way
+    /// 256 in, 128 out, 64 pending each way, 32 inbound per IP address,
+    /// 4 per peer (one each way
     /// while two peers dial each other, and AutoNAT's dial-backs both ways:
     /// with 2, a peer that had dialled this node back could not be dialled
     /// back in turn).
@@ -40,6 +44,7 @@ impl Default for ConnectionLimits {
             max_outgoing: 128,
             max_pending: 64,
             max_per_peer: 4,
+            max_per_ip: 32,
         }
     }
 }

@@ -17,6 +17,7 @@ mod engine;
 mod error;
 pub mod exchange;
 pub mod group_ref;
+mod ip_limits;
 mod keypackage;
 mod node;
 pub mod notification;

@@ -78,12 +78,29 @@ async fn connections_beyond_the_limit_are_denied() {
         max_incoming: 1,
         ..ConnectionLimits::default()
     };
-    let mut hub = start_configured(62, memory_store(), |b| {
+    second_inbound_denied(limits, 62).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_per_ip_cap_are_denied() {
+    // Every peer here dials from 127.0.0.1.
+    let limits = ConnectionLimits {
+        max_per_ip: 1,
+        ..ConnectionLimits::default()
+    };
+    second_inbound_denied(limits, 65).await;
+}
+
+/// With `limits` allowing one inbound connection, a second peer is
+/// refused until the first leaves (identities from `seed` on).
+async fn second_inbound_denied(limits: ConnectionLimits, seed: u8) {
+    let mut hub = start_configured(seed, memory_store(), |b| {
         b.listen(loopback_tcp(0)).connection_limits(limits)
     })
     .await;
-    let mut first = start_configured(63, memory_store(), |b| b.listen(loopback_tcp(0))).await;
-    let mut second = start_configured(64, memory_store(), |b| b.listen(loopback_tcp(0))).await;
+    let mut first = start_configured(seed + 1, memory_store(), |b| b.listen(loopback_tcp(0))).await;
+    let mut second =
+        start_configured(seed + 2, memory_store(), |b| b.listen(loopback_tcp(0))).await;
 
     first.node.dial(hub.addr.clone()).await.unwrap();
     connected_to(&first.node, &mut first.events, hub.node.peer_id()).await;
