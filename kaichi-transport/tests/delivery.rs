@@ -1,6 +1,7 @@
 //! Delivery receipts on 127.0.0.1: a stored message is acknowledged and
-//! shows as delivered, then read; a notification lost on the way is sent
-//! again until acknowledged, and arrives once.
+//! shows as delivered, then read; notifications lost on the way are sent
+//! again until acknowledged (more than one notification carries), and
+//! each arrives once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -55,8 +56,7 @@ async fn a_stored_message_is_acknowledged_then_read() {
     bob.node.shutdown().await;
 }
 
-/// A gossipsub peer that forwards everything but drops (does not forward)
-/// the first `drop` messages published on `topic`.
+/// A gossipsub peer that forwards what its driver accepts.
 fn lossy_forwarder(seed: u8) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
     use libp2p::gossipsub::{self, MessageAuthenticity};
     let mut bytes = [seed; 32];
@@ -83,8 +83,11 @@ fn lossy_forwarder(seed: u8) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
         .build()
 }
 
+/// How many notifications the lossy forwarder loses.
+const LOST: usize = 100;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_notification_is_sent_again_until_acknowledged() {
+async fn lost_notifications_are_sent_again_until_acknowledged() {
     use libp2p::gossipsub::{Event, MessageAcceptance};
     let mut alice = start(62, memory_store()).await;
     let mut bob = start(63, memory_store()).await;
@@ -103,7 +106,7 @@ async fn a_lost_notification_is_sent_again_until_acknowledged() {
     common::until_subscribed(&mut forwarder, &bob_topic.hash()).await;
     let (dropped_tx, mut dropped_rx) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
-        let mut dropped = false;
+        let mut dropped = 0;
         loop {
             if let libp2p::swarm::SwarmEvent::Behaviour(Event::Message {
                 propagation_source,
@@ -111,9 +114,9 @@ async fn a_lost_notification_is_sent_again_until_acknowledged() {
                 message,
             }) = forwarder.select_next_some().await
             {
-                // The first notification to Bob is lost on the way.
-                let verdict = if message.topic == bob_topic.hash() && !dropped {
-                    dropped = true;
+                // The first LOST notifications to Bob are lost on the way.
+                let verdict = if message.topic == bob_topic.hash() && dropped < LOST {
+                    dropped += 1;
                     let _ = dropped_tx.send(());
                     MessageAcceptance::Ignore
                 } else {
@@ -130,12 +133,37 @@ async fn a_lost_notification_is_sent_again_until_acknowledged() {
     alice.node.add_contact(bob.document.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
 
-    let cid = alice.node.send_dm(&bob.wallet, "lost once").await.unwrap();
-    within(dropped_rx.recv()).await.unwrap();
+    // More lost than one notification carries again (64 entries).
+    let mut cids = Vec::new();
+    for i in 0..LOST {
+        cids.push(
+            alice
+                .node
+                .send_dm(&bob.wallet, &format!("lost {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    for _ in 0..LOST {
+        within(dropped_rx.recv()).await.unwrap();
+    }
     // Sent again on the schedule (no new subscriber, no new message):
-    // Bob gets it once, and his receipt reaches Alice.
-    assert_eq!(next_message(&mut bob.events).await, "lost once");
-    delivered(&mut alice.events, cid).await;
+    // Bob gets each once, and his receipts reach Alice.
+    let mut got = std::collections::BTreeSet::new();
+    while got.len() < LOST {
+        got.insert(next_message(&mut bob.events).await);
+    }
+    for cid in cids.iter().rev() {
+        if !within(alice.node.read(&bob.wallet, LOST))
+            .await
+            .unwrap()
+            .messages
+            .iter()
+            .any(|m| m.cid == *cid && m.delivered)
+        {
+            delivered(&mut alice.events, *cid).await;
+        }
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     while let Ok(e) = bob.events.try_recv() {
         assert!(
@@ -143,8 +171,10 @@ async fn a_lost_notification_is_sent_again_until_acknowledged() {
             "delivered twice: {e:?}"
         );
     }
-    let page = within(bob.node.read(&alice.wallet, 10)).await.unwrap();
-    assert_eq!(page.messages.len(), 1);
+    let page = within(bob.node.read(&alice.wallet, 2 * LOST))
+        .await
+        .unwrap();
+    assert_eq!(page.messages.len(), LOST);
     driver.abort();
     alice.node.shutdown().await;
     bob.node.shutdown().await;

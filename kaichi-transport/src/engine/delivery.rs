@@ -10,7 +10,9 @@ use zeroize::Zeroizing;
 
 use super::{Engine, inbox_topic, random};
 use crate::node::NodeEvent;
-use crate::notification::{MAX_NOTIFICATION_BYTES, MAX_RECEIPT_ENTRIES, Notification, Receipt};
+use crate::notification::{
+    MAX_NOTIFICATION_BYTES, MAX_NOTIFICATION_ITEMS, MAX_RECEIPT_ENTRIES, Notification, Receipt,
+};
 use crate::rejection::Rejection;
 
 impl Engine {
@@ -90,8 +92,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-sends, to each contact due on the schedule, its newest
-    /// unacknowledged entries (inline, within half a notification).
+    /// Re-sends, to each contact due on the schedule, its oldest
+    /// unacknowledged entries (inline: at most [`MAX_NOTIFICATION_ITEMS`],
+    /// within half a notification) with this side's heads (the contact
+    /// fetches what else it lacks). Oldest first: an entry the contact
+    /// holds but whose receipt was lost is only acknowledged again when it
+    /// is sent again.
     pub(super) fn redeliver(&mut self) {
         for id in self.redelivery.due(std::time::Instant::now()) {
             let Some(contact) = self.contacts.get(&id).copied() else {
@@ -108,7 +114,7 @@ impl Engine {
             }
             let mut blocks = Vec::new();
             let mut size = 0;
-            for cid in undelivered.iter().rev() {
+            for cid in undelivered.iter().take(MAX_NOTIFICATION_ITEMS) {
                 let Ok(Some(block)) = self.store.get(&cid.to_cid()) else {
                     continue;
                 };

@@ -1,0 +1,241 @@
+//! Soak and crash: Alice sends `KAICHI_SOAK_MESSAGES` (default 100,000)
+//! DMs to Bob, whose node runs in a process of its own and is SIGKILLed
+//! `KAICHI_SOAK_KILLS` (default 20) times mid-stream, restarting each time
+//! on the same store and address (Alice re-dials it by herself). Then:
+//! every message Alice saw as delivered (a receipt) must be in Bob's store,
+//! every message must arrive once (none lost, none duplicated), and Alice's
+//! resident memory is reported at the start and at the end.
+//!
+//! `cargo bench -p kaichi-benches --bench soak`
+//! (`KAICHI_SOAK_MESSAGES=10000 KAICHI_SOAK_KILLS=5` for a short run).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kaichi_identity::document::DocumentBuilder;
+use kaichi_identity::wallet::KeypairWallet;
+use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
+use kaichi_privatelog::store::{Durability, LogStore as _, SqliteStore};
+use kaichi_privatelog::{Conversation, EntryCid};
+use kaichi_transport::{DhtMode, Multiaddr, Node, NodeConfig, NodeEvent};
+
+const ALICE: u8 = 101;
+const BOB: u8 = 102;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn keys(seed: u8) -> (KeypairWallet, IdentityKeys, Vec<u8>) {
+    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+    let now = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let document = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
+        .sign(&wallet)
+        .unwrap();
+    (wallet, keys, document)
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Bob's process: his node on `store` at `port`, until killed.
+fn receiver(store: &Path, port: u16) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (_, keys, document) = keys(BOB);
+        let store = Arc::new(SqliteStore::open(store, Durability::Normal).unwrap());
+        let config = NodeConfig::builder()
+            .listen(format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap())
+            .retry_interval(Duration::from_millis(100))
+            .dht_mode(DhtMode::Server)
+            .build()
+            .unwrap();
+        let (node, mut events) = Node::start(config, keys, document, store).await.unwrap();
+        loop {
+            if let Some(NodeEvent::Listening(_)) = events.recv().await {
+                break;
+            }
+        }
+        println!("ready {}", node.peer_id());
+        while events.recv().await.is_some() {}
+    });
+}
+
+fn spawn_receiver(store: &Path, port: u16) -> (Child, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--receiver")
+        .arg(store)
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let peer = line.trim().strip_prefix("ready ").unwrap().to_owned();
+    (child, peer)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--receiver") {
+        receiver(&PathBuf::from(&args[i + 1]), args[i + 2].parse().unwrap());
+        return;
+    }
+    // RUST_LOG=kaichi_transport=debug shows what the nodes do.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let messages = env_or("KAICHI_SOAK_MESSAGES", 100_000);
+    let kills = env_or("KAICHI_SOAK_KILLS", 20);
+    let dir = tempfile::tempdir().unwrap();
+    let bob_store = dir.path().join("bob.db");
+    let port = free_port();
+    let (mut bob, bob_peer) = spawn_receiver(&bob_store, port);
+    let bob_addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{bob_peer}")
+        .parse()
+        .unwrap();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let delivered: Arc<Mutex<HashSet<EntryCid>>> = Arc::default();
+    let (sent, start_rss, end_rss, elapsed) = rt.block_on(async {
+        let (_, alice_keys, alice_doc) = keys(ALICE);
+        let store =
+            Arc::new(SqliteStore::open(&dir.path().join("alice.db"), Durability::Normal).unwrap());
+        let config = NodeConfig::builder()
+            .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .bootstrap(bob_addr.clone())
+            .redial_interval(Duration::from_millis(300))
+            .retry_interval(Duration::from_millis(100))
+            .event_buffer(1 << 20)
+            .dht_mode(DhtMode::Server)
+            .build()
+            .unwrap();
+        let (alice, mut events) = Node::start(config, alice_keys, alice_doc, store)
+            .await
+            .unwrap();
+        let (_, _, bob_doc) = keys(BOB);
+        alice.add_contact(bob_doc).await.unwrap();
+        let seen = delivered.clone();
+        tokio::spawn(async move {
+            while let Some(e) = events.recv().await {
+                if let NodeEvent::Delivered { entries, .. } = e {
+                    seen.lock().unwrap().extend(entries);
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let start_rss = rss_mb();
+        let t = Instant::now();
+        let to = kaichi_identity::IpnsName::from_ed25519(&keys(BOB).1.ipns().public()).to_string();
+        let every = messages / (kills + 1);
+        let mut sent = Vec::with_capacity(messages);
+        for i in 0..messages {
+            sent.push(alice.send_dm(&to, &format!("soak {i}")).await.unwrap());
+            if every > 0 && i > 0 && i % every == 0 && i / every <= kills {
+                // SIGKILL mid-stream; back on the same store and address.
+                bob.kill().unwrap();
+                bob.wait().unwrap();
+                (bob, _) = spawn_receiver(&bob_store, port);
+            }
+        }
+        // Everything acknowledged (re-sends and fetches finish the rest).
+        let deadline = Instant::now() + Duration::from_secs(1800);
+        loop {
+            let n = delivered.lock().unwrap().len();
+            if n >= messages || Instant::now() > deadline {
+                break;
+            }
+            if t.elapsed().as_secs() % 10 == 0 {
+                eprintln!(
+                    "soak: {n} of {messages} delivered after {:.0?}",
+                    t.elapsed()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let elapsed = t.elapsed();
+        let end_rss = rss_mb();
+        alice.shutdown().await;
+        (sent, start_rss, end_rss, elapsed)
+    });
+    bob.kill().unwrap();
+    bob.wait().unwrap();
+
+    // Bob's store, as the killed process left it.
+    let delivered = delivered.lock().unwrap().clone();
+    let store = SqliteStore::open(&bob_store, Durability::Normal).unwrap();
+    let (_, bob_keys, _) = keys(BOB);
+    let contact = store.conversations().unwrap();
+    let alice_public = contact
+        .iter()
+        .find(|c| c.peer.ipns == keys(ALICE).1.ipns().public())
+        .expect("Bob stored the conversation")
+        .peer;
+    let mut conv = Conversation::new(&bob_keys, &alice_public).unwrap();
+    conv.load(&store).unwrap();
+    let missing_delivered = delivered.iter().filter(|c| !conv.contains(c)).count();
+    let held = sent.iter().filter(|c| conv.contains(c)).count();
+    let mut texts = HashSet::new();
+    let mut duplicates = 0;
+    let mut cursor = None;
+    loop {
+        let page = conv.page(cursor.as_ref(), kaichi_privatelog::MAX_PAGE);
+        for m in &page.messages {
+            if !texts.insert(m.text.clone()) {
+                duplicates += 1;
+            }
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    println!(
+        "soak/{messages} DMs, receiver SIGKILLed {kills} times: {} delivered (receipts) in {elapsed:.1?}; {held} in Bob's store; {missing_delivered} delivered but missing (must be 0); {duplicates} duplicated; {} distinct texts",
+        delivered.len(),
+        texts.len()
+    );
+    println!("soak/sender resident memory: start {start_rss:.1} MB, end {end_rss:.1} MB");
+    assert_eq!(missing_delivered, 0, "an acknowledged message was lost");
+    assert_eq!(duplicates, 0);
+}
