@@ -185,7 +185,7 @@ fn main() {
             if n >= messages || Instant::now() > deadline {
                 break;
             }
-            if t.elapsed().as_secs() % 10 == 0 {
+            if t.elapsed().as_secs().is_multiple_of(10) {
                 eprintln!(
                     "soak: {n} of {messages} delivered after {:.0?}",
                     t.elapsed()
