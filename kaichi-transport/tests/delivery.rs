@@ -56,33 +56,6 @@ async fn a_stored_message_is_acknowledged_then_read() {
     bob.node.shutdown().await;
 }
 
-/// A gossipsub peer that forwards what its driver accepts.
-fn lossy_forwarder(seed: u8) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
-    use libp2p::gossipsub::{self, MessageAuthenticity};
-    let mut bytes = [seed; 32];
-    let key = libp2p::identity::Keypair::ed25519_from_bytes(&mut bytes).unwrap();
-    let behaviour = gossipsub::Behaviour::new(
-        MessageAuthenticity::Signed(key.clone()),
-        gossipsub::ConfigBuilder::default()
-            .heartbeat_interval(Duration::from_millis(200))
-            .validate_messages()
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(
-            libp2p::tcp::Config::default(),
-            libp2p::noise::Config::new,
-            libp2p::yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| behaviour)
-        .unwrap()
-        .build()
-}
-
 /// How many notifications the lossy forwarder loses.
 const LOST: usize = 100;
 
@@ -94,7 +67,7 @@ async fn lost_notifications_are_sent_again_until_acknowledged() {
     let bob_topic = inbox_topic(&bob.node.name());
     let alice_topic = inbox_topic(&alice.node.name());
     // Alice and Bob reach each other only through the forwarder.
-    let mut forwarder = lossy_forwarder(64);
+    let mut forwarder = common::validating_gossip_peer(64);
     forwarder
         .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
         .unwrap();

@@ -186,15 +186,27 @@ pub async fn next_group_message(events: &mut mpsc::Receiver<NodeEvent>) -> Strin
 
 /// A raw libp2p peer speaking only gossipsub (an attacker's tool).
 pub fn raw_gossip_peer(seed: u8) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
+    gossip_peer(seed, false)
+}
+
+/// A raw gossipsub peer that forwards only what its driver accepts
+/// (`report_message_validation_result`): a lossy hop.
+pub fn validating_gossip_peer(seed: u8) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
+    gossip_peer(seed, true)
+}
+
+fn gossip_peer(seed: u8, validate: bool) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
     use libp2p::gossipsub::{self, MessageAuthenticity};
     let mut bytes = [seed; 32];
     let key = libp2p::identity::Keypair::ed25519_from_bytes(&mut bytes).unwrap();
+    let mut config = gossipsub::ConfigBuilder::default();
+    config.heartbeat_interval(Duration::from_millis(200));
+    if validate {
+        config.validate_messages();
+    }
     let behaviour: gossipsub::Behaviour = gossipsub::Behaviour::new(
         MessageAuthenticity::Signed(key.clone()),
-        gossipsub::ConfigBuilder::default()
-            .heartbeat_interval(Duration::from_millis(200))
-            .build()
-            .unwrap(),
+        config.build().unwrap(),
     )
     .unwrap();
     libp2p::SwarmBuilder::with_existing_identity(key)
