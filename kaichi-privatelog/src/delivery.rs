@@ -53,6 +53,15 @@ impl Conversation {
         out
     }
 
+    /// Whether any entry of this side waits for the other side's receipt
+    /// ([`Self::undelivered`] is not empty), without listing them.
+    pub fn has_undelivered(&self) -> bool {
+        let read = self.peer_read_up_to();
+        self.pending()
+            .last()
+            .is_some_and(|k| read.is_none_or(|r| *k > r))
+    }
+
     /// The position of the entry the other side's newest read marker points
     /// at, when it holds that entry.
     pub fn peer_read_up_to(&self) -> Option<OrderKey> {

@@ -82,6 +82,7 @@ fn a_read_marker_means_delivered_and_read_up_to_it() {
     assert!(ca.is_delivered(&mine[0].cid()) && ca.is_delivered(&mine[1].cid()));
     assert!(!ca.is_delivered(&mine[2].cid()));
     assert_eq!(ca.undelivered(), vec![mine[2].cid()]);
+    assert!(ca.has_undelivered());
     let page = ca.page(None, 10);
     let read: Vec<_> = page
         .messages
@@ -192,6 +193,7 @@ proptest! {
             }
         }
         let undelivered = ca.undelivered();
+        prop_assert_eq!(ca.has_undelivered(), !undelivered.is_empty());
         let want: Vec<EntryCid> = (0..6).filter(|i| !expected.contains(i)).map(|i| mine[i].cid()).collect();
         prop_assert_eq!(undelivered, want);
         for (i, e) in mine.iter().enumerate() {

@@ -77,7 +77,7 @@ impl Engine {
             .conversation(stored)
             .map_err(Rejection::Local.because())?;
         let delivered = conv.mark_delivered(cids);
-        let done = conv.undelivered().is_empty();
+        let done = !conv.has_undelivered();
         if !delivered.is_empty() {
             self.store
                 .mark_delivered(&stored.id, &delivered)
@@ -142,7 +142,7 @@ impl Engine {
         let waiting: Vec<ConversationId> = self
             .conversations
             .iter()
-            .filter(|(_, c)| !c.undelivered().is_empty())
+            .filter(|(_, c)| c.has_undelivered())
             .map(|(id, _)| *id)
             .collect();
         for id in waiting {

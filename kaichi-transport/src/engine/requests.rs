@@ -119,16 +119,19 @@ impl Engine {
 
     /// The identities whose conversations are requests.
     pub(super) fn request_list(&mut self) -> Result<Vec<IdentityPublic>, NodeError> {
-        let open: Vec<ConversationId> = self.requests.open.iter().copied().collect();
+        // Requests not loaded as contacts are looked up in one store read.
+        let mut stored = None;
         let mut out = Vec::new();
-        for id in open {
-            match self.contacts.get(&id) {
-                Some(c) => out.push(c.peer),
-                None => {
-                    if let Some(c) = self.store.conversations()?.into_iter().find(|c| c.id == id) {
-                        out.push(c.peer);
-                    }
-                }
+        for id in &self.requests.open {
+            if let Some(c) = self.contacts.get(id) {
+                out.push(c.peer);
+                continue;
+            }
+            if stored.is_none() {
+                stored = Some(self.store.conversations()?);
+            }
+            if let Some(c) = stored.iter().flatten().find(|c| c.id == *id) {
+                out.push(c.peer);
             }
         }
         Ok(out)
