@@ -167,6 +167,61 @@ pub enum Request {
         /// The new signed document, hex.
         hex: String,
     },
+    /// The node's status; answered with `{"ok":true,"peer_id":..,
+    /// "connected":[..],"groups":[..],…}` (`kaichi status --json` shows it).
+    Status,
+    /// Reply to a message.
+    Reply {
+        /// The conversation's other side (wallet address or IPNS name).
+        to: String,
+        /// The message replied to (its CID).
+        target: String,
+        /// The text.
+        text: String,
+    },
+    /// Replace the text of one of this identity's messages.
+    Edit {
+        /// The conversation's other side.
+        to: String,
+        /// The message (its CID).
+        target: String,
+        /// The new text.
+        text: String,
+    },
+    /// Delete one of this identity's messages.
+    Delete {
+        /// The conversation's other side.
+        to: String,
+        /// The message (its CID).
+        target: String,
+    },
+    /// React to a message, or withdraw the reaction.
+    React {
+        /// The conversation's other side.
+        to: String,
+        /// The message (its CID).
+        target: String,
+        /// The reaction (an emoji, or any short text).
+        reaction: String,
+        /// Withdraw it instead.
+        #[serde(default)]
+        remove: bool,
+    },
+    /// Tell the other side everything up to a message was read.
+    MarkRead {
+        /// The conversation's other side.
+        peer: String,
+        /// The newest message read (its CID).
+        up_to: String,
+    },
+    /// A group's newest messages, oldest first; answered with
+    /// `{"ok":true,"messages":[{"epoch":..,"sender":..,"text":..,"at_ms":..}]}`.
+    GroupRead {
+        /// The group (id or unique name).
+        group: String,
+        /// Most messages.
+        limit: usize,
+    },
     /// A block by CID (the node's store, else Bitswap); answered with
     /// `{"ok":true,"hex":...}`.
     BlockGet {

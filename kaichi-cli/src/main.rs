@@ -9,10 +9,12 @@ mod commands;
 mod control;
 mod device_link;
 mod duration;
+mod logging;
 mod output;
 mod paste;
 mod profile;
 mod secrets;
+mod settings;
 
 use std::process::ExitCode;
 

@@ -310,16 +310,40 @@ fn kaichi_home_env_is_honoured() {
 }
 
 #[test]
-fn demo_runs() {
+fn demo_runs_and_its_trace_log_holds_none_of_its_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("demo");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kaichi"))
-        .args(["--json", "demo"])
+        .args(["--json", "-vvv", "demo", "--keep"])
+        .arg(&kept)
+        .env_remove("RUST_LOG")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    // The most detailed log there is, libp2p's included.
+    assert!(log.contains("TRACE") && log.contains("libp2p"), "{log}");
+    let mut profiles = 0;
+    for profile in std::fs::read_dir(&kept).unwrap() {
+        let secrets = support::secrets_of(&profile.unwrap().path());
+        support::assert_no_secrets(&log, &secrets);
+        profiles += 1;
+    }
+    // Alice, Bob, Carol, Alice's phone and the relay.
+    assert_eq!(profiles, 5);
+    // The check finds a secret that is there, in any of its forms.
+    let secrets = support::secrets_of(&kept.join("alice"));
+    let dm: &[u8] = &secrets[4].1;
+    let hex: String = dm.iter().map(|b| format!("{b:02X}")).collect();
+    for planted in [
+        format!("key={hex} "),
+        format!("seed {:?}", &secrets[1].1),
+        bs58::encode(&secrets[3].1).into_string(),
+    ] {
+        let log = format!("{log}{planted}");
+        let found = std::panic::catch_unwind(|| support::assert_no_secrets(&log, &secrets));
+        assert!(found.is_err(), "{planted} went unnoticed");
+    }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["alice"]["ipns_name"].as_str().unwrap().starts_with("k51"));
     assert_ne!(v["alice"]["wallet"], v["bob"]["wallet"]);
@@ -327,4 +351,151 @@ fn demo_runs() {
     for k in ["invite", "message", "removal"] {
         assert!(v["group_timings_us"][k].as_u64().unwrap() > 0, "{k}");
     }
+}
+
+#[test]
+fn config_set_checks_values_show_lists_them_and_the_node_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let set = |k: &str, v: &str| kaichi(home).args(["config", "set", k, v]).output().unwrap();
+    let addr = "/ip4/127.0.0.1/tcp/4999/p2p/12D3KooWBKcp8NiNzHwCnr242561v5hpbMjVAd7HXB2m4rU4Dmf2";
+    assert!(set("bootstrap", addr).status.success());
+    assert!(set("relay-publisher-rate", "50/100").status.success());
+    let file = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(file.contains(addr) && file.contains("50/100"), "{file}");
+    // Bad values and unknown keys are refused with the reason; the file stays.
+    for (k, v, says) in [
+        ("bootstrap", "nowhere", "not a multiaddr"),
+        ("relay-inbox-rate", "0/1", "a rate of 0"),
+        ("retention", "7 weeks", "duration"),
+        ("colour", "blue", "the settings are"),
+    ] {
+        let out = set(k, v);
+        assert!(!out.status.success(), "{k} {v}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{k}: {err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(home.join("config.toml")).unwrap(),
+        file
+    );
+    let shown = kaichi_json(home, &["config", "show"]);
+    assert_eq!(shown["file"]["bootstrap"][0], addr);
+    // The built-in peers are dialled besides the configured one...
+    assert!(shown["bootstrap_dialled"].as_array().unwrap().len() > 1);
+    let got = kaichi(home)
+        .args(["config", "get", "bootstrap"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), addr);
+    // ...unless turned off.
+    assert!(set("no-default-bootstrap", "true").status.success());
+    let shown = kaichi_json(home, &["config", "show"]);
+    assert_eq!(shown["bootstrap_dialled"], serde_json::json!([addr]));
+    // `edit` takes a valid edit and refuses a broken one.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\necho \"$EDIT_LINE\" >> \"$1\"\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let edit = |line: &str| {
+        kaichi(home)
+            .args(["config", "edit"])
+            .env("VISUAL", &editor)
+            .env("EDIT_LINE", line)
+            .output()
+            .unwrap()
+    };
+    assert!(edit("solana-rate = 5").status.success());
+    assert_eq!(
+        kaichi_json(home, &["config", "show"])["file"]["solana-rate"],
+        5
+    );
+    let before = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    let out = edit("dht-mode = \"sometimes\"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unchanged"));
+    assert_eq!(
+        std::fs::read_to_string(home.join("config.toml")).unwrap(),
+        before
+    );
+    // Unset a list's value, then a key.
+    assert!(
+        kaichi(home)
+            .args(["config", "unset", "bootstrap", addr])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        kaichi(home)
+            .args(["config", "unset", "solana-rate"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let shown = kaichi_json(home, &["config", "show"]);
+    assert!(shown["file"].get("bootstrap").is_none() && shown["file"].get("solana-rate").is_none());
+    // The node reads the file: a bad value put there by hand stops it
+    // with the file named, before anything starts.
+    kaichi_json(home, &["wallet", "new"]);
+    std::fs::write(home.join("config.toml"), "relay-held-bytes = \"lots\"\n").unwrap();
+    let out = kaichi(home)
+        .args(["node", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.toml"));
+}
+
+#[test]
+fn completions_man_pages_and_status_without_a_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kaichi(dir.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && script.contains("_kaichi"));
+    for command in ["chat", "status", "config", "requests"] {
+        assert!(script.contains(command), "{command}");
+    }
+    let out = kaichi(dir.path())
+        .args(["completions", "zsh"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("#compdef kaichi"));
+    let out = kaichi(dir.path()).arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.contains(".TH kaichi") && page.contains("chat"),
+        "{page}"
+    );
+    let pages = dir.path().join("man");
+    assert!(
+        kaichi(dir.path())
+            .args(["man", "--out"])
+            .arg(&pages)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(pages.join("kaichi-chat.1").exists() && pages.join("kaichi-config-set.1").exists());
+
+    let home = dir.path().join("home");
+    let id = kaichi_json(&home, &["wallet", "new"]);
+    let status = kaichi_json(&home, &["status"]);
+    assert_eq!(status["running"], false);
+    assert!(status["node"].is_null());
+    assert_eq!(status["ipns_name"], id["ipns_name"]);
+    let out = kaichi(&home).arg("status").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("not running (start it with `kaichi node`)")
+    );
+    // The chat says plainly that it needs the node.
+    let out = kaichi(&home).args(["chat", "someone"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no kaichi node is running"));
 }

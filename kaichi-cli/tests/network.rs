@@ -423,3 +423,179 @@ fn an_auto_node_becomes_a_dht_server_through_autonat() {
     let _ = watch.wait();
     assert_eq!(got.expect("no dht_mode event")["server"], true);
 }
+
+/// A tmux server of this test's own (`tmux -L`), killed on drop.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            // CI machines may lack it: install it (as root), else fail.
+            let installed = Command::new("apt-get")
+                .args(["install", "-y", "-q", "tmux"])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(installed, "the chat test needs tmux (apt-get install tmux)");
+        }
+        let tmux = Tmux(format!("kaichi-test-{}", std::process::id()));
+        let ok = tmux
+            .cmd()
+            .args(["new-session", "-d", "-x", "110", "-y", "24", command])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux did not start");
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.0]);
+        c
+    }
+
+    fn screen(&self) -> String {
+        let out = self.cmd().args(["capture-pane", "-p"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types `text` (literally), then Enter.
+    fn type_line(&self, text: &str) {
+        assert!(
+            self.cmd()
+                .args(["send-keys", "-l", text])
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(
+            self.cmd()
+                .args(["send-keys", "Enter"])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits until the screen shows everything in `wanted`.
+    fn wait_for(&self, wanted: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if wanted.iter().all(|w| screen.contains(w)) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never showed {wanted:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+#[test]
+fn a_chat_in_a_terminal_with_the_node_from_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (ida, idb) = support::two_contacts(dir.path());
+    let (alice_wallet, bob_wallet) = (
+        ida["wallet"].as_str().unwrap().to_owned(),
+        idb["wallet"].as_str().unwrap().to_owned(),
+    );
+    let (mut alice, alice_addr) = node(&a, &[]);
+    // Bob's node dials Alice because his settings say so (no flag).
+    let set = kaichi(&b)
+        .args(["config", "set", "bootstrap", &alice_addr])
+        .status()
+        .unwrap();
+    assert!(set.success());
+    let (_bob, _) = node(&b, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let s = kaichi_json(&a, &["status"]);
+        // Connected, and (identify done) in the DHT routing table.
+        if !s["node"]["connected"].as_array().unwrap().is_empty()
+            && s["node"]["routing_table_peers"].as_u64().unwrap() >= 1
+        {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "Bob's node never connected: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status["running"], true);
+    assert_eq!(status["node"]["dht_mode"], "server");
+    assert!(status["store_bytes"].as_u64().unwrap() > 0);
+    let plain = kaichi(&a).arg("status").output().unwrap();
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("1 connected"));
+
+    kaichi_json(&b, &["dm", "send", &alice_wallet, "hi Alice, it's Bob"]);
+    let command = format!(
+        "{} --home {} chat {bob_wallet}; echo EXITED $?; sleep 60",
+        env!("CARGO_BIN_EXE_kaichi"),
+        a.display()
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for(&["kaichi chat with", "#1", "them: hi Alice, it's Bob"]);
+
+    tmux.type_line("hello Bob, from the chat");
+    wait_for(&b, &alice_wallet, "hello Bob, from the chat");
+    tmux.wait_for(&["#2", "you: hello Bob, from the chat (delivered)"]);
+    // New messages appear as they arrive.
+    kaichi_json(&b, &["dm", "send", &alice_wallet, "are you there?"]);
+    tmux.wait_for(&["#3", "them: are you there?"]);
+    tmux.type_line("/reply 3 yes, here");
+    tmux.type_line("/react 3 ok");
+    tmux.type_line("/edit 2 hello Bob (edited)");
+    tmux.type_line("/edit 3 not mine");
+    tmux.wait_for(&[
+        "you: ↳#3 yes, here",
+        "them: are you there? ok1",
+        "you: hello Bob (edited) (edited)",
+        "#3 is not yours",
+    ]);
+    let read = wait_for(&b, &alice_wallet, "yes, here");
+    let messages = read["messages"].as_array().unwrap();
+    let reply = messages.iter().find(|m| m["text"] == "yes, here").unwrap();
+    let asked = messages
+        .iter()
+        .find(|m| m["text"] == "are you there?")
+        .unwrap();
+    assert_eq!(reply["reply_to"], asked["cid"]);
+    wait_for(&b, &alice_wallet, "hello Bob (edited)");
+    // The chat told Bob's side it read his messages.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while kaichi_json(&b, &["dm", "read", &alice_wallet])["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["mine"] == true && m["read"] == false)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "Bob's messages never showed as read"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Leaving gives the terminal back: the shell's next line is on the
+    // normal screen, the chat's is gone.
+    tmux.type_line("/quit");
+    let after = tmux.wait_for(&["EXITED 0"]);
+    assert!(!after.contains("kaichi chat with"), "{after}");
+
+    // SIGTERM stops the node cleanly; its log holds none of its secrets.
+    assert!(alice.terminate().success());
+    assert!(!a.join("node.sock").exists());
+    let log = std::fs::read_to_string(a.join("logs").join("node.log")).unwrap();
+    assert!(
+        log.contains("kaichi node starting") && log.contains("stopping"),
+        "{log}"
+    );
+    support::assert_no_secrets(&log, &support::secrets_of(&a));
+}

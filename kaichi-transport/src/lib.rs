@@ -36,8 +36,8 @@ pub use error::NodeError;
 pub use kaichi_groups::GroupRef;
 pub use keypackage::{prepare_device_key_package, prepare_key_package};
 pub use node::{
-    DeviceSeen, GroupSummary, JoinRefused, MAX_ADD_MEMBERS, Node, NodeEvent, SyncReport,
-    TokenGroupInfo,
+    ConnectedPeer, DeviceSeen, GroupSummary, JoinRefused, MAX_ADD_MEMBERS, Node, NodeEvent,
+    NodeStatus, Reachability, RelayLoad, SyncReport, TokenGroupInfo,
 };
 pub use peer::{IntoPeer, Peer, PeerParseError};
 pub use rejection::Rejection;

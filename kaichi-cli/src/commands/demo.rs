@@ -69,7 +69,7 @@ async fn group_chat(
     json: bool,
 ) -> anyhow::Result<GroupTimings> {
     let mut t = GroupTimings::default();
-    let carol_wallet = KeypairWallet::from_secret_seed(&*super::random32()?);
+    let carol_wallet = new_wallet(dir, "carol")?;
     let carol = IdentityKeys::derive(&carol_wallet, KeyEpoch::ZERO)?;
     let (carol_node, mut carol_events, _) =
         start_node(dir, "carol", &carol_wallet, &carol, Some(relay_addr), false).await?;
@@ -319,11 +319,28 @@ async fn network(
     })
 }
 
-pub(crate) fn run(json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(json: bool, keep: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = keep {
+        if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
+            anyhow::bail!(
+                "{} is not empty: the demo keeps its profiles in a new or empty directory",
+                dir.display()
+            );
+        }
+        return tour(&dir, json);
+    }
     let dir = std::env::temp_dir().join(format!("kaichi-demo-{}", std::process::id()));
     let result = tour(&dir, json);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// A fresh wallet, kept as `dir/<who>/wallet.json` (a profile) like
+/// Alice's and Bob's: `demo --keep` leaves every wallet of the run.
+fn new_wallet(dir: &std::path::Path, who: &str) -> anyhow::Result<KeypairWallet> {
+    let wallet = KeypairWallet::from_secret_seed(&*super::random32()?);
+    Profile::at(Some(dir.join(who)))?.set_wallet(&wallet, false)?;
+    Ok(wallet)
 }
 
 fn say(json: bool, line: &str) {
@@ -339,11 +356,8 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     // Two people with fresh wallets, each with a profile on disk.
     let mut ids = Vec::new();
     for who in ["alice", "bob"] {
+        new_wallet(dir, who)?;
         let profile = Profile::at(Some(dir.join(who)))?;
-        profile.set_wallet(
-            &KeypairWallet::from_secret_seed(&*super::random32()?),
-            false,
-        )?;
         let started = Instant::now();
         let (wallet, keys, _) = profile.identity()?;
         t.derive_keys = started.elapsed().as_micros();
@@ -388,7 +402,7 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     }
 
     // Alice adds her phone, a second wallet, as a device.
-    let phone_wallet = KeypairWallet::from_secret_seed(&*super::random32()?);
+    let phone_wallet = new_wallet(dir, "phone")?;
     let phone = IdentityKeys::derive(&phone_wallet, KeyEpoch::ZERO)?;
     let request = DeviceRequest::create(&phone_wallet, &phone, alice.ipns().name())?;
     let grant = DeviceGrant::issue(&alice, &request, super::random32()?, now)?;
@@ -433,7 +447,7 @@ fn tour(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
         .build()?;
     let bob_wallet =
         KeypairWallet::from_keypair_json(&std::fs::read(dir.join("bob").join("wallet.json"))?)?;
-    let relay_wallet = KeypairWallet::from_secret_seed(&*super::random32()?);
+    let relay_wallet = new_wallet(dir, "relay")?;
     let net = runtime.block_on(network(
         dir,
         &alice_wallet,

@@ -116,7 +116,7 @@ fn write_commit(d: &Delivery, path: &Path) -> anyhow::Result<()> {
 }
 
 #[derive(Serialize)]
-struct GroupJson {
+pub(super) struct GroupJson {
     id: String,
     name: String,
     epoch: u64,
@@ -148,10 +148,7 @@ fn describe(g: &Group) -> GroupJson {
 
 /// `kaichi groups`.
 pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
-    let (_, keys, _) = profile.identity()?;
-    let session = session(profile, MemberSigner::identity(keys.ipns().clone()), None)?;
-    let mut out: Vec<GroupJson> = session.groups().map(describe).collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    let out = groups_json(profile)?;
     if json {
         println!("{}", serde_json::to_string(&out)?);
     } else if out.is_empty() {
@@ -168,6 +165,15 @@ pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The profile's groups as its database holds them, by name.
+pub(super) fn groups_json(profile: &Profile) -> anyhow::Result<Vec<GroupJson>> {
+    let (_, keys, _) = profile.identity()?;
+    let session = session(profile, MemberSigner::identity(keys.ipns().clone()), None)?;
+    let mut out: Vec<GroupJson> = session.groups().map(describe).collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(out)
 }
 
 /// Runs `request` on the profile's node.

@@ -1,11 +1,14 @@
 //! Command implementations.
 
 mod block;
+mod chat;
+mod config;
 mod contacts;
 mod demo;
 mod device;
 mod device_publish;
 mod dm;
+mod docs;
 mod files;
 mod group;
 mod group_request;
@@ -13,7 +16,9 @@ mod id;
 mod ipns;
 mod log;
 mod node;
+mod node_control;
 mod requests;
+mod status;
 mod wallet;
 
 use std::process::ExitCode;
@@ -27,6 +32,16 @@ use crate::profile::Profile;
 /// Runs a parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
+    match &cli.command {
+        // The chat owns the terminal: log lines would tear its screen.
+        Command::Chat { .. } => {}
+        Command::Node(_) => {
+            let home = Profile::at(cli.home.clone())?;
+            let log = crate::logging::init_with_file(home.home(), cli.verbose, cli.quiet)?;
+            tracing::info!(log = %log.display(), "kaichi node starting");
+        }
+        _ => crate::logging::init(cli.verbose, cli.quiet),
+    }
     match cli.command {
         Command::Wallet(cmd) => wallet::run(&Profile::at(cli.home)?, cmd, json),
         Command::Id(cmd) => id::run(&Profile::at(cli.home)?, cmd, json),
@@ -37,10 +52,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Requests { command } => requests::run(&Profile::at(cli.home)?, command, json),
         Command::Log(cmd) => log::run(&Profile::at(cli.home)?, cmd, json),
         Command::Node(args) => node::run(&Profile::at(cli.home)?, args, json),
+        Command::Config(cmd) => config::run(&Profile::at(cli.home)?, cmd, json),
+        Command::Status => status::run(&Profile::at(cli.home)?, json),
+        Command::Chat { with, history } => chat::run(&Profile::at(cli.home)?, &with, history),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out } => docs::man(out.as_deref()),
         Command::Dm(cmd) => dm::run(&Profile::at(cli.home)?, cmd, json),
         Command::Group(cmd) => group::run(&Profile::at(cli.home)?, cmd, json),
         Command::Groups => group::list(&Profile::at(cli.home)?, json),
-        Command::Demo => demo::run(json),
+        Command::Demo { keep } => demo::run(json, keep),
         Command::Block(cmd) => block::run(&Profile::at(cli.home)?, cmd),
     }
 }

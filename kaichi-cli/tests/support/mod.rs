@@ -19,7 +19,11 @@ pub(crate) fn root() -> PathBuf {
 /// `kaichi --home <home>` with a clean environment for the profile.
 pub(crate) fn kaichi(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kaichi"));
-    c.arg("--home").arg(home).env_remove("KAICHI_HOME");
+    // Tests dial 127.0.0.1 only: never the built-in public bootstrap peers.
+    c.arg("--home")
+        .arg(home)
+        .env_remove("KAICHI_HOME")
+        .env("KAICHI_NO_DEFAULT_BOOTSTRAP", "true");
     c
 }
 
@@ -209,6 +213,21 @@ impl Drop for NodeProcess {
     }
 }
 
+impl NodeProcess {
+    /// Sends SIGTERM and waits for the node to exit.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.0.wait().unwrap()
+    }
+}
+
 /// Starts `kaichi node --json` (inside network namespace `netns` when
 /// given) and returns it with its first listen address, once its control
 /// socket exists.
@@ -229,7 +248,13 @@ pub(crate) fn node_process(
     let mut child = command
         .arg("--home")
         .arg(home)
-        .args(["--json", "node", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .env_remove("KAICHI_HOME")
+        .args(["--json", "node", "--no-default-bootstrap"])
+        .args(if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "/ip4/127.0.0.1/tcp/0"][..]
+        })
         // All on loopback, where AutoNAT confirms nothing by default.
         .args(if extra.contains(&"--dht-mode") {
             &[][..]
@@ -259,4 +284,80 @@ pub(crate) fn node_process(
     }
     (NodeProcess(child), addr)
 }
+/// The secrets of the profile at `home` (epoch 0): its wallet (keypair
+/// and seed), the wallet's signature the keys come from, and the keys.
+pub(crate) fn secrets_of(home: &Path) -> Vec<(String, Vec<u8>)> {
+    use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
+    use kaichi_identity::{IdentityKeys, KeyEpoch, derivation_message};
+    let file = std::fs::read(home.join("wallet.json")).unwrap();
+    let keypair: Vec<u8> = serde_json::from_slice(&file).unwrap();
+    let wallet = KeypairWallet::from_keypair_json(&file).unwrap();
+    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+    let signature = wallet
+        .sign_message(&derivation_message(&wallet.address(), KeyEpoch::ZERO))
+        .unwrap();
+    let who = home.display();
+    vec![
+        (format!("{who}: wallet keypair"), keypair.clone()),
+        (format!("{who}: wallet seed"), keypair[..32].to_vec()),
+        (
+            format!("{who}: derivation signature"),
+            signature.as_bytes().to_vec(),
+        ),
+        (format!("{who}: IPNS key seed"), keys.ipns().seed().to_vec()),
+        (format!("{who}: DM secret"), keys.dm().to_bytes().to_vec()),
+        (
+            format!("{who}: store key"),
+            keys.store().as_bytes().to_vec(),
+        ),
+    ]
+}
+
+/// Fails if `log` holds any of `secrets` in any usual encoding: hex (both
+/// cases), base58, base64 (standard and URL-safe, padded or not), and as
+/// a list of numbers (JSON and `Debug`).
+pub(crate) fn assert_no_secrets(log: &str, secrets: &[(String, Vec<u8>)]) {
+    for (what, secret) in secrets {
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let numbers: Vec<String> = secret.iter().map(ToString::to_string).collect();
+        let standard = base64(secret, b"+/");
+        let forms = [
+            hex.clone(),
+            hex.to_uppercase(),
+            bs58::encode(secret).into_string(),
+            standard.clone(),
+            standard.trim_end_matches('=').to_owned(),
+            base64(secret, b"-_").trim_end_matches('=').to_owned(),
+            format!("[{}]", numbers.join(",")),
+            format!("[{}]", numbers.join(", ")),
+        ];
+        for form in forms {
+            assert!(!log.contains(&form), "{what} is in the log (as {form})");
+        }
+    }
+}
+
+fn base64(bytes: &[u8], last_two: &[u8; 2]) -> String {
+    let mut alphabet: Vec<u8> = (b'A'..=b'Z')
+        .chain(b'a'..=b'z')
+        .chain(b'0'..=b'9')
+        .collect();
+    alphabet.extend_from_slice(last_two);
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(alphabet[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 pub(crate) mod surfnet;

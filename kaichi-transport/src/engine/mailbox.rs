@@ -52,7 +52,6 @@ impl Mailbox {
     }
 
     /// Bytes held.
-    #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
@@ -117,7 +116,6 @@ impl Mailbox {
     }
 
     /// How many notifications are held.
-    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.held.len()
     }

@@ -48,6 +48,8 @@ mod redelivery;
 mod relay;
 mod requests;
 mod root;
+mod shutdown;
+mod status;
 mod sync;
 mod token_find;
 mod token_gate;
@@ -382,6 +384,7 @@ impl Engine {
             }
         }
         self.flush_unsaved();
+        self.close_connections().await;
         if self.dropped_events > 0 {
             tracing::warn!(
                 dropped = self.dropped_events,
@@ -480,6 +483,9 @@ impl Engine {
                         _ => None,
                     });
                 let _ = reply.send(found.ok_or(NodeError::AttachmentNotFound { message, index }));
+            }
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
             }
             Command::Root(reply) => {
                 let _ = reply.send(self.root.published_cid());

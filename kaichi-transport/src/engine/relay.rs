@@ -223,6 +223,17 @@ impl Relay {
         std::mem::take(&mut self.abusers)
     }
 
+    /// What this relay follows and holds (`None` when it is not a relay).
+    pub(super) fn load(&self) -> Option<crate::node::RelayLoad> {
+        self.limits?;
+        Some(crate::node::RelayLoad {
+            inboxes: self.mailboxes.len(),
+            groups: self.groups.len(),
+            held_notifications: self.mailboxes.values().map(|m| m.len()).sum(),
+            held_bytes: self.mailboxes.values().map(|m| m.bytes()).sum(),
+        })
+    }
+
     /// Bytes held for `topic`'s inbox.
     #[cfg(test)]
     pub(super) fn held_bytes(&self, topic: &TopicHash) -> usize {

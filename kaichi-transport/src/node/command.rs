@@ -77,6 +77,7 @@ pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
     Root(oneshot::Sender<Option<kaichi_privatelog::RootCid>>),
+    Status(oneshot::Sender<super::NodeStatus>),
     Dial(Multiaddr, Reply<()>),
     AddContact(Vec<u8>, Reply<IdentityPublic>),
     SetDocument(Vec<u8>, super::SharedDocument, Reply<()>),

@@ -10,11 +10,13 @@ mod dm;
 mod event;
 mod files;
 mod groups;
+mod status;
 
 pub(crate) use command::{Command, GroupCommand, Reply};
 pub use dm::SyncReport;
 pub use event::{DeviceSeen, GroupSummary, JoinRefused, NodeEvent, TokenGroupInfo};
 pub use groups::MAX_ADD_MEMBERS;
+pub use status::{ConnectedPeer, NodeStatus, Reachability, RelayLoad};
 
 use std::sync::Arc;
 
@@ -140,6 +142,12 @@ impl Node {
     /// published to the DHT), or `None` before the node met a DHT peer.
     pub async fn root(&self) -> Result<Option<kaichi_privatelog::RootCid>, NodeError> {
         self.ask(Command::Root).await
+    }
+
+    /// A snapshot of the node: addresses, reachability, peers and relays,
+    /// DHT mode and routing table, what waits to be sent or acknowledged.
+    pub async fn status(&self) -> Result<NodeStatus, NodeError> {
+        self.ask(Command::Status).await
     }
 
     /// The peers with at least one open connection.

@@ -159,6 +159,11 @@ impl<Q: Hash + Eq + Copy> SyncState<Q> {
         self.unsaved.len() >= MAX_UNSAVED
     }
 
+    /// Notifications waiting to be published.
+    pub(in crate::engine) fn unpublished(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Whether accepted entries wait to be written.
     pub(in crate::engine) fn has_unsaved(&self) -> bool {
         !self.unsaved.is_empty()

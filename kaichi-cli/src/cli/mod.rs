@@ -1,5 +1,11 @@
 //! Command-line syntax.
 
+mod config;
+mod node;
+
+pub(crate) use config::ConfigCommand;
+pub(crate) use node::NodeArgs;
+
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
@@ -14,6 +20,13 @@ pub(crate) struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// More log output on standard error (-v info, -vv debug, -vvv trace;
+    /// RUST_LOG, when set, decides instead).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Only errors in the log output.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -48,8 +61,38 @@ pub(crate) enum Command {
     /// Local conversation logs: append, show, export, import and verify CAR files.
     #[command(subcommand)]
     Log(LogCommand),
-    /// Run the node: listen, deliver and receive messages, serve the other commands.
+    /// Run the node: listen, deliver and receive messages, serve the other
+    /// commands. Its options may be kept in the profile (`kaichi config`).
     Node(NodeArgs),
+    /// The settings `kaichi node` starts with (the profile's config.toml;
+    /// flags and KAICHI_* variables override it).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Is the node up, who is it connected to, what is waiting (`--json`
+    /// for scripts).
+    Status,
+    /// Chat with a contact or in a group, live, in the terminal (through
+    /// the running node).
+    Chat {
+        /// The contact (wallet address or IPNS name) or the group (id or
+        /// unique name).
+        with: String,
+        /// Messages shown when the chat opens (older ones by scrolling).
+        #[arg(long, default_value_t = 500)]
+        history: usize,
+    },
+    /// Print a shell completion script (e.g. `kaichi completions bash >
+    /// ~/.local/share/bash-completion/completions/kaichi`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or with --out write one page per command.
+    Man {
+        /// A directory for `kaichi.1`, `kaichi-node.1`, ….
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Direct messages through the running node.
     #[command(subcommand)]
     Dm(DmCommand),
@@ -59,7 +102,12 @@ pub(crate) enum Command {
     /// List the groups this profile is in (`--json`: id, name, epoch, members).
     Groups,
     /// Run a self-contained demonstration in a temporary directory.
-    Demo,
+    Demo {
+        /// Run it in this (new or empty) directory and keep the profiles
+        /// it made, to look at them afterwards.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
     /// IPFS blocks by CID.
     #[command(subcommand)]
     Block(BlockCommand),
@@ -449,86 +497,6 @@ pub(crate) enum BlockCommand {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
-}
-
-/// `--dht-mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum DhtModeArg {
-    /// Answer DHT queries.
-    Server,
-    /// Only ask.
-    Client,
-    /// A server while an external address is confirmed (AutoNAT, or
-    /// --external-address).
-    Auto,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct NodeArgs {
-    /// Listen address (repeatable; default /ip4/127.0.0.1/tcp/0).
-    #[arg(long)]
-    pub(crate) listen: Vec<String>,
-    /// Peer to dial at start (repeatable).
-    #[arg(long)]
-    pub(crate) bootstrap: Vec<String>,
-    /// Relay/store mode: follow connected peers' inboxes and hold their
-    /// notifications while they are offline.
-    #[arg(long)]
-    pub(crate) relay: bool,
-    /// With --relay: how long held notifications are kept.
-    #[arg(long, default_value = "7d")]
-    pub(crate) retention: String,
-    /// With --relay: what one publisher may send to the inboxes followed,
-    /// `PER_SECOND/BURST` (a flooding publisher is refused, then
-    /// disconnected).
-    #[arg(long, default_value = "100/500")]
-    pub(crate) relay_publisher_rate: String,
-    /// With --relay: what one inbox may receive, `PER_SECOND/BURST`.
-    #[arg(long, default_value = "400/1000")]
-    pub(crate) relay_inbox_rate: String,
-    /// With --relay: most bytes held per inbox (the oldest go first).
-    #[arg(long, default_value_t = 32 * 1024 * 1024)]
-    pub(crate) relay_held_bytes: usize,
-    /// DHT mode: `auto` (the default) serves while AutoNAT (peers dialling
-    /// back) or an --external-address confirms that others can reach this
-    /// node, `server` always answers queries (a LAN, loopback), `client`
-    /// only asks.
-    #[arg(long, value_enum, default_value_t = DhtModeArg::Auto)]
-    pub(crate) dht_mode: DhtModeArg,
-    /// The MLS engine of the groups this node creates and of the KeyPackage
-    /// it publishes: `mls-rs` (the default) or `openmls`.
-    #[arg(long, default_value = "mls-rs")]
-    pub(crate) group_engine: String,
-    /// Let AutoNAT confirm private and loopback addresses (a LAN, or tests
-    /// on one machine); by default only global addresses count.
-    #[arg(long)]
-    pub(crate) autonat_private_ips: bool,
-    /// An address others reach this node at (repeatable): announced to
-    /// peers; makes an `auto` node a DHT server.
-    #[arg(long)]
-    pub(crate) external_address: Vec<String>,
-    /// SPL token balances for admitting members to token-holder groups
-    /// this node sequences: a JSON snapshot `{"<wallet>": {"<mint>": amount}}`.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) token_balances: Option<std::path::PathBuf>,
-    /// A Solana JSON-RPC endpoint (http:// or https://) to read SPL token
-    /// balances from: this node then admits join requests to the
-    /// token-holder groups it sequences and re-checks their members
-    /// (replaces --token-balances).
-    #[arg(long, value_name = "URL", env = "KAICHI_SOLANA_RPC")]
-    pub(crate) solana_rpc: Option<String>,
-    /// With --solana-rpc: the commitment of the balances read
-    /// (processed, confirmed, finalized).
-    #[arg(long, default_value = "confirmed", value_name = "LEVEL")]
-    pub(crate) solana_commitment: String,
-    /// With --solana-rpc: most requests a second to the RPC (bursts of
-    /// twice that); a re-check of N members takes about N / RATE seconds.
-    #[arg(long, default_value_t = 20, value_name = "RATE")]
-    pub(crate) solana_rate: u32,
-    /// With --solana-rpc: how often members' balances are re-checked
-    /// (those under the minimum are removed).
-    #[arg(long, default_value = "10m", value_name = "DURATION")]
-    pub(crate) token_recheck: String,
 }
 
 #[derive(Debug, Subcommand)]
