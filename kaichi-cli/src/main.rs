@@ -13,6 +13,7 @@ mod logging;
 mod output;
 mod paste;
 mod profile;
+mod progress;
 mod secrets;
 mod settings;
 

@@ -588,6 +588,21 @@ fn a_chat_in_a_terminal_with_the_node_from_the_settings() {
     tmux.type_line("/quit");
     let after = tmux.wait_for(&["EXITED 0"]);
     assert!(!after.contains("kaichi chat with"), "{after}");
+    drop(tmux);
+
+    // On a terminal, what takes a while shows a progress bar.
+    let file = dir.path().join("photo.bin");
+    std::fs::write(&file, vec![7u8; 12 * 1024 * 1024]).unwrap();
+    let send = format!(
+        "{} --home {} dm send {bob_wallet} --file {}; sleep 60",
+        env!("CARGO_BIN_EXE_kaichi"),
+        a.display(),
+        file.display()
+    );
+    let tmux = Tmux::start(&send);
+    tmux.wait_for(&["sending [", "MiB"]);
+    tmux.wait_for(&["sent bafy"]);
+    drop(tmux);
 
     // SIGTERM stops the node cleanly; its log holds none of its secrets.
     assert!(alice.terminate().success());

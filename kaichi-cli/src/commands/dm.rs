@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use crate::cli::DmCommand;
 use crate::control::{self, Request};
 use crate::profile::Profile;
+use crate::progress::{Progress, Unit};
 
 pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -29,7 +30,7 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
                     path,
                     text: text.unwrap_or_default(),
                 };
-                let mut bar = Progress::new(json, "sending");
+                let bar = Progress::bar(json, "sending", Unit::Bytes);
                 let v = control::call_with_progress(profile.home(), &request, |d, t| bar.show(d, t))
                     .await?;
                 bar.done();
@@ -51,7 +52,7 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
                     index,
                     out: out.clone(),
                 };
-                let mut bar = Progress::new(json, "saving");
+                let bar = Progress::bar(json, "saving", Unit::Bytes);
                 let v = control::call_with_progress(profile.home(), &request, |d, t| bar.show(d, t))
                     .await?;
                 bar.done();
@@ -135,7 +136,9 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
                 }
             }
             DmCommand::Sync { peer } => {
+                let spinner = Progress::spinner(json, &format!("syncing {peer}'s outbox"));
                 let v = control::call(profile.home(), &Request::DmSync { peer: peer.clone() }).await?;
+                spinner.done();
                 if json {
                     println!(
                         "{}",
@@ -171,48 +174,4 @@ pub(crate) fn run(profile: &Profile, cmd: DmCommand, json: bool) -> anyhow::Resu
         }
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// A progress bar on stderr, drawn only on a terminal and not with `--json`.
-struct Progress {
-    on: bool,
-    what: &'static str,
-    drawn: Option<u64>,
-}
-
-impl Progress {
-    fn new(json: bool, what: &'static str) -> Self {
-        use std::io::IsTerminal as _;
-        Self {
-            on: !json && std::io::stderr().is_terminal(),
-            what,
-            drawn: None,
-        }
-    }
-
-    fn show(&mut self, done: u64, total: u64) {
-        if !self.on {
-            return;
-        }
-        let percent = (done * 100).checked_div(total).unwrap_or(100);
-        if self.drawn == Some(percent) {
-            return;
-        }
-        self.drawn = Some(percent);
-        let filled = (percent / 4) as usize;
-        eprint!(
-            "\r{} [{}{}] {percent:>3}% {:.1}/{:.1} MB",
-            self.what,
-            "#".repeat(filled),
-            " ".repeat(25 - filled),
-            done as f64 / 1e6,
-            total as f64 / 1e6
-        );
-    }
-
-    fn done(&self) {
-        if self.on && self.drawn.is_some() {
-            eprintln!();
-        }
-    }
 }

@@ -419,7 +419,10 @@ pub(crate) fn run(profile: &Profile, cmd: GroupCommand, json: bool) -> anyhow::R
             no_node(profile)?;
             let welcome = read_file(&welcome)?;
             let tree = tree.map(|t| read_file(&t)).transpose()?;
+            // A large group's tree takes a while to verify.
+            let spinner = crate::progress::Progress::spinner(json, "joining: verifying the group");
             let id = session.join(&welcome, tree.as_deref(), None)?;
+            spinner.done();
             emit(json, &describe(group_of(&session, &id)?), &id.to_string())?;
         }
         GroupCommand::Send {

@@ -27,6 +27,7 @@ pub(super) fn run(
     through_node: impl FnOnce(&Profile, &Request) -> anyhow::Result<serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
     let wait_secs = crate::duration::parse(&r.wait).context("--wait")?.as_secs();
+    let spinner = crate::progress::Progress::spinner(json, "waiting for the sequencer's answer");
     let v = through_node(
         profile,
         &Request::GroupRequest {
@@ -36,6 +37,7 @@ pub(super) fn run(
             wait_secs,
         },
     )?;
+    spinner.done();
     let outcomes = v["outcomes"].as_array().cloned().unwrap_or_default();
     let mut lines = Vec::new();
     for o in &outcomes {

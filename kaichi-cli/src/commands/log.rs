@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::cli::LogCommand;
 use crate::output::emit;
 use crate::profile::Profile;
+use crate::progress::{Progress, Unit};
 
 /// Largest CAR file read.
 const MAX_CAR_FILE: u64 = 256 * 1024 * 1024;
@@ -91,7 +92,9 @@ pub(crate) fn run(profile: &Profile, cmd: LogCommand, json: bool) -> anyhow::Res
             if conv.is_empty() {
                 bail!("the conversation with {peer} has no entries to export");
             }
+            let spinner = Progress::spinner(json, "exporting");
             let car = export_conversation(&conv, &store)?;
+            spinner.done();
             std::fs::write(&out, &car).with_context(|| format!("writing {}", out.display()))?;
             #[derive(Serialize)]
             struct Exported {
@@ -133,7 +136,10 @@ pub(crate) fn run(profile: &Profile, cmd: LogCommand, json: bool) -> anyhow::Res
                 }
             }
             let mut accepted: HashMap<ConversationId, Vec<Entry>> = HashMap::new();
+            let bar = Progress::bar(json, "importing", Unit::Blocks);
+            let blocks = car.blocks.len() as u64;
             for (i, (cid, block)) in car.blocks.iter().enumerate() {
+                bar.show(i as u64, blocks);
                 let ecid = EntryCid::try_from(*cid)
                     .with_context(|| format!("block {i} ({cid}) is not a Kaichi entry"))?;
                 let sealed = SealedEntry::decode(block, Some(&ecid))
@@ -157,6 +163,7 @@ pub(crate) fn run(profile: &Profile, cmd: LogCommand, json: bool) -> anyhow::Res
                     accepted.entry(id).or_default().push(entry);
                 }
             }
+            bar.done();
             let mut total = 0;
             for (id, entries) in &accepted {
                 store.add_entries(id, &entries.iter().collect::<Vec<_>>())?;
@@ -215,7 +222,9 @@ fn verify(file: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
             return fail(bad, e.to_string(), 0);
         }
     };
+    let bar = Progress::bar(json, "verifying", Unit::Blocks);
     for (i, (cid, block)) in car.blocks.iter().enumerate() {
+        bar.show(i as u64, car.blocks.len() as u64);
         let checked = EntryCid::try_from(*cid)
             .map_err(|e| e.to_string())
             .and_then(|c| SealedEntry::decode(block, Some(&c)).map_err(|e| e.to_string()));
