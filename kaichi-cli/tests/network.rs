@@ -531,6 +531,16 @@ fn a_chat_in_a_terminal_with_the_node_from_the_settings() {
     };
     assert_eq!(status["running"], true);
     assert_eq!(status["node"]["dht_mode"], "server");
+    // Bob's node told Alice's where it sees her (identify).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while kaichi_json(&a, &["status"])["node"]["observed_addrs"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no observed address");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(status["store_bytes"].as_u64().unwrap() > 0);
     let plain = kaichi(&a).arg("status").output().unwrap();
     assert!(String::from_utf8_lossy(&plain.stdout).contains("1 connected"));
@@ -588,6 +598,44 @@ fn a_chat_in_a_terminal_with_the_node_from_the_settings() {
     tmux.type_line("/quit");
     let after = tmux.wait_for(&["EXITED 0"]);
     assert!(!after.contains("kaichi chat with"), "{after}");
+    drop(tmux);
+
+    // A group chat: live group messages both ways.
+    let group = kaichi_json(&a, &["group", "create", "friends"]);
+    let id = group["id"].as_str().unwrap().to_owned();
+    kaichi_json(&a, &["group", "invite", "friends", &bob_wallet]);
+    poll(&b, &["groups"], |v| {
+        v.as_array().unwrap().iter().any(|g| g["id"] == id.as_str())
+    });
+    let command = format!(
+        "{} --home {} chat friends; echo EXITED $?; sleep 60",
+        env!("CARGO_BIN_EXE_kaichi"),
+        a.display()
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for(&["kaichi chat in group friends"]);
+    kaichi_json(&b, &["group", "send", &id, "hello friends"]);
+    let bob_tail: String = idb["ipns_name"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .rev()
+        .take(8)
+        .collect();
+    let bob_tail: String = bob_tail.chars().rev().collect();
+    tmux.wait_for(&[&format!("…{bob_tail}: hello friends")]);
+    tmux.type_line("hi Bob, in the group");
+    tmux.wait_for(&["you: hi Bob, in the group"]);
+    poll(&b, &["group", "read", &id], |v| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "hi Bob, in the group")
+    });
+    tmux.type_line("/react 1 ok");
+    tmux.wait_for(&["are for direct messages"]);
+    tmux.type_line("/quit");
+    tmux.wait_for(&["EXITED 0"]);
     drop(tmux);
 
     // On a terminal, what takes a while shows a progress bar.

@@ -31,6 +31,7 @@ pub(super) async fn node_json(node: &Node) -> anyhow::Result<Value> {
         "ipns_name": s.name.to_string(),
         "listen_addrs": strings(&s.listen_addrs),
         "external_addrs": strings(&s.external_addrs),
+        "observed_addrs": strings(&s.observed_addrs),
         "reachability": reachability,
         "connected": s.connected.iter()
             .map(|p| json!({"peer": p.peer.to_string(), "relay": p.relay}))
@@ -126,15 +127,18 @@ fn print_report(r: &Value) {
                 .unwrap_or_default()
         };
         println!("listening  {}", list("listen_addrs").join(" "));
-        let external = list("external_addrs");
-        println!(
-            "external   {}",
-            if external.is_empty() {
+        for (label, key) in [
+            ("external", "external_addrs"),
+            ("observed", "observed_addrs"),
+        ] {
+            let addrs = list(key);
+            let shown = if addrs.is_empty() {
                 "none".to_owned()
             } else {
-                external.join(" ")
-            }
-        );
+                addrs.join(" ")
+            };
+            println!("{label:<10} {shown}");
+        }
         let reach = match &node["reachability"] {
             Value::String(v) => v.clone(),
             v => format!("public at {}", s(&v["public"])),

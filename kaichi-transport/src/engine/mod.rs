@@ -28,6 +28,7 @@
 //! one way only (`lookup` uses `groups` and `dht`; none imports `lookup`).
 
 mod blocks;
+mod connections;
 mod contacts;
 mod cooldown;
 mod delivery;
@@ -73,7 +74,6 @@ use tokio::sync::mpsc;
 
 use crate::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use crate::config::NodeConfig;
-use crate::exchange::BlockRequest;
 use crate::node::{Command, NodeError, NodeEvent};
 use crate::peer::Peer;
 use crate::rejection::Rejection;
@@ -170,6 +170,8 @@ pub(crate) struct Engine {
     redelivery: redelivery::Redelivery,
     /// Message requests, and the invitations they sent.
     requests: requests::Requests,
+    /// The addresses peers saw this node at, newest last (bounded).
+    observed: std::collections::VecDeque<Multiaddr>,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -328,6 +330,7 @@ impl Engine {
             device_groups: Default::default(),
             redelivery: Default::default(),
             requests: requests::Requests::new(requests),
+            observed: Default::default(),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
@@ -526,33 +529,8 @@ impl Engine {
                 num_established,
                 endpoint,
                 ..
-            } if num_established.get() == 1 => {
-                if endpoint.is_dialer() {
-                    let remote = endpoint.get_remote_address();
-                    for (addr, peer) in &mut self.bootstrap {
-                        if peer.is_none() && addr == remote {
-                            *peer = Some(peer_id);
-                        }
-                    }
-                }
-                self.emit(NodeEvent::PeerConnected(peer_id));
-                // Any peer may be a relay holding our notifications: ask
-                // (with our document when we have devices, so that each
-                // device takes them for itself).
-                let request = BlockRequest {
-                    mailbox: true,
-                    mailbox_document: if self.has_devices {
-                        self.document.clone()
-                    } else {
-                        Vec::new()
-                    },
-                    ..Default::default()
-                };
-                self.swarm
-                    .behaviour_mut()
-                    .blocks
-                    .send_request(&peer_id, request);
-            }
+            } if num_established.get() == 1 => self.connected(peer_id, &endpoint),
+            SwarmEvent::NewExternalAddrCandidate { address } => self.observed(address),
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 num_established: 0,

@@ -37,6 +37,7 @@ impl Engine {
             name: self.keys.ipns().name(),
             listen_addrs: self.listen_addrs.clone(),
             external_addrs: self.swarm.external_addresses().cloned().collect(),
+            observed_addrs: self.observed.iter().cloned().collect(),
             reachability,
             connected,
             dht_server,

@@ -16,6 +16,9 @@ pub struct NodeStatus {
     /// Its confirmed external addresses (configured, or confirmed by
     /// AutoNAT): what others are told to dial.
     pub external_addrs: Vec<Multiaddr>,
+    /// The addresses peers saw this node at (identify's observed
+    /// addresses, newest last; candidates until AutoNAT confirms one).
+    pub observed_addrs: Vec<Multiaddr>,
     /// AutoNAT's verdict.
     pub reachability: Reachability,
     /// The peers with an open connection.
