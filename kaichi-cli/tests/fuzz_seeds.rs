@@ -15,6 +15,7 @@ const TARGET: &str = "control_request_parse";
 fn requests() -> Vec<(&'static str, Request)> {
     let wallet = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T".to_owned();
     let group = "friends".to_owned();
+    let entry = "bafyreiaymeo7fof6yya6mdtozerofthrdxe42d5mrcyzxgl2qbw7444w2q".to_owned();
     vec![
         ("addrs", Request::Addrs),
         (
@@ -77,7 +78,12 @@ fn requests() -> Vec<(&'static str, Request)> {
                 admin: true,
             },
         ),
-        ("group_leave", Request::GroupLeave { group }),
+        (
+            "group_leave",
+            Request::GroupLeave {
+                group: group.clone(),
+            },
+        ),
         ("root", Request::Root),
         (
             "send_file",
@@ -107,6 +113,47 @@ fn requests() -> Vec<(&'static str, Request)> {
                 cid: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
             },
         ),
+        ("status", Request::Status),
+        (
+            "reply",
+            Request::Reply {
+                to: wallet.clone(),
+                target: entry.clone(),
+                text: "yes".into(),
+            },
+        ),
+        (
+            "edit",
+            Request::Edit {
+                to: wallet.clone(),
+                target: entry.clone(),
+                text: "fixed".into(),
+            },
+        ),
+        (
+            "delete",
+            Request::Delete {
+                to: wallet.clone(),
+                target: entry.clone(),
+            },
+        ),
+        (
+            "react",
+            Request::React {
+                to: wallet.clone(),
+                target: entry.clone(),
+                reaction: "👍".into(),
+                remove: false,
+            },
+        ),
+        (
+            "mark_read",
+            Request::MarkRead {
+                peer: wallet.clone(),
+                up_to: entry,
+            },
+        ),
+        ("group_read", Request::GroupRead { group, limit: 100 }),
     ]
 }
 
