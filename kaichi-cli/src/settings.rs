@@ -308,7 +308,27 @@ fn rate(text: &str) -> anyhow::Result<RateLimit> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Any value for any key is either refused or kept so that the file
+        /// reads back to the same settings; any file text is either read
+        /// or refused, never a panic.
+        #[test]
+        fn any_value_is_checked_and_round_trips(
+            key in prop::sample::select(keys()),
+            value in prop_oneof!["\\PC{0,40}", "[0-9]{1,6}(/[0-9]{1,4})?", Just("true".to_owned())],
+            file in "\\PC{0,200}",
+        ) {
+            if let Ok(s) = set(&NodeArgs::default(), &key, &value) {
+                let text = toml::to_string(&s).unwrap();
+                prop_assert_eq!(parse_file(&text).unwrap(), s);
+            }
+            let _ = parse_file(&file);
+        }
+    }
 
     #[test]
     fn set_adds_to_lists_checks_values_and_unset_removes() {

@@ -448,6 +448,24 @@ fn config_set_checks_values_show_lists_them_and_the_node_reads_them() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config.toml"));
+    // A KAICHI_* variable overrides the file, and a flag the variable: the
+    // value that wins is the one checked (0 is refused).
+    std::fs::write(home.join("config.toml"), "relay-held-bytes = 1024\n").unwrap();
+    let node = |env: Option<&str>, flag: Option<&str>| {
+        let mut c = kaichi(home);
+        c.args(["node", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+        if let Some(v) = env {
+            c.env("KAICHI_RELAY_HELD_BYTES", v);
+        }
+        if let Some(v) = flag {
+            c.args(["--relay-held-bytes", v]);
+        }
+        c.output().unwrap()
+    };
+    let out = node(Some("0"), None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 holds nothing"));
+    let out = node(Some("1024"), Some("0"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 holds nothing"));
 }
 
 #[test]
