@@ -1,0 +1,133 @@
+//! The wasm package run as JavaScript runs it (Node.js here; a real
+//! browser in `browser.rs`), against the native crates: the same keys,
+//! names and documents from the same wallet, and entries, IPNS records and
+//! CAR files that cross between the two implementations both ways.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use kaichi_identity::document::{DocumentBuilder, verify_document};
+use kaichi_identity::ipns::{RecordParams, create_record, validate_record};
+use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
+use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp, derivation_message};
+use kaichi_privatelog::{Conversation, EntryCid, Message};
+use serde_json::{Value, json};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_wasm_package_matches_the_native_crates_both_ways() {
+    if support::skipped() {
+        return;
+    }
+    let pkg = support::package("nodejs");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let now = Timestamp::from_unix_nanos(now_ms * 1_000_000);
+    // Alice's wallet is in the page (here, Node's crypto signs with its
+    // seed); Bob is native.
+    let alice_seed = [0x11u8; 32];
+    let alice_wallet = KeypairWallet::from_secret_seed(&alice_seed);
+    let alice = IdentityKeys::derive(&alice_wallet, KeyEpoch::ZERO).unwrap();
+    let bob_wallet = KeypairWallet::from_secret_seed(&[0x22; 32]);
+    let bob = IdentityKeys::derive(&bob_wallet, KeyEpoch::ZERO).unwrap();
+    let bob_doc = DocumentBuilder::new(&bob, now, Duration::from_secs(86_400))
+        .sign(&bob_wallet)
+        .unwrap();
+    let mut bob_side = Conversation::new(&bob, &alice.public()).unwrap();
+    let from_bob = bob_side
+        .append(
+            bob.ipns(),
+            &Message::text("hello from native Bob", now_ms),
+            &[5; 16],
+        )
+        .unwrap();
+    let bob_record = create_record(
+        bob.ipns(),
+        &RecordParams::new(
+            "/ipfs/bafkqaddwgevxmmraojswg33smq".as_bytes(),
+            7,
+            Timestamp::from_unix_nanos((now_ms + 3_600_000) * 1_000_000),
+        ),
+    )
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = json!({
+        "pkg": pkg.join("kaichi_web.js"),
+        "nowMs": now_ms,
+        "alice": {
+            "seedHex": hex(&alice_seed),
+            "wallet": alice.wallet().to_string(),
+            "derivationMessageHex": hex(&derivation_message(&alice.wallet(), KeyEpoch::ZERO)),
+            "ipnsName": alice.ipns().name().to_string(),
+            "peerId": alice.ipns().name().to_peer_id_string(),
+            "dmPublicKey": hex(&alice.dm().public().to_bytes()),
+        },
+        "bob": {
+            "ipnsName": bob.ipns().name().to_string(),
+            "wallet": bob.wallet().to_string(),
+            "documentHex": hex(&bob_doc),
+            "entryHex": hex(from_bob.block()),
+            "entryCid": from_bob.cid().to_string(),
+            "recordHex": hex(&bob_record),
+        },
+    });
+    let fixture_path = dir.path().join("fixture.json");
+    let out_path = dir.path().join("out.json");
+    std::fs::write(&fixture_path, fixture.to_string()).unwrap();
+    let test = support::root().join("kaichi-web/tests/js/package.test.mjs");
+    let output = std::process::Command::new("node")
+        .arg("--test")
+        .arg(&test)
+        .env("KAICHI_FIXTURE", &fixture_path)
+        .env("KAICHI_OUT", &out_path)
+        .output()
+        .expect("node (Node.js 20 or later) runs the package's tests");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{log}");
+    assert!(
+        log.contains("# fail 0") && !log.contains("# pass 0"),
+        "{log}"
+    );
+
+    // What the page made, checked by the native crates.
+    let out: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    let s = |k: &str| out[k].as_str().unwrap().to_owned();
+    let doc = verify_document(&unhex(&s("documentHex")), now).unwrap();
+    assert_eq!(*doc.public(), alice.public());
+    let cid: EntryCid = s("replyCid").parse().unwrap();
+    let ingested = bob_side.ingest(&unhex(&s("replyHex")), Some(&cid)).unwrap();
+    assert!(ingested.new);
+    let page = bob_side.page(None, 10);
+    assert_eq!(page.messages[0].text, "hi Bob, from the page");
+    assert_eq!(page.messages[0].reply_to, Some(from_bob.cid()));
+    let record = validate_record(&unhex(&s("recordHex")), &alice.ipns().name(), now).unwrap();
+    assert_eq!(record.value(), b"/ipfs/bafkqaddwgevxmmraojswg33smq");
+    assert_eq!(record.sequence(), 3);
+    let car = kaichi_privatelog::car::read_car(&unhex(&s("carHex"))).unwrap();
+    assert_eq!(car.blocks.len(), 2);
+    // The native side's signature over the derivation message is the one
+    // the page's wallet made (Ed25519 is deterministic).
+    let signature = alice_wallet
+        .sign_message(&derivation_message(&alice.wallet(), KeyEpoch::ZERO))
+        .unwrap();
+    assert_eq!(s("derivationSignatureHex"), hex(signature.as_bytes()));
+}

@@ -1,0 +1,127 @@
+//! Building the wasm package as the README says, for the tests: the
+//! browser toolchain (Debian's `rustc-web`, its std sources and `lld`,
+//! installed with apt-get when missing and this is root), `cargo +nightly
+//! -Zbuild-std` for `wasm32-unknown-unknown`, then `wasm-bindgen` (the CLI
+//! at the version of the crate, installed from crates.io when missing).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The version of wasm-bindgen in Cargo.lock (the CLI must match it).
+pub(crate) const WASM_BINDGEN: &str = "0.2.108";
+
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Whether the wasm tests are skipped on purpose (`KAICHI_SKIP_WASM=1`).
+pub(crate) fn skipped() -> bool {
+    if std::env::var_os("KAICHI_SKIP_WASM").is_some() {
+        eprintln!("KAICHI_SKIP_WASM is set: the wasm package is not built or tested");
+        return true;
+    }
+    false
+}
+
+fn run(mut c: Command, what: &str) {
+    let status = c.status().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(status.success(), "{what} failed: {status}");
+}
+
+fn apt_install(packages: &[&str]) {
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    assert!(
+        root_user,
+        "install {packages:?} (apt-get) to build the wasm package"
+    );
+    let install = |c: &mut Command| c.args(["install", "-y", "-q"]).args(packages).status();
+    if !install(&mut Command::new("apt-get")).is_ok_and(|s| s.success()) {
+        run(
+            {
+                let mut c = Command::new("apt-get");
+                c.args(["update", "-q"]);
+                c
+            },
+            "apt-get update",
+        );
+        assert!(
+            install(&mut Command::new("apt-get")).unwrap().success(),
+            "apt-get install {packages:?}"
+        );
+    }
+}
+
+/// Installs what the build needs, once.
+fn toolchain() {
+    if !Path::new("/usr/bin/rustc").exists()
+        || !Path::new("/usr/lib/rustlib/src/rust/library").exists()
+        || !Path::new("/usr/bin/rust-lld").exists()
+    {
+        apt_install(&["rustc-web", "rust-web-src", "lld-22"]);
+    }
+    let version = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if !version.contains(WASM_BINDGEN) {
+        let mut c = Command::new("cargo");
+        c.args([
+            "install",
+            "wasm-bindgen-cli",
+            "--locked",
+            "--version",
+            WASM_BINDGEN,
+        ]);
+        run(c, "cargo install wasm-bindgen-cli");
+    }
+}
+
+/// `kaichi-web/pkg/<target>`: the package for `nodejs` or `web`, built
+/// once per test process.
+pub(crate) fn package(target: &str) -> PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    let wasm = WASM.get_or_init(|| {
+        toolchain();
+        let target_dir = root().join("target").join("wasm");
+        let mut c = Command::new("cargo");
+        c.current_dir(root())
+            .args([
+                "+nightly",
+                "build",
+                "--locked",
+                "--release",
+                "-p",
+                "kaichi-web",
+            ])
+            .args([
+                "--target",
+                "wasm32-unknown-unknown",
+                "-Zbuild-std=std,panic_abort",
+            ])
+            .env("RUSTC", "/usr/bin/rustc")
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_DIR", &target_dir)
+            // The host's flags and wrappers are not the wasm build's.
+            .env_remove("RUSTFLAGS")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("CARGO_BUILD_RUSTC_WRAPPER");
+        run(c, "building kaichi-web for wasm32-unknown-unknown");
+        target_dir.join("wasm32-unknown-unknown/release/kaichi_web.wasm")
+    });
+    let out = root().join("kaichi-web").join("pkg").join(target);
+    let mut c = Command::new("wasm-bindgen");
+    c.arg(wasm)
+        .args(["--target", target, "--out-dir"])
+        .arg(&out);
+    run(c, "wasm-bindgen");
+    out
+}
