@@ -33,7 +33,7 @@ fn run(mut c: Command, what: &str) {
     assert!(status.success(), "{what} failed: {status}");
 }
 
-fn apt_install(packages: &[&str]) {
+pub(crate) fn apt_install(packages: &[&str]) {
     let root_user = Command::new("id")
         .arg("-u")
         .output()
