@@ -122,3 +122,93 @@ fn js_libp2p_relays_our_gossipsub_between_two_kaichi_nodes() {
     let _ = js.kill();
     let _ = js.wait();
 }
+
+#[test]
+fn a_browser_style_js_libp2p_node_over_websockets_carries_dms_between_kaichi_nodes() {
+    if interop_skipped() {
+        return;
+    }
+    let dir = support::npm_project("interop/libp2p");
+    let (alice_keys, alice_doc) = identity(82);
+    let (bob_keys, bob_doc) = identity(83);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Both Kaichi nodes listen on WebSocket only and know no one: the JS
+        // node (WebSockets only, no listener, as in a page) dials both.
+        let start = |keys: IdentityKeys, doc: Vec<u8>| async move {
+            let config = NodeConfig::builder()
+                .listen("/ip4/127.0.0.1/tcp/0/ws".parse().unwrap())
+                .retry_interval(Duration::from_millis(100))
+                .dht_mode(kaichi_transport::DhtMode::Server)
+                .build()
+                .unwrap();
+            let (node, events) = Node::start(
+                config,
+                keys,
+                doc,
+                Arc::new(SqliteStore::open_in_memory().unwrap()),
+            )
+            .await
+            .unwrap();
+            let addr = loop {
+                if let Some(a) = node.listen_addrs().await.unwrap().first() {
+                    break format!("{a}/p2p/{}", node.peer_id());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            assert!(addr.contains("/ws/p2p/"), "{addr}");
+            (node, events, addr)
+        };
+        let (alice, mut alice_events, alice_addr) = start(alice_keys.clone(), alice_doc).await;
+        let (bob, mut bob_events, bob_addr) = start(bob_keys.clone(), bob_doc.clone()).await;
+        let topics = [
+            inbox_topic(&alice_keys.ipns().name()),
+            inbox_topic(&bob_keys.ipns().name()),
+        ];
+        let mut js = Command::new("node")
+            .arg("relay.mjs")
+            .args(["--dial-ws", &format!("{alice_addr},{bob_addr}")])
+            .args(topics.iter().map(|t| t.hash().into_string()))
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node (Node.js) is needed for the interop tests");
+        let mut lines = BufReader::new(js.stdout.take().unwrap()).lines();
+        let mut connected = Vec::new();
+        loop {
+            let v: serde_json::Value =
+                serde_json::from_str(&lines.next().expect("the JS node exited").unwrap()).unwrap();
+            match v["event"].as_str() {
+                Some("connected") => connected.push(v["peer"].as_str().unwrap().to_owned()),
+                Some("listening") => break,
+                _ => {}
+            }
+        }
+        assert_eq!(
+            connected,
+            [alice.peer_id().to_string(), bob.peer_id().to_string()]
+        );
+        assert!(alice.connected_peers().await.unwrap().len() == 1);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        alice.add_contact(bob_doc).await.unwrap();
+        alice
+            .send_dm(&bob_keys.ipns().name().to_string(), "over websockets")
+            .await
+            .unwrap();
+        assert_eq!(message(&mut bob_events).await, "over websockets");
+        bob.send_dm(&alice_keys.ipns().name().to_string(), "and back")
+            .await
+            .unwrap();
+        assert_eq!(message(&mut alice_events).await, "and back");
+        alice.shutdown().await;
+        bob.shutdown().await;
+        drop(js.stdin.take());
+        let _ = js.kill();
+        let _ = js.wait();
+    });
+}

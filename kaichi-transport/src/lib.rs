@@ -24,6 +24,7 @@ pub mod notification;
 mod peer;
 mod rejection;
 pub mod solana;
+mod websocket;
 
 pub use behaviour::KAD_PROTOCOL;
 pub use bitswap::MAX_BLOCK_BYTES;

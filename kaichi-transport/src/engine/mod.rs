@@ -222,6 +222,8 @@ impl Engine {
             )
             .map_err(|e| setup(Box::new(e)))?
             .with_quic()
+            .with_other_transport(crate::websocket::transport)
+            .map_err(|e| setup(Box::new(e)))?
             .with_behaviour(|k| {
                 Behaviour::new(
                     k,
