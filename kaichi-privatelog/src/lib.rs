@@ -13,6 +13,7 @@ mod ids;
 mod keys;
 mod log;
 mod message;
+pub mod notification;
 mod proto;
 mod root;
 pub mod store;

@@ -20,7 +20,7 @@ pub mod group_ref;
 mod ip_limits;
 mod keypackage;
 mod node;
-pub mod notification;
+pub use kaichi_privatelog::notification;
 mod peer;
 mod rejection;
 pub mod solana;

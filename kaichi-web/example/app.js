@@ -2,6 +2,8 @@
 // once, kaichi-web derives the identity and encrypts, verifies and
 // decrypts in the page; conversations are kept in IndexedDB.
 import init, { derivationMessage, deriveIdentity, verifyDocument, Conversation } from "../pkg/web/kaichi_web.js";
+// js-libp2p over WebSockets, bundled by `npm run build` in ./net.
+const loadNet = () => import("./libp2p.bundle.js");
 
 const $ = (id) => document.getElementById(id);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -12,6 +14,8 @@ const unhex = (text) => {
 };
 
 let me = null; // Identity
+let myDocument = null; // this identity's signed document (Uint8Array)
+let net = null; // the page's libp2p node, once online
 const chats = new Map(); // contact wallet -> { contact, conversation, document }
 let open = null;
 
@@ -40,6 +44,58 @@ async function restore() {
     const chat = addContact(saved.document);
     chat.conversation.load(saved.blocks);
   }
+}
+
+// This identity's document: kept, or signed anew (a second signature).
+async function ensureDocument() {
+  if (myDocument) return myDocument;
+  const store = (await db()).transaction("conversations").objectStore("conversations");
+  const kept = await new Promise((resolve) => {
+    const request = store.get(`document:${me.wallet}`);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => resolve(undefined);
+  });
+  if (kept) {
+    try {
+      verifyDocument(kept, Date.now() + 86400000);
+      myDocument = kept;
+      return myDocument;
+    } catch {
+      // expired or about to: sign a new one
+    }
+  }
+  const prepared = me.prepareDocument(Date.now(), 30 * 86400);
+  const { signature } = await window.solana.signMessage(prepared.message, "utf8");
+  myDocument = prepared.finish(signature);
+  (await db()).transaction("conversations", "readwrite").objectStore("conversations")
+    .put(myDocument, `document:${me.wallet}`);
+  return myDocument;
+}
+
+// A notification on this identity's inbox topic.
+async function received(topic, data) {
+  if (topic !== me.inboxTopic) return;
+  try {
+    const notification = me.openNotification(data);
+    const chat = addContact(notification.senderDocument);
+    const held = chat.conversation.take(notification);
+    if (held.length > 0) {
+      const receipt = chat.conversation.acknowledge(await ensureDocument(), held);
+      await net.publish(chat.conversation.contactInboxTopic, receipt);
+    }
+    await save(chat.contact.wallet);
+    if (open === chat.contact.wallet) renderMessages();
+    renderList();
+  } catch (e) {
+    // Not for this identity, or refused: nothing changed.
+    console.warn("notification refused:", e.message);
+  }
+}
+
+async function deliver(chat, blocks) {
+  if (!net) return;
+  const notification = chat.conversation.notify(await ensureDocument(), blocks);
+  await net.publish(chat.conversation.contactInboxTopic, notification);
 }
 
 function fail(error) {
@@ -105,6 +161,7 @@ $("connect").onclick = async () => {
     $("ipns-name").textContent = me.ipnsName;
     $("peer-id").textContent = me.peerId;
     $("identity").hidden = false;
+    $("network").hidden = false;
     $("contacts").hidden = false;
     $("connect").disabled = true;
     await restore();
@@ -115,10 +172,22 @@ $("connect").onclick = async () => {
 
 $("make-document").onclick = async () => {
   try {
-    const prepared = me.prepareDocument(Date.now(), 30 * 86400);
-    const { signature } = await window.solana.signMessage(prepared.message, "utf8");
-    $("my-document").value = hex(prepared.finish(signature));
+    $("my-document").value = hex(await ensureDocument());
   } catch (e) {
+    fail(e);
+  }
+};
+
+$("go-online").onclick = async () => {
+  try {
+    $("net-status").textContent = "connecting…";
+    await ensureDocument();
+    const { goOnline } = await loadNet();
+    net = await goOnline({ relay: $("relay").value.trim(), topics: [me.inboxTopic], onMessage: received });
+    $("net-status").textContent = `online as ${net.peerId}`;
+    $("go-online").disabled = true;
+  } catch (e) {
+    $("net-status").textContent = "offline";
     fail(e);
   }
 };
@@ -139,12 +208,14 @@ $("send-form").onsubmit = async (event) => {
   try {
     const text = $("text").value;
     if (!text.trim()) return;
-    const sent = chats.get(open).conversation.sendText(text, Date.now(), null);
+    const chat = chats.get(open);
+    const sent = chat.conversation.sendText(text, Date.now(), null);
     $("outgoing").value = hex(sent.block);
     $("outgoing").dataset.cid = sent.cid;
     $("text").value = "";
     await save(open);
     renderMessages();
+    await deliver(chat, [sent.block]);
   } catch (e) {
     fail(e);
   }

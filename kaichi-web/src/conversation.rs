@@ -23,6 +23,7 @@ const MAX_LIMIT: usize = kaichi_privatelog::MAX_PAGE;
 pub struct Conversation {
     inner: kaichi_privatelog::Conversation,
     keys: IdentityKeys,
+    peer: kaichi_identity::IdentityPublic,
     store: MemoryStore,
 }
 
@@ -107,6 +108,7 @@ impl Conversation {
         Ok(Conversation {
             inner,
             keys: identity.keys.clone(),
+            peer: contact.public,
             store,
         })
     }
@@ -282,6 +284,35 @@ impl Conversation {
 }
 
 impl Conversation {
+    pub(crate) fn peer_public(&self) -> kaichi_identity::IdentityPublic {
+        self.peer
+    }
+
+    pub(crate) fn id_bytes(&self) -> [u8; 32] {
+        *self.inner.id().as_bytes()
+    }
+
+    pub(crate) fn head_bytes(&self) -> Vec<Vec<u8>> {
+        self.inner
+            .heads()
+            .iter()
+            .map(|h| h.to_bytes().to_vec())
+            .collect()
+    }
+
+    pub(crate) fn store_entries(
+        &self,
+        entries: &[kaichi_privatelog::Entry],
+    ) -> Result<(), JsError> {
+        self.store
+            .add_entries(&self.inner.id(), &entries.iter().collect::<Vec<_>>())
+            .map_err(|e| js(&e))
+    }
+
+    pub(crate) fn inner_mut(&mut self) -> &mut kaichi_privatelog::Conversation {
+        &mut self.inner
+    }
+
     fn write(&mut self, body: MessageBody, sent_at_ms: f64) -> Result<SentEntry, JsError> {
         let sent_at_ms = crate::at_ms(sent_at_ms)?.unix_nanos() / 1_000_000;
         let message = Message { sent_at_ms, body };

@@ -19,6 +19,59 @@ use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
 use kaichi_privatelog::{Conversation, EntryCid, Message};
 use serde_json::{Value, json};
 
+/// puppeteer-core for the tests, and the page's libp2p bundle (esbuild).
+fn npm_ready(root: &Path) {
+    let npm = |dir: &Path, args: &[&str]| {
+        let status = Command::new("npm")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("npm (Node.js 20+) runs the browser tests");
+        assert!(status.success(), "npm {args:?} in {}", dir.display());
+    };
+    let tests = root.join("kaichi-web/tests/browser");
+    if !tests.join("node_modules/puppeteer-core").exists() {
+        npm(&tests, &["ci", "--no-audit", "--no-fund"]);
+    }
+    let net = root.join("kaichi-web/example/net");
+    if !net.join("node_modules/libp2p").exists() {
+        npm(&net, &["ci", "--no-audit", "--no-fund"]);
+    }
+    npm(&net, &["run", "build"]);
+}
+
+/// Runs `node --test <script>` with `fixture`; returns what the page
+/// wrote to KAICHI_OUT (null when nothing).
+fn page_test(script: &str, fixture: &Value) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let (fixture_path, out_path) = (dir.path().join("fixture.json"), dir.path().join("out.json"));
+    std::fs::write(&fixture_path, fixture.to_string()).unwrap();
+    let output = Command::new("node")
+        .arg("--test")
+        .arg(
+            support::root()
+                .join("kaichi-web/tests/browser")
+                .join(script),
+        )
+        .env("KAICHI_FIXTURE", &fixture_path)
+        .env("KAICHI_OUT", &out_path)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{log}");
+    assert!(
+        log.contains("# pass 1") && log.contains("# fail 0"),
+        "{log}"
+    );
+    std::fs::read(&out_path)
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or(Value::Null)
+}
+
 fn chromium() -> &'static str {
     let path = "/usr/bin/chromium";
     if !Path::new(path).exists() {
@@ -34,15 +87,7 @@ fn the_example_page_in_headless_chromium() {
     }
     let root = support::root();
     support::package("web");
-    let browser_dir = root.join("kaichi-web/tests/browser");
-    if !browser_dir.join("node_modules/puppeteer-core").exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&browser_dir)
-            .status()
-            .expect("npm installs puppeteer-core");
-        assert!(status.success(), "npm ci in {}", browser_dir.display());
-    }
+    npm_ready(&root);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -66,7 +111,6 @@ fn the_example_page_in_headless_chromium() {
         .unwrap();
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     let screenshot = root.join("target/kaichi-web-example.png");
-    let dir = tempfile::tempdir().unwrap();
     let fixture = json!({
         "root": root.join("kaichi-web"),
         "chromium": chromium(),
@@ -79,28 +123,9 @@ fn the_example_page_in_headless_chromium() {
         },
         "bob": { "documentHex": hex(&bob_doc), "entryHex": hex(entry.block()) },
     });
-    let (fixture_path, out_path) = (dir.path().join("fixture.json"), dir.path().join("out.json"));
-    std::fs::write(&fixture_path, fixture.to_string()).unwrap();
-    let output = Command::new("node")
-        .arg("--test")
-        .arg(browser_dir.join("example.test.mjs"))
-        .env("KAICHI_FIXTURE", &fixture_path)
-        .env("KAICHI_OUT", &out_path)
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{log}");
-    assert!(
-        log.contains("# pass 1") && log.contains("# fail 0"),
-        "{log}"
-    );
+    let out = page_test("example.test.mjs", &fixture);
     assert!(screenshot.exists());
 
-    let out: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     let unhex = |s: &Value| -> Vec<u8> {
         let s = s.as_str().unwrap();
         (0..s.len())
@@ -121,4 +146,124 @@ fn the_example_page_in_headless_chromium() {
         bob_side.page(None, 1).messages[0].text,
         "hi Bob, from Chromium"
     );
+}
+
+#[test]
+fn the_page_and_a_native_user_talk_through_a_kaichi_node() {
+    use kaichi_transport::{DhtMode, Multiaddr, Node, NodeConfig, NodeEvent};
+    if support::skipped() {
+        return;
+    }
+    let root = support::root();
+    support::package("web");
+    npm_ready(&root);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = kaichi_identity::Timestamp::from_system_time(std::time::SystemTime::now()).unwrap();
+    let start = |seed: u8, listen: Vec<&str>, relay: bool, bootstrap: Option<Multiaddr>| {
+        let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+        let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+        let doc = DocumentBuilder::new(&keys, now, Duration::from_secs(86_400))
+            .sign(&wallet)
+            .unwrap();
+        let mut config = NodeConfig::builder()
+            .retry_interval(Duration::from_millis(100))
+            .dht_mode(DhtMode::Server);
+        for l in listen {
+            config = config.listen(l.parse().unwrap());
+        }
+        if relay {
+            config = config.relay(Duration::from_secs(3600));
+        }
+        if let Some(b) = bootstrap {
+            config = config.bootstrap(b);
+        }
+        let store =
+            std::sync::Arc::new(kaichi_privatelog::store::SqliteStore::open_in_memory().unwrap());
+        rt.block_on(Node::start(config.build().unwrap(), keys, doc, store))
+            .unwrap()
+    };
+    // Both listeners (TCP and WebSocket) up.
+    let addrs = |node: &Node| loop {
+        let a = rt.block_on(node.listen_addrs()).unwrap();
+        if a.len() >= 2 {
+            break a;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (relay, _relay_events) = start(
+        0x55,
+        vec!["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"],
+        true,
+        None,
+    );
+    let relay_addrs = addrs(&relay);
+    let with_peer = |a: &Multiaddr| format!("{a}/p2p/{}", relay.peer_id());
+    let tcp = relay_addrs
+        .iter()
+        .find(|a| !a.to_string().contains("/ws"))
+        .unwrap();
+    let ws = relay_addrs
+        .iter()
+        .find(|a| a.to_string().contains("/ws"))
+        .unwrap();
+    let (bob, mut bob_events) = start(
+        0x66,
+        vec!["/ip4/127.0.0.1/tcp/0"],
+        false,
+        Some(with_peer(tcp).parse().unwrap()),
+    );
+    // Bob answers every message, and reports what he got.
+    let (tx, got) = std::sync::mpsc::channel::<String>();
+    let answering = bob.clone();
+    rt.spawn(async move {
+        while let Some(e) = bob_events.recv().await {
+            match e {
+                NodeEvent::MessageReceived { from, text, .. } => {
+                    let _ = tx.send(format!("message {text}"));
+                    answering
+                        .send_dm(&from.to_string(), "hello page, from native Bob")
+                        .await
+                        .unwrap();
+                }
+                NodeEvent::Delivered { entries, .. } => {
+                    let _ = tx.send(format!("delivered {}", entries.len()));
+                }
+                _ => {}
+            }
+        }
+    });
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let seed = [0x77u8; 32];
+    let alice_wallet = KeypairWallet::from_secret_seed(&seed);
+    let screenshot = root.join("target/kaichi-web-network.png");
+    let fixture = json!({
+        "root": root.join("kaichi-web"),
+        "chromium": chromium(),
+        "screenshot": screenshot,
+        "relay": with_peer(ws),
+        "alice": { "seedHex": hex(&seed), "wallet": kaichi_identity::WalletSigner::address(&alice_wallet).to_string() },
+        "bob": { "documentHex": hex(&bob.identity_document()) },
+    });
+    page_test("network.test.mjs", &fixture);
+    assert!(screenshot.exists());
+    let mut seen: Vec<String> = got.try_iter().collect();
+    assert!(
+        seen.contains(&"message hi Bob, over the network".to_owned()),
+        "{seen:?}"
+    );
+    // The page acknowledged Bob's answer: his node marks it delivered.
+    while !seen.iter().any(|g| g.starts_with("delivered")) {
+        match got.recv_timeout(Duration::from_secs(20)) {
+            Ok(g) => seen.push(g),
+            Err(_) => panic!("the page never acknowledged Bob's answer: {seen:?}"),
+        }
+    }
+    rt.block_on(async {
+        bob.shutdown().await;
+        relay.shutdown().await;
+    });
 }

@@ -143,7 +143,7 @@ pub struct JoinRefusal {
     /// The request's nonce.
     #[prost(bytes = "vec", tag = "2")]
     pub nonce: Vec<u8>,
-    /// The reason ([`crate::JoinRefused`]'s wire codes: 1 balance too low,
+    /// The reason (`kaichi_transport::JoinRefused`'s wire codes: 1 balance too low,
     /// 2 balance unavailable, 3 not open to requests, 4 unknown group,
     /// 5 too many requests, 6 already a member, 7 refused by the policy).
     #[prost(uint32, tag = "3")]

@@ -1,0 +1,54 @@
+// The example page on the network: headless Chromium, the page's libp2p
+// (js-libp2p over WebSockets) dials a Kaichi node, and the page and a
+// native Kaichi user (Bob, whose node answers every message) exchange
+// DMs with delivery receipts. Run by tests/browser.rs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import puppeteer from "puppeteer-core";
+import { serve, installWallet, launchOptions } from "./helpers.mjs";
+
+const fixture = JSON.parse(await readFile(process.env.KAICHI_FIXTURE, "utf8"));
+
+test("the page and a native user talk through a Kaichi node", async () => {
+  const server = await serve(fixture.root);
+  const browser = await puppeteer.launch(launchOptions(fixture.chromium));
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    await page.setViewport({ width: 1000, height: 1300 });
+    await page.evaluateOnNewDocument(installWallet, fixture.alice.seedHex, fixture.alice.wallet);
+    await page.goto(`http://127.0.0.1:${server.address().port}/example/index.html`);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.click("#connect");
+    await page.waitForFunction(() => document.querySelector("#ipns-name").textContent !== "");
+
+    await page.$eval("#contact-document", (e, v) => { e.value = v; }, fixture.bob.documentHex);
+    await page.click("#add-contact");
+    await page.waitForSelector("#chat:not([hidden])");
+
+    await page.$eval("#relay", (e, v) => { e.value = v; }, fixture.relay);
+    await page.click("#go-online");
+    await page.waitForFunction(() => document.querySelector("#net-status").textContent.startsWith("online"),
+      { timeout: 20000 });
+    // Let the gossipsub mesh form through the relay.
+    await new Promise((r) => setTimeout(r, 1500));
+
+    await page.type("#text", "hi Bob, over the network");
+    await page.keyboard.press("Enter");
+    // Bob's node answers; his receipt marks ours delivered.
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#messages li.theirs")].some((li) => li.textContent.includes("hello page, from native Bob")),
+      { timeout: 30000 });
+    await page.waitForFunction(
+      () => document.querySelector("#messages li.mine .meta")?.textContent.includes("delivered"),
+      { timeout: 30000 });
+    await page.screenshot({ path: fixture.screenshot, fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
