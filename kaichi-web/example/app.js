@@ -1,7 +1,10 @@
 // The Kaichi example page: a wallet (Phantom's window.solana API) signs
 // once, kaichi-web derives the identity and encrypts, verifies and
 // decrypts in the page; conversations are kept in IndexedDB.
-import init, { derivationMessage, deriveIdentity, verifyDocument, Conversation } from "../pkg/web/kaichi_web.js";
+import init, {
+  derivationMessage, deriveIdentity, verifyDocument, Conversation,
+  MAILBOX_PROTOCOL, mailboxRequest, mailboxNotifications,
+} from "../pkg/web/kaichi_web.js";
 // js-libp2p over WebSockets, bundled by `npm run build` in ./net.
 const loadNet = () => import("./libp2p.bundle.js");
 
@@ -183,13 +186,33 @@ $("go-online").onclick = async () => {
     $("net-status").textContent = "connecting…";
     await ensureDocument();
     const { goOnline } = await loadNet();
-    net = await goOnline({ relay: $("relay").value.trim(), topics: [me.inboxTopic], onMessage: received });
+    net = await goOnline({
+      privateKey: me.libp2pPrivateKey(),
+      relay: $("relay").value.trim(),
+      topics: [me.inboxTopic],
+      onMessage: received,
+    });
     $("net-status").textContent = `online as ${net.peerId}`;
     $("go-online").disabled = true;
+    $("go-offline").disabled = false;
+    // What the relay held while this page was away.
+    const held = mailboxNotifications(await net.ask(MAILBOX_PROTOCOL(), mailboxRequest()));
+    for (const notification of held) await received(me.inboxTopic, notification);
+    document.body.dataset.caughtUp = String(held.length);
   } catch (e) {
     $("net-status").textContent = "offline";
     fail(e);
   }
+};
+
+$("go-offline").onclick = async () => {
+  const node = net;
+  net = null;
+  delete document.body.dataset.caughtUp;
+  await node?.stop();
+  $("net-status").textContent = "offline";
+  $("go-online").disabled = false;
+  $("go-offline").disabled = true;
 };
 
 $("add-contact").onclick = async () => {

@@ -18,12 +18,14 @@ mod document;
 mod error;
 mod identity;
 mod ipns;
+mod mailbox;
 mod notify;
 
 pub use conversation::{Conversation, SentEntry};
 pub use document::{Contact, PreparedDocument, verify_document};
 pub use identity::{Identity, derivation_message, derive_identity};
 pub use ipns::{IpnsRecordInfo, validate_ipns_record};
+pub use mailbox::{mailbox_notifications, mailbox_protocol, mailbox_request};
 pub use notify::{Received, inbox_topic};
 
 use kaichi_identity::Timestamp;

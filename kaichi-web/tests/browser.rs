@@ -224,6 +224,8 @@ fn the_page_and_a_native_user_talk_through_a_kaichi_node() {
             match e {
                 NodeEvent::MessageReceived { from, text, .. } => {
                     let _ = tx.send(format!("message {text}"));
+                    // Slow to answer: the page is offline by then.
+                    tokio::time::sleep(Duration::from_secs(3)).await;
                     answering
                         .send_dm(&from.to_string(), "hello page, from native Bob")
                         .await

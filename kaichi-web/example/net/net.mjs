@@ -9,13 +9,17 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { gossipsub } from "@chainsafe/libp2p-gossipsub";
 import { identify } from "@libp2p/identify";
 import { multiaddr } from "@multiformats/multiaddr";
+import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 
 /**
- * Starts a node, dials `relay` (a Kaichi node's /ws address), subscribes
- * `topics` and calls `onMessage(topic, bytes)` for what arrives on them.
+ * Starts a node with `privateKey` (protobuf bytes: the identity's key, so
+ * relays hand it its mailbox), dials `relay` (a Kaichi node's /ws
+ * address), subscribes `topics` and calls `onMessage(topic, bytes)` for
+ * what arrives on them.
  */
-export async function goOnline({ relay, topics, onMessage }) {
+export async function goOnline({ privateKey, relay, topics, onMessage }) {
   const node = await createLibp2p({
+    privateKey: privateKeyFromProtobuf(privateKey),
     transports: [webSockets({ filter: all })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -28,8 +32,20 @@ export async function goOnline({ relay, topics, onMessage }) {
   });
   node.services.pubsub.addEventListener("message", (e) => onMessage(e.detail.topic, e.detail.data));
   for (const topic of topics) node.services.pubsub.subscribe(topic);
-  await node.dial(multiaddr(relay));
+  const relayAddr = multiaddr(relay);
+  await node.dial(relayAddr);
   return {
+    /** Writes `request` on a new `protocol` stream to the relay; returns all it answers. */
+    async ask(protocol, request) {
+      const stream = await node.dialProtocol(relayAddr, protocol);
+      await stream.sink([request]);
+      const chunks = [];
+      for await (const chunk of stream.source) chunks.push(chunk.subarray());
+      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) { out.set(c, at); at += c.length; }
+      return out;
+    },
     peerId: node.peerId.toString(),
     subscribe: (topic) => node.services.pubsub.subscribe(topic),
     publish: (topic, bytes) => node.services.pubsub.publish(topic, bytes),

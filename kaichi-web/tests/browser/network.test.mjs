@@ -1,7 +1,9 @@
 // The example page on the network: headless Chromium, the page's libp2p
 // (js-libp2p over WebSockets) dials a Kaichi node, and the page and a
 // native Kaichi user (Bob, whose node answers every message) exchange
-// DMs with delivery receipts. Run by tests/browser.rs.
+// DMs with delivery receipts; Bob's answer, sent while the page is
+// offline, is collected from the relay when it comes back. Run by
+// tests/browser.rs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -38,13 +40,22 @@ test("the page and a native user talk through a Kaichi node", async () => {
 
     await page.type("#text", "hi Bob, over the network");
     await page.keyboard.press("Enter");
-    // Bob's node answers; his receipt marks ours delivered.
-    await page.waitForFunction(
-      () => [...document.querySelectorAll("#messages li.theirs")].some((li) => li.textContent.includes("hello page, from native Bob")),
-      { timeout: 30000 });
+    // Bob's node stores it: his receipt marks it delivered, live.
     await page.waitForFunction(
       () => document.querySelector("#messages li.mine .meta")?.textContent.includes("delivered"),
       { timeout: 30000 });
+    // The page goes away before Bob answers (he takes 3 s); the relay
+    // holds his answer, and hands it over when the page is back.
+    await page.click("#go-offline");
+    await new Promise((r) => setTimeout(r, 5000));
+    const theirs = () => page.$$eval("#messages li.theirs", (l) => l.map((li) => li.textContent));
+    assert.deepEqual(await theirs(), []);
+    await page.click("#go-online");
+    // Once the relay's mailbox is taken, the answer is there (with whatever
+    // else it held: Bob's re-sends, receipts).
+    await page.waitForSelector("body[data-caught-up]", { timeout: 30000 });
+    assert.ok(Number(await page.$eval("body", (b) => b.dataset.caughtUp)) >= 1);
+    assert.ok((await theirs()).some((t) => t.includes("hello page, from native Bob")), await theirs());
     await page.screenshot({ path: fixture.screenshot, fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
