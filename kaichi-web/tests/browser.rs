@@ -5,6 +5,7 @@
 //! writes a reply the native side reads, and keeps the conversation in
 //! IndexedDB across a reload. A screenshot goes to
 //! `target/kaichi-web-example.png`.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;

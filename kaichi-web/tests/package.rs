@@ -2,6 +2,7 @@
 //! browser in `browser.rs`), against the native crates: the same keys,
 //! names and documents from the same wallet, and entries, IPNS records and
 //! CAR files that cross between the two implementations both ways.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -130,4 +131,30 @@ fn the_wasm_package_matches_the_native_crates_both_ways() {
         .sign_message(&derivation_message(&alice.wallet(), KeyEpoch::ZERO))
         .unwrap();
     assert_eq!(s("derivationSignatureHex"), hex(signature.as_bytes()));
+}
+
+/// The derivation vectors the wasm tests use (`tests/vectors/derivation.txt`)
+/// are what the native crates derive. `KAICHI_WRITE_VECTORS=1` writes them.
+#[test]
+fn the_derivation_vectors_are_the_native_crates() {
+    let mut lines = String::new();
+    for seed in [0x11u8, 0x22] {
+        let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+        let signature = wallet
+            .sign_message(&derivation_message(&wallet.address(), KeyEpoch::ZERO))
+            .unwrap();
+        let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+        lines.push_str(&format!(
+            "{} {} {}\n",
+            wallet.address(),
+            hex(signature.as_bytes()),
+            keys.ipns().name()
+        ));
+    }
+    let path = support::root().join("kaichi-web/tests/vectors/derivation.txt");
+    if std::env::var_os("KAICHI_WRITE_VECTORS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &lines).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), lines);
 }

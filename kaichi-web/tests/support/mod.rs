@@ -85,6 +85,55 @@ fn toolchain() {
     }
 }
 
+/// The wasm build's command: Debian's rustc, std built for wasm32.
+fn wasm_cargo(args: &[&str]) -> Command {
+    let mut c = Command::new("cargo");
+    c.current_dir(root())
+        .arg("+nightly")
+        .args(args)
+        .args(["--locked", "-p", "kaichi-web"])
+        .args([
+            "--target",
+            "wasm32-unknown-unknown",
+            "-Zbuild-std=std,panic_abort",
+        ])
+        .env("RUSTC", "/usr/bin/rustc")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", root().join("target").join("wasm"))
+        // The host's flags and wrappers are not the wasm build's.
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_BUILD_RUSTC_WRAPPER");
+    c
+}
+
+/// Runs `tests/in_browser.rs` compiled to wasm32 in headless Chromium
+/// (wasm-bindgen-test-runner and chromedriver); returns its output.
+pub(crate) fn in_browser_tests() -> String {
+    toolchain();
+    if !Path::new("/usr/bin/chromedriver").exists() {
+        apt_install(&["chromium", "chromium-driver"]);
+    }
+    // Release: the package build already compiled std and the crates so.
+    let out = wasm_cargo(&["test", "--release", "--test", "in_browser"])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        // webdriver.json (Chromium's flags) is read from the crate's directory.
+        .current_dir(root().join("kaichi-web"))
+        .output()
+        .expect("cargo runs the wasm tests");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    log
+}
+
 /// `kaichi-web/pkg/<target>`: the package for `nodejs` or `web`, built
 /// once per test process.
 pub(crate) fn package(target: &str) -> PathBuf {
