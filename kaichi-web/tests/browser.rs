@@ -18,6 +18,7 @@ use kaichi_identity::document::{DocumentBuilder, verify_document};
 use kaichi_identity::wallet::KeypairWallet;
 use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
 use kaichi_privatelog::{Conversation, EntryCid, Message};
+use kaichi_test_support::hex::{decode as unhex, encode as hex};
 use serde_json::{Value, json};
 
 /// puppeteer-core for the tests, and the page's libp2p bundle (esbuild).
@@ -41,36 +42,14 @@ fn npm_ready(root: &Path) {
     npm(&net, &["run", "build"]);
 }
 
-/// Runs `node --test <script>` with `fixture`; returns what the page
-/// wrote to KAICHI_OUT (null when nothing).
+/// Runs one of `tests/browser/*.test.mjs` with `fixture`.
 fn page_test(script: &str, fixture: &Value) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let (fixture_path, out_path) = (dir.path().join("fixture.json"), dir.path().join("out.json"));
-    std::fs::write(&fixture_path, fixture.to_string()).unwrap();
-    let output = Command::new("node")
-        .arg("--test")
-        .arg(
-            support::root()
-                .join("kaichi-web/tests/browser")
-                .join(script),
-        )
-        .env("KAICHI_FIXTURE", &fixture_path)
-        .env("KAICHI_OUT", &out_path)
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{log}");
-    assert!(
-        log.contains("# pass 1") && log.contains("# fail 0"),
-        "{log}"
-    );
-    std::fs::read(&out_path)
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap_or(Value::Null)
+    support::node_test(
+        &support::root()
+            .join("kaichi-web/tests/browser")
+            .join(script),
+        fixture,
+    )
 }
 
 fn chromium() -> &'static str {
@@ -89,28 +68,16 @@ fn the_example_page_in_headless_chromium() {
     let root = support::root();
     support::package("web");
     npm_ready(&root);
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let now = Timestamp::from_unix_nanos(now_ms * 1_000_000);
+    let (_, now) = support::now();
     let seed = [0x33u8; 32];
     let alice =
         IdentityKeys::derive(&KeypairWallet::from_secret_seed(&seed), KeyEpoch::ZERO).unwrap();
-    let bob_wallet = KeypairWallet::from_secret_seed(&[0x44; 32]);
-    let bob = IdentityKeys::derive(&bob_wallet, KeyEpoch::ZERO).unwrap();
-    let bob_doc = DocumentBuilder::new(&bob, now, Duration::from_secs(86_400))
-        .sign(&bob_wallet)
-        .unwrap();
-    let mut bob_side = Conversation::new(&bob, &alice.public()).unwrap();
-    let entry = bob_side
-        .append(
-            bob.ipns(),
-            &Message::text("hello from native Bob", now_ms),
-            &[9; 16],
-        )
-        .unwrap();
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let support::NativeBob {
+        document: bob_doc,
+        side: mut bob_side,
+        first: entry,
+        ..
+    } = support::native_bob(0x44, &alice.public());
     let screenshot = root.join("target/kaichi-web-example.png");
     let fixture = json!({
         "root": root.join("kaichi-web"),
@@ -127,13 +94,7 @@ fn the_example_page_in_headless_chromium() {
     let out = page_test("example.test.mjs", &fixture);
     assert!(screenshot.exists());
 
-    let unhex = |s: &Value| -> Vec<u8> {
-        let s = s.as_str().unwrap();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    };
+    let unhex = |v: &Value| unhex(v.as_str().unwrap());
     let doc = verify_document(&unhex(&out["documentHex"]), now).unwrap();
     assert_eq!(*doc.public(), alice.public());
     let cid: EntryCid = out["replyCid"].as_str().unwrap().parse().unwrap();
@@ -239,7 +200,6 @@ fn the_page_and_a_native_user_talk_through_a_kaichi_node() {
             }
         }
     });
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     let seed = [0x77u8; 32];
     let alice_wallet = KeypairWallet::from_secret_seed(&seed);
     let screenshot = root.join("target/kaichi-web-network.png");

@@ -14,18 +14,8 @@ use kaichi_identity::ipns::{RecordParams, create_record, validate_record};
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp, derivation_message};
 use kaichi_privatelog::{Conversation, EntryCid, Message};
-use serde_json::{Value, json};
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use kaichi_test_support::hex::{decode as unhex, encode as hex};
+use serde_json::json;
 
 #[test]
 fn the_wasm_package_matches_the_native_crates_both_ways() {
@@ -33,29 +23,18 @@ fn the_wasm_package_matches_the_native_crates_both_ways() {
         return;
     }
     let pkg = support::package("nodejs");
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let now = Timestamp::from_unix_nanos(now_ms * 1_000_000);
+    let (now_ms, now) = support::now();
     // Alice's wallet is in the page (here, Node's crypto signs with its
     // seed); Bob is native.
     let alice_seed = [0x11u8; 32];
     let alice_wallet = KeypairWallet::from_secret_seed(&alice_seed);
     let alice = IdentityKeys::derive(&alice_wallet, KeyEpoch::ZERO).unwrap();
-    let bob_wallet = KeypairWallet::from_secret_seed(&[0x22; 32]);
-    let bob = IdentityKeys::derive(&bob_wallet, KeyEpoch::ZERO).unwrap();
-    let bob_doc = DocumentBuilder::new(&bob, now, Duration::from_secs(86_400))
-        .sign(&bob_wallet)
-        .unwrap();
-    let mut bob_side = Conversation::new(&bob, &alice.public()).unwrap();
-    let from_bob = bob_side
-        .append(
-            bob.ipns(),
-            &Message::text("hello from native Bob", now_ms),
-            &[5; 16],
-        )
-        .unwrap();
+    let support::NativeBob {
+        keys: bob,
+        document: bob_doc,
+        side: mut bob_side,
+        first: from_bob,
+    } = support::native_bob(0x22, &alice.public());
     let bob_record = create_record(
         bob.ipns(),
         &RecordParams::new(
@@ -66,7 +45,6 @@ fn the_wasm_package_matches_the_native_crates_both_ways() {
     )
     .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
     let fixture = json!({
         "pkg": pkg.join("kaichi_web.js"),
         "nowMs": now_ms,
@@ -87,30 +65,10 @@ fn the_wasm_package_matches_the_native_crates_both_ways() {
             "recordHex": hex(&bob_record),
         },
     });
-    let fixture_path = dir.path().join("fixture.json");
-    let out_path = dir.path().join("out.json");
-    std::fs::write(&fixture_path, fixture.to_string()).unwrap();
     let test = support::root().join("kaichi-web/tests/js/package.test.mjs");
-    let output = std::process::Command::new("node")
-        .arg("--test")
-        .arg(&test)
-        .env("KAICHI_FIXTURE", &fixture_path)
-        .env("KAICHI_OUT", &out_path)
-        .output()
-        .expect("node (Node.js 20 or later) runs the package's tests");
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{log}");
-    assert!(
-        log.contains("# fail 0") && !log.contains("# pass 0"),
-        "{log}"
-    );
+    let out = support::node_test(&test, &fixture);
 
     // What the page made, checked by the native crates.
-    let out: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     let s = |k: &str| out[k].as_str().unwrap().to_owned();
     let doc = verify_document(&unhex(&s("documentHex")), now).unwrap();
     assert_eq!(*doc.public(), alice.public());

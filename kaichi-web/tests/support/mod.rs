@@ -134,37 +134,93 @@ pub(crate) fn in_browser_tests() -> String {
     log
 }
 
+/// Now, in Unix milliseconds and as a timestamp.
+pub(crate) fn now() -> (u64, kaichi_identity::Timestamp) {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    (
+        ms,
+        kaichi_identity::Timestamp::from_unix_nanos(ms * 1_000_000),
+    )
+}
+
+/// A native user the page talks to: his keys, signed document, and his
+/// side of the conversation with `alice`, in which he wrote "hello from
+/// native Bob" (`first`).
+pub(crate) struct NativeBob {
+    pub(crate) keys: kaichi_identity::IdentityKeys,
+    pub(crate) document: Vec<u8>,
+    pub(crate) side: kaichi_privatelog::Conversation,
+    pub(crate) first: kaichi_privatelog::Entry,
+}
+
+/// Bob with the wallet of seed `seed`, writing to `alice`.
+pub(crate) fn native_bob(seed: u8, alice: &kaichi_identity::IdentityPublic) -> NativeBob {
+    use kaichi_identity::wallet::KeypairWallet;
+    let (now_ms, now) = now();
+    let wallet = KeypairWallet::from_secret_seed(&[seed; 32]);
+    let keys =
+        kaichi_identity::IdentityKeys::derive(&wallet, kaichi_identity::KeyEpoch::ZERO).unwrap();
+    let document = kaichi_identity::document::DocumentBuilder::new(
+        &keys,
+        now,
+        std::time::Duration::from_secs(86_400),
+    )
+    .sign(&wallet)
+    .unwrap();
+    let mut side = kaichi_privatelog::Conversation::new(&keys, alice).unwrap();
+    let message = kaichi_privatelog::Message::text("hello from native Bob", now_ms);
+    let first = side.append(keys.ipns(), &message, &[seed; 16]).unwrap();
+    NativeBob {
+        keys,
+        document,
+        side,
+        first,
+    }
+}
+
+/// Runs `node --test <script>` with `KAICHI_FIXTURE` (the fixture as JSON)
+/// and `KAICHI_OUT`; asserts every test passed; returns what the script
+/// wrote to `KAICHI_OUT` (null when nothing).
+pub(crate) fn node_test(script: &Path, fixture: &serde_json::Value) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let (fixture_path, out_path) = (dir.path().join("fixture.json"), dir.path().join("out.json"));
+    std::fs::write(&fixture_path, fixture.to_string()).unwrap();
+    let output = Command::new("node")
+        .arg("--test")
+        .arg(script)
+        .env("KAICHI_FIXTURE", &fixture_path)
+        .env("KAICHI_OUT", &out_path)
+        .output()
+        .expect("node (Node.js 20 or later) runs the package's tests");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{log}");
+    assert!(
+        log.contains("# fail 0") && !log.contains("# pass 0"),
+        "{log}"
+    );
+    std::fs::read(&out_path)
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or(serde_json::Value::Null)
+}
+
 /// `kaichi-web/pkg/<target>`: the package for `nodejs` or `web`, built
 /// once per test process.
 pub(crate) fn package(target: &str) -> PathBuf {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
     let wasm = WASM.get_or_init(|| {
         toolchain();
-        let target_dir = root().join("target").join("wasm");
-        let mut c = Command::new("cargo");
-        c.current_dir(root())
-            .args([
-                "+nightly",
-                "build",
-                "--locked",
-                "--release",
-                "-p",
-                "kaichi-web",
-            ])
-            .args([
-                "--target",
-                "wasm32-unknown-unknown",
-                "-Zbuild-std=std,panic_abort",
-            ])
-            .env("RUSTC", "/usr/bin/rustc")
-            .env("RUSTC_BOOTSTRAP", "1")
-            .env("CARGO_TARGET_DIR", &target_dir)
-            // The host's flags and wrappers are not the wasm build's.
-            .env_remove("RUSTFLAGS")
-            .env_remove("RUSTC_WRAPPER")
-            .env_remove("CARGO_BUILD_RUSTC_WRAPPER");
-        run(c, "building kaichi-web for wasm32-unknown-unknown");
-        target_dir.join("wasm32-unknown-unknown/release/kaichi_web.wasm")
+        run(
+            wasm_cargo(&["build", "--release"]),
+            "building kaichi-web for wasm32-unknown-unknown",
+        );
+        root().join("target/wasm/wasm32-unknown-unknown/release/kaichi_web.wasm")
     });
     let out = root().join("kaichi-web").join("pkg").join(target);
     let mut c = Command::new("wasm-bindgen");
