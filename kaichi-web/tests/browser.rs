@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use kaichi_identity::document::{DocumentBuilder, verify_document};
 use kaichi_identity::wallet::KeypairWallet;
-use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
-use kaichi_privatelog::{Conversation, EntryCid, Message};
+use kaichi_identity::{IdentityKeys, KeyEpoch};
+use kaichi_privatelog::EntryCid;
 use kaichi_test_support::hex::{decode as unhex, encode as hex};
 use serde_json::{Value, json};
 

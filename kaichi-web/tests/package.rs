@@ -7,13 +7,11 @@
 
 mod support;
 
-use std::time::Duration;
-
-use kaichi_identity::document::{DocumentBuilder, verify_document};
+use kaichi_identity::document::verify_document;
 use kaichi_identity::ipns::{RecordParams, create_record, validate_record};
 use kaichi_identity::wallet::{KeypairWallet, WalletSigner as _};
 use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp, derivation_message};
-use kaichi_privatelog::{Conversation, EntryCid, Message};
+use kaichi_privatelog::EntryCid;
 use kaichi_test_support::hex::{decode as unhex, encode as hex};
 use serde_json::json;
 
