@@ -1,9 +1,9 @@
 // The example page on the network: headless Chromium, the page's libp2p
-// (js-libp2p over WebSockets) dials a Kaichi node, and the page and a
-// native Kaichi user (Bob, whose node answers every message) exchange
+// (js-libp2p over WebSockets) dials a `kaichi node --relay`, and the page
+// and a `kaichi node` user (Bob, who answers a few seconds later) exchange
 // DMs with delivery receipts; Bob's answer, sent while the page is
 // offline, is collected from the relay when it comes back. Run by
-// tests/browser.rs.
+// kaichi-cli/tests/browser.rs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -26,6 +26,8 @@ test("the page and a native user talk through a Kaichi node", async () => {
     await page.waitForSelector("body[data-ready=true]");
     await page.click("#connect");
     await page.waitForFunction(() => document.querySelector("#ipns-name").textContent !== "");
+    // The name `kaichi id show` gives for the same keypair.
+    assert.equal(await page.$eval("#ipns-name", (e) => e.textContent), fixture.alice.ipnsName);
 
     await page.$eval("#contact-document", (e, v) => { e.value = v; }, fixture.bob.documentHex);
     await page.click("#add-contact");

@@ -181,6 +181,44 @@ pub(crate) fn native_bob(seed: u8, alice: &kaichi_identity::IdentityPublic) -> N
     }
 }
 
+/// puppeteer-core for the tests, and the page's libp2p bundle (esbuild).
+pub(crate) fn npm_ready(root: &Path) {
+    let npm = |dir: &Path, args: &[&str]| {
+        let status = Command::new("npm")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("npm (Node.js 20+) runs the browser tests");
+        assert!(status.success(), "npm {args:?} in {}", dir.display());
+    };
+    let tests = root.join("kaichi-web/tests/browser");
+    if !tests.join("node_modules/puppeteer-core").exists() {
+        npm(&tests, &["ci", "--no-audit", "--no-fund"]);
+    }
+    let net = root.join("kaichi-web/example/net");
+    if !net.join("node_modules/libp2p").exists() {
+        npm(&net, &["ci", "--no-audit", "--no-fund"]);
+    }
+    npm(&net, &["run", "build"]);
+}
+
+/// Debian's Chromium (installed when missing, as root).
+pub(crate) fn chromium() -> &'static str {
+    let path = "/usr/bin/chromium";
+    if !Path::new(path).exists() {
+        apt_install(&["chromium"]);
+    }
+    path
+}
+
+/// Runs one of `kaichi-web/tests/browser/*.test.mjs` with `fixture`.
+pub(crate) fn page_test(script: &str, fixture: &serde_json::Value) -> serde_json::Value {
+    node_test(
+        &root().join("kaichi-web/tests/browser").join(script),
+        fixture,
+    )
+}
+
 /// Runs `node --test <script>` with `KAICHI_FIXTURE` (the fixture as JSON)
 /// and `KAICHI_OUT`; asserts every test passed; returns what the script
 /// wrote to `KAICHI_OUT` (null when nothing).
