@@ -156,7 +156,8 @@ fn a_version_1_database_migrates_and_keeps_its_entries() {
             .with_connection(|c| {
                 c.execute_batch(
                     "DROP TABLE kaichi_delivered; DROP TABLE kaichi_requests;
-                     DROP TABLE kaichi_blocked; PRAGMA user_version = 1;",
+                     DROP TABLE kaichi_blocked; DROP TABLE kaichi_held_invitations;
+                     PRAGMA user_version = 1;",
                 )
             })
             .unwrap()
@@ -169,6 +170,64 @@ fn a_version_1_database_migrates_and_keeps_its_entries() {
     let marked = again.mark_delivered([mine[0].cid()]);
     store.mark_delivered(&again.id(), &marked).unwrap();
     assert_eq!(store.delivered(&again.id()).unwrap(), vec![mine[0].cid()]);
+}
+
+fn keeps_held_invitations<S: LogStore>(store: &S, reopen: impl Fn() -> Option<S>) {
+    let (ca, _, _, _) = written(1);
+    // Another conversation's id.
+    let other = kaichi_privatelog::ConversationId::try_from_slice(&[7; 32]).unwrap();
+    store.hold_invitation(&ca.id(), b"first").unwrap();
+    store.hold_invitation(&other, b"other").unwrap();
+    store.hold_invitation(&ca.id(), b"second").unwrap();
+    let check = |store: &S| {
+        let held = store.held_invitations().unwrap();
+        let of = |id| -> Vec<Vec<u8>> {
+            held.iter()
+                .filter(|(c, _)| *c == id)
+                .map(|(_, i)| i.clone())
+                .collect()
+        };
+        assert_eq!(of(ca.id()), vec![b"first".to_vec(), b"second".to_vec()]);
+        assert_eq!(of(other), vec![b"other".to_vec()]);
+    };
+    check(store);
+    let store = match reopen() {
+        Some(reopened) => {
+            check(&reopened);
+            reopened.release_invitations(&ca.id()).unwrap();
+            assert_eq!(reopened.held_invitations().unwrap().len(), 1);
+            return;
+        }
+        None => store,
+    };
+    store.release_invitations(&ca.id()).unwrap();
+    assert_eq!(
+        store.held_invitations().unwrap(),
+        vec![(other, b"other".to_vec())]
+    );
+}
+
+#[test]
+fn both_stores_keep_held_invitations_in_order_until_released() {
+    keeps_held_invitations(&MemoryStore::new(), || None);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kaichi.db");
+    let store = SqliteStore::open(&path, Durability::Full).unwrap();
+    keeps_held_invitations(&store, || {
+        Some(SqliteStore::open(&path, Durability::Full).unwrap())
+    });
+    // A version-2 database (no such table) migrates to keep them.
+    let old = dir.path().join("v2.db");
+    SqliteStore::open(&old, Durability::Full)
+        .unwrap()
+        .with_connection(|c| {
+            c.execute_batch("DROP TABLE kaichi_held_invitations; PRAGMA user_version = 2;")
+        })
+        .unwrap()
+        .unwrap();
+    let migrated = SqliteStore::open(&old, Durability::Full).unwrap();
+    assert_eq!(migrated.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(migrated.held_invitations().unwrap().is_empty());
 }
 
 proptest! {

@@ -1,6 +1,6 @@
 //! Message requests and blocking on 127.0.0.1: a stranger's message is
 //! kept as a request until accepted (or answered); a stranger's group
-//! invitation waits until then; a blocked wallet's notifications are
+//! invitation waits until then, across a restart; a blocked wallet's notifications are
 //! refused, keep nothing, and stay refused after a restart.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -63,6 +63,14 @@ async fn a_strangers_invitation_waits_until_the_request_is_accepted() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(bob.node.groups().await.unwrap().is_empty());
+
+    // Bob's node restarts before he answers: the invitation was kept.
+    bob.node.shutdown().await;
+    let mut bob = start_member(73, dir.path()).await;
+    alice.node.dial(bob.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(bob.node.groups().await.unwrap().is_empty());
+    assert_eq!(bob.node.requests().await.unwrap().len(), 1);
 
     let accepted = bob.node.accept_request(&alice.wallet).await.unwrap();
     assert_eq!(accepted.wallet.to_string(), alice.wallet);

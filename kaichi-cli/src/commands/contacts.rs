@@ -56,6 +56,16 @@ pub(crate) fn run(
             })?;
             // Adding someone whose message request waits accepts it.
             store.set_request(&conv.id(), false)?;
+            // A running node holds this side's requests in memory: if this
+            // contact was one, it becomes a contact there too and the group
+            // invitations it sent are taken up. (A node that does not know
+            // the contact yet has nothing to take up.)
+            let accept = crate::control::Request::RequestAccept {
+                peer: peer.wallet.to_string(),
+            };
+            if let Err(e) = super::requests::through_node(profile, &accept) {
+                tracing::debug!(error = %format!("{e:#}"), "the node had no request to accept");
+            }
             let c = contact(
                 &store,
                 &StoredConversation {

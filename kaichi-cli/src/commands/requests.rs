@@ -22,7 +22,10 @@ struct RequestJson {
 }
 
 /// The node's answer to `request`, or `None` when no node runs.
-fn through_node(profile: &Profile, request: &Request) -> anyhow::Result<Option<serde_json::Value>> {
+pub(super) fn through_node(
+    profile: &Profile,
+    request: &Request,
+) -> anyhow::Result<Option<serde_json::Value>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -28,6 +28,7 @@ struct Inner {
     logs: HashMap<ConversationId, BTreeMap<OrderKey, Cid>>,
     delivered: HashMap<ConversationId, HashSet<EntryCid>>,
     requests: BTreeSet<ConversationId>,
+    held: BTreeMap<ConversationId, Vec<Vec<u8>>>,
     blocked: BTreeSet<WalletAddress>,
 }
 
@@ -179,6 +180,34 @@ impl LogStore for MemoryStore {
 
     fn requests(&self) -> Result<Vec<ConversationId>, Self::Error> {
         Ok(self.lock()?.requests.iter().copied().collect())
+    }
+
+    fn hold_invitation(
+        &self,
+        conversation: &ConversationId,
+        invitation: &[u8],
+    ) -> Result<(), Self::Error> {
+        let mut inner = self.lock()?;
+        inner
+            .held
+            .entry(*conversation)
+            .or_default()
+            .push(invitation.to_vec());
+        Ok(())
+    }
+
+    fn held_invitations(&self) -> Result<Vec<(ConversationId, Vec<u8>)>, Self::Error> {
+        Ok(self
+            .lock()?
+            .held
+            .iter()
+            .flat_map(|(id, list)| list.iter().map(|i| (*id, i.clone())))
+            .collect())
+    }
+
+    fn release_invitations(&self, conversation: &ConversationId) -> Result<(), Self::Error> {
+        self.lock()?.held.remove(conversation);
+        Ok(())
     }
 
     fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error> {

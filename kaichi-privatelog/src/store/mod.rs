@@ -95,6 +95,19 @@ pub trait LogStore: BlockStore {
     fn set_request(&self, conversation: &ConversationId, request: bool) -> Result<(), Self::Error>;
     /// The conversations that are message requests.
     fn requests(&self) -> Result<Vec<ConversationId>, Self::Error>;
+    /// Keeps a group invitation (its protobuf) that the request in
+    /// `conversation` sent, after the ones kept before; the caller bounds
+    /// how many.
+    fn hold_invitation(
+        &self,
+        conversation: &ConversationId,
+        invitation: &[u8],
+    ) -> Result<(), Self::Error>;
+    /// Every kept invitation, by conversation, in arrival order.
+    fn held_invitations(&self) -> Result<Vec<(ConversationId, Vec<u8>)>, Self::Error>;
+    /// Forgets the invitations kept for `conversation` (taken up, or the
+    /// sender blocked).
+    fn release_invitations(&self, conversation: &ConversationId) -> Result<(), Self::Error>;
     /// Blocks (or, with `false`, unblocks) everything from `wallet`'s
     /// identities.
     fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error>;

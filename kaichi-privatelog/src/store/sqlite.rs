@@ -13,7 +13,7 @@ use crate::entry::Entry;
 use crate::ids::{ConversationId, EntryCid};
 
 /// The schema version this crate writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes the schema from version n to n + 1.
 const MIGRATIONS: &[&str] = &[
@@ -47,6 +47,14 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE TABLE kaichi_requests (conversation BLOB PRIMARY KEY) WITHOUT ROWID;
     CREATE TABLE kaichi_blocked (wallet BLOB PRIMARY KEY) WITHOUT ROWID;",
+    // 2 -> 3: group invitations a message request sent, held until it is
+    // accepted (in arrival order).
+    "CREATE TABLE kaichi_held_invitations (
+        conversation BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        invitation BLOB NOT NULL,
+        PRIMARY KEY (conversation, seq)
+    ) WITHOUT ROWID;",
 ];
 
 /// How hard commits push to disk.
@@ -410,6 +418,47 @@ impl LogStore for SqliteStore {
             );
         }
         Ok(out)
+    }
+
+    fn hold_invitation(
+        &self,
+        conversation: &ConversationId,
+        invitation: &[u8],
+    ) -> Result<(), Self::Error> {
+        self.lock()?.execute(
+            "INSERT INTO kaichi_held_invitations (conversation, seq, invitation)
+             SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2 FROM kaichi_held_invitations
+             WHERE conversation = ?1",
+            params![conversation.as_bytes().as_slice(), invitation],
+        )?;
+        Ok(())
+    }
+
+    fn held_invitations(&self) -> Result<Vec<(ConversationId, Vec<u8>)>, Self::Error> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT conversation, invitation FROM kaichi_held_invitations
+             ORDER BY conversation, seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, invitation) = row?;
+            let id = ConversationId::try_from_slice(&id)
+                .ok_or(StoreError::Corrupt("kaichi_held_invitations"))?;
+            out.push((id, invitation));
+        }
+        Ok(out)
+    }
+
+    fn release_invitations(&self, conversation: &ConversationId) -> Result<(), Self::Error> {
+        self.lock()?.execute(
+            "DELETE FROM kaichi_held_invitations WHERE conversation = ?1",
+            params![conversation.as_bytes().as_slice()],
+        )?;
+        Ok(())
     }
 
     fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error> {

@@ -295,7 +295,11 @@ impl Engine {
             }
         }
         let sync = sync::SyncState::new(config.max_pending_notifications);
-        let requests = store.requests()?.into_iter().collect();
+        let requests = requests::Requests::new(
+            store.requests()?.into_iter().collect(),
+            store.held_invitations()?,
+            &contacts,
+        );
         let mut engine = Self {
             swarm,
             config,
@@ -331,7 +335,7 @@ impl Engine {
             peer_documents: HashMap::new(),
             device_groups: Default::default(),
             redelivery: Default::default(),
-            requests: requests::Requests::new(requests),
+            requests,
             observed: Default::default(),
         };
         engine.subscribe_groups();

@@ -1,7 +1,8 @@
 //! Message requests and blocking. A stranger's first message (or group
 //! invitation) is kept, but their conversation is a request, not a
 //! contact's, until this side accepts it or writes to them; invitations
-//! from a request wait (bounded, in memory) until then. A blocked wallet's
+//! from a request wait (bounded, kept in the store across restarts) until
+//! then. A blocked wallet's
 //! notifications are refused and nothing of theirs is kept, across
 //! restarts. Both states live in the store.
 
@@ -32,12 +33,32 @@ pub(in crate::engine) struct Requests {
 }
 
 impl Requests {
-    /// The requests the store lists, none holding invitations yet.
-    pub(in crate::engine) fn new(open: std::collections::HashSet<ConversationId>) -> Self {
-        Self {
-            open,
-            held: HashMap::new(),
+    /// The requests the store lists, and the invitations it kept for them
+    /// (`peers`: who each conversation is with; a row that does not decode
+    /// or names no known request is skipped, within the bounds).
+    pub(in crate::engine) fn new(
+        open: std::collections::HashSet<ConversationId>,
+        kept: Vec<(ConversationId, Vec<u8>)>,
+        peers: &HashMap<ConversationId, kaichi_privatelog::store::StoredConversation>,
+    ) -> Self {
+        use prost::Message as _;
+        let mut held: HashMap<ConversationId, Vec<(IdentityPublic, GroupInvitation)>> =
+            HashMap::new();
+        for (id, bytes) in kept {
+            let (Some(stored), Ok(invitation)) =
+                (peers.get(&id), GroupInvitation::decode(bytes.as_slice()))
+            else {
+                continue;
+            };
+            if !open.contains(&id) || (held.len() >= MAX_HELD_PEERS && !held.contains_key(&id)) {
+                continue;
+            }
+            let list = held.entry(id).or_default();
+            if list.len() < MAX_HELD_PER_PEER {
+                list.push((stored.peer, invitation));
+            }
         }
+        Self { open, held }
     }
 }
 
@@ -89,7 +110,11 @@ impl Engine {
         }
         let held = self.requests.held.entry(id).or_default();
         if held.len() < MAX_HELD_PER_PEER {
+            use prost::Message as _;
             held.push((peer, invitation.clone()));
+            self.store
+                .hold_invitation(&id, &invitation.encode_to_vec())
+                .map_err(Rejection::Local.because())?;
         }
         Ok(())
     }
@@ -101,6 +126,7 @@ impl Engine {
             return Ok(());
         }
         self.store.set_request(&id, false)?;
+        self.store.release_invitations(&id)?;
         self.requests.open.remove(&id);
         for (peer, invitation) in self.requests.held.remove(&id).unwrap_or_default() {
             if let Err(reason) = self.invitation(&peer, &invitation) {
@@ -145,9 +171,17 @@ impl Engine {
             Peer::Name(_) => self.find_contact(peer)?.peer.wallet,
         };
         self.store.set_blocked(&wallet, true)?;
-        self.requests
+        let dropped: Vec<ConversationId> = self
+            .requests
             .held
-            .retain(|_, held| held.iter().all(|(p, _)| p.wallet != wallet));
+            .iter()
+            .filter(|(_, held)| held.iter().any(|(p, _)| p.wallet == wallet))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in dropped {
+            self.store.release_invitations(&id)?;
+            self.requests.held.remove(&id);
+        }
         Ok(wallet)
     }
 
