@@ -33,6 +33,30 @@ async fn message(events: &mut tokio::sync::mpsc::Receiver<NodeEvent>) -> String 
     }
 }
 
+/// A Kaichi node on 127.0.0.1 listening on `listen`, dialling `bootstrap`.
+async fn kaichi_node(
+    keys: IdentityKeys,
+    doc: Vec<u8>,
+    listen: &str,
+    bootstrap: Option<Multiaddr>,
+) -> (Node, tokio::sync::mpsc::Receiver<NodeEvent>) {
+    let mut config = NodeConfig::builder()
+        .listen(listen.parse().unwrap())
+        .retry_interval(Duration::from_millis(100))
+        .dht_mode(kaichi_transport::DhtMode::Server);
+    if let Some(b) = bootstrap {
+        config = config.bootstrap(b);
+    }
+    Node::start(
+        config.build().unwrap(),
+        keys,
+        doc,
+        Arc::new(SqliteStore::open_in_memory().unwrap()),
+    )
+    .await
+    .unwrap()
+}
+
 #[test]
 fn js_libp2p_relays_our_gossipsub_between_two_kaichi_nodes() {
     if interop_skipped() {
@@ -74,26 +98,8 @@ fn js_libp2p_relays_our_gossipsub_between_two_kaichi_nodes() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let start = |keys: IdentityKeys, doc: Vec<u8>| {
-            let js_addr = js_addr.clone();
-            async move {
-                let config = NodeConfig::builder()
-                    .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-                    .bootstrap(js_addr)
-                    .retry_interval(Duration::from_millis(100))
-                    .dht_mode(kaichi_transport::DhtMode::Server)
-                    .build()
-                    .unwrap();
-                Node::start(
-                    config,
-                    keys,
-                    doc,
-                    Arc::new(SqliteStore::open_in_memory().unwrap()),
-                )
-                .await
-                .unwrap()
-            }
-        };
+        let tcp = "/ip4/127.0.0.1/tcp/0";
+        let start = |keys, doc| kaichi_node(keys, doc, tcp, Some(js_addr.clone()));
         let (alice, mut alice_events) = start(alice_keys.clone(), alice_doc).await;
         let (bob, mut bob_events) = start(bob_keys.clone(), bob_doc.clone()).await;
         // Let the gossipsub meshes form through the JS node.
@@ -140,20 +146,7 @@ fn a_browser_style_js_libp2p_node_over_websockets_carries_dms_between_kaichi_nod
         // Both Kaichi nodes listen on WebSocket only and know no one: the JS
         // node (WebSockets only, no listener, as in a page) dials both.
         let start = |keys: IdentityKeys, doc: Vec<u8>| async move {
-            let config = NodeConfig::builder()
-                .listen("/ip4/127.0.0.1/tcp/0/ws".parse().unwrap())
-                .retry_interval(Duration::from_millis(100))
-                .dht_mode(kaichi_transport::DhtMode::Server)
-                .build()
-                .unwrap();
-            let (node, events) = Node::start(
-                config,
-                keys,
-                doc,
-                Arc::new(SqliteStore::open_in_memory().unwrap()),
-            )
-            .await
-            .unwrap();
+            let (node, events) = kaichi_node(keys, doc, "/ip4/127.0.0.1/tcp/0/ws", None).await;
             let addr = loop {
                 if let Some(a) = node.listen_addrs().await.unwrap().first() {
                     break format!("{a}/p2p/{}", node.peer_id());
