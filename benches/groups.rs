@@ -355,6 +355,9 @@ fn kaichi_rs(n: u32, kps: &[Vec<u8>]) -> Figures {
     let create = t.elapsed();
     let (welcome, tree) = (out.welcome.unwrap(), out.ratchet_tree.unwrap());
     let (join, mut joined) = time_joins(|| joiner.join(&welcome, Some(&tree)).unwrap());
+    split_welcome_figures(n, &welcome, &jkp, |own| {
+        drop(joiner.join(own, Some(&tree)).unwrap());
+    });
     let t = Instant::now();
     let Outgoing::Commit(upd) = g.self_update().unwrap() else {
         panic!()
@@ -382,6 +385,46 @@ fn kaichi_rs(n: u32, kps: &[Vec<u8>]) -> Figures {
         app0: app,
         dec,
     }
+}
+
+/// The Welcome as a node sends it to many members (split: header, shards,
+/// index; `kaichi_groups::welcome`): the time to split it, what one invitee
+/// fetches (index, header, its shard) against the whole Welcome, and the
+/// time to rebuild its own Welcome and join from it.
+fn split_welcome_figures(n: u32, welcome: &[u8], kp: &[u8], join: impl FnOnce(&[u8])) {
+    use kaichi_groups::welcome::{
+        DEFAULT_SHARD_SECRETS, key_package_ref, shard_for, split_welcome, welcome_for,
+    };
+    let t = Instant::now();
+    let parts = split_welcome(welcome, DEFAULT_SHARD_SECRETS).unwrap();
+    let split = t.elapsed();
+    let cid = |b: &[u8]| kaichi_privatelog::BlockCid::of(b).to_cid();
+    let index = kaichi_transport::welcome_index::WelcomeIndex::new(
+        cid(&parts.header),
+        parts
+            .shards
+            .iter()
+            .map(|s| (s.first, cid(&s.bytes)))
+            .collect(),
+    )
+    .unwrap()
+    .encode();
+    let mine = [key_package_ref(kp).unwrap()];
+    let firsts: Vec<_> = parts.shards.iter().map(|s| s.first).collect();
+    let shard = &parts.shards[shard_for(&firsts, &mine)[0]].bytes;
+    let t = Instant::now();
+    let own = welcome_for(&parts.header, shard, &mine).unwrap();
+    join(&own);
+    let rebuild_join = t.elapsed();
+    println!(
+        "| {n} | split Welcome (mls-rs engine): split {split:.1?} into {} shards; one invitee fetches {} B (index {} B, header {} B, shard {} B) instead of {} B; rebuild + join {rebuild_join:.3?} |",
+        parts.shards.len(),
+        index.len() + parts.header.len() + shard.len(),
+        index.len(),
+        parts.header.len(),
+        shard.len(),
+        welcome.len(),
+    );
 }
 
 /// A raw mls-rs client configured as Kaichi's engine is (basic credentials,

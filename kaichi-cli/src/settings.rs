@@ -130,6 +130,7 @@ pub(crate) fn keys() -> Vec<String> {
         retention: Some(String::new()),
         relay_publisher_rate: Some(String::new()),
         relay_inbox_rate: Some(String::new()),
+        relay_connection_rate: Some(String::new()),
         relay_held_bytes: Some(0),
         max_connections_per_ip: Some(0),
         dht_mode: Some(String::new()),
@@ -162,6 +163,21 @@ fn checked(table: toml::Table, key: &str) -> anyhow::Result<NodeArgs> {
     Ok(settings)
 }
 
+/// A relay's limits, parsed and checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RelayOptions {
+    /// How long held notifications are kept.
+    pub(crate) retention: Duration,
+    /// Per publisher key.
+    pub(crate) publisher: RateLimit,
+    /// Per inbox.
+    pub(crate) inbox: RateLimit,
+    /// Per connected peer, whoever signed.
+    pub(crate) connection: RateLimit,
+    /// Bytes held per inbox.
+    pub(crate) held: usize,
+}
+
 /// The options parsed and checked: what the node is configured with.
 #[derive(Debug)]
 pub(crate) struct NodeOptions {
@@ -169,8 +185,8 @@ pub(crate) struct NodeOptions {
     /// The bootstrap peers given, then the built-in ones unless turned off.
     pub(crate) bootstrap: Vec<Multiaddr>,
     pub(crate) external: Vec<Multiaddr>,
-    /// Retention, publisher and inbox rates, held bytes (with `relay`).
-    pub(crate) relay: Option<(Duration, RateLimit, RateLimit, usize)>,
+    /// What a relay keeps and takes (with `relay`).
+    pub(crate) relay: Option<RelayOptions>,
     pub(crate) max_per_ip: Option<u32>,
     pub(crate) dht_mode: DhtMode,
     pub(crate) engine: kaichi_groups::GroupEngine,
@@ -205,6 +221,8 @@ impl NodeOptions {
             .context("--relay-publisher-rate")?;
         let inbox = rate(a.relay_inbox_rate.as_deref().unwrap_or("400/1000"))
             .context("--relay-inbox-rate")?;
+        let connection = rate(a.relay_connection_rate.as_deref().unwrap_or("1000/2000"))
+            .context("--relay-connection-rate")?;
         let held = a.relay_held_bytes.unwrap_or(32 * 1024 * 1024);
         if held == 0 {
             bail!("--relay-held-bytes: 0 holds nothing");
@@ -247,7 +265,13 @@ impl NodeOptions {
             listen: addrs("--listen", &a.listen)?,
             bootstrap,
             external: addrs("--external-address", &a.external_address)?,
-            relay: a.relay.then_some((retention, publisher, inbox, held)),
+            relay: a.relay.then_some(RelayOptions {
+                retention,
+                publisher,
+                inbox,
+                connection,
+                held,
+            }),
             max_per_ip: a.max_connections_per_ip,
             dht_mode,
             engine,
@@ -268,11 +292,12 @@ impl NodeOptions {
         for addr in &self.external {
             c = c.external_address(addr.clone());
         }
-        if let Some((retention, publisher, inbox, held)) = self.relay {
+        if let Some(r) = self.relay {
             c = c
-                .relay(retention)
-                .relay_rates(publisher, inbox)
-                .relay_held_bytes(held);
+                .relay(r.retention)
+                .relay_rates(r.publisher, r.inbox)
+                .relay_connection_rate(r.connection)
+                .relay_held_bytes(r.held);
         }
         if let Some(n) = self.max_per_ip {
             c = c.connection_limits(ConnectionLimits {
@@ -347,6 +372,7 @@ mod tests {
             ("relay", "maybe"),
             ("relay-held-bytes", "-1"),
             ("relay-publisher-rate", "0/5"),
+            ("relay-connection-rate", "10"),
             ("dht-mode", "sometimes"),
             ("retention", "7 weeks"),
             ("solana-rpc", "ftp://x"),

@@ -47,6 +47,7 @@ pub mod session;
 mod signer;
 pub mod storage;
 pub mod token;
+pub mod welcome;
 mod wire;
 
 pub use credential::{CredentialError, DeviceDirectory, NoDevices};
@@ -68,6 +69,7 @@ pub use policy::{
 pub use session::{GroupSession, SessionError, SessionOutput};
 pub use signer::MemberSigner;
 pub use storage::{GroupDatabase, MemoryProvider, SqliteProvider};
+pub use welcome::{KeyPackageRef, SplitWelcome, WelcomeError, WelcomeShard};
 pub use wire::{MessageInfo, MessageInfoError, MessageKind, message_info};
 
 /// The one ciphersuite Kaichi groups use:

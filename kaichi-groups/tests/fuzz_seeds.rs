@@ -13,6 +13,7 @@ use kaichi_test_support::seeds::{read_all, write};
 
 use common::Client;
 use kaichi_groups::Outgoing;
+use kaichi_groups::welcome::{key_package_ref, split_welcome, welcome_for};
 use openmls::prelude::{MlsMessageBodyIn, MlsMessageIn};
 use tls_codec::Deserialize as _;
 
@@ -39,6 +40,46 @@ fn write_fuzz_seeds() {
     };
     write(t, "proposal-update", &ps[0]);
     write(t, "key-package", &carol.key_package());
+
+    // welcome_split: a mode byte, then a Welcome to split, a header and a
+    // shard, or a KeyPackage to reference.
+    let t = "welcome_split";
+    let welcome = out.welcome.as_deref().unwrap();
+    write(t, "welcome", &[&[0], welcome].concat());
+    let split = split_welcome(welcome, 1).unwrap();
+    let header_len = u16::try_from(split.header.len()).unwrap().to_be_bytes();
+    write(
+        t,
+        "header-and-shard",
+        &[&[1], &header_len[..], &split.header, &split.shards[0].bytes].concat(),
+    );
+    write(t, "key-package", &[&[2], &carol.key_package()[..]].concat());
+}
+
+#[test]
+fn committed_welcome_split_seeds_are_what_their_names_say() {
+    let seeds = read_all("welcome_split");
+    let names: Vec<&str> = seeds.iter().map(|(n, _)| n.as_str()).collect();
+    for name in ["welcome", "header-and-shard", "key-package"] {
+        assert!(names.contains(&name), "welcome_split/{name} is missing");
+    }
+    for (name, bytes) in &seeds {
+        match name.as_str() {
+            "welcome" => assert_eq!(split_welcome(&bytes[1..], 3).unwrap().shards.len(), 1),
+            "key-package" => {
+                key_package_ref(&bytes[1..]).unwrap();
+            }
+            "header-and-shard" => {
+                let at = usize::from(u16::from_be_bytes([bytes[1], bytes[2]]));
+                let (header, shard) = bytes[3..].split_at(at);
+                assert!(matches!(
+                    welcome_for(header, shard, &[]),
+                    Err(kaichi_groups::WelcomeError::NotForMe)
+                ));
+            }
+            _ => {}
+        }
+    }
 }
 
 #[test]

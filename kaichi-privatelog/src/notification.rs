@@ -173,6 +173,11 @@ pub struct GroupInvitation {
     /// The inviter's listen addresses (binary multiaddrs), to fetch from.
     #[prost(bytes = "vec", repeated, tag = "4")]
     pub addresses: Vec<Vec<u8>>,
+    /// Whether `welcome` names the index of a split Welcome (a header and
+    /// shards of the secrets, for commits adding many members) rather than
+    /// the Welcome itself.
+    #[prost(bool, tag = "5")]
+    pub split_welcome: bool,
 }
 
 fn cipher(shared: &[u8; 32], ephemeral: &DmPublicKey, recipient: &DmPublicKey) -> ChaCha20Poly1305 {

@@ -75,6 +75,7 @@ pub struct NodeConfig {
     pub(crate) relay_max_held_bytes: usize,
     pub(crate) relay_publisher_rate: RateLimit,
     pub(crate) relay_inbox_rate: RateLimit,
+    pub(crate) relay_connection_rate: RateLimit,
     pub(crate) limits: ConnectionLimits,
     pub(crate) redial_interval: Duration,
     pub(crate) group_database: Option<std::path::PathBuf>,
@@ -86,6 +87,16 @@ pub struct NodeConfig {
     pub(crate) group_engine: GroupEngine,
     pub(crate) external: Vec<Multiaddr>,
     pub(crate) autonat_private_ips: bool,
+    pub(crate) welcome_split: WelcomeSplit,
+}
+
+/// When a Welcome is sent split (see [`kaichi_groups::welcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WelcomeSplit {
+    /// A Welcome naming more new members than this is split.
+    pub(crate) above: usize,
+    /// Secrets per shard.
+    pub(crate) per_shard: usize,
 }
 
 /// Whether the node answers DHT queries (server) or only makes them
@@ -160,6 +171,10 @@ impl NodeConfig {
                     per_second: 400,
                     burst: 1000,
                 },
+                relay_connection_rate: RateLimit {
+                    per_second: 1000,
+                    burst: 2000,
+                },
                 limits: ConnectionLimits::default(),
                 redial_interval: Duration::from_secs(10),
                 group_database: None,
@@ -171,6 +186,10 @@ impl NodeConfig {
                 group_engine: GroupEngine::default(),
                 external: Vec::new(),
                 autonat_private_ips: false,
+                welcome_split: WelcomeSplit {
+                    above: kaichi_groups::welcome::DEFAULT_SHARD_SECRETS,
+                    per_shard: kaichi_groups::welcome::DEFAULT_SHARD_SECRETS,
+                },
             },
         }
     }
@@ -194,6 +213,19 @@ impl NodeConfigBuilder {
     /// size). Groups already held keep their engine.
     pub fn group_engine(mut self, engine: GroupEngine) -> Self {
         self.config.group_engine = engine;
+        self
+    }
+
+    /// Sends a Welcome that names more than `above` new members split: a
+    /// header and shards of `per_shard` members' secrets (1 to 4,096),
+    /// indexed, so each invitee fetches its own shard instead of every
+    /// member's secrets (default: both 256; 11.8 MB at 100,000 members
+    /// becomes about 60 KB per invitee).
+    pub fn split_welcomes(mut self, above: usize, per_shard: usize) -> Self {
+        self.config.welcome_split = WelcomeSplit {
+            above,
+            per_shard: per_shard.clamp(1, kaichi_groups::welcome::MAX_SHARD_SECRETS),
+        };
         self
     }
 
@@ -273,6 +305,16 @@ impl NodeConfigBuilder {
     pub fn relay_rates(mut self, publisher: RateLimit, inbox: RateLimit) -> Self {
         self.config.relay_publisher_rate = publisher;
         self.config.relay_inbox_rate = inbox;
+        self
+    }
+
+    /// Relay limit on what one connected peer may send to the inboxes a
+    /// relay follows, whoever signed it (default 1,000/s, bursts of 2,000):
+    /// many publisher keys made up by one peer share this budget, and the
+    /// peer is penalised, then disconnected, past it. Set it above what
+    /// the relays this one meshes with forward.
+    pub fn relay_connection_rate(mut self, rate: RateLimit) -> Self {
+        self.config.relay_connection_rate = rate;
         self
     }
 
@@ -359,6 +401,8 @@ impl NodeConfigBuilder {
             || self.config.relay_publisher_rate.burst == 0
             || self.config.relay_inbox_rate.per_second == 0
             || self.config.relay_inbox_rate.burst == 0
+            || self.config.relay_connection_rate.per_second == 0
+            || self.config.relay_connection_rate.burst == 0
         {
             return Err(ConfigError::Zero("relay limits"));
         }

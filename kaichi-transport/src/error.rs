@@ -99,6 +99,12 @@ pub enum NodeError {
     /// The group database failed.
     #[error("group database: {0}")]
     GroupDatabase(#[from] kaichi_groups::storage::DatabaseError),
+    /// A Welcome for many members could not be split for delivery.
+    #[error("splitting a Welcome: {0}")]
+    SplitWelcome(#[from] kaichi_groups::WelcomeError),
+    /// A split Welcome's index could not be made.
+    #[error("indexing a split Welcome: {0}")]
+    WelcomeIndex(#[from] crate::welcome_index::WelcomeIndexError),
     /// The published KeyPackage could not be prepared.
     #[error("KeyPackage: {0}")]
     KeyPackage(#[from] kaichi_groups::session::KeyPackagePrepareError),

@@ -25,6 +25,7 @@ mod peer;
 mod rejection;
 pub mod solana;
 mod websocket;
+pub mod welcome_index;
 
 pub use behaviour::KAD_PROTOCOL;
 pub use bitswap::MAX_BLOCK_BYTES;

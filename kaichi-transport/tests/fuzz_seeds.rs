@@ -9,6 +9,7 @@
 use kaichi_test_support::seeds::{NOW_UNIX_SECS, read_all, write};
 use std::time::Duration;
 
+use kaichi_groups::KeyPackageRef;
 use kaichi_identity::document::DocumentBuilder;
 use kaichi_identity::ipns::{RecordParams, create_record};
 use kaichi_identity::wallet::KeypairWallet;
@@ -16,6 +17,7 @@ use kaichi_identity::{IdentityKeys, KeyEpoch, Timestamp};
 use kaichi_transport::dht::validate_dht_record;
 use kaichi_transport::exchange::{BlockRequest, BlockResponse};
 use kaichi_transport::notification::{GroupInvitation, Notification};
+use kaichi_transport::welcome_index::WelcomeIndex;
 use prost::Message as _;
 use zeroize::Zeroizing;
 
@@ -57,6 +59,7 @@ fn write_seeds() {
             welcome: vec![1, 0x55, 0x12, 0x20],
             ratchet_tree: vec![1, 0x55, 0x12, 0x20],
             addresses: vec![b"/ip4/127.0.0.1/tcp/1".to_vec()],
+            split_welcome: false,
         }),
         ..Default::default()
     };
@@ -149,6 +152,23 @@ fn write_seeds() {
         &[&[1u8][..], &record].concat(),
     );
     write("dht_record_validate", "other-namespace", b"\x02/other/key");
+    write(
+        "welcome_split",
+        "index",
+        &[&[3u8][..], &welcome_index()].concat(),
+    );
+}
+
+/// A split Welcome's index of two shards.
+fn welcome_index() -> Vec<u8> {
+    let cid = |b: &[u8]| kaichi_privatelog::BlockCid::of(b).to_cid();
+    let first = |b: u8| KeyPackageRef::from_slice(&[b; 32]).unwrap();
+    WelcomeIndex::new(
+        cid(b"header"),
+        vec![(first(1), cid(b"shard 1")), (first(9), cid(b"shard 2"))],
+    )
+    .unwrap()
+    .encode()
 }
 
 #[test]
@@ -188,5 +208,14 @@ fn committed_seeds_still_decode() {
         valid,
         ["ipns-record"],
         "only the IPNS record under its own name validates"
+    );
+    let index = read_all("welcome_split")
+        .into_iter()
+        .find(|(name, _)| name == "index")
+        .expect("the index seed");
+    assert_eq!(index.1[1..], welcome_index(), "the index seed is current");
+    assert_eq!(
+        WelcomeIndex::decode(&index.1[1..]).unwrap().shards().len(),
+        2
     );
 }

@@ -637,3 +637,54 @@ async fn a_new_member_joins_from_a_relay_after_the_inviter_left() {
     bob.node.shutdown().await;
     relay.node.shutdown().await;
 }
+
+/// A Welcome for several new members sent split (header, one shard per
+/// member here, and their index): the relay pins every part by walking
+/// from what the inviter asks, and a new member who comes online after the
+/// inviter left fetches the index, the header and its own shard from the
+/// relay alone, and joins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_welcome_is_joined_from_a_relay_after_the_inviter_left() {
+    use kaichi_groups::mlsrs::RsMember;
+    use kaichi_groups::{AdminPolicy, MemberSigner, NoDevices};
+    let dir = tempfile::tempdir().unwrap();
+    let relay = common::start_relay(110).await;
+    let alice = common::start_member_with(111, dir.path(), |c| c.split_welcomes(0, 1)).await;
+    let bob = start_member(112, dir.path()).await;
+    for p in [&alice, &bob] {
+        p.node.dial(relay.addr.clone()).await.unwrap();
+    }
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    bob.node.add_contact(alice.document.clone()).await.unwrap();
+    let doc = kaichi_identity::document::verify_document(
+        &bob.document,
+        kaichi_test_support::identity::now(),
+    )
+    .unwrap();
+    let kp_cid = cid::Cid::try_from(doc.key_packages()[0].as_slice()).unwrap();
+    let mut kps = vec![bob.node.get_block(&kp_cid).await.unwrap()];
+    // Five more members, so that Bob's secret is one shard of six.
+    kps.extend((0..5u32).map(|i| {
+        let mut seed = [11u8; 32];
+        seed[..4].copy_from_slice(&i.to_le_bytes());
+        let signer = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&seed));
+        RsMember::new(&signer, AdminPolicy, std::sync::Arc::new(NoDevices))
+            .key_package()
+            .unwrap()
+    }));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    bob.node.shutdown().await;
+
+    let group = alice.node.create_group("split").await.unwrap().id;
+    alice.node.add_members(group, kps).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    alice.node.shutdown().await;
+
+    let mut bob = start_member(112, dir.path()).await;
+    bob.node.dial(relay.addr.clone()).await.unwrap();
+    assert_eq!(joined(&mut bob).await, group);
+    let g = bob.node.groups().await.unwrap();
+    assert_eq!((g[0].epoch, g[0].members.len()), (1, 7));
+    bob.node.shutdown().await;
+    relay.node.shutdown().await;
+}

@@ -56,6 +56,13 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "KAICHI_RELAY_INBOX_RATE", value_name = "RATE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) relay_inbox_rate: Option<String>,
+    /// With --relay: what one connected peer may send to the inboxes
+    /// followed, whoever signed it, `PER_SECOND/BURST` (many keys made up
+    /// by one peer share it; past it the peer is disconnected)
+    /// [default: 1000/2000].
+    #[arg(long, env = "KAICHI_RELAY_CONNECTION_RATE", value_name = "RATE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) relay_connection_rate: Option<String>,
     /// With --relay: most bytes held per inbox, the oldest go first
     /// [default: 33554432].
     #[arg(long, env = "KAICHI_RELAY_HELD_BYTES", value_name = "BYTES")]
@@ -138,6 +145,7 @@ impl NodeArgs {
             retention: self.retention.or(file.retention),
             relay_publisher_rate: self.relay_publisher_rate.or(file.relay_publisher_rate),
             relay_inbox_rate: self.relay_inbox_rate.or(file.relay_inbox_rate),
+            relay_connection_rate: self.relay_connection_rate.or(file.relay_connection_rate),
             relay_held_bytes: self.relay_held_bytes.or(file.relay_held_bytes),
             max_connections_per_ip: self.max_connections_per_ip.or(file.max_connections_per_ip),
             dht_mode: self.dht_mode.or(file.dht_mode),

@@ -303,6 +303,14 @@ impl<P: RsPolicy> GroupSession<P> {
         published_with(&self.db, &self.me, rs)
     }
 
+    /// The reference of the KeyPackage this member publishes, when one was
+    /// recorded (what an invitee looks its shard of a split Welcome up by;
+    /// see [`crate::welcome`]). Reads only: nothing is made.
+    pub fn published_key_package_ref(&self) -> Option<crate::KeyPackageRef> {
+        let kp = self.db.published_key_package().ok().flatten()?;
+        crate::welcome::key_package_ref(&kp).ok()
+    }
+
     /// Runs `f` on a loaded group in one database transaction. On error the
     /// transaction rolls back and the group is reloaded, so whatever `f` did
     /// in memory is dropped too.

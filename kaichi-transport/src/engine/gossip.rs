@@ -34,7 +34,12 @@ impl Engine {
                         .map(|r| r.blob);
                     let acceptance = self
                         .relay
-                        .gossip(&message.topic, message.data, (message.source, direct), now)
+                        .gossip(
+                            &message.topic,
+                            message.data,
+                            (message.source, propagation_source),
+                            now,
+                        )
                         .unwrap_or(MessageAcceptance::Ignore);
                     for abuser in self.relay.take_abusers() {
                         tracing::info!(%abuser, "disconnecting a peer flooding inboxes");

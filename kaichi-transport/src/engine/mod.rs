@@ -212,6 +212,7 @@ impl Engine {
             max_bytes: config.relay_max_held_bytes,
             publisher_rate: config.relay_publisher_rate,
             inbox_rate: config.relay_inbox_rate,
+            connection_rate: config.relay_connection_rate,
         });
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()

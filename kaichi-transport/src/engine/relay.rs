@@ -46,6 +46,9 @@ pub(super) struct RelayLimits {
     pub(super) publisher_rate: crate::config::RateLimit,
     /// What one inbox may receive.
     pub(super) inbox_rate: crate::config::RateLimit,
+    /// What one connected peer may send to the inboxes followed, whoever
+    /// signed it (many publisher keys over one connection share it).
+    pub(super) connection_rate: crate::config::RateLimit,
 }
 
 /// Notifications past its rate after which a directly connected publisher
@@ -92,7 +95,9 @@ pub(super) struct Relay {
     used: HashSet<PeerId>,
     publishers: super::rate_limit::Limiter<PeerId>,
     inboxes: super::rate_limit::Limiter<TopicHash>,
-    /// Notifications past their rate, per publisher.
+    /// Per connected peer that sent (or forwarded) to an inbox.
+    connections: super::rate_limit::Limiter<PeerId>,
+    /// Notifications past their rate, per publisher or sending peer.
     violations: HashMap<PeerId, u32>,
     /// Directly connected publishers to disconnect.
     abusers: Vec<PeerId>,
@@ -105,8 +110,10 @@ impl Relay {
             per_second: u32::MAX,
             burst: u32::MAX,
         };
-        let (publisher, inbox) =
-            limits.map_or((unlimited, unlimited), |l| (l.publisher_rate, l.inbox_rate));
+        let (publisher, inbox, connection) = limits
+            .map_or((unlimited, unlimited, unlimited), |l| {
+                (l.publisher_rate, l.inbox_rate, l.connection_rate)
+            });
         let max_topics = limits.map_or(1, |l| l.max_topics);
         Self {
             limits,
@@ -116,6 +123,7 @@ impl Relay {
             used: HashSet::new(),
             publishers: super::rate_limit::Limiter::new(publisher, MAX_COUNTED),
             inboxes: super::rate_limit::Limiter::new(inbox, max_topics),
+            connections: super::rate_limit::Limiter::new(connection, MAX_COUNTED),
             violations: HashMap::new(),
             abusers: Vec::new(),
         }
@@ -153,16 +161,18 @@ impl Relay {
     /// (`None`: not a followed topic).
     ///
     /// For an inbox: only what has a sealed notification's shape, within
-    /// its publisher's and the inbox's rates, is held and forwarded. Past a
-    /// rate it is refused; `direct` (the publisher is the peer that sent
-    /// it) makes that a rejection (a gossipsub penalty, and a disconnect
-    /// after [`DISCONNECT_AFTER`]), otherwise it is ignored: a forwarding
-    /// peer could not know.
+    /// the rates of the peer that sent it (`from`, whoever signed: many
+    /// keys over one connection share one budget), of its publisher and of
+    /// the inbox, is held and forwarded. Past the sending peer's rate it is
+    /// rejected (a gossipsub penalty, and a disconnect after
+    /// [`DISCONNECT_AFTER`]). Past the publisher's or the inbox's, it is
+    /// rejected the same way when the publisher sent it itself, and only
+    /// ignored when a peer forwarded it: a forwarder could not know.
     pub(super) fn gossip(
         &mut self,
         topic: &TopicHash,
         data: Vec<u8>,
-        (publisher, direct): (Option<PeerId>, bool),
+        (publisher, from): (Option<PeerId>, PeerId),
         now: Instant,
     ) -> Option<MessageAcceptance> {
         if self.mailboxes.contains_key(topic) {
@@ -172,8 +182,11 @@ impl Relay {
             let Some(publisher) = publisher else {
                 return Some(MessageAcceptance::Reject);
             };
+            if !self.connections.allow(&from, now) {
+                return Some(self.over_rate(from, true));
+            }
             if !self.publishers.allow(&publisher, now) || !self.inboxes.allow(topic, now) {
-                return Some(self.over_rate(publisher, direct));
+                return Some(self.over_rate(publisher, publisher == from));
             }
             self.hold(topic, data, now);
             Some(MessageAcceptance::Accept)
@@ -202,7 +215,8 @@ impl Relay {
         }
     }
 
-    /// A notification past a rate: counted against its publisher.
+    /// A notification past a rate: counted against `publisher` (its
+    /// publisher, or the peer that sent it) when that peer sent it itself.
     fn over_rate(&mut self, publisher: PeerId, direct: bool) -> MessageAcceptance {
         if !direct {
             return MessageAcceptance::Ignore;
@@ -495,14 +509,17 @@ impl Engine {
     pub(super) fn pin_blobs_at_relays(&mut self, roots: &[Cid]) {
         let relays: Vec<PeerId> = self.relay.pin_targets().collect();
         for relay in relays {
-            let request = BlockRequest {
-                pin_roots: roots.iter().map(|c| c.to_bytes()).collect(),
-                ..Default::default()
-            };
-            self.swarm
-                .behaviour_mut()
-                .blocks
-                .send_request(&relay, request);
+            // A request names at most MAX_PIN_ROOTS (a split Welcome has more).
+            for batch in roots.chunks(crate::exchange::MAX_PIN_ROOTS) {
+                let request = BlockRequest {
+                    pin_roots: batch.iter().map(|c| c.to_bytes()).collect(),
+                    ..Default::default()
+                };
+                self.swarm
+                    .behaviour_mut()
+                    .blocks
+                    .send_request(&relay, request);
+            }
         }
     }
 

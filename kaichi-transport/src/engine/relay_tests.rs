@@ -26,6 +26,10 @@ const LIMITS: RelayLimits = RelayLimits {
         per_second: 100,
         burst: 100,
     },
+    connection_rate: crate::config::RateLimit {
+        per_second: 50,
+        burst: 50,
+    },
 };
 
 /// Something shaped like a sealed notification, told apart by `i`.
@@ -36,8 +40,14 @@ fn sealed(i: u8) -> Vec<u8> {
 }
 
 /// Sent directly by a publisher.
-fn direct(seed: u8) -> (Option<PeerId>, bool) {
-    (Some(inbox(seed).0), true)
+fn direct(seed: u8) -> (Option<PeerId>, PeerId) {
+    let peer = inbox(seed).0;
+    (Some(peer), peer)
+}
+
+/// Signed by `publisher`, sent by `from`.
+fn forwarded(publisher: u8, from: u8) -> (Option<PeerId>, PeerId) {
+    (Some(inbox(publisher).0), inbox(from).0)
 }
 
 fn relay() -> Relay {
@@ -211,7 +221,7 @@ fn an_inbox_takes_only_sealed_shapes_from_a_known_publisher() {
         );
     }
     assert_eq!(
-        r.gossip(&topic, sealed(0), (None, false), now),
+        r.gossip(&topic, sealed(0), (None, inbox(5).0), now),
         Some(MessageAcceptance::Reject),
         "an anonymous message"
     );
@@ -239,7 +249,7 @@ fn a_flooding_publisher_is_refused_then_disconnected_and_others_go_on() {
         Some(MessageAcceptance::Accept)
     );
     assert_eq!(
-        r.gossip(&topic, sealed(1), (flooder.0, false), now),
+        r.gossip(&topic, sealed(1), forwarded(5, 7), now),
         Some(MessageAcceptance::Ignore)
     );
     // A second later, ten more from the flooder.
@@ -248,4 +258,38 @@ fn a_flooding_publisher_is_refused_then_disconnected_and_others_go_on() {
         .filter(|i| r.gossip(&topic, sealed(*i), flooder, later) == Some(MessageAcceptance::Accept))
         .count();
     assert_eq!(again, 10);
+}
+
+/// Many publisher keys made up by one peer, all sent over its one
+/// connection: past the connection's budget every one is refused, whoever
+/// signed it, and the peer is disconnected; another peer's notification to
+/// the same inbox still gets through.
+#[test]
+fn many_keys_over_one_connection_share_one_budget() {
+    let mut r = relay();
+    let (_, topic) = followed_inbox(&mut r, 1);
+    let (_, topic2) = followed_inbox(&mut r, 2);
+    let now = Instant::now();
+    let sybil = 40u8;
+    let mut accepted = 0;
+    let mut rejected = 0;
+    // 50 keys, each well under its own publisher rate, spread over two
+    // inboxes: only the connection's budget binds.
+    for i in 0..(super::DISCONNECT_AFTER as usize + 50) {
+        let key = 100 + (i % 50) as u8;
+        let t = if i % 2 == 0 { &topic } else { &topic2 };
+        match r.gossip(t, sealed(i as u8), forwarded(key, sybil), now) {
+            Some(MessageAcceptance::Accept) => accepted += 1,
+            Some(MessageAcceptance::Reject) => rejected += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(accepted, 50, "the connection's burst");
+    assert_eq!(rejected, super::DISCONNECT_AFTER as usize);
+    assert_eq!(r.take_abusers(), vec![inbox(sybil).0]);
+    assert_eq!(
+        r.gossip(&topic, sealed(3), direct(6), now),
+        Some(MessageAcceptance::Accept),
+        "an honest publisher is not held back"
+    );
 }

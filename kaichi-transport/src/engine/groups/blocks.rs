@@ -39,6 +39,17 @@ pub(super) enum GroupBlocksFor {
     /// A Welcome and its ratchet tree (two blobs, in that order), for an
     /// invitation received.
     Invitation { inviter: PeerId, group: GroupId },
+    /// A split Welcome's index and the ratchet tree (two blobs), for an
+    /// invitation received.
+    SplitInvitation { inviter: PeerId, group: GroupId },
+    /// A split Welcome's header and this member's shard (two blobs), the
+    /// tree already in.
+    InvitationShard {
+        inviter: PeerId,
+        group: GroupId,
+        mine: kaichi_groups::KeyPackageRef,
+        tree: Vec<u8>,
+    },
     /// A group message sent by reference (one blob).
     Message { group: GroupId },
 }
@@ -402,6 +413,20 @@ impl Engine {
             (GroupBlocksFor::Invitation { inviter, group }, [welcome, tree]) => {
                 self.join_group(inviter, group, welcome, tree);
             }
+            (GroupBlocksFor::SplitInvitation { inviter, group }, [index, tree]) => {
+                self.split_invitation(inviter, group, index, tree.clone());
+            }
+            (
+                GroupBlocksFor::InvitationShard {
+                    inviter,
+                    group,
+                    mine,
+                    tree,
+                },
+                [header, shard],
+            ) => {
+                self.join_from_shard(inviter, group, (header, shard), mine, &tree);
+            }
             (GroupBlocksFor::Message { group }, [message]) => {
                 self.referenced_message(group, message);
             }
@@ -417,7 +442,9 @@ impl Engine {
                     reason: why.to_owned(),
                 }));
             }
-            GroupBlocksFor::Invitation { group, .. } => {
+            GroupBlocksFor::Invitation { group, .. }
+            | GroupBlocksFor::SplitInvitation { group, .. }
+            | GroupBlocksFor::InvitationShard { group, .. } => {
                 tracing::debug!(%group, why, "could not fetch an invitation's Welcome and tree");
             }
             GroupBlocksFor::Message { group } => {

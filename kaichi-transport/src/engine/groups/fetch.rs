@@ -5,7 +5,8 @@
 //! addresses. Also serving the log to members, and invitations received:
 //! their Welcome and tree are fetched over Bitswap (`blocks.rs`).
 
-use kaichi_groups::GroupId;
+use kaichi_groups::welcome::{shard_for, welcome_for};
+use kaichi_groups::{GroupId, KeyPackageRef};
 use kaichi_identity::{IdentityPublic, IpnsName};
 use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::BlockStore as _;
@@ -18,6 +19,7 @@ use crate::engine::Engine;
 use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES};
 use crate::notification::GroupInvitation;
 use crate::rejection::Rejection;
+use crate::welcome_index::WelcomeIndex;
 
 /// Most DHT lookups of peers' addresses for group requests in flight.
 const MAX_PEER_LOOKUPS: usize = 64;
@@ -160,16 +162,72 @@ impl Engine {
                 self.swarm.add_peer_address(peer, a);
             }
         }
-        self.fetch_group_blocks(
-            peer,
-            &[welcome, tree],
-            kaichi_groups::MAX_TREE_BYTES,
+        let then = if inv.split_welcome {
+            GroupBlocksFor::SplitInvitation {
+                inviter: peer,
+                group,
+            }
+        } else {
             GroupBlocksFor::Invitation {
                 inviter: peer,
                 group,
+            }
+        };
+        self.fetch_group_blocks(peer, &[welcome, tree], kaichi_groups::MAX_TREE_BYTES, then);
+        Ok(())
+    }
+
+    /// A split Welcome's index and the tree arrived: fetch the header and
+    /// the shard that holds this member's entry.
+    pub(super) fn split_invitation(
+        &mut self,
+        inviter: PeerId,
+        group: GroupId,
+        index: &[u8],
+        tree: Vec<u8>,
+    ) {
+        let index = match WelcomeIndex::decode(index) {
+            Ok(index) => index,
+            Err(e) => {
+                tracing::debug!(%group, %e, "an invitation's Welcome index was refused");
+                return;
+            }
+        };
+        let Some(mine) = self.groups.session.published_key_package_ref() else {
+            tracing::debug!(%group, "a split Welcome, but no published KeyPackage to find it by");
+            return;
+        };
+        let Some(&at) = shard_for(index.firsts(), &[mine]).first() else {
+            tracing::debug!(%group, "a split Welcome with no shard for this member");
+            return;
+        };
+        self.fetch_group_blocks(
+            inviter,
+            &[index.header(), index.shards()[at]],
+            kaichi_groups::MAX_MESSAGE_BYTES,
+            GroupBlocksFor::InvitationShard {
+                inviter,
+                group,
+                mine,
+                tree,
             },
         );
-        Ok(())
+    }
+
+    /// A split Welcome's header and this member's shard arrived: join from
+    /// the Welcome they make.
+    pub(super) fn join_from_shard(
+        &mut self,
+        inviter: PeerId,
+        group: GroupId,
+        (header, shard): (&[u8], &[u8]),
+        mine: KeyPackageRef,
+        tree: &[u8],
+    ) {
+        match welcome_for(header, shard, &[mine]) {
+            Ok(welcome) => self.join_group(inviter, group, &welcome, tree),
+            Err(e) => tracing::debug!(%group, %e, "no Welcome from a split Welcome's shard"),
+        }
     }
 
     /// A block request made for groups failed: the first time the peer

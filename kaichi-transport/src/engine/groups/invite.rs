@@ -3,6 +3,7 @@
 //! another admin), and the Welcome stored as blocks and announced to each
 //! new member's inbox, sealed to them.
 
+use kaichi_groups::welcome::{split_welcome, welcome_secrets};
 use kaichi_groups::{Candidate, GroupId, GroupRef};
 use kaichi_identity::{IdentityPublic, IpnsName};
 use kaichi_privatelog::BlockCid;
@@ -14,20 +15,26 @@ use crate::engine::{Engine, inbox_topic, random};
 use crate::node::{NodeError, Reply};
 use crate::notification::{GroupInvitation, Notification};
 use crate::peer::Peer;
+use crate::welcome_index::WelcomeIndex;
 
 /// A Welcome stored as blocks, waiting to be announced to a new member.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingWelcome {
     pub(crate) group: GroupId,
-    /// The blobs' names (raw CIDs, or chunked blobs' manifests).
+    /// The Welcome's blob, or a split Welcome's index (raw CIDs, or
+    /// chunked blobs' manifests).
     welcome: cid::Cid,
+    /// Whether `welcome` names a split Welcome's index.
+    split: bool,
     tree: cid::Cid,
+    /// Every blob to pin (for a split Welcome: index, header and shards).
+    blobs: Vec<cid::Cid>,
 }
 
 impl PendingWelcome {
-    /// The Welcome's and the tree's blob CIDs.
-    pub(crate) fn blobs(&self) -> [cid::Cid; 2] {
-        [self.welcome, self.tree]
+    /// Every blob a relay should keep for the new members.
+    pub(crate) fn blobs(&self) -> &[cid::Cid] {
+        &self.blobs
     }
 }
 
@@ -105,26 +112,54 @@ impl Engine {
 
     /// Stores a Welcome and its ratchet tree as blocks this node serves
     /// over Bitswap: each one raw block, or raw chunks and a manifest when
-    /// it is larger than a block may be (a big group's tree).
+    /// it is larger than a block may be (a big group's tree). A Welcome for
+    /// more new members than the configuration says is split: its header,
+    /// its shards and their index are stored instead.
     pub(super) fn store_welcome(
         &mut self,
         group: GroupId,
         welcome: &[u8],
         tree: &[u8],
     ) -> Result<PendingWelcome, NodeError> {
-        let mut roots = Vec::with_capacity(2);
-        for blob in [welcome, tree] {
-            let blocks = kaichi_privatelog::blob::split(blob)?;
-            for (cid, block) in &blocks.blocks {
-                self.store.put(cid, block)?;
-            }
-            roots.push(blocks.root);
+        let tree = self.store_blob(tree)?;
+        let how = self.config.welcome_split;
+        let split = welcome_secrets(welcome).is_ok_and(|n| n > how.above);
+        if !split {
+            let welcome = self.store_blob(welcome)?;
+            return Ok(PendingWelcome {
+                group,
+                welcome,
+                split,
+                tree,
+                blobs: vec![welcome, tree],
+            });
         }
+        let parts = split_welcome(welcome, how.per_shard)?;
+        let header = self.store_blob(&parts.header)?;
+        let mut shards = Vec::with_capacity(parts.shards.len());
+        for shard in &parts.shards {
+            shards.push((shard.first, self.store_blob(&shard.bytes)?));
+        }
+        let index = WelcomeIndex::new(header, shards)?;
+        let root = self.store_blob(&index.encode())?;
+        let mut blobs = vec![root, tree, header];
+        blobs.extend_from_slice(index.shards());
         Ok(PendingWelcome {
             group,
-            welcome: roots[0],
-            tree: roots[1],
+            welcome: root,
+            split,
+            tree,
+            blobs,
         })
+    }
+
+    /// Stores a public blob as blocks; returns its name.
+    fn store_blob(&mut self, blob: &[u8]) -> Result<cid::Cid, NodeError> {
+        let blocks = kaichi_privatelog::blob::split(blob)?;
+        for (cid, block) in &blocks.blocks {
+            self.store.put(cid, block)?;
+        }
+        Ok(blocks.root)
     }
 
     /// Sends `member` a sealed invitation to fetch a stored Welcome.
@@ -136,6 +171,7 @@ impl Engine {
                 welcome: w.welcome.to_bytes(),
                 ratchet_tree: w.tree.to_bytes(),
                 addresses: self.listen_addrs.iter().map(|a| a.to_vec()).collect(),
+                split_welcome: w.split,
             }),
             ..Default::default()
         };

@@ -262,7 +262,7 @@ impl Engine {
                     Ok(pending) => {
                         // Relays keep them for a new member who comes
                         // online after we are gone.
-                        self.pin_blobs_at_relays(&pending.blobs());
+                        self.pin_blobs_at_relays(pending.blobs());
                         self.deliver_welcome(&pending, &to);
                     }
                     Err(e) => tracing::warn!(%group, %e, "could not store a Welcome"),
