@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use kaichi_identity::document::VerifiedDocument;
-use kaichi_identity::{IpnsName, IpnsPublicKey, Timestamp};
+use kaichi_identity::{IpnsName, IpnsPublicKey};
 
 use crate::credential::DeviceDirectory;
 
@@ -17,7 +17,13 @@ pub const MAX_KNOWN_IDENTITIES: usize = 4096;
 pub struct KnownDevices {
     own: Option<(IpnsName, Vec<IpnsPublicKey>)>,
     /// Per identity: its newest document's creation time and device keys.
-    others: HashMap<IpnsName, (Timestamp, Vec<IpnsPublicKey>)>,
+    others: HashMap<
+        IpnsName,
+        (
+            kaichi_identity::document::DocumentVersion,
+            Vec<IpnsPublicKey>,
+        ),
+    >,
 }
 
 impl KnownDevices {
@@ -38,18 +44,18 @@ impl KnownDevices {
             *k = keys;
             return;
         }
-        let created = doc.created_at();
+        let version = doc.version();
         if self
             .others
             .get(&name)
-            .is_some_and(|(seen, _)| *seen > created)
+            .is_some_and(|(seen, _)| *seen > version)
         {
             return;
         }
         if self.others.len() >= MAX_KNOWN_IDENTITIES {
             self.others.clear();
         }
-        self.others.insert(name, (created, keys));
+        self.others.insert(name, (version, keys));
     }
 }
 

@@ -58,8 +58,14 @@ pub struct Conversation {
     me: IpnsPublicKey,
     peer: IpnsPublicKey,
     /// Extra signing keys (granted devices) per participant, with the
-    /// creation time of the document that granted them.
-    devices: HashMap<[u8; 32], (kaichi_identity::Timestamp, HashSet<[u8; 32]>)>,
+    /// version of the document that granted them.
+    devices: HashMap<
+        [u8; 32],
+        (
+            kaichi_identity::document::DocumentVersion,
+            HashSet<[u8; 32]>,
+        ),
+    >,
     log: LogSet,
     messages: HashMap<EntryCid, Message>,
     /// Edits, deletes and reactions per target.
@@ -106,7 +112,7 @@ impl Conversation {
 
     /// Accepts new entries signed by the devices a participant's verified
     /// identity document grants, and by no others: a newer document (by
-    /// creation time) replaces what an older one granted, so a device its
+    /// [`kaichi_identity::document::DocumentVersion`]) replaces what an older one granted, so a device its
     /// identity revoked writes nothing more here; an older document changes
     /// nothing. Entries kept before stay. Documents of other identities are
     /// ignored.
@@ -115,11 +121,11 @@ impl Conversation {
         if author != self.me && author != self.peer {
             return;
         }
-        let created = document.created_at();
+        let version = document.version();
         if self
             .devices
             .get(&author.to_bytes())
-            .is_some_and(|(seen, _)| *seen > created)
+            .is_some_and(|(seen, _)| *seen > version)
         {
             return;
         }
@@ -128,7 +134,7 @@ impl Conversation {
             .iter()
             .map(|g| g.request().signing_key().to_bytes())
             .collect();
-        self.devices.insert(author.to_bytes(), (created, keys));
+        self.devices.insert(author.to_bytes(), (version, keys));
     }
 
     fn may_sign(&self, author: &IpnsPublicKey, signer: Option<&IpnsPublicKey>) -> bool {

@@ -145,7 +145,7 @@ pub enum NodeError {
     /// A new identity document for this node is not newer than the one
     /// it has.
     #[error(
-        "the identity document given (created {given}) is not newer than this node's ({current})"
+        "the identity document given (created {given}) is not newer than this node's ({current}; a document a device approved counts from its authority's time)"
     )]
     StaleDocument {
         /// When the document given was created.

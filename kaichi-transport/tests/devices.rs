@@ -585,3 +585,112 @@ async fn a_device_back_online_catches_up_from_the_other_device() {
         p.node.shutdown().await;
     }
 }
+
+/// The laptop lets the phone approve devices; the phone approves a tablet
+/// while both run (a document signed with the phone's wallet, handed to
+/// its node). The laptop's node takes that newer document of its identity
+/// from the phone's next self-sync; the tablet starts from it, and a
+/// contact accepts what the tablet writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_allowed_to_approve_adds_a_tablet_and_the_laptop_takes_its_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let (seed, phone_seed, tablet_seed) = (160u8, 161u8, 162u8);
+    let (wallet, identity) = keys(seed);
+    let grant_for = |device: u8| {
+        let (w, k) = keys(device);
+        let request = DeviceRequest::create(&w, &k, identity.ipns().name()).unwrap();
+        DeviceGrant::issue(
+            &identity,
+            &request,
+            zeroize::Zeroizing::new([device; 32]),
+            now(),
+        )
+        .unwrap()
+    };
+    let phone_grant = grant_for(phone_seed).with_approver(true);
+    let (node, events) = Node::builder(&wallet, dir.path().join("laptop"))
+        .device_grant(phone_grant.clone())
+        .configure(local)
+        .start()
+        .await
+        .unwrap();
+    let laptop = listening(node, events, &wallet, identity.clone()).await;
+    let phone = start_phone(phone_seed, laptop.document.clone(), dir.path()).await;
+    laptop.node.dial(phone.addr.clone()).await.unwrap();
+    let mut dave = meet_dave(163, &laptop, &phone).await;
+
+    // The phone approves the tablet: its own wallet signs, on the laptop's
+    // document as authority.
+    let (phone_wallet, _) = keys(phone_seed);
+    let authority = laptop.document.clone();
+    let current =
+        kaichi_identity::document::verify_document(&phone.node.identity_document(), now()).unwrap();
+    let mut builder = kaichi_identity::document::DocumentBuilder::new(
+        &identity,
+        now(),
+        Duration::from_secs(20 * 86_400),
+    )
+    .device(grant_for(tablet_seed));
+    for g in current.devices() {
+        builder = builder.device(g.clone());
+    }
+    for kp in current.key_packages() {
+        builder = builder.key_package(kp.clone());
+    }
+    let approved = builder.sign_as_device(&phone_wallet, &authority).unwrap();
+    phone
+        .node
+        .set_identity_document(approved.clone())
+        .await
+        .unwrap();
+    // The laptop (primary) refuses nothing newer than its own; it takes the
+    // phone's document with the phone's next message.
+    phone
+        .node
+        .send_dm(&dave.wallet, "a tablet joins us")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "a tablet joins us");
+    within(async {
+        while *laptop.node.identity_document() != *approved {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+
+    // The tablet starts from the document the phone signed; Dave accepts
+    // what it writes (he learnt the grant with the phone's message).
+    let tablet = {
+        let (w, k) = keys(tablet_seed);
+        let keys = kaichi_identity::document::verify_document(&approved, now())
+            .unwrap()
+            .open_grant(&k)
+            .unwrap();
+        let (node, events) = Node::builder(&w, dir.path().join("tablet"))
+            .device_of(approved.clone())
+            .configure(local)
+            .start()
+            .await
+            .unwrap();
+        listening(node, events, &w, keys).await
+    };
+    dave.node.dial(tablet.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    tablet
+        .node
+        .add_contact(dave.document.clone())
+        .await
+        .unwrap();
+    tablet
+        .node
+        .send_dm(&dave.wallet, "hello from the tablet")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&mut dave.events).await,
+        "hello from the tablet"
+    );
+    for p in [laptop, phone, tablet, dave] {
+        p.node.shutdown().await;
+    }
+}

@@ -6,12 +6,14 @@ use prost::Message as _;
 
 use super::proto::{DocumentBody, SignedDocumentPb};
 use super::{
-    DOCUMENT_VERSION, DeviceGrant, MAX_DEVICES, MAX_DOCUMENT_BYTES, MAX_KEY_PACKAGE_REF_BYTES,
-    MAX_KEY_PACKAGES, ipns_message, wallet_message,
+    DOCUMENT_VERSION, DeviceGrant, DocumentError, MAX_DEVICES, MAX_DOCUMENT_BYTES,
+    MAX_KEY_PACKAGE_REF_BYTES, MAX_KEY_PACKAGES, device_wallet_message, ipns_message,
+    verify_document, wallet_message,
 };
 use crate::derive::IdentityKeys;
 use crate::time::Timestamp;
 use crate::wallet::{SignError, WalletAddress, WalletSigner};
+use sha2::{Digest as _, Sha256};
 
 /// A document could not be built or signed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +60,9 @@ pub enum BuildError {
     /// The lifetime is zero or overflows.
     #[error("invalid document lifetime")]
     InvalidLifetime,
+    /// A document signed as an approving device breaks the delegation rules.
+    #[error("the device may not sign this document: {0}")]
+    Delegation(DocumentError),
     /// The serialized document would be too large.
     #[error("document would be {actual} bytes (max {max})")]
     TooLarge {
@@ -113,6 +118,54 @@ impl<'a> DocumentBuilder<'a> {
                 signer,
             });
         }
+        let body = self.body(None)?.encode_to_vec();
+        let public = keys.public();
+        let name = keys.ipns().name();
+        let wallet_msg = wallet_message(&public.wallet, &name, public.epoch.get(), &body);
+        let wallet_signature = wallet.sign_message(&wallet_msg)?;
+        if !public.wallet.verify(&wallet_msg, &wallet_signature) {
+            return Err(BuildError::BadWalletSignature);
+        }
+        finish(keys, body, wallet_signature.as_bytes().to_vec(), Vec::new())
+    }
+
+    /// Signs as an approving device, with `device`'s own wallet in the
+    /// primary wallet's place (its grant in `authority`, the primary-signed
+    /// document this one builds on, must let it approve), and the IPNS key
+    /// the device holds through its grant. The result is verified before
+    /// it is returned: a document the rules refuse (an approver added,
+    /// removed or changed; a lifetime past the authority's) is an error.
+    pub fn sign_as_device<W: WalletSigner + ?Sized>(
+        self,
+        device: &W,
+        authority: &[u8],
+    ) -> Result<Vec<u8>, BuildError> {
+        let keys = self.keys;
+        let now = self.created_at;
+        let by = device.address();
+        let body = self
+            .body(Some((by, Sha256::digest(authority).to_vec())))?
+            .encode_to_vec();
+        let public = keys.public();
+        let message = device_wallet_message(&by, &keys.ipns().name(), public.epoch.get(), &body);
+        let signature = device.sign_message(&message)?;
+        if !by.verify(&message, &signature) {
+            return Err(BuildError::BadWalletSignature);
+        }
+        let signed = finish(
+            keys,
+            body,
+            signature.as_bytes().to_vec(),
+            authority.to_vec(),
+        )?;
+        verify_document(&signed, now).map_err(BuildError::Delegation)?;
+        Ok(signed)
+    }
+
+    /// The checked body (`approved`: the approving device and the
+    /// authority's digest, for a document a device signs).
+    fn body(self, approved: Option<(WalletAddress, Vec<u8>)>) -> Result<DocumentBody, BuildError> {
+        let keys = self.keys;
         if self.devices.len() > MAX_DEVICES {
             return Err(BuildError::TooMany {
                 what: "devices",
@@ -153,7 +206,10 @@ impl<'a> DocumentBuilder<'a> {
             .filter(|e| *e > self.created_at)
             .ok_or(BuildError::InvalidLifetime)?;
         let public = keys.public();
-        let body = DocumentBody {
+        let (approved_by, authority_sha256) = approved
+            .map(|(w, digest)| (w.to_bytes().to_vec(), digest))
+            .unwrap_or_default();
+        Ok(DocumentBody {
             version: DOCUMENT_VERSION,
             wallet: public.wallet.to_bytes().to_vec(),
             ipns_public_key: public.ipns.to_bytes().to_vec(),
@@ -163,26 +219,33 @@ impl<'a> DocumentBuilder<'a> {
             expires_at: expires_at.unix_nanos(),
             devices: self.devices.iter().map(DeviceGrant::to_pb).collect(),
             key_packages: self.key_packages,
-        }
-        .encode_to_vec();
-        let wallet_msg = wallet_message(&public.wallet, &name, public.epoch.get(), &body);
-        let wallet_signature = wallet.sign_message(&wallet_msg)?;
-        if !public.wallet.verify(&wallet_msg, &wallet_signature) {
-            return Err(BuildError::BadWalletSignature);
-        }
-        let ipns_signature = keys.ipns().sign(&ipns_message(&body));
-        let signed = SignedDocumentPb {
-            body,
-            wallet_signature: wallet_signature.as_bytes().to_vec(),
-            ipns_signature: ipns_signature.to_vec(),
-        }
-        .encode_to_vec();
-        if signed.len() > MAX_DOCUMENT_BYTES {
-            return Err(BuildError::TooLarge {
-                actual: signed.len(),
-                max: MAX_DOCUMENT_BYTES,
-            });
-        }
-        Ok(signed)
+            approved_by,
+            authority_sha256,
+        })
     }
+}
+
+/// Signs `body` with the IPNS key and wraps it with the wallet's signature
+/// (and, for a document a device approved, its authority).
+fn finish(
+    keys: &IdentityKeys,
+    body: Vec<u8>,
+    wallet_signature: Vec<u8>,
+    authority: Vec<u8>,
+) -> Result<Vec<u8>, BuildError> {
+    let ipns_signature = keys.ipns().sign(&ipns_message(&body));
+    let signed = SignedDocumentPb {
+        body,
+        wallet_signature,
+        ipns_signature: ipns_signature.to_vec(),
+        authority,
+    }
+    .encode_to_vec();
+    if signed.len() > MAX_DOCUMENT_BYTES {
+        return Err(BuildError::TooLarge {
+            actual: signed.len(),
+            max: MAX_DOCUMENT_BYTES,
+        });
+    }
+    Ok(signed)
 }

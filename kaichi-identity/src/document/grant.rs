@@ -242,6 +242,7 @@ pub struct DeviceGrant {
     ephemeral_key: DmPublicKey,
     sealed: Vec<u8>,
     granted_at: Timestamp,
+    approver: bool,
 }
 
 impl DeviceGrant {
@@ -288,7 +289,21 @@ impl DeviceGrant {
             ephemeral_key,
             sealed,
             granted_at: now,
+            approver: false,
         })
+    }
+
+    /// The same grant, with the right to approve and revoke other devices
+    /// (`true`) or without it. Only a document the primary wallet signs may
+    /// grant it; a document a device approved keeps every approver as it was.
+    pub fn with_approver(mut self, approver: bool) -> Self {
+        self.approver = approver;
+        self
+    }
+
+    /// Whether the device may approve and revoke other devices.
+    pub fn is_approver(&self) -> bool {
+        self.approver
     }
 
     /// The device request this grant answers.
@@ -312,6 +327,7 @@ impl DeviceGrant {
             ephemeral_key: self.ephemeral_key.to_bytes().to_vec(),
             sealed_secrets: self.sealed.clone(),
             granted_at: self.granted_at.unix_nanos(),
+            approver: self.approver,
         }
     }
 
@@ -330,6 +346,7 @@ impl DeviceGrant {
                 .map_err(|_| RequestError::InvalidField("ephemeral_key"))?,
             sealed: pb.sealed_secrets.clone(),
             granted_at: Timestamp::from_unix_nanos(pb.granted_at),
+            approver: pb.approver,
         })
     }
 

@@ -13,8 +13,18 @@
 //! secrets to the device's own derived key, lists it in a new document, and
 //! the device opens it with [`VerifiedDocument::open_grant`]. Revocation is a
 //! new key epoch and a document without the grant.
+//!
+//! Delegated approval: the primary may grant a device the right to approve
+//! ([`DeviceGrant::with_approver`]). That device then signs documents with
+//! its own wallet ([`DocumentBuilder::sign_as_device`]), carrying the
+//! primary-signed document that grants it the right (the *authority*); it
+//! may add and remove other devices but not approvers. Documents of one
+//! identity are ordered by [`DocumentVersion`]: a newer primary-signed
+//! document comes after every document built on an older authority, so a
+//! revoked approver cannot outdate its revocation.
 
 mod build;
+mod delegation;
 mod grant;
 mod proto;
 mod verify;
@@ -22,6 +32,7 @@ mod verify;
 use sha2::{Digest, Sha256};
 
 pub use build::{BuildError, DocumentBuilder};
+pub use delegation::DocumentVersion;
 pub use grant::{DeviceGrant, DeviceRequest, GrantError, OpenGrantError, RequestError};
 pub use verify::{DocumentError, VerifiedDocument, verify_document};
 
@@ -70,4 +81,24 @@ pub(crate) fn ipns_message(body: &[u8]) -> Vec<u8> {
     m.extend_from_slice(IPNS_SIGNATURE_PREFIX);
     m.extend_from_slice(body);
     m
+}
+
+/// The message an approving device's wallet signs for a document body, in
+/// the primary wallet's place.
+pub(crate) fn device_wallet_message(
+    device: &WalletAddress,
+    name: &IpnsName,
+    epoch: u32,
+    body: &[u8],
+) -> Vec<u8> {
+    format!(
+        "Kaichi identity document v1, approved by a device\n\
+         Sign to change the devices of a Kaichi identity you may approve for. It does not send a transaction.\n\
+         device: {device}\n\
+         ipns: {name}\n\
+         epoch: {epoch}\n\
+         body-sha256: {}",
+        hex(&Sha256::digest(body))
+    )
+    .into_bytes()
 }

@@ -30,6 +30,14 @@ pub(crate) struct DocumentBody {
     /// References (CID bytes) to the identity's published MLS KeyPackages.
     #[prost(bytes = "vec", repeated, tag = "9")]
     pub(crate) key_packages: Vec<Vec<u8>>,
+    /// A document a device approved: that device's wallet (it signs in the
+    /// primary wallet's place). Empty in a document the primary signed.
+    #[prost(bytes = "vec", tag = "10")]
+    pub(crate) approved_by: Vec<u8>,
+    /// A document a device approved: SHA-256 of the primary-signed document
+    /// it builds on (carried in `SignedDocumentPb.authority`).
+    #[prost(bytes = "vec", tag = "11")]
+    pub(crate) authority_sha256: Vec<u8>,
 }
 
 /// The signed envelope.
@@ -44,6 +52,10 @@ pub(crate) struct SignedDocumentPb {
     /// The IPNS key's signature over the domain prefix and `body`.
     #[prost(bytes = "vec", tag = "3")]
     pub(crate) ipns_signature: Vec<u8>,
+    /// A document a device approved: the primary-signed document that
+    /// grants that device the right to approve (empty otherwise).
+    #[prost(bytes = "vec", tag = "4")]
+    pub(crate) authority: Vec<u8>,
 }
 
 /// A device's signed request to join an identity.
@@ -84,4 +96,8 @@ pub(crate) struct DeviceGrantPb {
     /// When the grant was issued, Unix nanoseconds.
     #[prost(uint64, tag = "4")]
     pub(crate) granted_at: u64,
+    /// The device may approve (and revoke) other devices, in documents it
+    /// signs with its own wallet (only the primary wallet grants this).
+    #[prost(bool, tag = "5")]
+    pub(crate) approver: bool,
 }

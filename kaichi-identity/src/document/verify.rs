@@ -110,6 +110,21 @@ pub enum DocumentError {
         /// The wallet in the document.
         actual: WalletAddress,
     },
+    /// A document a device approved names a device the authority does not
+    /// let approve.
+    #[error("{0} may not approve devices for this identity")]
+    NotAnApprover(WalletAddress),
+    /// A document a device approved carries an authority that does not
+    /// verify, or is not signed by the primary wallet.
+    #[error("the approving device's authority: {0}")]
+    BadAuthority(Box<DocumentError>),
+    /// A document a device approved does not agree with its authority.
+    #[error("a document a device approved does not agree with its authority: {0}")]
+    AuthorityMismatch(&'static str),
+    /// A document a device approved adds, removes or changes an approver
+    /// (only the primary wallet does that).
+    #[error("only the primary wallet adds, removes or changes approver {0}")]
+    ApproverChanged(WalletAddress),
     /// The document is for another IPNS name than expected.
     #[error("document is for IPNS name {actual}, expected {expected}")]
     NameMismatch {
@@ -128,11 +143,38 @@ pub struct VerifiedDocument {
     expires_at: Timestamp,
     devices: Vec<DeviceGrant>,
     key_packages: Vec<Vec<u8>>,
+    /// Set in a document a device approved.
+    pub(super) delegation: Option<super::delegation::Delegation>,
 }
 
 /// Verifies a serialized identity document at time `now`: both signatures,
-/// every field, the lifetime and every device grant.
+/// every field, the lifetime and every device grant; for a document a
+/// device approved, also its authority (see [`super::DocumentVersion`]).
 pub fn verify_document(bytes: &[u8], now: Timestamp) -> Result<VerifiedDocument, DocumentError> {
+    let (signed, body) = decode(bytes)?;
+    if signed.authority.is_empty() {
+        if !body.approved_by.is_empty() || !body.authority_sha256.is_empty() {
+            return Err(DocumentError::InvalidField("approved_by"));
+        }
+        verify_parts(&signed, &body, now, |wallet, name| {
+            let signature = WalletSignature::try_from_slice(&signed.wallet_signature)
+                .map_err(|_| DocumentError::InvalidField("wallet_signature"))?;
+            if wallet.verify(
+                &wallet_message(wallet, name, body.epoch, &signed.body),
+                &signature,
+            ) {
+                Ok(())
+            } else {
+                Err(DocumentError::BadWalletSignature(*wallet))
+            }
+        })
+    } else {
+        super::delegation::verify_delegated(&signed, &body, now)
+    }
+}
+
+/// The envelope and the body, within the size bound.
+fn decode(bytes: &[u8]) -> Result<(SignedDocumentPb, DocumentBody), DocumentError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(DocumentError::TooLarge {
             actual: bytes.len(),
@@ -143,6 +185,17 @@ pub fn verify_document(bytes: &[u8], now: Timestamp) -> Result<VerifiedDocument,
         SignedDocumentPb::decode(bytes).map_err(|e| DocumentError::Malformed(e.to_string()))?;
     let body = DocumentBody::decode(signed.body.as_slice())
         .map_err(|e| DocumentError::Malformed(e.to_string()))?;
+    Ok((signed, body))
+}
+
+/// Everything but the wallet's signature, which `wallet_check` verifies
+/// (given the primary wallet and the IPNS name) after the keys are read.
+pub(super) fn verify_parts(
+    signed: &SignedDocumentPb,
+    body: &DocumentBody,
+    now: Timestamp,
+    wallet_check: impl FnOnce(&WalletAddress, &IpnsName) -> Result<(), DocumentError>,
+) -> Result<VerifiedDocument, DocumentError> {
     if body.version != DOCUMENT_VERSION {
         return Err(DocumentError::UnsupportedVersion {
             expected: DOCUMENT_VERSION,
@@ -155,16 +208,8 @@ pub fn verify_document(bytes: &[u8], now: Timestamp) -> Result<VerifiedDocument,
         .map_err(|_| DocumentError::InvalidField("ipns_public_key"))?;
     let dm = DmPublicKey::from_bytes(&body.dm_public_key)
         .map_err(|_| DocumentError::InvalidField("dm_public_key"))?;
-    let wallet_signature = WalletSignature::try_from_slice(&signed.wallet_signature)
-        .map_err(|_| DocumentError::InvalidField("wallet_signature"))?;
     let name = ipns.name();
-
-    if !wallet.verify(
-        &wallet_message(&wallet, &name, body.epoch, &signed.body),
-        &wallet_signature,
-    ) {
-        return Err(DocumentError::BadWalletSignature(wallet));
-    }
+    wallet_check(&wallet, &name)?;
     if !ipns.verify(&ipns_message(&signed.body), &signed.ipns_signature) {
         return Err(DocumentError::BadIpnsSignature(name));
     }
@@ -238,7 +283,8 @@ pub fn verify_document(bytes: &[u8], now: Timestamp) -> Result<VerifiedDocument,
         created_at,
         expires_at,
         devices,
-        key_packages: body.key_packages,
+        key_packages: body.key_packages.clone(),
+        delegation: None,
     })
 }
 

@@ -27,6 +27,7 @@ impl Engine {
         self.remember_key_packages(verified.public().ipns_name(), verified.key_packages());
         self.groups.session.devices_mut().remember(&verified);
         self.remember_devices(verified.clone());
+        self.newer_own_document(&verified, doc);
         self.documents
             .insert(digest, *verified.public(), verified.expires_at());
         Ok(*verified.public())
@@ -56,7 +57,7 @@ impl Engine {
             // Nothing granted before, nothing granted now.
             None if doc.devices().is_empty() => return,
             // An older document does not undo a newer one (a revocation).
-            Some(known) if known.created_at() > doc.created_at() => return,
+            Some(known) if doc.version() < known.version() => return,
             Some(known) => {
                 let now: Vec<_> = doc
                     .devices()

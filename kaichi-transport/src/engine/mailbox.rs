@@ -13,6 +13,11 @@ use libp2p::PeerId;
 /// ([`kaichi_identity::document::MAX_DEVICES`]).
 pub(super) const MAX_READERS: usize = 1 + kaichi_identity::document::MAX_DEVICES;
 
+/// Where the document that named a mailbox's readers stands among its
+/// identity's documents: its authority's creation time, then its own (as
+/// `kaichi_identity::document::DocumentVersion` orders them).
+pub(super) type DocumentOrder = (kaichi_identity::Timestamp, kaichi_identity::Timestamp);
+
 /// One inbox's notifications and its readers' positions.
 #[derive(Debug, Default)]
 pub(super) struct Mailbox {
@@ -27,7 +32,7 @@ pub(super) struct Mailbox {
     /// When the document the readers come from was created: an older one
     /// (a revoked device showing the document that still lists it) does
     /// not change them.
-    readers_from: Option<kaichi_identity::Timestamp>,
+    readers_from: Option<DocumentOrder>,
 }
 
 impl Mailbox {
@@ -68,7 +73,7 @@ impl Mailbox {
     /// takes nothing more; a new one starts from the oldest still held.
     pub(super) fn set_readers(
         &mut self,
-        from: kaichi_identity::Timestamp,
+        from: DocumentOrder,
         readers: impl IntoIterator<Item = PeerId>,
     ) {
         if self.readers_from.is_some_and(|seen| seen > from) {
@@ -147,12 +152,14 @@ mod tests {
 
     const KEEP: Duration = Duration::from_secs(60);
 
-    fn t0() -> kaichi_identity::Timestamp {
-        kaichi_identity::Timestamp::from_unix_nanos(1_000)
+    fn t0() -> DocumentOrder {
+        let t = kaichi_identity::Timestamp::from_unix_nanos(1_000);
+        (t, t)
     }
 
-    fn t1() -> kaichi_identity::Timestamp {
-        kaichi_identity::Timestamp::from_unix_nanos(2_000)
+    fn t1() -> DocumentOrder {
+        let t = kaichi_identity::Timestamp::from_unix_nanos(2_000);
+        (t, t)
     }
 
     fn peer(seed: u8) -> PeerId {

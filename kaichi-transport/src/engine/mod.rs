@@ -98,6 +98,8 @@ pub(crate) struct Engine {
     config: NodeConfig,
     keys: IdentityKeys,
     document: Vec<u8>,
+    /// The handles' copy of `document` (replaced with it).
+    shared_document: crate::node::SharedDocument,
     store: Arc<SqliteStore>,
     conversations: HashMap<ConversationId, Conversation>,
     /// Notifications to publish again, fetches in flight, entries to write.
@@ -188,10 +190,14 @@ impl Engine {
     pub(crate) fn new(
         config: NodeConfig,
         keys: IdentityKeys,
-        document: Vec<u8>,
+        shared_document: crate::node::SharedDocument,
         store: Arc<SqliteStore>,
         events: mpsc::Sender<NodeEvent>,
     ) -> Result<Self, NodeError> {
+        let document = shared_document
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .to_vec();
         let setup = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::TransportSetup(e);
         // A device is its own peer: its own key, not the identity's (two
         // nodes of one identity must not share a PeerId).
@@ -306,6 +312,7 @@ impl Engine {
             config,
             keys,
             document,
+            shared_document,
             store,
             conversations: HashMap::new(),
             sync,
@@ -454,8 +461,8 @@ impl Engine {
             Command::AddContact(doc, reply) => {
                 let _ = reply.send(self.add_contact(&doc).map(|(p, _)| p));
             }
-            Command::SetDocument(doc, slot, reply) => {
-                let _ = reply.send(self.set_own_document(doc, &slot));
+            Command::SetDocument(doc, reply) => {
+                let _ = reply.send(self.set_own_document(doc));
             }
             Command::Send { to, body, reply } => match self.find_contact(&to) {
                 // A wallet address we have no document for: look it up in the DHT.

@@ -11,18 +11,16 @@ use crate::node::NodeError;
 
 impl Engine {
     /// Makes `document` this identity's document: it must verify, be this
-    /// identity's, be newer than the current one and (on a device's node)
-    /// still grant this device. Nothing changes otherwise.
-    /// `handles` is the handles' copy, replaced when the document is taken.
-    pub(super) fn set_own_document(
-        &mut self,
-        document: Vec<u8>,
-        handles: &crate::node::SharedDocument,
-    ) -> Result<(), NodeError> {
+    /// identity's, be newer than the current one (by
+    /// [`kaichi_identity::document::DocumentVersion`]: a document a device
+    /// approved counts from its authority) and (on a device's node) still
+    /// grant this device. Nothing changes otherwise. The handles' copy is
+    /// replaced with it.
+    pub(super) fn set_own_document(&mut self, document: Vec<u8>) -> Result<(), NodeError> {
         let at = now();
         let new = verify_document(&document, at)?.for_name(&self.keys.ipns().name())?;
         if let Ok(current) = verify_document(&self.document, at)
-            && new.created_at() <= current.created_at()
+            && !new.supersedes(&current)
         {
             return Err(NodeError::StaleDocument {
                 given: new.created_at(),
@@ -43,7 +41,8 @@ impl Engine {
                 .map_err(|e| NodeError::Blocks(Box::new(e)))?;
         }
         let old = BlockCid::of(&self.document);
-        *handles
+        *self
+            .shared_document
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = document.as_slice().into();
         self.document = document;
@@ -62,5 +61,26 @@ impl Engine {
         self.publish_identity();
         tracing::info!(document = %cid, "published a new identity document");
         Ok(())
+    }
+}
+
+impl Engine {
+    /// A verified document of this identity arrived from another device
+    /// (with its notifications): a newer one than this node's (a device
+    /// approved or revoked elsewhere) becomes this node's own, as if it was
+    /// handed over with [`crate::Node::set_identity_document`].
+    pub(super) fn newer_own_document(
+        &mut self,
+        doc: &kaichi_identity::document::VerifiedDocument,
+        bytes: &[u8],
+    ) {
+        if doc.public().ipns_name() != self.keys.ipns().name() {
+            return;
+        }
+        let newer =
+            verify_document(&self.document, now()).map_or(true, |current| doc.supersedes(&current));
+        if newer && let Err(e) = self.set_own_document(bytes.to_vec()) {
+            tracing::debug!(%e, "a newer document of this identity was not taken");
+        }
     }
 }

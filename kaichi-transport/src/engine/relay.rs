@@ -285,7 +285,7 @@ impl Relay {
     pub(super) fn take_mailbox(
         &mut self,
         name: &IpnsName,
-        readers: Option<(Timestamp, Vec<PeerId>)>,
+        readers: Option<(super::mailbox::DocumentOrder, Vec<PeerId>)>,
         peer: &PeerId,
         now: Instant,
     ) -> Vec<Vec<u8>> {
@@ -443,8 +443,10 @@ impl Engine {
                     .map(|g| g.request().signing_key().to_libp2p().to_peer_id()),
             )
             .collect();
+        let version = doc.version();
+        let order = (version.authority_created_at(), version.created_at());
         self.relay
-            .take_mailbox(&name, Some((doc.created_at(), readers)), peer, now)
+            .take_mailbox(&name, Some((order, readers)), peer, now)
     }
 
     /// Relay: follows a topic a connected peer subscribed to.

@@ -80,7 +80,7 @@ pub(crate) enum Command {
     Status(oneshot::Sender<super::NodeStatus>),
     Dial(Multiaddr, Reply<()>),
     AddContact(Vec<u8>, Reply<IdentityPublic>),
-    SetDocument(Vec<u8>, super::SharedDocument, Reply<()>),
+    SetDocument(Vec<u8>, Reply<()>),
     Send {
         to: Peer,
         body: MessageBody,

@@ -69,6 +69,7 @@ impl Node {
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer);
         let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
         let name = keys.ipns().name();
+        let document: SharedDocument = Arc::new(std::sync::RwLock::new(document.into()));
         let engine = Engine::new(config, keys, document.clone(), store.clone(), events_tx)?;
         let peer_id = engine.peer_id();
         let task = tokio::spawn(engine.run(commands_rx));
@@ -77,7 +78,7 @@ impl Node {
                 commands,
                 peer_id,
                 name,
-                document: Arc::new(std::sync::RwLock::new(document.into())),
+                document,
                 store,
                 task: Arc::new(std::sync::Mutex::new(Some(task))),
             },
@@ -116,9 +117,7 @@ impl Node {
     pub async fn set_identity_document(&self, document: Vec<u8>) -> Result<(), NodeError> {
         // The task updates the handles' copy as it takes the document, so
         // concurrent calls leave the newest.
-        let slot = self.document.clone();
-        self.ask(|tx| Command::SetDocument(document, slot, tx))
-            .await?
+        self.ask(|tx| Command::SetDocument(document, tx)).await?
     }
 
     pub(crate) async fn ask<T>(
