@@ -54,29 +54,47 @@ pub(crate) fn verified(bytes: &[u8], name: &IpnsName) -> anyhow::Result<Verified
     }
 }
 
-/// The device grants the primary's stored document lists for `keys`'
-/// identity (none when it has no document, or one of another epoch). The
-/// primary signed the document itself, so one that expired still counts.
+/// The device grants this identity's current document lists (see
+/// [`current_document`]; none when there is none).
 pub(crate) fn own_grants(
     profile: &Profile,
     keys: &IdentityKeys,
 ) -> anyhow::Result<Vec<kaichi_identity::document::DeviceGrant>> {
-    let Some(bytes) = profile.document()? else {
-        return Ok(Vec::new());
-    };
+    Ok(current_document(profile, keys)?
+        .map(|(_, doc)| doc.devices().to_vec())
+        .unwrap_or_default())
+}
+
+/// This identity's current document: the newest (by
+/// [`kaichi_identity::document::DocumentVersion`]) of the profile's stored
+/// one and the running node's (which may have taken a newer one from
+/// another device). One of another identity or epoch does not count; one
+/// that expired still counts for what it lists (it was signed).
+pub(crate) fn current_document(
+    profile: &Profile,
+    keys: &IdentityKeys,
+) -> anyhow::Result<Option<(Vec<u8>, VerifiedDocument)>> {
     let now = crate::commands::now()?;
-    let doc = match verify_document(&bytes, now) {
-        Err(DocumentError::Expired { expires_at, .. }) => {
-            let before = kaichi_identity::Timestamp::from_unix_nanos(
-                expires_at.unix_nanos().saturating_sub(1),
-            );
-            verify_document(&bytes, before)
+    let mut found: Option<(Vec<u8>, VerifiedDocument)> = None;
+    let stored = profile.document()?;
+    let running = crate::commands::device_publish::running_node_document(profile);
+    for bytes in [stored, running].into_iter().flatten() {
+        let doc = match verify_document(&bytes, now) {
+            Err(DocumentError::Expired { expires_at, .. }) => {
+                let before = kaichi_identity::Timestamp::from_unix_nanos(
+                    expires_at.unix_nanos().saturating_sub(1),
+                );
+                verify_document(&bytes, before)
+            }
+            other => other,
         }
-        other => other,
+        .context("the identity document does not verify")?;
+        if doc.public() != &keys.public() {
+            continue;
+        }
+        if found.as_ref().is_none_or(|(_, f)| doc.supersedes(f)) {
+            found = Some((bytes, doc));
+        }
     }
-    .context("the stored identity document does not verify")?;
-    if doc.public() != &keys.public() {
-        return Ok(Vec::new());
-    }
-    Ok(doc.devices().to_vec())
+    Ok(found)
 }

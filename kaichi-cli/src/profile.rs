@@ -55,7 +55,7 @@ pub(crate) struct DeviceOf {
 }
 
 /// A profile directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Profile {
     home: PathBuf,
 }

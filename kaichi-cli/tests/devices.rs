@@ -125,6 +125,84 @@ fn files_carry_the_request_and_the_link_and_requests_stay_with_their_identity() 
     assert_eq!(str_of(&renewed, "ipns_name"), name);
 }
 
+/// The laptop lets the phone approve; the phone approves a tablet and a
+/// watch on its own (its wallet signs); the tablet joins from the phone's
+/// link. A device without the right cannot approve; the phone cannot hand
+/// the right on, nor revoke the laptop's approvers, but revokes the watch.
+#[test]
+fn a_device_the_primary_lets_approve_links_and_revokes_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let (laptop, phone, tablet, watch) = (p("laptop"), p("phone"), p("tablet"), p("watch"));
+    let name = str_of(&kaichi_json(&laptop, &["wallet", "new"]), "ipns_name");
+    let request = |home: &Path| {
+        kaichi_json(home, &["wallet", "new"]);
+        str_of(
+            &kaichi_json(home, &["device", "request", "--identity", &name]),
+            "request",
+        )
+    };
+    let phone_req = request(&phone);
+    let link = str_of(
+        &kaichi_json(&laptop, &["device", "approve", &phone_req, "--approver"]),
+        "link",
+    );
+    kaichi_json(&phone, &["device", "join", &link]);
+
+    let tablet_req = request(&tablet);
+    let e = fails(&phone, &["device", "approve", &tablet_req, "--approver"]);
+    assert!(e.contains("lets a device approve"), "{e}");
+    let approved = kaichi_json(&phone, &["device", "approve", &tablet_req]);
+    assert_eq!(approved["devices"], 2);
+    let joined = kaichi_json(&tablet, &["device", "join", &str_of(&approved, "link")]);
+    assert_eq!(str_of(&joined, "ipns_name"), name);
+    let tablet_wallet = str_of(&joined, "device_wallet");
+
+    // The tablet may not approve: the laptop did not let it.
+    let watch_req = request(&watch);
+    let e = fails(&tablet, &["device", "approve", &watch_req]);
+    assert!(e.contains("only the identity's primary wallet"), "{e}");
+    let watch_link = str_of(
+        &kaichi_json(&phone, &["device", "approve", &watch_req]),
+        "link",
+    );
+    let watch_wallet = str_of(
+        &kaichi_json(&watch, &["device", "join", &watch_link]),
+        "device_wallet",
+    );
+
+    let list = kaichi_json(&phone, &["devices"]);
+    let devices = list["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 4, "{list}");
+    let by_wallet = |w: &str| {
+        devices
+            .iter()
+            .find(|d| d["wallet"] == w)
+            .unwrap_or_else(|| panic!("{w} not in {list}"))
+    };
+    assert_eq!(by_wallet(&tablet_wallet)["approver"], false);
+    assert_eq!(devices[1]["approver"], true, "the phone: {list}");
+
+    // The phone revokes the watch; it cannot revoke itself (an approver).
+    let phone_wallet = str_of(&devices[1], "wallet");
+    let e = fails(&phone, &["device", "revoke", &phone_wallet, "--yes"]);
+    assert!(
+        e.contains("only the identity's primary wallet revokes it"),
+        "{e}"
+    );
+    kaichi_json(&phone, &["device", "revoke", &watch_wallet, "--yes"]);
+    let list = kaichi_json(&phone, &["devices"]);
+    assert_eq!(list["devices"].as_array().unwrap().len(), 3, "{list}");
+    assert!(
+        !list["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["wallet"] == watch_wallet.as_str()),
+        "{list}"
+    );
+}
+
 #[test]
 fn revoking_a_device_says_what_it_does_and_with_a_new_epoch_rotates_the_keys() {
     let dir = tempfile::tempdir().unwrap();

@@ -99,6 +99,24 @@ fn write_fuzz_seeds() {
         "device-request-v1",
         &req.to_bytes(),
     );
+    // A document the device signs, which the primary let approve.
+    let approver = DeviceGrant::issue(&pk, &req, Zeroizing::new([3; 32]), NOW)
+        .unwrap()
+        .with_approver(true);
+    let authority = DocumentBuilder::new(&pk, NOW, CENTURY)
+        .device(approver.clone())
+        .sign(&pw)
+        .unwrap();
+    let later = NOW.checked_add(Duration::from_secs(1)).unwrap();
+    let delegated = DocumentBuilder::new(&pk, later, CENTURY - Duration::from_secs(60))
+        .device(approver)
+        .sign_as_device(&dw, &authority)
+        .unwrap();
+    write(
+        "identity_document_verify",
+        "delegated-document-v1",
+        &delegated,
+    );
 
     // keypair_file_parse: solana-keygen JSON, spaced JSON, base58.
     write(
@@ -144,6 +162,11 @@ fn committed_seeds_still_load() {
             assert_eq!(
                 doc.public().wallet,
                 kaichi_identity::wallet::WalletSigner::address(&pw)
+            );
+            assert_eq!(
+                doc.approved_by().is_some(),
+                n.starts_with("delegated"),
+                "{n}"
             );
             if n == "document-v1" {
                 let opened = doc.open_grant(&dk).unwrap();

@@ -349,15 +349,20 @@ pub(crate) enum DeviceCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// On the identity's primary: grant a device's request; re-signs the
-    /// identity document and prints the link (or writes it to --out) for
-    /// `kaichi device join`.
+    /// On the identity's primary (or a device it lets approve): grant a
+    /// device's request; re-signs the identity document and prints the link
+    /// (or writes it to --out) for `kaichi device join`.
     Approve {
         /// The request: a file, or the pasted `kaichi-device-request:` line.
         request: String,
         /// Write the link to this file instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// On the primary: let the new device approve and revoke other
+        /// devices itself (it signs with its own wallet; it cannot add,
+        /// remove or change devices that may approve).
+        #[arg(long)]
+        approver: bool,
     },
     /// On the new device: become a device of the identity the link is from
     /// (again, with a fresher document, to renew it).
@@ -365,7 +370,8 @@ pub(crate) enum DeviceCommand {
         /// The link: a file, or the pasted `kaichi-device-link:` line.
         link: String,
     },
-    /// On the primary: remove a device from the identity's document
+    /// On the primary (or a device it lets approve, for devices that do
+    /// not approve): remove a device from the identity's document
     /// (contacts and groups stop taking what it signs). With --new-epoch,
     /// also move the identity to new keys (a lost or stolen device still
     /// holds the current ones); the other devices are then linked again.

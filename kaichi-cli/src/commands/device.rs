@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use kaichi_identity::document::{DeviceGrant, DeviceRequest, MAX_DEVICES, verify_document};
+use kaichi_identity::document::{
+    DeviceGrant, DeviceRequest, MAX_DEVICES, VerifiedDocument, verify_document,
+};
 use kaichi_identity::{IpnsName, WalletAddress};
 use serde::Serialize;
 
+use super::device_publish::Signer;
 use crate::cli::DeviceCommand;
 use crate::device_link;
 use crate::output::emit;
@@ -21,7 +24,11 @@ const LINK: &str = "device-link";
 pub(crate) fn run(profile: &Profile, cmd: DeviceCommand, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
         DeviceCommand::Request { identity, out } => request(profile, &identity, out, json),
-        DeviceCommand::Approve { request, out } => approve(profile, &request, out, json),
+        DeviceCommand::Approve {
+            request,
+            out,
+            approver,
+        } => approve(profile, &request, out, approver, json),
         DeviceCommand::Join { link } => join(profile, &link, json),
         DeviceCommand::Revoke {
             wallet,
@@ -106,15 +113,12 @@ fn approve(
     profile: &Profile,
     input: &str,
     out: Option<PathBuf>,
+    approver: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let (wallet, keys, config) = profile.identity()?;
-    if let Some(of) = &config.device_of {
-        bail!(
-            "this profile is a device of {}: only the identity's primary wallet approves devices",
-            of.identity
-        );
-    }
+    let current = device_link::current_document(profile, &keys)?;
+    let signer = signer_for(&wallet, &config, current.as_ref(), approver)?;
     let bytes = paste::read(input, REQUEST)?;
     let request = DeviceRequest::from_bytes(&bytes).context("reading the device request")?;
     let name = keys.ipns().name();
@@ -124,7 +128,10 @@ fn approve(
             request.identity()
         );
     }
-    let mut grants = device_link::own_grants(profile, &keys)?;
+    let mut grants = current
+        .as_ref()
+        .map(|(_, d)| d.devices().to_vec())
+        .unwrap_or_default();
     let device = request.device_wallet();
     if grants.iter().any(|g| g.device_wallet() == device) {
         bail!("{device} is already a device of {name} (a request adds a device once)");
@@ -133,17 +140,15 @@ fn approve(
         bail!("{name} already has {MAX_DEVICES} devices, the most a document lists");
     }
     let now = super::now()?;
-    grants.push(DeviceGrant::issue(
-        &keys,
-        &request,
-        super::random32()?,
-        now,
-    )?);
+    grants.push(
+        DeviceGrant::issue(&keys, &request, super::random32()?, now)?.with_approver(approver),
+    );
     let (document, published) = super::device_publish::sign_and_publish(
         profile,
-        &wallet,
+        signer,
         &keys,
         grants.iter().cloned(),
+        &key_packages(current.as_ref()),
         now,
     )?;
     let written = out.as_ref().map(|p| p.display().to_string());
@@ -238,15 +243,22 @@ fn revoke(
         .parse()
         .with_context(|| format!("{wallet:?} is not a wallet address"))?;
     let (primary, keys, mut config) = profile.identity()?;
-    if let Some(of) = &config.device_of {
-        bail!(
-            "this profile is a device of {}: only the identity's primary wallet revokes devices",
-            of.identity
-        );
-    }
-    let grants = device_link::own_grants(profile, &keys)?;
-    if !grants.iter().any(|g| g.device_wallet() == device) {
+    let current = device_link::current_document(profile, &keys)?;
+    let signer = signer_for(&primary, &config, current.as_ref(), false)?;
+    let grants: Vec<DeviceGrant> = current
+        .as_ref()
+        .map(|(_, d)| d.devices().to_vec())
+        .unwrap_or_default();
+    let Some(target) = grants.iter().find(|g| g.device_wallet() == device) else {
         bail!("{device} is not a device of {}", keys.ipns().name());
+    };
+    if let Signer::Approver { .. } = signer {
+        if new_epoch {
+            bail!("only the identity's primary wallet moves it to a new key epoch");
+        }
+        if target.is_approver() {
+            bail!("{device} may approve devices: only the identity's primary wallet revokes it");
+        }
     }
     let old = keys.ipns().name();
     let others = grants.len() - 1;
@@ -300,9 +312,18 @@ fn revoke(
                 Some("the running node still runs the old epoch's identity: restart it".to_owned());
         }
     } else {
-        let kept = grants.into_iter().filter(|g| g.device_wallet() != device);
-        let (_, said) =
-            super::device_publish::sign_and_publish(profile, &primary, &keys, kept, super::now()?)?;
+        let kept = grants
+            .iter()
+            .filter(|g| g.device_wallet() != device)
+            .cloned();
+        let (_, said) = super::device_publish::sign_and_publish(
+            profile,
+            signer,
+            &keys,
+            kept,
+            &key_packages(current.as_ref()),
+            super::now()?,
+        )?;
         published = said;
     }
     let (_, now_keys, config) = profile.identity()?;
@@ -327,6 +348,54 @@ fn revoke(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Who signs this profile's change to the identity's devices: the primary
+/// wallet, or this device's own when the current document lets it approve
+/// (never to let another device approve: `approver`).
+fn signer_for<'a>(
+    wallet: &'a kaichi_identity::wallet::KeypairWallet,
+    config: &crate::profile::Config,
+    current: Option<&'a (Vec<u8>, VerifiedDocument)>,
+    approver: bool,
+) -> anyhow::Result<Signer<'a>> {
+    let Some(of) = &config.device_of else {
+        return Ok(Signer::Primary(wallet));
+    };
+    use kaichi_identity::WalletSigner as _;
+    let (bytes, doc) = current.context(
+        "this device profile has lost its identity document: run `kaichi device join` again",
+    )?;
+    if !doc
+        .grant_for(&wallet.address())
+        .is_some_and(DeviceGrant::is_approver)
+    {
+        bail!(
+            "this profile is a device of {}: only the identity's primary wallet approves and \
+             revokes devices, or a device it lets (`kaichi device approve --approver` there)",
+            of.identity
+        );
+    }
+    if approver {
+        bail!("only the identity's primary wallet lets a device approve (--approver)");
+    }
+    let authority = doc.authority().unwrap_or(bytes);
+    let until = verify_document(authority, super::now()?)
+        .context("the document that lets this device approve has expired: ask the primary for a fresh one")?
+        .expires_at();
+    Ok(Signer::Approver {
+        wallet,
+        authority,
+        until,
+    })
+}
+
+/// The KeyPackage references of the current document (kept in a re-signed
+/// one when no node runs to say its own).
+fn key_packages(current: Option<&(Vec<u8>, VerifiedDocument)>) -> Vec<Vec<u8>> {
+    current
+        .map(|(_, d)| d.key_packages().to_vec())
+        .unwrap_or_default()
+}
+
 fn primary_address(wallet: &kaichi_identity::wallet::KeypairWallet) -> String {
     use kaichi_identity::WalletSigner as _;
     wallet.address().to_string()
@@ -336,6 +405,8 @@ fn primary_address(wallet: &kaichi_identity::wallet::KeypairWallet) -> String {
 struct DeviceJson {
     wallet: String,
     role: &'static str,
+    /// Whether it may approve and revoke other devices.
+    approver: bool,
     signing_key: Option<String>,
     added: Option<String>,
     last_seen: Option<String>,
@@ -352,28 +423,33 @@ struct DevicesJson {
 pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
     let (wallet, keys, config) = profile.identity()?;
     let this = primary_address(&wallet);
-    let grants = match &config.device_of {
-        None => device_link::own_grants(profile, &keys)?,
-        Some(of) => device_link::stored_document(profile, of)?
-            .devices()
-            .to_vec(),
-    };
+    if let Some(of) = &config.device_of {
+        // Says plainly when the stored document is lost or expired.
+        device_link::stored_document(profile, of)?;
+    }
+    let grants = device_link::own_grants(profile, &keys)?;
     let seen = super::device_publish::seen_by_running_node(profile);
     let mut devices = vec![DeviceJson {
         wallet: keys.wallet().to_string(),
         role: "primary",
+        approver: true,
         signing_key: None,
         added: None,
         last_seen: seen.get(&None).cloned(),
     }];
-    let doc_devices = grants
-        .iter()
-        .map(|g| (g.device_wallet(), g.request().signing_key(), g.granted_at()));
-    for (w, key, added) in doc_devices {
-        let key: String = key.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    for g in &grants {
+        let key: String = g
+            .request()
+            .signing_key()
+            .to_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let added = g.granted_at();
         devices.push(DeviceJson {
-            wallet: w.to_string(),
+            wallet: g.device_wallet().to_string(),
             role: "device",
+            approver: g.is_approver(),
             last_seen: seen.get(&Some(key.clone())).cloned(),
             signing_key: Some(key),
             added: Some(added.to_string()),
@@ -382,9 +458,13 @@ pub(crate) fn list(profile: &Profile, json: bool) -> anyhow::Result<ExitCode> {
     let mut text = format!("identity {}\n", keys.ipns().name());
     for d in &devices {
         let mark = if d.wallet == this { " (this one)" } else { "" };
+        let role = if d.approver && d.role == "device" {
+            "device (approves)"
+        } else {
+            d.role
+        };
         text.push_str(&format!(
-            "  {} {}{mark}{}{}\n",
-            d.role,
+            "  {role} {}{mark}{}{}\n",
             d.wallet,
             d.added
                 .as_deref()

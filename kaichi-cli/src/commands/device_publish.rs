@@ -11,16 +11,32 @@ use kaichi_identity::{IdentityKeys, Timestamp};
 use crate::control::{Request, call, node_running};
 use crate::profile::Profile;
 
+/// Who signs a re-signed identity document.
+pub(crate) enum Signer<'a> {
+    /// The identity's primary wallet.
+    Primary(&'a KeypairWallet),
+    /// A device the primary lets approve: its own wallet, on `authority`
+    /// (the primary-signed document granting it that), which the new
+    /// document may not outlive (`until`).
+    Approver {
+        wallet: &'a KeypairWallet,
+        authority: &'a [u8],
+        until: Timestamp,
+    },
+}
+
 /// Signs the identity's document listing `grants` (and the KeyPackage the
-/// running node's document references, so invitations keep finding it),
-/// keeps it in the profile and hands it to the running node. Returns the
-/// document and what the running node did (`None`: no node runs; it signs
-/// its own document from the profile's grants when it starts).
+/// running node's document references, so invitations keep finding it;
+/// `key_packages` when no node runs), keeps it in the profile and hands it
+/// to the running node. Returns the document and what the running node
+/// did (`None`: no node runs; it takes the profile's document when it
+/// starts).
 pub(crate) fn sign_and_publish(
     profile: &Profile,
-    wallet: &KeypairWallet,
+    signer: Signer<'_>,
     keys: &IdentityKeys,
     grants: impl IntoIterator<Item = DeviceGrant>,
+    key_packages: &[Vec<u8>],
     now: Timestamp,
 ) -> anyhow::Result<(Vec<u8>, Option<String>)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -28,25 +44,31 @@ pub(crate) fn sign_and_publish(
         .build()
         .context("starting a runtime to reach the node")?;
     let running = runtime.block_on(node_running(profile.home()));
-    let key_packages = if running {
-        runtime
-            .block_on(call(profile.home(), &Request::Document))
-            .ok()
-            .and_then(|v| v["hex"].as_str().and_then(super::block::decode_hex))
-            .and_then(|bytes| verify_document(&bytes, now).ok())
-            .map(|doc| doc.key_packages().to_vec())
-            .unwrap_or_default()
-    } else {
-        Vec::new()
+    let key_packages = running
+        .then(|| running_node_document(profile))
+        .flatten()
+        .and_then(|bytes| verify_document(&bytes, now).ok())
+        .map_or_else(|| key_packages.to_vec(), |doc| doc.key_packages().to_vec());
+    let lifetime = match &signer {
+        Signer::Primary(_) => kaichi_transport::DEFAULT_DOCUMENT_LIFETIME,
+        Signer::Approver { until, .. } => {
+            std::time::Duration::from_nanos(until.unix_nanos().saturating_sub(now.unix_nanos()))
+                .min(kaichi_transport::DEFAULT_DOCUMENT_LIFETIME)
+        }
     };
-    let mut builder = DocumentBuilder::new(keys, now, kaichi_transport::DEFAULT_DOCUMENT_LIFETIME);
+    let mut builder = DocumentBuilder::new(keys, now, lifetime);
     for grant in grants {
         builder = builder.device(grant);
     }
     for reference in key_packages {
         builder = builder.key_package(reference);
     }
-    let document = builder.sign(wallet)?;
+    let document = match signer {
+        Signer::Primary(wallet) => builder.sign(wallet)?,
+        Signer::Approver {
+            wallet, authority, ..
+        } => builder.sign_as_device(wallet, authority)?,
+    };
     verify_document(&document, now).context("the re-signed document does not verify")?;
     profile.save_document(&document)?;
     if !running {
@@ -65,6 +87,27 @@ pub(crate) fn sign_and_publish(
         ),
     };
     Ok((document, Some(said)))
+}
+
+/// The identity document the profile's running node publishes (`None`
+/// when no node runs or it does not answer).
+pub(crate) fn running_node_document(profile: &Profile) -> Option<Vec<u8>> {
+    // Inside a runtime (the node itself starting) there is no other node
+    // to ask, and no runtime may be started here.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return None;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    if !runtime.block_on(node_running(profile.home())) {
+        return None;
+    }
+    runtime
+        .block_on(call(profile.home(), &Request::Document))
+        .ok()
+        .and_then(|v| v["hex"].as_str().and_then(super::block::decode_hex))
 }
 
 /// When the profile's running node last heard from each device of the

@@ -6,7 +6,7 @@ mod config;
 mod contacts;
 mod demo;
 mod device;
-mod device_publish;
+pub(crate) mod device_publish;
 mod dm;
 mod docs;
 mod files;

@@ -31,6 +31,7 @@ pub(crate) fn run(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Resu
 fn event_json(e: &NodeEvent) -> serde_json::Value {
     match e {
         NodeEvent::Listening(a) => json!({"event": "listening", "addr": a.to_string()}),
+        NodeEvent::IdentityDocument(d) => json!({"event": "identity_document", "bytes": d.len()}),
         NodeEvent::PeerConnected(p) => json!({"event": "peer_connected", "peer": p.to_string()}),
         NodeEvent::Reachability { public } => {
             json!({"event": "reachability", "public": public.as_ref().map(ToString::to_string)})
@@ -163,8 +164,16 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     let (watch_tx, _) = broadcast::channel::<String>(WATCH_BUFFER);
     let pump_tx = watch_tx.clone();
     let peer_id = node.peer_id();
+    let keeper = profile.clone();
     let printer = tokio::spawn(async move {
         while let Some(e) = events.recv().await {
+            if let NodeEvent::IdentityDocument(document) = &e {
+                // The node's newest document: the one to start from next
+                // time (a device another device approved stays granted).
+                if let Err(e) = keeper.save_document(document) {
+                    tracing::warn!(error = %format!("{e:#}"), "could not keep the identity document");
+                }
+            }
             let line = event_json(&e).to_string();
             if json {
                 println!("{line}");

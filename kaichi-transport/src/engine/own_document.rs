@@ -59,6 +59,9 @@ impl Engine {
         self.remember_devices(new);
         self.root.set_document(cid);
         self.publish_identity();
+        self.emit(crate::node::NodeEvent::IdentityDocument(
+            self.document.clone(),
+        ));
         tracing::info!(document = %cid, "published a new identity document");
         Ok(())
     }

@@ -25,6 +25,11 @@ pub struct DeviceSeen {
 pub enum NodeEvent {
     /// Listening on an address.
     Listening(Multiaddr),
+    /// This identity's document changed while the node runs (handed over
+    /// with [`crate::Node::set_identity_document`], or a newer one taken
+    /// from another device of the identity): the signed bytes, to keep and
+    /// start from next time.
+    IdentityDocument(Vec<u8>),
     /// AutoNAT's verdict changed: whether peers could dial this node back,
     /// and at which address.
     Reachability {
