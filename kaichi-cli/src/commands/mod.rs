@@ -17,6 +17,7 @@ mod ipns;
 mod log;
 mod node;
 mod node_control;
+mod renewal;
 mod requests;
 mod status;
 mod wallet;

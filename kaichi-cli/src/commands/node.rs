@@ -146,6 +146,16 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
         }
     }
     let (node, mut events) = builder.configure(configure).start().await?;
+    // The primary re-signs its document before it expires, for as long as
+    // the node runs (devices take the renewed one from its self-sync).
+    let renewal = config.device_of.is_none().then(|| {
+        tokio::spawn(super::renewal::renew_while_running(
+            node.clone(),
+            wallet,
+            keys,
+            DOCUMENT_LIFETIME,
+        ))
+    });
 
     let path = socket_path(profile.home());
     let _ = std::fs::remove_file(&path);
@@ -213,6 +223,9 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
     }
     // The store is flushed and every connection closed before this returns.
     tracing::info!("stopping");
+    if let Some(task) = renewal {
+        task.abort();
+    }
     node.shutdown().await;
     printer.abort();
     let _ = std::fs::remove_file(&path);
