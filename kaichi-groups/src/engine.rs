@@ -23,6 +23,7 @@ pub struct UnknownEngine(pub String);
 
 impl GroupEngine {
     /// The number stored in the group database.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn code(self) -> i64 {
         match self {
             Self::OpenMls => 0,
@@ -31,6 +32,7 @@ impl GroupEngine {
     }
 
     /// From the stored number.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn from_code(code: i64) -> Option<Self> {
         match code {
             0 => Some(Self::OpenMls),

@@ -101,6 +101,7 @@ pub fn parse_key_package(
 
 /// Whether `provider`'s storage holds the private keys of KeyPackage
 /// `bytes` (one openmls made).
+#[cfg(feature = "sqlite")]
 pub(crate) fn openmls_holds(provider: &impl OpenMlsProvider, bytes: &[u8]) -> bool {
     use openmls::prelude::{KeyPackageBundle, KeyPackageIn, MlsMessageBodyIn, MlsMessageIn};
     use openmls_traits::storage::StorageProvider as _;

@@ -43,6 +43,7 @@ mod keypackage;
 pub mod metadata;
 pub mod mlsrs;
 pub mod policy;
+#[cfg(feature = "sqlite")]
 pub mod session;
 mod signer;
 pub mod storage;
@@ -66,9 +67,12 @@ pub use policy::{
     AdminPolicy, BalanceError, BalanceSource, GroupPolicy, MetadataPolicy, NoBalances,
     PolicyContext, SharedBalanceSource, StandardPolicy, TokenHolderPolicy,
 };
+#[cfg(feature = "sqlite")]
 pub use session::{GroupSession, SessionError, SessionOutput};
 pub use signer::MemberSigner;
-pub use storage::{GroupDatabase, MemoryProvider, SqliteProvider};
+pub use storage::MemoryProvider;
+#[cfg(feature = "sqlite")]
+pub use storage::{GroupDatabase, SqliteProvider};
 pub use welcome::{KeyPackageRef, SplitWelcome, WelcomeError, WelcomeShard};
 pub use wire::{MessageInfo, MessageInfoError, MessageKind, message_info};
 

@@ -1,5 +1,6 @@
 //! Kaichi in the browser: the sans-IO cores ([`kaichi_identity`],
-//! [`kaichi_privatelog`]) for JavaScript, through wasm-bindgen.
+//! [`kaichi_privatelog`], and [`kaichi_groups`] on its mls-rs engine) for
+//! JavaScript, through wasm-bindgen.
 //!
 //! The page asks the wallet to sign ([`derivation_message`], then the
 //! wallet's `signMessage`) and hands the signature in; everything else,
@@ -16,6 +17,7 @@
 mod conversation;
 mod document;
 mod error;
+mod groups;
 mod identity;
 mod ipns;
 mod mailbox;
@@ -23,6 +25,7 @@ mod notify;
 
 pub use conversation::{Conversation, SentEntry};
 pub use document::{Contact, PreparedDocument, verify_document};
+pub use groups::{GroupCommit, GroupMember};
 pub use identity::{Identity, derivation_message, derive_identity};
 pub use ipns::{IpnsRecordInfo, validate_ipns_record};
 pub use mailbox::{mailbox_notifications, mailbox_protocol, mailbox_request};

@@ -125,3 +125,65 @@ fn entries_sealed_here_open_here_and_merge_in_either_order() {
     assert!(fresh.ingest(&bad, None).is_err());
     assert!(fresh.is_empty());
 }
+
+/// MLS groups on the mls-rs engine in the browser: a group created here, a
+/// second member added by KeyPackage, joined from the Welcome and tree,
+/// messages both ways, a commit that removes; and the split Welcome a big
+/// group sends (header and one shard) joins here too.
+#[wasm_bindgen_test]
+fn groups_run_in_the_browser_on_the_mls_rs_engine() {
+    use kaichi_groups::mlsrs::RsMember;
+    use kaichi_groups::welcome::{key_package_ref, shard_for, split_welcome, welcome_for};
+    use kaichi_groups::{AdminPolicy, Candidate, GroupEvent, MemberSigner, NewGroup, NoDevices};
+    use std::sync::Arc;
+    let member = |seed: u8| {
+        let signer = MemberSigner::identity(IpnsKeypair::from_seed(&[seed; 32]));
+        RsMember::new(&signer, AdminPolicy, Arc::new(NoDevices))
+    };
+    let (alice, bob, carol) = (member(1), member(2), member(3));
+    let mut group = alice.create(NewGroup::named("in the page")).unwrap();
+    let kps = [bob.key_package().unwrap(), carol.key_package().unwrap()];
+    let kaichi_groups::Outgoing::Commit(out) = group
+        .add(&kps.iter().cloned().map(Candidate::new).collect::<Vec<_>>())
+        .unwrap()
+    else {
+        panic!("the creator commits")
+    };
+    let (welcome, tree) = (out.welcome.unwrap(), out.ratchet_tree.unwrap());
+    let mut bobs = bob.join(&welcome, Some(&tree)).unwrap();
+    // Carol joins from her shard of the split Welcome.
+    let split = split_welcome(&welcome, 1).unwrap();
+    let mine = [key_package_ref(&kps[1]).unwrap()];
+    let firsts: Vec<_> = split.shards.iter().map(|s| s.first).collect();
+    let shard = &split.shards[shard_for(&firsts, &mine)[0]].bytes;
+    let mut carols = carol
+        .join(
+            &welcome_for(&split.header, shard, &mine).unwrap(),
+            Some(&tree),
+        )
+        .unwrap();
+    assert_eq!(
+        bobs.epoch_authenticator().unwrap(),
+        carols.epoch_authenticator().unwrap()
+    );
+
+    let hello = group.send(b"hello from the page").unwrap();
+    for g in [&mut bobs, &mut carols] {
+        match g.process(&hello).unwrap() {
+            GroupEvent::Message { text, .. } => assert_eq!(text, b"hello from the page"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let kaichi_groups::Outgoing::Commit(removal) = group.remove(&[carol.name()]).unwrap() else {
+        panic!("the sequencer commits")
+    };
+    assert!(matches!(
+        carols.process(&removal.commit).unwrap(),
+        GroupEvent::RemovedSelf { .. }
+    ));
+    assert!(matches!(
+        bobs.process(&removal.commit).unwrap(),
+        GroupEvent::Commit { epoch: 2, .. }
+    ));
+    assert!(bobs.process(b"garbage").is_err());
+}

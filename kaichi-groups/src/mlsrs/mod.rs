@@ -16,6 +16,7 @@
 mod group;
 mod identity;
 mod member;
+#[cfg(feature = "sqlite")]
 mod persist;
 mod rules;
 mod store;
@@ -23,6 +24,7 @@ mod store;
 pub use group::RsGroup;
 pub use identity::{KaichiIdentity, SharedDevices};
 pub use member::RsMember;
+#[cfg(feature = "sqlite")]
 pub(crate) use persist::SCHEMA;
 pub use rules::KaichiRules;
 pub use store::{MAX_EPOCHS_KEPT, RsStore, RsWrite, StoreError};

@@ -1,15 +1,11 @@
-//! openmls providers: crypto and randomness from `openmls_rust_crypto`,
-//! group state in memory or in SQLite (the profile's database file), with
-//! a registry of groups and their messages.
+//! The group database: openmls state in SQLite (the profile's database
+//! file), with a registry of groups and their messages.
 
 use std::path::Path;
 
 use openmls_rust_crypto::RustCrypto;
 use openmls_sqlite_storage::{Codec, SqliteStorageProvider};
 use openmls_traits::OpenMlsProvider;
-
-/// Everything in memory (tests, benches, short-lived tools).
-pub type MemoryProvider = openmls_rust_crypto::OpenMlsRustCrypto;
 
 /// The codec openmls' state is stored with (JSON, as openmls' own memory
 /// storage uses).
