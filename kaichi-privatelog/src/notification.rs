@@ -90,6 +90,12 @@ pub struct Notification {
     /// other participant's) that the sender has stored.
     #[prost(message, optional, tag = "10")]
     pub receipt: Option<Receipt>,
+    /// In a notification to this identity's own devices (self-sync): the
+    /// sequence number of the last IPNS record the sending device published
+    /// for the identity (0: none yet), so the next record any device
+    /// publishes outranks it, whatever its clock says.
+    #[prost(uint64, tag = "11")]
+    pub ipns_sequence: u64,
 }
 
 /// Most entries one receipt acknowledges.

@@ -357,6 +357,7 @@ async fn a_forged_self_sync_adds_no_contact_and_keeps_nothing() {
         heads: vec![entry.cid().to_bytes().to_vec()],
         blocks: vec![entry.block().to_vec()],
         peer_document: mallory_doc,
+        ipns_sequence: u64::MAX,
         ..Default::default()
     };
     let sealed = forged
@@ -382,6 +383,9 @@ async fn a_forged_self_sync_adds_no_contact_and_keeps_nothing() {
         }
     }
     driver.abort();
+    // Nor does its IPNS sequence count.
+    let sequence = laptop.node.status().await.unwrap().ipns_sequence;
+    assert!(sequence <= now().unix_secs(), "{sequence}");
     let mallory = mallory_keys.ipns().name().to_string();
     assert!(
         matches!(
@@ -693,4 +697,98 @@ async fn a_device_allowed_to_approve_adds_a_tablet_and_the_laptop_takes_its_docu
     for p in [laptop, phone, tablet, dave] {
         p.node.shutdown().await;
     }
+}
+
+/// Another device of the identity (here the test, holding the identity's
+/// keys) self-syncs an entry with the sequence of the IPNS record it
+/// published, ahead of this node's clock: the laptop's next record
+/// outranks it. A sequence far in the future counts only up to the skew
+/// allowed, and a forged self-sync (`a_forged_self_sync_…`) counts not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_learns_the_other_devices_ipns_sequence_and_outranks_it() {
+    use futures::StreamExt as _;
+    use kaichi_privatelog::{Conversation, Message, MessageBody};
+    use kaichi_transport::notification::Notification;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut laptop = start_laptop(170, 171, dir.path()).await;
+    let identity = keys(170).1;
+    let (dave_wallet, dave_keys) = keys(172);
+    let dave_doc = kaichi_identity::document::DocumentBuilder::new(
+        &dave_keys,
+        now(),
+        Duration::from_secs(3600),
+    )
+    .sign(&dave_wallet)
+    .unwrap();
+    let mut conv = Conversation::new(&identity, &dave_keys.public()).unwrap();
+    let topic = kaichi_transport::inbox_topic(&laptop.node.name());
+    let mut raw = common::raw_gossip_peer(173);
+    raw.dial(laptop.addr.clone()).unwrap();
+    common::until_subscribed(&mut raw, &topic.hash()).await;
+    // The raw peer publishes what the test hands it, and keeps its swarm going.
+    let (publish, mut to_publish) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let runner = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                Some(sealed) = to_publish.recv() => {
+                    raw.behaviour_mut().publish(topic.clone(), sealed).unwrap();
+                }
+                _ = raw.select_next_some() => {}
+            }
+        }
+    });
+    let now_secs = now().unix_secs();
+    for (i, sequence) in [now_secs + 300, u64::MAX].into_iter().enumerate() {
+        let entry = conv
+            .append(
+                identity.ipns(),
+                &Message {
+                    sent_at_ms: 1 + i as u64,
+                    body: MessageBody::Text {
+                        text: format!("from the other device {i}"),
+                        reply_to: None,
+                        attachments: Vec::new(),
+                    },
+                },
+                &[i as u8; 16],
+            )
+            .unwrap();
+        let sync = Notification {
+            sender_document: laptop.document.clone(),
+            conversation: conv.id().as_bytes().to_vec(),
+            heads: vec![entry.cid().to_bytes().to_vec()],
+            blocks: vec![entry.block().to_vec()],
+            peer_document: dave_doc.clone(),
+            ipns_sequence: sequence,
+            ..Default::default()
+        };
+        let sealed = sync
+            .seal(
+                &identity.dm().public(),
+                zeroize::Zeroizing::new([i as u8 + 1; 32]),
+            )
+            .unwrap();
+        publish.send(sealed).await.unwrap();
+        loop {
+            match within(laptop.events.recv()).await {
+                Some(NodeEvent::MessageReceived { text, .. }) if text.ends_with(&i.to_string()) => {
+                    break;
+                }
+                Some(_) => {}
+                None => panic!("laptop stopped"),
+            }
+        }
+        let seen = laptop.node.status().await.unwrap().ipns_sequence;
+        assert!(
+            seen >= now_secs + 300,
+            "the laptop outranks the other device: {seen}"
+        );
+        assert!(
+            seen <= now().unix_secs() + 600 + 1,
+            "a far sequence counts up to the skew: {seen}"
+        );
+    }
+    runner.abort();
+    laptop.node.shutdown().await;
 }

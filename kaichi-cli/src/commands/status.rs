@@ -42,6 +42,7 @@ pub(super) async fn node_json(node: &Node) -> anyhow::Result<Value> {
         "awaiting_receipt": s.awaiting_receipt,
         "conversations": s.conversations,
         "root": s.root.map(|r| r.to_string()),
+        "ipns_sequence": s.ipns_sequence,
         "relay": s.relay.map(|r| json!({"inboxes": r.inboxes, "groups": r.groups,
             "held_notifications": r.held_notifications, "held_bytes": r.held_bytes})),
         "rejected": s.rejected,

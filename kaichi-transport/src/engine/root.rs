@@ -109,6 +109,24 @@ impl RootState {
         unix_secs.max(self.last_sequence.saturating_add(1))
     }
 
+    /// The last sequence number this node published (0: none yet).
+    pub(in crate::engine) fn last_sequence(&self) -> u64 {
+        self.last_sequence
+    }
+
+    /// Another device of this identity published a record with `sequence`
+    /// (at most `ceiling`: a sequence is a Unix time, and one far in the
+    /// future would stop every later record): this node's next record
+    /// outranks it, and the root is published again (it may differ from
+    /// the other device's).
+    pub(in crate::engine) fn saw_sequence(&mut self, sequence: u64, ceiling: u64) {
+        let sequence = sequence.min(ceiling);
+        if sequence >= self.last_sequence && sequence > 0 {
+            self.last_sequence = sequence;
+            self.dirty = true;
+        }
+    }
+
     /// The root `cid` was published with `sequence`.
     pub(in crate::engine) fn published(&mut self, cid: RootCid, now: Instant, sequence: u64) {
         self.published = Some(cid);
@@ -208,6 +226,19 @@ mod tests {
             .unwrap();
         assert!(!s.due(t0 + Duration::from_secs(60)));
         assert!(s.due(t0 + REFRESH_INTERVAL));
+        // Another device's record (a clock ahead of ours) is outranked; one
+        // past the ceiling counts only up to it.
+        let mut other = RootState::new(BlockCid::of(b"doc"), Duration::from_secs(10));
+        other.saw_sequence(5_000, 10_000);
+        assert_eq!(other.next_sequence(1_000), 5_001);
+        other.saw_sequence(u64::MAX, 10_000);
+        assert_eq!(other.next_sequence(1_000), 10_001);
+        other.saw_sequence(7, 10_000);
+        assert_eq!(
+            other.next_sequence(1_000),
+            10_001,
+            "an older one changes nothing"
+        );
         // A clock that went back still gives a higher sequence.
         assert_eq!(s.next_sequence(900), 1_001);
         assert_eq!(s.next_sequence(2_000), 2_000);

@@ -46,6 +46,7 @@ impl Engine {
             awaiting_receipt,
             conversations: self.conversations.len(),
             root: self.root.published_cid(),
+            ipns_sequence: self.root.last_sequence(),
             relay: self.relay.load(),
             rejected: self.rejections.values().sum(),
         }

@@ -36,6 +36,10 @@ pub struct NodeStatus {
     pub conversations: usize,
     /// The root this identity's IPNS record points to, once published.
     pub root: Option<kaichi_privatelog::RootCid>,
+    /// The sequence number of the last IPNS record published, or the
+    /// highest another device of this identity published (0: none yet);
+    /// the next record outranks it.
+    pub ipns_sequence: u64,
     /// What it holds for others, when it is a relay.
     pub relay: Option<RelayLoad>,
     /// Messages and blocks from peers rejected since the start.

@@ -67,6 +67,20 @@ impl Engine {
         self.pin_at_relays(&root);
     }
 
+    /// A valid IPNS record of this identity that another device published
+    /// (stored here as a DHT server): this node's next record outranks it.
+    fn own_record_seen(&mut self, record: &kad::Record) {
+        let name = self.keys.ipns().name();
+        if record.key.as_ref() != name.routing_key().as_slice() {
+            return;
+        }
+        let now = now();
+        if let Ok(r) = kaichi_identity::ipns::validate_record(&record.value, &name, now) {
+            self.root
+                .saw_sequence(r.sequence(), now.unix_secs() + super::sync::SEQUENCE_SKEW);
+        }
+    }
+
     pub(super) fn kad(&mut self, event: kad::Event) {
         match event {
             kad::Event::InboundRequest {
@@ -90,6 +104,7 @@ impl Engine {
                     now(),
                 ) {
                     Ok(()) => {
+                        self.own_record_seen(&record);
                         if let Err(e) = self.swarm.behaviour_mut().kad.store_mut().put(record) {
                             tracing::debug!(%e, "a valid DHT record was not stored");
                         }

@@ -5,7 +5,7 @@
 mod self_sync;
 mod state;
 
-pub(super) use self_sync::MAX_PEER_DOCUMENT_BYTES;
+pub(super) use self_sync::{MAX_PEER_DOCUMENT_BYTES, SEQUENCE_SKEW};
 pub(super) use state::SyncState;
 
 use kaichi_privatelog::store::{BlockStore as _, LogStore as _, StoredConversation};

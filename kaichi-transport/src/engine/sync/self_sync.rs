@@ -12,6 +12,10 @@ use crate::engine::{Engine, inbox_topic, random};
 use crate::notification::Notification;
 use crate::rejection::Rejection;
 
+/// How far past this node's clock another device's IPNS sequence (a Unix
+/// time) is believed.
+pub(in crate::engine) const SEQUENCE_SKEW: u64 = 600;
+
 /// Most bytes of contacts' documents kept to announce with self-sync.
 pub(in crate::engine) const MAX_PEER_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
@@ -34,6 +38,7 @@ impl Engine {
         };
         let notification = Notification {
             peer_document,
+            ipns_sequence: self.root.last_sequence(),
             ..self.entries_notification(contact, heads, blocks)
         };
         self.publish_to_own_devices(&notification);
@@ -115,6 +120,12 @@ impl Engine {
         self.accepted(&stored, accepted);
         self.outbox_changed(&stored.id);
         self.want_heads(stored.id, &n.heads);
+        // Only now (its entries verified as this identity's) does its IPNS
+        // sequence count: the next root this node publishes outranks it.
+        self.root.saw_sequence(
+            n.ipns_sequence,
+            crate::engine::now().unix_secs() + SEQUENCE_SKEW,
+        );
         Ok(())
     }
 }
