@@ -9,7 +9,7 @@ use common::{pair, salt, text};
 use kaichi_privatelog::store::{
     Durability, LogStore, MemoryStore, SCHEMA_VERSION, SqliteStore, StoredConversation,
 };
-use kaichi_privatelog::{Conversation, Entry, EntryCid, Message, MessageBody};
+use kaichi_privatelog::{Conversation, ConversationId, Entry, EntryCid, Message, MessageBody};
 use proptest::prelude::*;
 
 /// Alice writes `n` texts, Bob one; both hold everything.
@@ -157,7 +157,7 @@ fn a_version_1_database_migrates_and_keeps_its_entries() {
                 c.execute_batch(
                     "DROP TABLE kaichi_delivered; DROP TABLE kaichi_requests;
                      DROP TABLE kaichi_blocked; DROP TABLE kaichi_held_invitations;
-                     PRAGMA user_version = 1;",
+                     DROP TABLE kaichi_peer_documents; PRAGMA user_version = 1;",
                 )
             })
             .unwrap()
@@ -221,13 +221,53 @@ fn both_stores_keep_held_invitations_in_order_until_released() {
     SqliteStore::open(&old, Durability::Full)
         .unwrap()
         .with_connection(|c| {
-            c.execute_batch("DROP TABLE kaichi_held_invitations; PRAGMA user_version = 2;")
+            c.execute_batch(
+                "DROP TABLE kaichi_held_invitations; DROP TABLE kaichi_peer_documents;
+                 PRAGMA user_version = 2;",
+            )
         })
         .unwrap()
         .unwrap();
     let migrated = SqliteStore::open(&old, Durability::Full).unwrap();
     assert_eq!(migrated.schema_version().unwrap(), SCHEMA_VERSION);
     assert!(migrated.held_invitations().unwrap().is_empty());
+}
+
+/// Contacts' documents (what self-sync tells other devices about) stay,
+/// the newest replacing the one before, across a reopen; a version-3
+/// database migrates to keep them.
+#[test]
+fn both_stores_keep_each_contacts_document() {
+    let (ca, _, _, _) = written(1);
+    let other = kaichi_privatelog::ConversationId::try_from_slice(&[9; 32]).unwrap();
+    let check = |store: &dyn Fn(&ConversationId) -> Option<Vec<u8>>| {
+        assert_eq!(store(&ca.id()), Some(b"newer".to_vec()));
+        assert_eq!(store(&other), None);
+    };
+    let memory = MemoryStore::new();
+    memory.save_peer_document(&ca.id(), b"older").unwrap();
+    memory.save_peer_document(&ca.id(), b"newer").unwrap();
+    check(&|id| memory.peer_document(id).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kaichi.db");
+    {
+        let store = SqliteStore::open(&path, Durability::Full).unwrap();
+        store.save_peer_document(&ca.id(), b"older").unwrap();
+        store.save_peer_document(&ca.id(), b"newer").unwrap();
+    }
+    let reopened = SqliteStore::open(&path, Durability::Full).unwrap();
+    check(&|id| reopened.peer_document(id).unwrap());
+    let old = dir.path().join("v3.db");
+    SqliteStore::open(&old, Durability::Full)
+        .unwrap()
+        .with_connection(|c| {
+            c.execute_batch("DROP TABLE kaichi_peer_documents; PRAGMA user_version = 3;")
+        })
+        .unwrap()
+        .unwrap();
+    let migrated = SqliteStore::open(&old, Durability::Full).unwrap();
+    assert_eq!(migrated.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(migrated.peer_document(&ca.id()).unwrap(), None);
 }
 
 proptest! {

@@ -792,3 +792,34 @@ async fn a_device_learns_the_other_devices_ipns_sequence_and_outranks_it() {
     runner.abort();
     laptop.node.shutdown().await;
 }
+
+/// After a restart, the laptop still tells the phone what it writes to a
+/// contact it has not heard from since: the contact's document (which
+/// self-sync carries) was kept in the store, not only in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_sync_goes_on_after_a_restart_before_the_contact_is_heard_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let (laptop, mut phone) = laptop_and_phone(180, 181, dir.path()).await;
+    laptop.node.dial(phone.addr.clone()).await.unwrap();
+    let mut dave = meet_dave(182, &laptop, &phone).await;
+    laptop.node.shutdown().await;
+
+    let laptop = start_laptop(180, 181, dir.path()).await;
+    laptop.node.dial(phone.addr.clone()).await.unwrap();
+    dave.node.dial(laptop.addr.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    laptop
+        .node
+        .send_dm(&dave.wallet, "after the restart")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut dave.events).await, "after the restart");
+    assert_eq!(
+        next_entry(&mut phone.events).await.0,
+        "after the restart",
+        "the phone saw what the restarted laptop wrote"
+    );
+    for p in [laptop, phone, dave] {
+        p.node.shutdown().await;
+    }
+}

@@ -30,6 +30,7 @@ struct Inner {
     requests: BTreeSet<ConversationId>,
     held: BTreeMap<ConversationId, Vec<Vec<u8>>>,
     blocked: BTreeSet<WalletAddress>,
+    peer_documents: HashMap<ConversationId, Vec<u8>>,
 }
 
 /// A [`LogStore`] in memory.
@@ -208,6 +209,21 @@ impl LogStore for MemoryStore {
     fn release_invitations(&self, conversation: &ConversationId) -> Result<(), Self::Error> {
         self.lock()?.held.remove(conversation);
         Ok(())
+    }
+
+    fn save_peer_document(
+        &self,
+        conversation: &ConversationId,
+        document: &[u8],
+    ) -> Result<(), Self::Error> {
+        self.lock()?
+            .peer_documents
+            .insert(*conversation, document.to_vec());
+        Ok(())
+    }
+
+    fn peer_document(&self, conversation: &ConversationId) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.lock()?.peer_documents.get(conversation).cloned())
     }
 
     fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error> {

@@ -108,6 +108,17 @@ pub trait LogStore: BlockStore {
     /// Forgets the invitations kept for `conversation` (taken up, or the
     /// sender blocked).
     fn release_invitations(&self, conversation: &ConversationId) -> Result<(), Self::Error>;
+    /// Keeps the identity document of `conversation`'s peer (the signed
+    /// bytes, verified and judged newest by the caller), replacing the one
+    /// kept before: what this identity's other devices are told the
+    /// contact with (self-sync), also after a restart.
+    fn save_peer_document(
+        &self,
+        conversation: &ConversationId,
+        document: &[u8],
+    ) -> Result<(), Self::Error>;
+    /// The peer document kept for `conversation`, if any.
+    fn peer_document(&self, conversation: &ConversationId) -> Result<Option<Vec<u8>>, Self::Error>;
     /// Blocks (or, with `false`, unblocks) everything from `wallet`'s
     /// identities.
     fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error>;

@@ -13,7 +13,7 @@ use crate::entry::Entry;
 use crate::ids::{ConversationId, EntryCid};
 
 /// The schema version this crate writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes the schema from version n to n + 1.
 const MIGRATIONS: &[&str] = &[
@@ -54,6 +54,12 @@ const MIGRATIONS: &[&str] = &[
         seq INTEGER NOT NULL,
         invitation BLOB NOT NULL,
         PRIMARY KEY (conversation, seq)
+    ) WITHOUT ROWID;",
+    // 3 -> 4: each contact's newest identity document, which self-sync
+    // sends this identity's other devices (kept across restarts).
+    "CREATE TABLE kaichi_peer_documents (
+        conversation BLOB PRIMARY KEY,
+        document BLOB NOT NULL
     ) WITHOUT ROWID;",
 ];
 
@@ -459,6 +465,31 @@ impl LogStore for SqliteStore {
             params![conversation.as_bytes().as_slice()],
         )?;
         Ok(())
+    }
+
+    fn save_peer_document(
+        &self,
+        conversation: &ConversationId,
+        document: &[u8],
+    ) -> Result<(), Self::Error> {
+        self.lock()?.execute(
+            "INSERT INTO kaichi_peer_documents (conversation, document) VALUES (?1, ?2)
+             ON CONFLICT (conversation) DO UPDATE SET document = excluded.document",
+            params![conversation.as_bytes().as_slice(), document],
+        )?;
+        Ok(())
+    }
+
+    fn peer_document(&self, conversation: &ConversationId) -> Result<Option<Vec<u8>>, Self::Error> {
+        use rusqlite::OptionalExtension as _;
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT document FROM kaichi_peer_documents WHERE conversation = ?1",
+                params![conversation.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     fn set_blocked(&self, wallet: &WalletAddress, blocked: bool) -> Result<(), Self::Error> {

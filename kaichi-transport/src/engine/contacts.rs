@@ -28,6 +28,11 @@ impl Engine {
         self.groups.session.devices_mut().remember(&verified);
         self.remember_devices(verified.clone());
         self.newer_own_document(&verified, doc);
+        if let Ok(id) = self.conversation_id(verified.public())
+            && self.contacts.contains_key(&id)
+        {
+            self.keep_peer_document(&id, doc);
+        }
         self.documents
             .insert(digest, *verified.public(), verified.expires_at());
         Ok(*verified.public())
@@ -139,7 +144,29 @@ impl Engine {
             self.store.save_conversation(&stored)?;
         }
         self.contacts.insert(id, stored);
+        self.keep_peer_document(&id, doc);
         Ok((peer, !known))
+    }
+
+    /// Keeps a contact's verified document in the store when it is newer
+    /// than the one kept: self-sync sends it to this identity's other
+    /// devices, also after a restart (before the contact is heard from).
+    fn keep_peer_document(&mut self, id: &ConversationId, doc: &[u8]) {
+        let now = now();
+        let Ok(given) = verify_document(doc, now) else {
+            return;
+        };
+        let newer = match self.store.peer_document(id) {
+            Ok(Some(kept)) => verify_document(&kept, now).map_or(true, |k| given.supersedes(&k)),
+            Ok(None) => true,
+            Err(e) => {
+                tracing::debug!(%e, "could not read a contact's kept document");
+                return;
+            }
+        };
+        if newer && let Err(e) = self.store.save_peer_document(id, doc) {
+            tracing::debug!(%e, "could not keep a contact's document");
+        }
     }
 
     /// The id of the conversation with `peer` (cached: deriving it costs an X25519).

@@ -31,7 +31,17 @@ impl Engine {
         if !self.has_devices {
             return;
         }
-        let Some(peer_document) = self.peer_documents.get(&contact.peer.ipns_name()).cloned()
+        // In memory since it was last verified, else as the store kept it
+        // (after a restart).
+        let kept = || {
+            use kaichi_privatelog::store::LogStore as _;
+            self.store.peer_document(&contact.id).ok().flatten()
+        };
+        let Some(peer_document) = self
+            .peer_documents
+            .get(&contact.peer.ipns_name())
+            .cloned()
+            .or_else(kept)
         else {
             tracing::debug!(peer = %contact.peer.ipns_name(), "no document to self-sync with");
             return;
