@@ -132,24 +132,36 @@ pub struct WelcomeShard {
     pub bytes: Vec<u8>,
 }
 
-fn decode_welcome(bytes: &[u8]) -> Result<WelcomeMessage, WelcomeError> {
+/// Checks an `MLSMessage`'s size and its version and wire format (the
+/// kind first, for a clear error on another kind); returns what follows
+/// them (`None`: fewer than four bytes).
+fn message_of<'a>(
+    bytes: &'a [u8],
+    wire: u16,
+    expected: &'static str,
+) -> Result<Option<&'a [u8]>, WelcomeError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(WelcomeError::TooLarge);
     }
-    // The kind of message first, for a clear error on another one.
-    if let [v0, v1, w0, w1, ..] = bytes {
-        let (version, wire_format) = (
-            u16::from_be_bytes([*v0, *v1]),
-            u16::from_be_bytes([*w0, *w1]),
-        );
-        if version != MLS10 || wire_format != WIRE_WELCOME {
-            return Err(WelcomeError::WrongMessage {
-                version,
-                wire_format,
-                expected: "Welcome",
-            });
-        }
+    let [v0, v1, w0, w1, rest @ ..] = bytes else {
+        return Ok(None);
+    };
+    let (version, wire_format) = (
+        u16::from_be_bytes([*v0, *v1]),
+        u16::from_be_bytes([*w0, *w1]),
+    );
+    if version != MLS10 || wire_format != wire {
+        return Err(WelcomeError::WrongMessage {
+            version,
+            wire_format,
+            expected,
+        });
     }
+    Ok(Some(rest))
+}
+
+fn decode_welcome(bytes: &[u8]) -> Result<WelcomeMessage, WelcomeError> {
+    message_of(bytes, WIRE_WELCOME, "Welcome")?;
     let m = WelcomeMessage::tls_deserialize_exact(bytes)
         .map_err(|_| WelcomeError::Decode("Welcome"))?;
     if m.cipher_suite != SUITE {
@@ -250,23 +262,8 @@ pub fn welcome_for(
 /// cipher suite's hash, SHA-256 for Kaichi's). The KeyPackage is not
 /// validated here: it is this member's own, or one being added.
 pub fn key_package_ref(key_package: &[u8]) -> Result<KeyPackageRef, WelcomeError> {
-    if key_package.len() > MAX_MESSAGE_BYTES {
-        return Err(WelcomeError::TooLarge);
-    }
-    let [v0, v1, w0, w1, rest @ ..] = key_package else {
-        return Err(WelcomeError::Decode("KeyPackage"));
-    };
-    let (version, wire_format) = (
-        u16::from_be_bytes([*v0, *v1]),
-        u16::from_be_bytes([*w0, *w1]),
-    );
-    if version != MLS10 || wire_format != WIRE_KEY_PACKAGE {
-        return Err(WelcomeError::WrongMessage {
-            version,
-            wire_format,
-            expected: "KeyPackage",
-        });
-    }
+    let rest = message_of(key_package, WIRE_KEY_PACKAGE, "KeyPackage")?
+        .ok_or(WelcomeError::Decode("KeyPackage"))?;
     // KeyPackage { version u16, cipher_suite u16, ... }: the suite decides the hash.
     let suite = match rest {
         [_, _, s0, s1, ..] => u16::from_be_bytes([*s0, *s1]),

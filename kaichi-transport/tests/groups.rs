@@ -600,6 +600,23 @@ async fn members_are_added_from_key_packages_in_hand_in_one_commit() {
     alice.node.shutdown().await;
 }
 
+/// Alice and Bob connect to `relay` and become contacts; returns the
+/// KeyPackage Bob's document lists (fetched from his node).
+async fn meet_at_relay(relay: &common::Peer, alice: &common::Peer, bob: &common::Peer) -> Vec<u8> {
+    for p in [alice, bob] {
+        p.node.dial(relay.addr.clone()).await.unwrap();
+    }
+    alice.node.add_contact(bob.document.clone()).await.unwrap();
+    bob.node.add_contact(alice.document.clone()).await.unwrap();
+    let doc = kaichi_identity::document::verify_document(
+        &bob.document,
+        kaichi_test_support::identity::now(),
+    )
+    .unwrap();
+    let kp_cid = cid::Cid::try_from(doc.key_packages()[0].as_slice()).unwrap();
+    bob.node.get_block(&kp_cid).await.unwrap()
+}
+
 /// The inviter pushes the Welcome and tree to its relay, which fetches and
 /// pins them: a new member who comes online when the inviter is gone joins
 /// from the relay alone (the invitation waited in its mailbox there).
@@ -609,19 +626,8 @@ async fn a_new_member_joins_from_a_relay_after_the_inviter_left() {
     let relay = common::start_relay(100).await;
     let alice = start_member(101, dir.path()).await;
     let bob = start_member(102, dir.path()).await;
-    for p in [&alice, &bob] {
-        p.node.dial(relay.addr.clone()).await.unwrap();
-    }
-    alice.node.add_contact(bob.document.clone()).await.unwrap();
-    bob.node.add_contact(alice.document.clone()).await.unwrap();
     // Bob's KeyPackage, as his document lists it, taken before he goes.
-    let doc = kaichi_identity::document::verify_document(
-        &bob.document,
-        kaichi_test_support::identity::now(),
-    )
-    .unwrap();
-    let kp_cid = cid::Cid::try_from(doc.key_packages()[0].as_slice()).unwrap();
-    let kp = bob.node.get_block(&kp_cid).await.unwrap();
+    let kp = meet_at_relay(&relay, &alice, &bob).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     bob.node.shutdown().await;
 
@@ -651,18 +657,7 @@ async fn a_split_welcome_is_joined_from_a_relay_after_the_inviter_left() {
     let relay = common::start_relay(110).await;
     let alice = common::start_member_with(111, dir.path(), |c| c.split_welcomes(0, 1)).await;
     let bob = start_member(112, dir.path()).await;
-    for p in [&alice, &bob] {
-        p.node.dial(relay.addr.clone()).await.unwrap();
-    }
-    alice.node.add_contact(bob.document.clone()).await.unwrap();
-    bob.node.add_contact(alice.document.clone()).await.unwrap();
-    let doc = kaichi_identity::document::verify_document(
-        &bob.document,
-        kaichi_test_support::identity::now(),
-    )
-    .unwrap();
-    let kp_cid = cid::Cid::try_from(doc.key_packages()[0].as_slice()).unwrap();
-    let mut kps = vec![bob.node.get_block(&kp_cid).await.unwrap()];
+    let mut kps = vec![meet_at_relay(&relay, &alice, &bob).await];
     // Five more members, so that Bob's secret is one shard of six.
     kps.extend((0..5u32).map(|i| {
         let mut seed = [11u8; 32];
