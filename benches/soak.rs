@@ -4,7 +4,7 @@
 //! on the same store and address (Alice re-dials it by herself). Then:
 //! every message Alice saw as delivered (a receipt) must be in Bob's store,
 //! every message must arrive once (none lost, none duplicated), and Alice's
-//! resident memory is reported at the start and at the end.
+//! resident memory is reported every tenth of the run and at the end.
 //!
 //! `cargo bench -p kaichi-benches --bench soak`
 //! (`KAICHI_SOAK_MESSAGES=10000 KAICHI_SOAK_KILLS=5` for a short run).
@@ -169,7 +169,13 @@ fn main() {
         let to = kaichi_identity::IpnsName::from_ed25519(&keys(BOB).1.ipns().public()).to_string();
         let every = messages / (kills + 1);
         let mut sent = Vec::with_capacity(messages);
+        // The sender's resident memory every tenth of the run: how it grows
+        // with the conversation it holds.
+        let mut samples = Vec::new();
         for i in 0..messages {
+            if i % (messages / 10).max(1) == 0 {
+                samples.push((i, rss_mb()));
+            }
             sent.push(alice.send_dm(&to, &format!("soak {i}")).await.unwrap());
             if every > 0 && i > 0 && i % every == 0 && i / every <= kills {
                 // SIGKILL mid-stream; back on the same store and address.
@@ -195,6 +201,21 @@ fn main() {
         }
         let elapsed = t.elapsed();
         let end_rss = rss_mb();
+        samples.push((messages, end_rss));
+        let line: Vec<String> = samples
+            .iter()
+            .map(|(n, mb)| format!("{n}: {mb:.1}"))
+            .collect();
+        println!(
+            "soak/sender resident memory (MB) by messages sent: {}",
+            line.join(", ")
+        );
+        if let [(n0, a), .., (n1, b)] = samples.as_slice() {
+            println!(
+                "soak/sender growth: {:.2} KB per message held",
+                (b - a) * 1024.0 / (n1 - n0).max(1) as f64
+            );
+        }
         alice.shutdown().await;
         (sent, start_rss, end_rss, elapsed)
     });
