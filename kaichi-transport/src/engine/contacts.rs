@@ -31,7 +31,7 @@ impl Engine {
         if let Ok(id) = self.conversation_id(verified.public())
             && self.contacts.contains_key(&id)
         {
-            self.keep_peer_document(&id, doc);
+            self.keep_peer_document(&id, doc, &verified);
         }
         self.documents
             .insert(digest, *verified.public(), verified.expires_at());
@@ -144,20 +144,26 @@ impl Engine {
             self.store.save_conversation(&stored)?;
         }
         self.contacts.insert(id, stored);
-        self.keep_peer_document(&id, doc);
+        // Not a contact yet when `remember_document` saw it (rare: once per
+        // contact added).
+        if let Ok(verified) = verify_document(doc, now()) {
+            self.keep_peer_document(&id, doc, &verified);
+        }
         Ok((peer, !known))
     }
 
     /// Keeps a contact's verified document in the store when it is newer
     /// than the one kept: self-sync sends it to this identity's other
     /// devices, also after a restart (before the contact is heard from).
-    fn keep_peer_document(&mut self, id: &ConversationId, doc: &[u8]) {
-        let now = now();
-        let Ok(given) = verify_document(doc, now) else {
-            return;
-        };
+    fn keep_peer_document(
+        &mut self,
+        id: &ConversationId,
+        doc: &[u8],
+        given: &kaichi_identity::document::VerifiedDocument,
+    ) {
         let newer = match self.store.peer_document(id) {
-            Ok(Some(kept)) => verify_document(&kept, now).map_or(true, |k| given.supersedes(&k)),
+            Ok(Some(kept)) if kept == doc => false,
+            Ok(Some(kept)) => verify_document(&kept, now()).map_or(true, |k| given.supersedes(&k)),
             Ok(None) => true,
             Err(e) => {
                 tracing::debug!(%e, "could not read a contact's kept document");

@@ -397,8 +397,10 @@ impl Engine {
         }
     }
 
-    fn group_blocks_fetched(&mut self, then: GroupBlocksFor, blobs: Vec<Vec<u8>>) {
-        match (then, blobs.as_slice()) {
+    fn group_blocks_fetched(&mut self, then: GroupBlocksFor, mut blobs: Vec<Vec<u8>>) {
+        // Mutable, so that a blob kept further (a KeyPackage, a tree) moves
+        // out instead of being copied.
+        match (then, blobs.as_mut_slice()) {
             (
                 GroupBlocksFor::KeyPackage {
                     group,
@@ -407,14 +409,14 @@ impl Engine {
                 },
                 [kp],
             ) => {
-                let result = self.finish_invite(group, &member, kp.clone());
+                let result = self.finish_invite(group, &member, std::mem::take(kp));
                 let _ = reply.send(result);
             }
             (GroupBlocksFor::Invitation { inviter, group }, [welcome, tree]) => {
                 self.join_group(inviter, group, welcome, tree);
             }
             (GroupBlocksFor::SplitInvitation { inviter, group }, [index, tree]) => {
-                self.split_invitation(inviter, group, index, tree.clone());
+                self.split_invitation(inviter, group, index, std::mem::take(tree));
             }
             (
                 GroupBlocksFor::InvitationShard {
