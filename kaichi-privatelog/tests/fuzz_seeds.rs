@@ -13,6 +13,8 @@ use kaichi_test_support::seeds::{read_all, write};
 
 use common::{keys, salt, text};
 use kaichi_privatelog::car::{read_car, write_car};
+use kaichi_privatelog::store::journal::{JournalStore, MemoryJournal};
+use kaichi_privatelog::store::{LogStore, StoredConversation};
 use kaichi_privatelog::{
     BlockCid, Conversation, Entry, EntryCid, IngestError, Message, MessageBody, Root, SealedEntry,
 };
@@ -55,6 +57,35 @@ fn root(es: &[Entry]) -> Root {
     root
 }
 
+/// The seed conversation in a journal store (Alice's side), framed as the
+/// `journal_replay` target reads it: each record a little-endian u16
+/// length and its bytes.
+fn journal(es: &[Entry]) -> Vec<u8> {
+    let (a, b) = (keys(1), keys(2));
+    let store = JournalStore::new(MemoryJournal::new());
+    let id = Conversation::new(&a, &b.public()).unwrap().id();
+    store
+        .save_conversation(&StoredConversation {
+            id,
+            peer: b.public(),
+        })
+        .unwrap();
+    store
+        .add_entries(&id, &es.iter().collect::<Vec<_>>())
+        .unwrap();
+    store.mark_delivered(&id, &[es[0].cid()]).unwrap();
+    store.save_peer_document(&id, b"bob's document").unwrap();
+    store.set_request(&id, true).unwrap();
+    store.hold_invitation(&id, b"an invitation").unwrap();
+    store.set_blocked(&keys(3).public().wallet, true).unwrap();
+    let mut framed = Vec::new();
+    for record in store.sink().records() {
+        framed.extend_from_slice(&u16::try_from(record.len()).unwrap().to_le_bytes());
+        framed.extend_from_slice(&record);
+    }
+    framed
+}
+
 #[test]
 #[ignore = "writes fuzz/seeds; run on purpose to regenerate"]
 fn write_fuzz_seeds() {
@@ -75,6 +106,7 @@ fn write_fuzz_seeds() {
         "root-v1-empty",
         &Root::new(BlockCid::of(b"document")).encode(),
     );
+    write("journal_replay", "conversation", &journal(&es));
     write(
         "log_merge_model",
         "appends-and-merges",
@@ -115,6 +147,16 @@ fn committed_seeds_still_load() {
     assert_eq!(
         page.messages[0].reactions["👍"],
         vec![a.ipns().public().to_bytes()]
+    );
+    let journals = read_all("journal_replay");
+    let (_, journal) = journals
+        .iter()
+        .find(|(name, _)| name == "conversation")
+        .unwrap();
+    assert_eq!(
+        journal,
+        &self::journal(&entries()),
+        "the journal format changed"
     );
     let cars = read_all("car_read");
     let (_, car) = cars

@@ -1,12 +1,11 @@
 //! A conversation with a contact, held in the page: entries written here
 //! (encrypted and signed), entries received (verified and decrypted), the
-//! merged view, CAR export and import. Its blocks are in memory; the page
-//! keeps them where it likes (`blocks()` out, `load()` back in).
+//! merged view, CAR export and import. Its entries are kept in a
+//! [`Store`] (IndexedDB, `Conversation.inStore`) or in memory only
+//! (`new Conversation`); `blocks()` and `load()` move them by hand.
 
 use kaichi_identity::IdentityKeys;
-use kaichi_privatelog::store::{
-    LogStore as _, MemoryStore, StoredConversation, export_conversation,
-};
+use kaichi_privatelog::store::{LogStore as _, StoredConversation, export_conversation};
 use kaichi_privatelog::{EntryCid, Message, MessageBody, SALT_BYTES};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -14,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use crate::document::Contact;
 use crate::error::js;
 use crate::identity::Identity;
+use crate::store::{Shared, Store};
 
 /// Most messages one `messages()` call returns.
 const MAX_LIMIT: usize = kaichi_privatelog::MAX_PAGE;
@@ -24,7 +24,7 @@ pub struct Conversation {
     inner: kaichi_privatelog::Conversation,
     keys: IdentityKeys,
     peer: kaichi_identity::IdentityPublic,
-    store: MemoryStore,
+    store: Shared,
 }
 
 /// An entry just written: announce it (its CID) and deliver it (its block).
@@ -92,19 +92,37 @@ fn salt() -> Result<[u8; SALT_BYTES], JsError> {
 
 #[wasm_bindgen]
 impl Conversation {
-    /// The conversation of `identity` with `contact` (empty until entries
-    /// are written, received or loaded).
+    /// The conversation of `identity` with `contact`, held in memory only
+    /// (empty until entries are written, received or loaded).
     #[wasm_bindgen(constructor)]
     pub fn new(identity: &Identity, contact: &Contact) -> Result<Conversation, JsError> {
-        let inner = kaichi_privatelog::Conversation::new(&identity.keys, &contact.public)
+        Conversation::in_store(identity, contact, &Store::in_memory())
+    }
+
+    /// The conversation of `identity` with `contact` kept in `store`: what
+    /// the store holds of it is loaded, and every entry written or taken
+    /// from now on is kept there, with the contact's document.
+    #[wasm_bindgen(js_name = inStore)]
+    pub fn in_store(
+        identity: &Identity,
+        contact: &Contact,
+        store: &Store,
+    ) -> Result<Conversation, JsError> {
+        let mut inner = kaichi_privatelog::Conversation::new(&identity.keys, &contact.public)
             .map_err(|e| js(&e))?;
-        let store = MemoryStore::new();
+        let store = store.shared();
         store
             .save_conversation(&StoredConversation {
                 id: inner.id(),
                 peer: contact.public,
             })
             .map_err(|e| js(&e))?;
+        if !contact.document.is_empty() {
+            store
+                .save_peer_document(&inner.id(), &contact.document)
+                .map_err(|e| js(&e))?;
+        }
+        inner.load(&*store).map_err(|e| js(&e))?;
         Ok(Conversation {
             inner,
             keys: identity.keys.clone(),
@@ -236,7 +254,7 @@ impl Conversation {
     /// roots), as `kaichi log export` writes it.
     #[wasm_bindgen(js_name = exportCar)]
     pub fn export_car(&self) -> Result<Vec<u8>, JsError> {
-        export_conversation(&self.inner, &self.store).map_err(|e| js(&e))
+        export_conversation(&self.inner, &*self.store).map_err(|e| js(&e))
     }
 
     /// Takes every entry of a CAR file (e.g. from `kaichi log export`):
@@ -307,6 +325,10 @@ impl Conversation {
         self.store
             .add_entries(&self.inner.id(), &entries.iter().collect::<Vec<_>>())
             .map_err(|e| js(&e))
+    }
+
+    pub(crate) fn store(&self) -> &Shared {
+        &self.store
     }
 
     pub(crate) fn inner_mut(&mut self) -> &mut kaichi_privatelog::Conversation {

@@ -117,6 +117,7 @@ pub fn verify_document(bytes: &[u8], now_ms: f64) -> Result<Contact, JsError> {
         .map_err(|e| js(&e))?;
     Ok(Contact {
         public: *verified.public(),
+        document: bytes.to_vec(),
     })
 }
 
@@ -124,6 +125,8 @@ pub fn verify_document(bytes: &[u8], now_ms: f64) -> Result<Contact, JsError> {
 #[wasm_bindgen]
 pub struct Contact {
     pub(crate) public: IdentityPublic,
+    /// The signed document it was read from (empty if not kept).
+    pub(crate) document: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -138,6 +141,13 @@ impl Contact {
     #[wasm_bindgen(getter)]
     pub fn wallet(&self) -> String {
         self.public.wallet.to_string()
+    }
+
+    /// The signed identity document it was checked from (empty when the
+    /// store kept none).
+    #[wasm_bindgen(getter)]
+    pub fn document(&self) -> Vec<u8> {
+        self.document.clone()
     }
 
     /// Their X25519 public key, hex.

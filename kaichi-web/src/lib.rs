@@ -8,7 +8,9 @@
 //! conversation entries, CAR files, happens here, in the page. Time comes
 //! in as Unix milliseconds; randomness is the browser's
 //! `crypto.getRandomValues` (getrandom's `wasm_js` backend). Nothing here
-//! touches the network or storage: the page moves the bytes.
+//! touches the network: the page moves the bytes. Conversations are kept in
+//! a [`Store`] (IndexedDB, behind the same `LogStore` trait as the native
+//! node's SQLite store).
 //!
 //! Built with `wasm-bindgen --target web` into an npm-style package
 //! (`kaichi-web/pkg`, TypeScript types included); see the README.
@@ -22,6 +24,7 @@ mod identity;
 mod ipns;
 mod mailbox;
 mod notify;
+mod store;
 
 pub use conversation::{Conversation, SentEntry};
 pub use document::{Contact, PreparedDocument, verify_document};
@@ -30,6 +33,7 @@ pub use identity::{Identity, derivation_message, derive_identity};
 pub use ipns::{IpnsRecordInfo, validate_ipns_record};
 pub use mailbox::{mailbox_notifications, mailbox_protocol, mailbox_request};
 pub use notify::{Received, inbox_topic};
+pub use store::{PageStoreError, Store};
 
 use kaichi_identity::Timestamp;
 

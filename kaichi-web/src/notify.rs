@@ -6,6 +6,7 @@
 
 use kaichi_privatelog::EntryCid;
 use kaichi_privatelog::notification::{MAX_RECEIPT_ENTRIES, Notification, Receipt};
+use kaichi_privatelog::store::LogStore as _;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
@@ -115,11 +116,14 @@ impl Conversation {
     /// A sealed notification to the contact announcing this side's heads,
     /// with `blocks` (entries just written) inline; `myDocument` is this
     /// identity's signed document (the contact learns who wrote from it).
+    /// Refused while the store has changes in flight (`await
+    /// store.durable()` first): an entry announced is one kept.
     pub fn notify(
         &self,
         my_document: &[u8],
         blocks: Vec<js_sys::Uint8Array>,
     ) -> Result<Vec<u8>, JsError> {
+        crate::store::ensure_durable(self.store(), "announce entries")?;
         let notification = Notification {
             sender_document: my_document.to_vec(),
             conversation: self.id_bytes().to_vec(),
@@ -133,8 +137,11 @@ impl Conversation {
     }
 
     /// A sealed delivery receipt for entries of the contact's this side
-    /// stored (`cids`, at most 1,024).
+    /// stored (`cids`, at most 1,024). Refused while the store has changes
+    /// in flight (`await store.durable()` first): what is acknowledged is
+    /// kept.
     pub fn acknowledge(&self, my_document: &[u8], cids: Vec<String>) -> Result<Vec<u8>, JsError> {
+        crate::store::ensure_durable(self.store(), "acknowledge entries")?;
         if cids.len() > MAX_RECEIPT_ENTRIES {
             return Err(JsError::new("a receipt acknowledges at most 1024 entries"));
         }
@@ -181,20 +188,47 @@ impl Conversation {
         self.store_entries(&new)?;
         *self.inner_mut() = copy;
         if let Some(receipt) = &n.receipt {
-            let acknowledged = receipt
+            let acknowledged: Vec<EntryCid> = receipt
                 .entries
                 .iter()
-                .filter_map(|c| EntryCid::from_bytes(c).ok());
-            self.inner_mut().mark_delivered(acknowledged);
+                .filter_map(|c| EntryCid::from_bytes(c).ok())
+                .collect();
+            self.keep_delivered(acknowledged)?;
         }
         Ok(held)
     }
 
     /// Marks this side's entries the contact acknowledged (from a
-    /// receipt): they show as delivered. Returns how many were new.
+    /// receipt): they show as delivered, also after the store is
+    /// reopened. Returns how many were new.
     #[wasm_bindgen(js_name = markDelivered)]
-    pub fn mark_delivered(&mut self, cids: Vec<String>) -> usize {
-        let cids = cids.iter().filter_map(|c| c.parse::<EntryCid>().ok());
-        self.inner_mut().mark_delivered(cids).len()
+    pub fn mark_delivered(&mut self, cids: Vec<String>) -> Result<usize, JsError> {
+        let cids = cids
+            .iter()
+            .filter_map(|c| c.parse::<EntryCid>().ok())
+            .collect();
+        self.keep_delivered(cids)
+    }
+}
+
+impl Conversation {
+    /// Marks this side's entries among `cids` delivered, in the store and
+    /// the view; returns how many were new.
+    fn keep_delivered(&mut self, cids: Vec<EntryCid>) -> Result<usize, JsError> {
+        let inner = self.inner_mut();
+        let me = inner.me().to_bytes();
+        let mut new: Vec<EntryCid> = cids
+            .into_iter()
+            .filter(|c| {
+                inner.log().key_of(c).is_some_and(|k| k.author == me) && !inner.is_delivered(c)
+            })
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        let id = inner.id();
+        // Kept first: if the store refuses, nothing changes.
+        self.store().mark_delivered(&id, &new).map_err(|e| js(&e))?;
+        self.inner_mut().mark_delivered(new.iter().copied());
+        Ok(new.len())
     }
 }

@@ -187,3 +187,152 @@ fn groups_run_in_the_browser_on_the_mls_rs_engine() {
     ));
     assert!(bobs.process(b"garbage").is_err());
 }
+
+/// A person with a wallet: their page identity (from a signature over the
+/// derivation message) and their signed identity document.
+fn person(seed: u8, now_ms: f64) -> (IdentityKeys, kaichi_web::Identity, Vec<u8>) {
+    use kaichi_identity::WalletSigner;
+    let wallet = kaichi_identity::wallet::KeypairWallet::from_secret_seed(&[seed; 32]);
+    let address = wallet.address().to_string();
+    let message = kaichi_web::derivation_message(&address, 0).unwrap();
+    let signature = wallet.sign_message(&message).unwrap();
+    let identity = kaichi_web::derive_identity(&address, 0, signature.as_bytes()).unwrap();
+    let keys = IdentityKeys::derive(&wallet, KeyEpoch::ZERO).unwrap();
+    let now = Timestamp::from_unix_nanos(now_ms as u64 * 1_000_000);
+    let document = kaichi_identity::document::DocumentBuilder::new(
+        &keys,
+        now,
+        std::time::Duration::from_secs(86_400),
+    )
+    .sign(&wallet)
+    .unwrap();
+    (keys, identity, document)
+}
+
+fn message_of(e: wasm_bindgen::JsError) -> String {
+    js_sys::Error::from(wasm_bindgen::JsValue::from(e))
+        .message()
+        .into()
+}
+
+async fn settled(promise: js_sys::Promise) -> Result<(), String> {
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(|e| js_sys::Error::from(e).message().into())
+}
+
+fn json(value: &wasm_bindgen::JsValue) -> String {
+    js_sys::JSON::stringify(value).unwrap().into()
+}
+
+/// The page's store in IndexedDB: a conversation written and received in
+/// it is announced and acknowledged only once committed, and a store
+/// opened again (a reload) has the conversation, the contact's document
+/// and the delivery marks.
+#[wasm_bindgen_test]
+async fn conversations_are_kept_in_indexeddb() {
+    use kaichi_web::{Conversation as PageConversation, Store, verify_document};
+    let now = js_sys::Date::now();
+    let name = format!("kaichi-test-{}", js_sys::Math::random());
+    let (alice_keys, alice, alice_document) = person(0x31, now);
+    let (bob_keys, _, bob_document) = person(0x32, now);
+    let bob = verify_document(&bob_document, now).unwrap();
+
+    let store = Store::open(name.clone()).await.unwrap();
+    assert!(store.kept());
+    let mut chat = PageConversation::in_store(&alice, &bob, &store).unwrap();
+    let sent = chat.send_text("kept?", now, None).unwrap();
+    assert!(store.pending() > 0);
+    let refused = chat
+        .notify(
+            &alice_document,
+            vec![js_sys::Uint8Array::from(&sent.block()[..])],
+        )
+        .map(|_| ())
+        .unwrap_err();
+    assert!(message_of(refused).contains("store.durable()"));
+    settled(store.durable()).await.unwrap();
+    assert_eq!(store.pending(), 0);
+    chat.notify(
+        &alice_document,
+        vec![js_sys::Uint8Array::from(&sent.block()[..])],
+    )
+    .unwrap();
+
+    // Bob answers (natively here); the page takes it and acknowledges
+    // once it is committed; Bob's receipt marks Alice's message delivered.
+    let mut bob_side = Conversation::new(&bob_keys, &alice_keys.public()).unwrap();
+    bob_side.ingest(&sent.block(), None).unwrap();
+    let reply = bob_side
+        .append(bob_keys.ipns(), &Message::text("yes", 2), &[9; 16])
+        .unwrap();
+    assert!(chat.ingest(reply.block(), None).unwrap());
+    assert!(
+        chat.acknowledge(&alice_document, vec![reply.cid().to_string()])
+            .is_err()
+    );
+    settled(store.durable()).await.unwrap();
+    chat.acknowledge(&alice_document, vec![reply.cid().to_string()])
+        .unwrap();
+    assert_eq!(chat.mark_delivered(vec![sent.cid()]).unwrap(), 1);
+    settled(store.durable()).await.unwrap();
+    let view = json(&chat.messages(10).unwrap());
+    assert!(view.contains("\"delivered\":true"), "{view}");
+    store.close();
+
+    // A reload: the store opened again has it all.
+    let again = Store::open(name).await.unwrap();
+    let contacts = again.contacts().unwrap();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].wallet(), bob.wallet());
+    assert_eq!(contacts[0].document(), bob_document);
+    let reloaded = PageConversation::in_store(&alice, &contacts[0], &again).unwrap();
+    assert_eq!(reloaded.length(), 2);
+    assert_eq!(reloaded.heads(), chat.heads());
+    assert_eq!(json(&reloaded.messages(10).unwrap()), view);
+    // Opening it changed nothing, so nothing was written.
+    assert_eq!(again.pending(), 0);
+    again.close();
+}
+
+/// A journal damaged outside Kaichi (a record that is not one) is refused
+/// with an error naming the record, not replayed in part.
+#[wasm_bindgen_test]
+async fn a_damaged_journal_is_refused() {
+    use kaichi_web::{Conversation as PageConversation, Store, verify_document};
+    let now = js_sys::Date::now();
+    let name = format!("kaichi-test-{}", js_sys::Math::random());
+    let (_, alice, _) = person(0x33, now);
+    let (_, _, bob_document) = person(0x34, now);
+    let bob = verify_document(&bob_document, now).unwrap();
+    let store = Store::open(name.clone()).await.unwrap();
+    let mut chat = PageConversation::in_store(&alice, &bob, &store).unwrap();
+    chat.send_text("one", now, None).unwrap();
+    settled(store.durable()).await.unwrap();
+    store.close();
+
+    let damage = js_sys::Function::new_with_args(
+        "name",
+        "return new Promise((ok, fail) => {
+           const open = indexedDB.open(name, 1);
+           open.onerror = () => fail(open.error);
+           open.onsuccess = () => {
+             const tx = open.result.transaction('journal', 'readwrite');
+             tx.objectStore('journal').add(new Uint8Array([0xff, 0xff, 0x01]));
+             tx.oncomplete = () => { open.result.close(); ok(); };
+             tx.onabort = () => fail(tx.error);
+           };
+         });",
+    );
+    let promise: js_sys::Promise = damage
+        .call1(&wasm_bindgen::JsValue::NULL, &name.clone().into())
+        .unwrap()
+        .into();
+    settled(promise).await.unwrap();
+    let Err(refused) = Store::open(name).await else {
+        panic!("a damaged journal opened");
+    };
+    let why = message_of(refused);
+    assert!(why.contains("journal record 3"), "{why}");
+}

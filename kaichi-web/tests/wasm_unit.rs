@@ -12,6 +12,6 @@ fn the_wasm_unit_tests_pass_in_headless_chromium() {
         return;
     }
     let log = support::in_browser_tests();
-    assert!(log.contains("test result: ok. 5 passed"), "{log}");
+    assert!(log.contains("test result: ok. 7 passed"), "{log}");
     assert!(log.contains("headless"), "not run in a browser: {log}");
 }

@@ -46,6 +46,73 @@ impl MemoryStore {
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, MemoryStoreError> {
         self.0.lock().map_err(|_| MemoryStoreError::Poisoned)
     }
+
+    /// Stores, pins and indexes one entry block under `key` (what
+    /// `add_entries` does for each entry, and a journal's replay).
+    pub(crate) fn index(
+        &self,
+        conversation: &ConversationId,
+        key: OrderKey,
+        block: &[u8],
+    ) -> Result<(), MemoryStoreError> {
+        let mut inner = self.lock()?;
+        let cid = key.cid.to_cid();
+        inner.blocks.entry(cid).or_insert_with(|| block.to_vec());
+        inner.pins.insert(cid);
+        inner
+            .logs
+            .entry(*conversation)
+            .or_default()
+            .insert(key, cid);
+        Ok(())
+    }
+
+    /// Whether `key` is in `conversation`'s index.
+    pub(crate) fn indexes(
+        &self,
+        conversation: &ConversationId,
+        key: &OrderKey,
+    ) -> Result<bool, MemoryStoreError> {
+        Ok(self
+            .lock()?
+            .logs
+            .get(conversation)
+            .is_some_and(|log| log.contains_key(key)))
+    }
+
+    /// Whether `cid` of `conversation` is marked delivered.
+    pub(crate) fn is_delivered(
+        &self,
+        conversation: &ConversationId,
+        cid: &EntryCid,
+    ) -> Result<bool, MemoryStoreError> {
+        Ok(self
+            .lock()?
+            .delivered
+            .get(conversation)
+            .is_some_and(|d| d.contains(cid)))
+    }
+
+    /// The conversation recorded under `id`, if any.
+    pub(crate) fn conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<StoredConversation>, MemoryStoreError> {
+        Ok(self.lock()?.conversations.get(id).copied())
+    }
+
+    /// Whether invitations are held for `conversation`.
+    pub(crate) fn holds(&self, conversation: &ConversationId) -> Result<bool, MemoryStoreError> {
+        Ok(self.lock()?.held.contains_key(conversation))
+    }
+
+    /// Whether `conversation` is a request.
+    pub(crate) fn is_request(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<bool, MemoryStoreError> {
+        Ok(self.lock()?.requests.contains(conversation))
+    }
 }
 
 impl BlockStore for MemoryStore {
@@ -99,24 +166,13 @@ impl LogStore for MemoryStore {
         conversation: &ConversationId,
         entries: &[&Entry],
     ) -> Result<(), Self::Error> {
-        let mut inner = self.lock()?;
         for e in entries {
-            let cid = e.cid().to_cid();
-            inner
-                .blocks
-                .entry(cid)
-                .or_insert_with(|| e.block().to_vec());
-            inner.pins.insert(cid);
             let key = OrderKey {
                 clock: e.clock(),
                 author: e.author().to_bytes(),
                 cid: e.cid(),
             };
-            inner
-                .logs
-                .entry(*conversation)
-                .or_default()
-                .insert(key, cid);
+            self.index(conversation, key, e.block())?;
         }
         Ok(())
     }

@@ -4,8 +4,11 @@
 //! [`LogStore`] adds the index of which entries belong to which conversation
 //! and who the peer is. [`MemoryStore`] is for tests; [`SqliteStore`] (feature
 //! `sqlite`, on by default) is the embedded on-disk default: one SQLite file
-//! per profile, WAL mode, versioned schema.
+//! per profile, WAL mode, versioned schema. [`journal::JournalStore`] is
+//! for storage that is a list of records (a browser's IndexedDB): memory,
+//! written through to an append-only journal.
 
+pub mod journal;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
