@@ -26,6 +26,9 @@ const CONFIG_FILE: &str = "profile.json";
 const DOCUMENT_FILE: &str = "identity-document.bin";
 /// The profile database file: the node builder's, so CLI and node share it.
 const DATABASE_FILE: &str = kaichi_transport::DATABASE_FILE;
+/// The WebRTC-direct certificate and key, PEM.
+#[cfg(feature = "webrtc")]
+const WEBRTC_CERTIFICATE_FILE: &str = "webrtc.pem";
 const CONFIG_VERSION: u32 = 1;
 
 /// Public, non-secret profile settings.
@@ -79,6 +82,32 @@ impl Profile {
 
     fn wallet_path(&self) -> PathBuf {
         self.home.join(WALLET_FILE)
+    }
+
+    /// The node's WebRTC-direct certificate (`webrtc.pem`, owner-only),
+    /// made on first use: kept, the `/certhash` of the node's
+    /// `/webrtc-direct` addresses stays the same across restarts.
+    #[cfg(feature = "webrtc")]
+    pub(crate) fn webrtc_certificate(&self) -> anyhow::Result<kaichi_transport::WebRtcCertificate> {
+        let path = self.home.join(WEBRTC_CERTIFICATE_FILE);
+        match fs::read_to_string(&path) {
+            Ok(pem) => {
+                let pem = zeroize::Zeroizing::new(pem);
+                kaichi_transport::WebRtcCertificate::from_pem(&pem).with_context(|| {
+                    format!(
+                        "{} is damaged; delete it to make a new certificate (the /certhash of the node's WebRTC addresses changes)",
+                        path.display()
+                    )
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let certificate = kaichi_transport::WebRtcCertificate::generate()?;
+                create_private_dir(&self.home)?;
+                write_private(&path, certificate.to_pem().as_bytes())?;
+                Ok(certificate)
+            }
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
     }
 
     fn config_path(&self) -> PathBuf {

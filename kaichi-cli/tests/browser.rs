@@ -1,7 +1,8 @@
 //! The kaichi-web example page in Debian's headless Chromium with `kaichi
 //! node` processes: the page shows the IPNS name `kaichi id show` gives
 //! for the same keypair, goes online through a `kaichi node --relay`
-//! listening on WebSocket, and exchanges DMs with a `kaichi node` user:
+//! (first over WebRTC-direct, then over WebSocket), and exchanges DMs with
+//! a `kaichi node` user:
 //! its DM arrives (`dm read`), Bob's receipt marks it delivered, Bob's
 //! answer (`dm send`) is sent while the page is offline, held by the relay
 //! and collected when the page comes back, and the page's receipt marks
@@ -73,6 +74,8 @@ fn the_page_and_a_kaichi_node_user_talk_through_a_kaichi_relay() {
             "/ip4/127.0.0.1/tcp/0",
             "--listen",
             ws,
+            "--listen",
+            "/ip4/127.0.0.1/udp/0/webrtc-direct",
         ],
         None,
     );
@@ -84,7 +87,14 @@ fn the_page_and_a_kaichi_node_user_talk_through_a_kaichi_relay() {
         .iter()
         .map(|a| a.as_str().unwrap().to_owned())
         .collect();
-    let tcp = addrs.iter().find(|a| !a.contains("/ws")).unwrap();
+    let tcp = addrs
+        .iter()
+        .find(|a| a.contains("/tcp/") && !a.contains("/ws"))
+        .unwrap();
+    let relay_webrtc = addrs
+        .iter()
+        .find(|a| a.contains("/webrtc-direct/certhash/"))
+        .expect("a /webrtc-direct listener with its certhash");
     let relay_ws = addrs
         .iter()
         .find(|a| a.contains("/ws"))
@@ -118,6 +128,7 @@ fn the_page_and_a_kaichi_node_user_talk_through_a_kaichi_relay() {
         "chromium": web::chromium(),
         "screenshot": screenshot,
         "relay": format!("{relay_ws}/p2p/{peer}"),
+        "relayWebrtc": format!("{relay_webrtc}/p2p/{peer}"),
         "alice": {
             "seedHex": hex(&seed),
             "wallet": alice_address,
@@ -128,6 +139,9 @@ fn the_page_and_a_kaichi_node_user_talk_through_a_kaichi_relay() {
     web::page_test("network.test.mjs", &fixture);
     answer.join().unwrap();
     assert!(screenshot.exists());
+    // The relay keeps its WebRTC certificate in its profile: its address
+    // stays the same.
+    assert!(r.join("webrtc.pem").exists());
     // Bob's node got the page's receipt for his answer.
     until(&b, &alice_address, |m| {
         m.iter()

@@ -88,6 +88,8 @@ pub struct NodeConfig {
     pub(crate) external: Vec<Multiaddr>,
     pub(crate) autonat_private_ips: bool,
     pub(crate) welcome_split: WelcomeSplit,
+    #[cfg(feature = "webrtc")]
+    pub(crate) webrtc_certificate: Option<crate::webrtc::WebRtcCertificate>,
 }
 
 /// When a Welcome is sent split (see [`kaichi_groups::welcome`]).
@@ -190,6 +192,8 @@ impl NodeConfig {
                     above: kaichi_groups::welcome::DEFAULT_SHARD_SECRETS,
                     per_shard: kaichi_groups::welcome::DEFAULT_SHARD_SECRETS,
                 },
+                #[cfg(feature = "webrtc")]
+                webrtc_certificate: None,
             },
         }
     }
@@ -205,6 +209,17 @@ impl NodeConfigBuilder {
     /// Adds a listen address (e.g. `/ip4/127.0.0.1/tcp/0` or `/ip4/127.0.0.1/udp/0/quic-v1`).
     pub fn listen(mut self, addr: Multiaddr) -> Self {
         self.config.listen.push(addr);
+        self
+    }
+
+    /// The DTLS certificate of the node's WebRTC-direct listeners (listen
+    /// on `/ip4/…/udp/<port>/webrtc-direct`): its hash is the `/certhash`
+    /// of their addresses, which pages dial. Without one the node makes a
+    /// new certificate each start, and the addresses change with it.
+    /// (Feature `webrtc`, on by default.)
+    #[cfg(feature = "webrtc")]
+    pub fn webrtc_certificate(mut self, certificate: crate::webrtc::WebRtcCertificate) -> Self {
+        self.config.webrtc_certificate = Some(certificate);
         self
     }
 

@@ -24,6 +24,11 @@ pub use kaichi_privatelog::notification;
 mod peer;
 mod rejection;
 pub mod solana;
+#[cfg(feature = "webrtc")]
+mod webrtc;
+#[cfg(not(feature = "webrtc"))]
+#[path = "webrtc_off.rs"]
+mod webrtc;
 mod websocket;
 pub mod welcome_index;
 
@@ -43,6 +48,8 @@ pub use node::{
 };
 pub use peer::{IntoPeer, Peer, PeerParseError};
 pub use rejection::Rejection;
+#[cfg(feature = "webrtc")]
+pub use webrtc::{WebRtcCertificate, WebRtcCertificateError};
 
 pub use cid::Cid;
 pub use libp2p::{Multiaddr, PeerId};

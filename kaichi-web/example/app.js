@@ -1,8 +1,9 @@
 // The Kaichi example page: a wallet (Phantom's window.solana API) signs
 // once, kaichi-web derives the identity and encrypts, verifies and
-// decrypts in the page; conversations are kept in IndexedDB.
+// decrypts in the page; conversations are kept in IndexedDB by kaichi-web's
+// Store (one database per wallet).
 import init, {
-  derivationMessage, deriveIdentity, verifyDocument, Conversation,
+  derivationMessage, deriveIdentity, verifyDocument, Conversation, Store,
   MAILBOX_PROTOCOL, mailboxRequest, mailboxNotifications,
 } from "../pkg/web/kaichi_web.js";
 // js-libp2p over WebSockets, bundled by `npm run build` in ./net.
@@ -19,10 +20,12 @@ const unhex = (text) => {
 let me = null; // Identity
 let myDocument = null; // this identity's signed document (Uint8Array)
 let net = null; // the page's libp2p node, once online
-const chats = new Map(); // contact wallet -> { contact, conversation, document }
+let store = null; // this wallet's conversations (IndexedDB)
+const chats = new Map(); // contact wallet -> { contact, conversation }
 let open = null;
 
-// IndexedDB: one record per contact of this wallet: its document and blocks.
+// IndexedDB database "kaichi": this page's own signed identity documents
+// (the conversations are in the Store's database).
 function db() {
   return new Promise((resolve, reject) => {
     const request = indexedDB.open("kaichi", 1);
@@ -31,37 +34,30 @@ function db() {
     request.onerror = () => reject(request.error);
   });
 }
-async function save(wallet) {
-  const chat = chats.get(wallet);
-  const store = (await db()).transaction("conversations", "readwrite").objectStore("conversations");
-  store.put({ document: chat.document, blocks: chat.conversation.blocks() }, `${me.wallet}/${wallet}`);
-}
-async function restore() {
-  const store = (await db()).transaction("conversations").objectStore("conversations");
-  const all = await new Promise((resolve, reject) => {
-    const request = store.getAll(IDBKeyRange.bound(`${me.wallet}/`, `${me.wallet}/\uffff`));
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  for (const saved of all) {
-    const chat = addContact(saved.document);
-    chat.conversation.load(saved.blocks);
+// Every change so far committed: only then is anything announced or
+// acknowledged (the conversation refuses before).
+const kept = () => store.durable();
+// The conversations this wallet's store holds.
+function restore() {
+  for (const contact of store.contacts()) {
+    chats.set(contact.wallet, { contact, conversation: Conversation.inStore(me, contact, store) });
   }
+  renderList();
 }
 
 // This identity's document: kept, or signed anew (a second signature).
 async function ensureDocument() {
   if (myDocument) return myDocument;
-  const store = (await db()).transaction("conversations").objectStore("conversations");
-  const kept = await new Promise((resolve) => {
-    const request = store.get(`document:${me.wallet}`);
+  const documents = (await db()).transaction("conversations").objectStore("conversations");
+  const saved = await new Promise((resolve) => {
+    const request = documents.get(`document:${me.wallet}`);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => resolve(undefined);
   });
-  if (kept) {
+  if (saved) {
     try {
-      verifyDocument(kept, Date.now() + 86400000);
-      myDocument = kept;
+      verifyDocument(saved, Date.now() + 86400000);
+      myDocument = saved;
       return myDocument;
     } catch {
       // expired or about to: sign a new one
@@ -82,11 +78,11 @@ async function received(topic, data) {
     const notification = me.openNotification(data);
     const chat = addContact(notification.senderDocument);
     const held = chat.conversation.take(notification);
+    await kept();
     if (held.length > 0) {
       const receipt = chat.conversation.acknowledge(await ensureDocument(), held);
       await net.publish(chat.conversation.contactInboxTopic, receipt);
     }
-    await save(chat.contact.wallet);
     if (open === chat.contact.wallet) renderMessages();
     renderList();
   } catch (e) {
@@ -97,6 +93,7 @@ async function received(topic, data) {
 
 async function deliver(chat, blocks) {
   if (!net) return;
+  await kept();
   const notification = chat.conversation.notify(await ensureDocument(), blocks);
   await net.publish(chat.conversation.contactInboxTopic, notification);
 }
@@ -108,7 +105,7 @@ function fail(error) {
 function addContact(documentBytes) {
   const contact = verifyDocument(documentBytes, Date.now());
   if (!chats.has(contact.wallet)) {
-    chats.set(contact.wallet, { contact, conversation: new Conversation(me, contact), document: documentBytes });
+    chats.set(contact.wallet, { contact, conversation: Conversation.inStore(me, contact, store) });
   }
   renderList();
   return chats.get(contact.wallet);
@@ -167,7 +164,8 @@ $("connect").onclick = async () => {
     $("network").hidden = false;
     $("contacts").hidden = false;
     $("connect").disabled = true;
-    await restore();
+    store = await Store.open(`kaichi/${wallet}`);
+    restore();
   } catch (e) {
     fail(e);
   }
@@ -192,7 +190,7 @@ $("go-online").onclick = async () => {
       topics: [me.inboxTopic],
       onMessage: received,
     });
-    $("net-status").textContent = `online as ${net.peerId}`;
+    $("net-status").textContent = `online as ${net.peerId} via ${net.connections().join(", ")}`;
     $("go-online").disabled = true;
     $("go-offline").disabled = false;
     // What the relay held while this page was away.
@@ -218,7 +216,7 @@ $("go-offline").onclick = async () => {
 $("add-contact").onclick = async () => {
   try {
     const chat = addContact(unhex($("contact-document").value));
-    await save(chat.contact.wallet);
+    await kept();
     $("contact-document").value = "";
     openChat(chat.contact.wallet);
   } catch (e) {
@@ -236,7 +234,7 @@ $("send-form").onsubmit = async (event) => {
     $("outgoing").value = hex(sent.block);
     $("outgoing").dataset.cid = sent.cid;
     $("text").value = "";
-    await save(open);
+    await kept();
     renderMessages();
     await deliver(chat, [sent.block]);
   } catch (e) {
@@ -248,7 +246,7 @@ $("receive").onclick = async () => {
   try {
     chats.get(open).conversation.ingest(unhex($("incoming").value), null);
     $("incoming").value = "";
-    await save(open);
+    await kept();
     renderMessages();
     renderList();
   } catch (e) {

@@ -110,8 +110,20 @@ async fn serve(profile: &Profile, args: NodeArgs, json: bool) -> anyhow::Result<
         Some(path) => Some(Arc::new(crate::balances::SnapshotBalances::load(path)?)),
         None => None,
     };
+    // WebRTC-direct listeners present the profile's kept certificate.
+    #[cfg(feature = "webrtc")]
+    let webrtc = options
+        .listen
+        .iter()
+        .any(|a| a.iter().any(|p| p.tag() == "webrtc-direct"))
+        .then(|| profile.webrtc_certificate())
+        .transpose()?;
     let configure = move |mut c: NodeConfigBuilder| {
         c = options.configure(c);
+        #[cfg(feature = "webrtc")]
+        if let Some(certificate) = webrtc {
+            c = c.webrtc_certificate(certificate);
+        }
         if let Some(b) = balances {
             c = c.balance_source(b);
         }

@@ -231,6 +231,8 @@ impl Engine {
             .with_quic()
             .with_other_transport(crate::websocket::transport)
             .map_err(|e| setup(Box::new(e)))?
+            .with_other_transport(|k| crate::webrtc::transport(k, &config))
+            .map_err(|e| setup(Box::new(e)))?
             .with_behaviour(|k| {
                 Behaviour::new(
                     k,

@@ -43,5 +43,6 @@ export function installWallet(seedHex, publicKeyBase58) {
 export const launchOptions = (executablePath) => ({
   executablePath,
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  // Loopback WebRTC: the tests' nodes listen on 127.0.0.1 only.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--allow-loopback-in-peer-connection"],
 });

@@ -1,5 +1,6 @@
 // The example page on the network: headless Chromium, the page's libp2p
-// (js-libp2p over WebSockets) dials a `kaichi node --relay`, and the page
+// (js-libp2p) dials a `kaichi node --relay` over WebRTC-direct (and over
+// WebSockets when it comes back), and the page
 // and a `kaichi node` user (Bob, who answers a few seconds later) exchange
 // DMs with delivery receipts; Bob's answer, sent while the page is
 // offline, is collected from the relay when it comes back. Run by
@@ -33,10 +34,12 @@ test("the page and a native user talk through a Kaichi node", async () => {
     await page.click("#add-contact");
     await page.waitForSelector("#chat:not([hidden])");
 
-    await page.$eval("#relay", (e, v) => { e.value = v; }, fixture.relay);
+    await page.$eval("#relay", (e, v) => { e.value = v; }, fixture.relayWebrtc);
     await page.click("#go-online");
     await page.waitForFunction(() => document.querySelector("#net-status").textContent.startsWith("online"),
       { timeout: 20000 });
+    const via = () => page.$eval("#net-status", (e) => e.textContent);
+    assert.match(await via(), /\/webrtc-direct\/certhash\//);
     // Let the gossipsub mesh form through the relay.
     await new Promise((r) => setTimeout(r, 1500));
 
@@ -52,11 +55,13 @@ test("the page and a native user talk through a Kaichi node", async () => {
     await new Promise((r) => setTimeout(r, 5000));
     const theirs = () => page.$$eval("#messages li.theirs", (l) => l.map((li) => li.textContent));
     assert.deepEqual(await theirs(), []);
+    await page.$eval("#relay", (e, v) => { e.value = v; }, fixture.relay);
     await page.click("#go-online");
     // Once the relay's mailbox is taken, the answer is there (with whatever
     // else it held: Bob's re-sends, receipts).
     await page.waitForSelector("body[data-caught-up]", { timeout: 30000 });
     assert.ok(Number(await page.$eval("body", (b) => b.dataset.caughtUp)) >= 1);
+    assert.match(await via(), /\/ws\//);
     assert.ok((await theirs()).some((t) => t.includes("hello page, from native Bob")), await theirs());
     await page.screenshot({ path: fixture.screenshot, fullPage: true });
     assert.deepEqual(errors, []);

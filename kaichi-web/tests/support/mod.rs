@@ -196,8 +196,10 @@ pub(crate) fn npm_ready(root: &Path) {
         npm(&tests, &["ci", "--no-audit", "--no-fund"]);
     }
     let net = root.join("kaichi-web/example/net");
-    if !net.join("node_modules/libp2p").exists() {
-        npm(&net, &["ci", "--no-audit", "--no-fund"]);
+    // Install scripts off: @libp2p/webrtc's Node.js binding (built from
+    // GitHub downloads) is not used in the browser bundle.
+    if !net.join("node_modules/@libp2p/webrtc").exists() {
+        npm(&net, &["ci", "--no-audit", "--no-fund", "--ignore-scripts"]);
     }
     npm(&net, &["run", "build"]);
 }
