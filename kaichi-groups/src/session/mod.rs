@@ -125,15 +125,17 @@ impl<P: RsPolicy> GroupSession<P> {
     pub fn open(db: GroupDatabase, me: MemberSigner, policy: P) -> Result<Self, SessionError> {
         let devices: SharedKnownDevices = Arc::default();
         let store = RsStore::default();
-        store
-            .restore(db.mlsrs_contents()?)
-            .map_err(|e| SessionError::Database(e.into()))?;
-        let rs = RsMember::with_store(&me, policy.clone(), devices.clone(), store);
-        if let Some(kp) = db.published_key_package()? {
-            rs.keep(&kp);
-        }
-        let mut loaded = HashMap::new();
-        {
+        // One snapshot for every group's state and tree: a node may be
+        // writing the same file.
+        let (rs, loaded) = db.read(|| -> Result<_, SessionError> {
+            store
+                .restore(db.mlsrs_contents()?)
+                .map_err(|e| SessionError::Database(e.into()))?;
+            let rs = RsMember::with_store(&me, policy.clone(), devices.clone(), store);
+            if let Some(kp) = db.published_key_package()? {
+                rs.keep(&kp);
+            }
+            let mut loaded = HashMap::new();
             let p = db.provider();
             for record in db.groups()? {
                 // Groups this member was removed from stay on disk, inactive.
@@ -143,7 +145,8 @@ impl<P: RsPolicy> GroupSession<P> {
                     loaded.insert(record.id, g);
                 }
             }
-        }
+            Ok((rs, loaded))
+        })?;
         Ok(Self {
             db,
             me,

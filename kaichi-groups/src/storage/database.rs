@@ -218,6 +218,23 @@ impl GroupDatabase {
         }
     }
 
+    /// Runs `f` in one read transaction: every read in it sees the
+    /// database as one writer's commit left it (another process, a node,
+    /// may write between two statements otherwise: a group's state from
+    /// one epoch and its ratchet tree from the next).
+    pub fn read<T, E: From<DatabaseError>>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(|e| E::from(e.into()))?;
+        let out = f();
+        // Nothing was written: ending it either way releases the snapshot.
+        self.conn.execute_batch("COMMIT").ok();
+        out
+    }
+
     /// Records (or renames) a group held by openmls.
     pub fn record_group(&self, id: &crate::GroupId, name: &str) -> Result<(), DatabaseError> {
         self.record_group_with(id, name, crate::GroupEngine::OpenMls)
