@@ -1,5 +1,6 @@
 //! An in-memory store, for tests and simulations.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
@@ -53,11 +54,14 @@ impl MemoryStore {
         &self,
         conversation: &ConversationId,
         key: OrderKey,
-        block: &[u8],
+        block: Cow<'_, [u8]>,
     ) -> Result<(), MemoryStoreError> {
         let mut inner = self.lock()?;
         let cid = key.cid.to_cid();
-        inner.blocks.entry(cid).or_insert_with(|| block.to_vec());
+        inner
+            .blocks
+            .entry(cid)
+            .or_insert_with(|| block.into_owned());
         inner.pins.insert(cid);
         inner
             .logs
@@ -172,7 +176,7 @@ impl LogStore for MemoryStore {
                 author: e.author().to_bytes(),
                 cid: e.cid(),
             };
-            self.index(conversation, key, e.block())?;
+            self.index(conversation, key, Cow::Borrowed(e.block()))?;
         }
         Ok(())
     }

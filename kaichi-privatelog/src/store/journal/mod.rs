@@ -21,6 +21,7 @@
 
 mod record;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -180,17 +181,9 @@ fn apply(memory: &MemoryStore, record: Record) -> Result<(), MemoryStoreError> {
         Record::Conversation(c) => memory.save_conversation(&c),
         Record::Entry {
             conversation,
-            author,
-            clock,
+            key,
             block,
-        } => {
-            let key = OrderKey {
-                clock,
-                author,
-                cid: EntryCid::of(&block),
-            };
-            memory.index(&conversation, key, &block)
-        }
+        } => memory.index(&conversation, key, Cow::Owned(block)),
         Record::Delivered { conversation, cids } => memory.mark_delivered(&conversation, &cids),
         Record::Request {
             conversation,
@@ -277,8 +270,7 @@ impl<S: JournalSink> LogStore for JournalStore<S> {
             if !self.memory.indexes(conversation, &key)? && seen.insert(key) {
                 records.push(Record::Entry {
                     conversation: *conversation,
-                    author: key.author,
-                    clock: key.clock,
+                    key,
                     block: e.block().to_vec(),
                 });
             }

@@ -7,6 +7,7 @@ use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::ids::{ConversationId, EntryCid};
+use crate::log::OrderKey;
 use crate::store::StoredConversation;
 
 /// Largest record a journal writes or reads: a block of up to 2 MiB and
@@ -35,9 +36,9 @@ pub(crate) enum Record {
     /// verification found it (the block alone does not say).
     Entry {
         conversation: ConversationId,
-        author: [u8; 32],
-        /// The block's clock (not written: read from the block).
-        clock: u64,
+        /// Its place in the conversation: the author is written; the clock
+        /// and CID are read from the block (checked once, when decoded).
+        key: OrderKey,
         block: Vec<u8>,
     },
     /// Entries marked delivered.
@@ -203,12 +204,11 @@ impl Record {
             }),
             Record::Entry {
                 conversation,
-                author,
+                key,
                 block,
-                ..
             } => OpPb::Entry(EntryPb {
                 conversation: conversation.as_bytes().to_vec(),
-                author: author.to_vec(),
+                author: key.author.to_vec(),
                 block: block.clone(),
             }),
             Record::Delivered { conversation, cids } => OpPb::Delivered(DeliveredPb {
@@ -280,8 +280,11 @@ impl Record {
                     .map_err(|e| RecordError::BadEntry(e.to_string()))?;
                 Record::Entry {
                     conversation: conversation_of(&e.conversation)?,
-                    author,
-                    clock: sealed.clock(),
+                    key: OrderKey {
+                        clock: sealed.clock(),
+                        author,
+                        cid: sealed.cid(),
+                    },
                     block: e.block,
                 }
             }
