@@ -8,6 +8,7 @@
 //! unless it verified.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use kaichi_identity::document::VerifiedDocument;
 use kaichi_identity::{IdentityKeys, IdentityPublic, IpnsKeypair, IpnsPublicKey};
@@ -16,7 +17,7 @@ use crate::entry::{BuildError, Entry, IngestError, MAX_PARENTS, SealedEntry};
 use crate::envelope::SALT_BYTES;
 use crate::ids::{ConversationId, EntryCid};
 use crate::keys::{AuthorTag, ConversationKeyError, ConversationKeys};
-use crate::log::{EntryMeta, InsertError, LogSet, OrderKey};
+use crate::log::{ColdEntries, EntryMeta, InsertError, LogSet, OrderKey};
 use crate::message::{Message, MessageBody};
 use crate::view::{self, Cursor, Page};
 
@@ -76,6 +77,8 @@ pub struct Conversation {
     pending: BTreeSet<OrderKey>,
     /// The other side's newest read marker: its position and its target.
     peer_marker: Option<(OrderKey, EntryCid)>,
+    /// This side's newest read marker: its position and its target.
+    own_marker: Option<(OrderKey, EntryCid)>,
 }
 
 impl Conversation {
@@ -92,6 +95,7 @@ impl Conversation {
             delivered: HashSet::new(),
             pending: BTreeSet::new(),
             peer_marker: None,
+            own_marker: None,
         })
     }
 
@@ -253,7 +257,7 @@ impl Conversation {
     }
 
     fn accept(&mut self, sealed: &SealedEntry, verify: bool) -> Result<Ingested, IngestError> {
-        if self.log.contains(&sealed.cid()) {
+        if self.log.try_contains(&sealed.cid())? {
             return Ok(Ingested {
                 cid: sealed.cid(),
                 new: false,
@@ -278,6 +282,7 @@ impl Conversation {
                 expected: v.expected,
             },
             InsertError::PreviouslyRejected => IngestError::PreviouslyRejected,
+            InsertError::Cold(e) => IngestError::Settled(e),
         })?;
         Ok(Ingested {
             entry: inserted.new.then_some(entry),
@@ -309,7 +314,13 @@ impl Conversation {
             .peer_marker
             .is_some_and(|(k, _)| ins.evicted.contains(&k.cid))
         {
-            self.peer_marker = self.find_peer_marker();
+            self.peer_marker = self.find_marker(&self.peer);
+        }
+        if self
+            .own_marker
+            .is_some_and(|(k, _)| ins.evicted.contains(&k.cid))
+        {
+            self.own_marker = self.find_marker(&self.me);
         }
         Ok(Ingested {
             cid: entry.cid(),
@@ -336,6 +347,46 @@ impl Conversation {
             }
         }
         added
+    }
+
+    /// Moves this conversation's oldest entries out of memory, keeping
+    /// about the newest `keep` (see [`LogSet::settle`]); from then on they
+    /// are looked up in `cold`, the store that holds them
+    /// ([`crate::store::SettledEntries`]). Kept too: this side's entries
+    /// waiting for a receipt, and edits, deletes and reactions of entries
+    /// still held. Every answer stays the same except that pages
+    /// ([`Self::page`]) and [`Self::message`] cover the entries held, and
+    /// [`Self::merge`] merges those of `other`. Returns how many moved.
+    pub fn settle(&mut self, cold: Arc<dyn ColdEntries>, keep: usize) -> usize {
+        let mut hold: HashSet<EntryCid> = self.pending.iter().map(|k| k.cid).collect();
+        for (target, notes) in &self.annotations {
+            if self.log.contains(target) {
+                hold.extend(notes.iter().map(|k| k.cid));
+            }
+        }
+        let moved = self.log.settle(cold, keep, |k| hold.contains(&k.cid));
+        // Edits, deletes and reactions come after what they change, so the
+        // newest `keep` entries show their messages as the whole does.
+        for k in &moved {
+            self.delivered.remove(&k.cid);
+            self.annotations.remove(&k.cid);
+            if let Some(m) = self.messages.remove(&k.cid)
+                && let Some(t) = annotation_target(&m)
+                && let Some(list) = self.annotations.get_mut(&t)
+            {
+                list.retain(|n| n.cid != k.cid);
+                if list.is_empty() {
+                    self.annotations.remove(&t);
+                }
+            }
+        }
+        moved.len()
+    }
+
+    /// Number of entries held in memory ([`Self::len`] counts the settled
+    /// ones too).
+    pub fn hot_len(&self) -> usize {
+        self.log.hot_len()
     }
 
     /// Number of entries.
@@ -402,18 +453,34 @@ impl Conversation {
         view::page(self, cursor, limit)
     }
 
-    /// The latest entry `author` marked as read up to (by conversation order
-    /// of the markers), if any.
+    /// The page [`Self::page`] gives, when every message on it and every
+    /// edit, delete and reaction of them is in memory (always, until
+    /// [`Self::settle`] moved entries out); `None` when the page reaches
+    /// settled entries: read it from the conversation loaded whole
+    /// ([`Self::load`]).
+    pub fn held_page(&self, cursor: Option<&Cursor>, limit: usize) -> Option<Page> {
+        let page = self.page(cursor, limit);
+        let Some(below) = self.log.settled_below() else {
+            return Some(page);
+        };
+        let full = page.messages.len() == limit.clamp(1, view::MAX_PAGE);
+        let last = page.messages.last()?.cursor;
+        (full && last.0 > below).then_some(Page {
+            next: Some(last),
+            ..page
+        })
+    }
+
+    /// The latest entry `author` (either participant) marked as read up to
+    /// (by conversation order of the markers), if any.
     pub fn read_marker(&self, author: &IpnsPublicKey) -> Option<EntryCid> {
-        let author = author.to_bytes();
-        self.log
-            .iter()
-            .rev()
-            .filter(|k| k.author == author)
-            .find_map(|k| match self.messages.get(&k.cid).map(|m| &m.body) {
-                Some(MessageBody::ReadMarker { up_to }) => Some(*up_to),
-                _ => None,
-            })
+        if *author == self.me {
+            self.own_marker.map(|(_, t)| t)
+        } else if *author == self.peer {
+            self.peer_marker.map(|(_, t)| t)
+        } else {
+            None
+        }
     }
 
     pub(crate) fn delivered(&self) -> &HashSet<EntryCid> {
@@ -437,26 +504,32 @@ impl Conversation {
     }
 
     /// Keeps the delivery state current as an entry comes in: this side's
-    /// entries wait for a receipt; the other side's newest read marker is
+    /// entries wait for a receipt; each side's newest read marker is
     /// remembered.
     fn track_delivery(&mut self, key: OrderKey, message: &Message) {
-        if key.author == self.me.to_bytes() {
-            if !self.delivered.contains(&key.cid) {
-                self.pending.insert(key);
+        let mine = key.author == self.me.to_bytes();
+        if mine && !self.delivered.contains(&key.cid) {
+            self.pending.insert(key);
+        }
+        if let MessageBody::ReadMarker { up_to } = &message.body {
+            let marker = if mine {
+                &mut self.own_marker
+            } else {
+                &mut self.peer_marker
+            };
+            if marker.is_none_or(|(k, _)| key > k) {
+                *marker = Some((key, *up_to));
             }
-        } else if let MessageBody::ReadMarker { up_to } = &message.body
-            && self.peer_marker.is_none_or(|(k, _)| key > k)
-        {
-            self.peer_marker = Some((key, *up_to));
         }
     }
 
-    fn find_peer_marker(&self) -> Option<(OrderKey, EntryCid)> {
-        let peer = self.peer.to_bytes();
+    /// The newest read marker of `author` among the entries held.
+    fn find_marker(&self, author: &IpnsPublicKey) -> Option<(OrderKey, EntryCid)> {
+        let author = author.to_bytes();
         self.log
             .iter()
             .rev()
-            .filter(|k| k.author == peer)
+            .filter(|k| k.author == author)
             .find_map(|k| match self.messages.get(&k.cid).map(|m| &m.body) {
                 Some(MessageBody::ReadMarker { up_to }) => Some((*k, *up_to)),
                 _ => None,

@@ -93,6 +93,10 @@ pub enum IngestError {
     /// The entry was rejected before for breaking the clock rule.
     #[error("the entry was rejected before for breaking the clock rule")]
     PreviouslyRejected,
+    /// The index of the conversation's settled entries (its store) could
+    /// not be read; nothing changed, and the same block may be offered again.
+    #[error(transparent)]
+    Settled(#[from] crate::log::ColdError),
     /// The envelope does not open.
     #[error("envelope: {0}")]
     Envelope(#[from] EnvelopeError),

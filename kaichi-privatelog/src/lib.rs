@@ -28,7 +28,9 @@ pub use ids::{
     SHA2_256, Sha256Cid,
 };
 pub use keys::{AuthorTag, ConversationKeyError, ConversationKeys};
-pub use log::{ClockViolation, EntryMeta, InsertError, Inserted, LogSet, OrderKey};
+pub use log::{
+    ClockViolation, ColdEntries, ColdError, EntryMeta, InsertError, Inserted, LogSet, OrderKey,
+};
 pub use message::{
     Attachment, AttachmentKey, MAX_ATTACHMENT_FIELD_BYTES, MAX_ATTACHMENTS, MAX_REACTION_BYTES,
     MAX_TEXT_BYTES, Message, MessageBody, MessageError,

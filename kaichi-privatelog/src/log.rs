@@ -7,8 +7,15 @@
 //! the same order: (clock, author, CID). Because every entry's clock exceeds
 //! its parents', parents always come before children. Entries whose parents
 //! are missing are kept; [`LogSet::missing`] reports the gaps for sync.
+//!
+//! A long log need not stay in memory: [`LogSet::settle`] moves its oldest
+//! settled entries out (to a [`ColdEntries`] index, the store that holds
+//! them), keeping the heads, what waits for a parent and the newest ones.
+//! The set it represents does not change: lookups of a moved entry go to
+//! the index.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::ids::EntryCid;
 
@@ -66,6 +73,22 @@ pub struct ClockViolation {
     pub expected: u64,
 }
 
+/// Where the entries [`LogSet::settle`] moved out of memory are looked up:
+/// the store that holds a conversation's entries (see
+/// [`crate::store::SettledEntries`]). It must answer for every entry moved
+/// to it, and for no entry the log does not hold.
+pub trait ColdEntries: std::fmt::Debug + Send + Sync {
+    /// The position of a settled entry, or `None` when the index does not
+    /// hold it.
+    fn key_of(&self, cid: &EntryCid) -> Result<Option<OrderKey>, ColdError>;
+}
+
+/// The index of settled entries could not be read (the store failed).
+/// Nothing changed; the same call may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the index of settled entries could not be read")]
+pub struct ColdError;
+
 /// An entry could not be inserted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -76,6 +99,9 @@ pub enum InsertError {
     /// The entry was evicted earlier for breaking the clock rule.
     #[error("the entry was rejected earlier for breaking the clock rule")]
     PreviouslyRejected,
+    /// The index of settled entries failed; nothing changed.
+    #[error(transparent)]
+    Cold(#[from] ColdError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,13 +128,20 @@ pub struct LogSet {
     /// Per author, their entries no entry of theirs names as a parent: the
     /// heads of that author's outbox.
     outbox_heads: HashMap<[u8; 32], BTreeSet<EntryCid>>,
+    /// Where settled entries are looked up, once some were moved out.
+    cold: Option<Arc<dyn ColdEntries>>,
+    /// How many entries were moved out of memory.
+    cold_len: usize,
+    /// The newest entry moved out of memory.
+    settled_below: Option<OrderKey>,
 }
 
 impl PartialEq for LogSet {
     /// Replicas are equal when they hold the same entries. (The set of
     /// rejected CIDs is a cache that stops sync from refetching them.)
+    /// Settled replicas compare the entries in memory and how many settled.
     fn eq(&self, other: &Self) -> bool {
-        self.order == other.order
+        self.order == other.order && self.cold_len == other.cold_len
     }
 }
 impl Eq for LogSet {}
@@ -119,19 +152,38 @@ impl LogSet {
         Self::default()
     }
 
-    /// Number of entries.
+    /// Number of entries, settled ones included.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.nodes.len() + self.cold_len
     }
 
     /// Whether the log is empty.
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.len() == 0
     }
 
-    /// Whether the entry is present.
+    /// Number of entries held in memory (all of them until
+    /// [`Self::settle`] moves some out).
+    pub fn hot_len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the entry is present in memory. Settled entries are not:
+    /// [`Self::try_contains`] asks their index too.
     pub fn contains(&self, cid: &EntryCid) -> bool {
         self.nodes.contains_key(cid)
+    }
+
+    /// Whether the entry is present, in memory or settled.
+    pub fn try_contains(&self, cid: &EntryCid) -> Result<bool, ColdError> {
+        Ok(self.nodes.contains_key(cid) || self.cold_key(cid)?.is_some())
+    }
+
+    fn cold_key(&self, cid: &EntryCid) -> Result<Option<OrderKey>, ColdError> {
+        match &self.cold {
+            Some(cold) if !self.rejected.contains(cid) => cold.key_of(cid),
+            _ => Ok(None),
+        }
     }
 
     /// Whether the entry was rejected for breaking the clock rule.
@@ -144,13 +196,17 @@ impl LogSet {
         self.nodes.get(cid).map(|n| n.clock)
     }
 
-    /// An entry's order key.
+    /// An entry's order key, settled entries included (one that cannot be
+    /// looked up counts as absent).
     pub fn key_of(&self, cid: &EntryCid) -> Option<OrderKey> {
-        self.nodes.get(cid).map(|n| OrderKey {
-            clock: n.clock,
-            author: n.author,
-            cid: *cid,
-        })
+        match self.nodes.get(cid) {
+            Some(n) => Some(OrderKey {
+                clock: n.clock,
+                author: n.author,
+                cid: *cid,
+            }),
+            None => self.cold_key(cid).ok().flatten(),
+        }
     }
 
     /// Entries no present entry names as a parent.
@@ -169,12 +225,13 @@ impl LogSet {
         self.missing.iter()
     }
 
-    /// The entries in conversation order, oldest first.
+    /// The entries in memory in conversation order, oldest first (all of
+    /// them unless some were settled).
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &OrderKey> {
         self.order.iter()
     }
 
-    /// Entries strictly before `key`, newest first.
+    /// Entries in memory strictly before `key`, newest first.
     pub fn before(&self, key: &OrderKey) -> impl Iterator<Item = &OrderKey> {
         self.order.range(..key).rev()
     }
@@ -188,13 +245,21 @@ impl LogSet {
             .map_or(1, |m| m.saturating_add(1))
     }
 
-    /// Checks the clock rule of `meta` against the parents present.
+    /// Checks the clock rule of `meta` against the parents present. A
+    /// settled parent that cannot be looked up counts as missing (a looser
+    /// bound): [`Self::insert`] decides.
     pub fn check(&self, meta: &EntryMeta) -> Result<(), ClockViolation> {
-        let present: Vec<u64> = meta
-            .parents
-            .iter()
-            .filter_map(|p| self.clock_of(p))
-            .collect();
+        self.check_among(meta, |p| self.key_of(p).map(|k| k.clock))
+    }
+
+    /// The clock rule, with `clock_of` giving the clock of each parent
+    /// present.
+    fn check_among(
+        &self,
+        meta: &EntryMeta,
+        clock_of: impl Fn(&EntryCid) -> Option<u64>,
+    ) -> Result<(), ClockViolation> {
+        let present: Vec<u64> = meta.parents.iter().filter_map(clock_of).collect();
         let expected = present.iter().max().map_or(1, |m| m.saturating_add(1));
         let all_present = present.len() == meta.parents.len();
         let ok = if meta.parents.is_empty() {
@@ -214,10 +279,16 @@ impl LogSet {
         }
     }
 
+    /// The clock of a parent: in memory, or among the settled ones looked up.
+    fn clock_among(&self, settled: &HashMap<EntryCid, u64>, p: &EntryCid) -> Option<u64> {
+        self.clock_of(p).or_else(|| settled.get(p).copied())
+    }
+
     /// Inserts a verified entry. Errors when the entry breaks the clock rule
     /// against the parents present or was rejected before; the entry is not
     /// added, and its CID is remembered as rejected so sync does not fetch it
-    /// again.
+    /// again. Errors too, changing nothing, when settled entries it needs
+    /// cannot be looked up.
     pub fn insert(&mut self, meta: EntryMeta) -> Result<Inserted, InsertError> {
         if self.nodes.contains_key(&meta.cid) {
             return Ok(Inserted::default());
@@ -225,20 +296,35 @@ impl LogSet {
         if self.rejected.contains(&meta.cid) {
             return Err(InsertError::PreviouslyRejected);
         }
-        if let Err(v) = self.check(&meta) {
+        if self.cold_key(&meta.cid)?.is_some() {
+            return Ok(Inserted::default());
+        }
+        let cid = meta.cid;
+        let waiting = self.waiting.get(&cid).cloned().unwrap_or_default();
+        // Every settled entry this insert reads is looked up first, so a
+        // failing index changes nothing.
+        let settled = self.settled_parents(
+            meta.parents.iter().chain(
+                waiting
+                    .iter()
+                    .filter_map(|c| self.nodes.get(c))
+                    .flat_map(|n| n.parents.iter()),
+            ),
+        )?;
+        if let Err(v) = self.check_among(&meta, |p| self.clock_among(&settled, p)) {
             // The rule only tightens as parents arrive: this entry can never
             // become valid, so remember not to fetch it again.
             self.rejected.insert(meta.cid);
             return Err(InsertError::ClockRule(v));
         }
-        let cid = meta.cid;
         // Entries that arrived before this parent must still obey the rule.
-        let waiting = self.waiting.get(&cid).cloned().unwrap_or_default();
-        self.add(meta);
+        self.add(meta, &settled);
         let mut evicted = Vec::new();
         for child in waiting {
             if let Some(child_meta) = self.meta(&child)
-                && self.check(&child_meta).is_err()
+                && self
+                    .check_among(&child_meta, |p| self.clock_among(&settled, p))
+                    .is_err()
             {
                 self.remove(&child);
                 self.rejected.insert(child);
@@ -248,7 +334,28 @@ impl LogSet {
         Ok(Inserted { new: true, evicted })
     }
 
-    fn add(&mut self, meta: EntryMeta) {
+    /// The clocks of the settled entries among `parents`.
+    fn settled_parents<'a>(
+        &self,
+        parents: impl Iterator<Item = &'a EntryCid>,
+    ) -> Result<HashMap<EntryCid, u64>, ColdError> {
+        let mut settled = HashMap::new();
+        if self.cold.is_none() {
+            return Ok(settled);
+        }
+        for p in parents {
+            if !self.nodes.contains_key(p)
+                && !settled.contains_key(p)
+                && let Some(k) = self.cold_key(p)?
+            {
+                settled.insert(*p, k.clock);
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Adds an entry whose settled parents are `settled`.
+    fn add(&mut self, meta: EntryMeta, settled: &HashMap<EntryCid, u64>) {
         let cid = meta.cid;
         self.missing.remove(&cid);
         self.waiting.remove(&cid);
@@ -262,6 +369,11 @@ impl LogSet {
                 .insert(cid);
         }
         for p in &meta.parents {
+            if settled.contains_key(p) {
+                // A settled entry is referenced for good (see `settle`):
+                // it is no head and keeps no counts.
+                continue;
+            }
             *self.referenced.entry(*p).or_insert(0) += 1;
             *self.referenced_by.entry((*p, meta.author)).or_insert(0) += 1;
             if let Some(own) = self.outbox_heads.get_mut(&meta.author) {
@@ -342,6 +454,69 @@ impl LogSet {
             clock: n.clock,
             parents: n.parents.to_vec(),
         })
+    }
+
+    /// Moves entries older than the newest `keep` out of memory, and from
+    /// then on looks settled entries up in `cold`, which must hold every
+    /// entry moved (the caller's store) and answer for no entry this log
+    /// does not hold. Returns the keys moved, oldest first.
+    ///
+    /// Moved are only entries that stay as they are whatever arrives later:
+    /// nothing happens while an entry waits for a parent that may still
+    /// come, and no head, outbox head or entry for which `hold` says true
+    /// is moved. (An entry is removed later only when a parent it waited
+    /// for proves its clock wrong; an entry waiting for nothing stays, so
+    /// what it references stays referenced.) The set the log represents,
+    /// its order and every answer about it do not change, except that
+    /// [`Self::iter`], [`Self::before`] and [`Self::merge`] see the entries
+    /// in memory only: every entry after [`Self::settled_below`] is among
+    /// them.
+    pub fn settle(
+        &mut self,
+        cold: Arc<dyn ColdEntries>,
+        keep: usize,
+        mut hold: impl FnMut(&OrderKey) -> bool,
+    ) -> Vec<OrderKey> {
+        self.cold = Some(cold);
+        let settled = self.waiting.keys().all(|p| self.rejected.contains(p));
+        if !settled || self.nodes.len() <= keep {
+            return Vec::new();
+        }
+        let candidates = self.order.len().saturating_sub(keep);
+        let moving: Vec<OrderKey> = self
+            .order
+            .iter()
+            .take(candidates)
+            .filter(|k| {
+                !self.heads.contains(&k.cid)
+                    && !self
+                        .outbox_heads
+                        .get(&k.author)
+                        .is_some_and(|h| h.contains(&k.cid))
+            })
+            .filter(|k| !hold(k))
+            .copied()
+            .collect();
+        let authors: Vec<[u8; 32]> = self.outbox_heads.keys().copied().collect();
+        for k in &moving {
+            self.order.remove(k);
+            self.nodes.remove(&k.cid);
+            self.referenced.remove(&k.cid);
+            for a in &authors {
+                self.referenced_by.remove(&(k.cid, *a));
+            }
+        }
+        self.cold_len += moving.len();
+        if let Some(newest) = moving.last() {
+            self.settled_below = self.settled_below.max(Some(*newest));
+        }
+        moving
+    }
+
+    /// The newest entry ever moved out of memory: every entry after it is
+    /// in memory ([`Self::iter`] shows all of them), older ones may not be.
+    pub fn settled_below(&self) -> Option<OrderKey> {
+        self.settled_below
     }
 
     /// Adds every entry of `other` (set union). Entries that break the clock

@@ -157,7 +157,8 @@ fn a_version_1_database_migrates_and_keeps_its_entries() {
                 c.execute_batch(
                     "DROP TABLE kaichi_delivered; DROP TABLE kaichi_requests;
                      DROP TABLE kaichi_blocked; DROP TABLE kaichi_held_invitations;
-                     DROP TABLE kaichi_peer_documents; PRAGMA user_version = 1;",
+                     DROP TABLE kaichi_peer_documents; DROP INDEX kaichi_log_entries_by_cid;
+                     PRAGMA user_version = 1;",
                 )
             })
             .unwrap()
@@ -223,6 +224,7 @@ fn both_stores_keep_held_invitations_in_order_until_released() {
         .with_connection(|c| {
             c.execute_batch(
                 "DROP TABLE kaichi_held_invitations; DROP TABLE kaichi_peer_documents;
+                 DROP INDEX kaichi_log_entries_by_cid;
                  PRAGMA user_version = 2;",
             )
         })
@@ -261,7 +263,10 @@ fn both_stores_keep_each_contacts_document() {
     SqliteStore::open(&old, Durability::Full)
         .unwrap()
         .with_connection(|c| {
-            c.execute_batch("DROP TABLE kaichi_peer_documents; PRAGMA user_version = 3;")
+            c.execute_batch(
+                "DROP TABLE kaichi_peer_documents; DROP INDEX kaichi_log_entries_by_cid;
+                 PRAGMA user_version = 3;",
+            )
         })
         .unwrap()
         .unwrap();

@@ -199,6 +199,39 @@ impl LogStore for MemoryStore {
         Ok(())
     }
 
+    fn entries_after(
+        &self,
+        conversation: &ConversationId,
+        after: Option<&OrderKey>,
+        limit: usize,
+    ) -> Result<Vec<(OrderKey, Vec<u8>)>, Self::Error> {
+        let inner = self.lock()?;
+        let Some(log) = inner.logs.get(conversation) else {
+            return Ok(Vec::new());
+        };
+        let range = match after {
+            Some(k) => log.range((std::ops::Bound::Excluded(*k), std::ops::Bound::Unbounded)),
+            None => log.range(..),
+        };
+        Ok(range
+            .filter_map(|(k, cid)| inner.blocks.get(cid).map(|b| (*k, b.clone())))
+            .take(limit)
+            .collect())
+    }
+
+    fn entry_key(
+        &self,
+        conversation: &ConversationId,
+        cid: &EntryCid,
+    ) -> Result<Option<OrderKey>, Self::Error> {
+        // A scan: this store is for tests and small (browser) conversations.
+        Ok(self
+            .lock()?
+            .logs
+            .get(conversation)
+            .and_then(|log| log.keys().find(|k| k.cid == *cid).copied()))
+    }
+
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error> {
         Ok(self
             .lock()?

@@ -13,6 +13,8 @@ mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+use std::sync::Arc;
+
 use cid::Cid;
 use kaichi_identity::{IdentityPublic, WalletAddress};
 
@@ -23,6 +25,7 @@ pub use sqlite::{Durability, SCHEMA_VERSION, SqliteStore, StoreError};
 use crate::conversation::Conversation;
 use crate::entry::{Entry, IngestError};
 use crate::ids::{ConversationId, EntryCid};
+use crate::log::{ColdEntries, ColdError, OrderKey};
 
 /// Content-addressed block storage. Callers verify blocks before `put`.
 pub trait BlockStore {
@@ -81,6 +84,23 @@ pub trait LogStore: BlockStore {
         conversation: &ConversationId,
         f: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<(), Self::Error>;
+    /// Up to `limit` entry blocks of a conversation with their positions,
+    /// in (clock, author, CID) order, starting after `after` (from the
+    /// oldest when `None`): a conversation read in pages, holding no lock
+    /// between them.
+    fn entries_after(
+        &self,
+        conversation: &ConversationId,
+        after: Option<&OrderKey>,
+        limit: usize,
+    ) -> Result<Vec<(OrderKey, Vec<u8>)>, Self::Error>;
+    /// The position of entry `cid` in `conversation`'s index, if indexed
+    /// there.
+    fn entry_key(
+        &self,
+        conversation: &ConversationId,
+        cid: &EntryCid,
+    ) -> Result<Option<OrderKey>, Self::Error>;
     /// How many entries a conversation has.
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error>;
     /// Records that the other side of `conversation` acknowledged storing
@@ -176,6 +196,96 @@ impl Conversation {
         let delivered = store.delivered(&self.id()).map_err(LoadError::Store)?;
         self.mark_delivered(delivered);
         Ok(added)
+    }
+}
+
+/// Entries read per page by [`Conversation::load_settled`].
+const LOAD_PAGE: usize = 512;
+
+impl Conversation {
+    /// Loads the stored conversation as [`Conversation::load`] does, but
+    /// keeps about the newest `keep` entries in memory: the older ones are
+    /// settled as loading goes ([`Conversation::settle`]), looked up in
+    /// `store` from then on. The store is read in pages, so it is not
+    /// locked while entries are opened.
+    pub fn load_settled<S>(
+        &mut self,
+        store: &Arc<S>,
+        keep: usize,
+    ) -> Result<usize, LoadError<S::Error>>
+    where
+        S: LogStore + std::fmt::Debug + Send + Sync + 'static,
+    {
+        // Receipts are applied page by page, before entries settle.
+        let delivered: std::collections::HashSet<EntryCid> = store
+            .delivered(&self.id())
+            .map_err(LoadError::Store)?
+            .into_iter()
+            .collect();
+        let (mut added, mut index, mut after) = (0, 0, None);
+        loop {
+            let page = store
+                .entries_after(&self.id(), after.as_ref(), LOAD_PAGE)
+                .map_err(LoadError::Store)?;
+            let full = page.len() == LOAD_PAGE;
+            let mut marks = Vec::new();
+            for (key, block) in page {
+                let ins = self
+                    .ingest_stored(&block)
+                    .map_err(|source| LoadError::Corrupt { index, source })?;
+                added += usize::from(ins.new);
+                index += 1;
+                if delivered.contains(&key.cid) {
+                    marks.push(key.cid);
+                }
+                after = Some(key);
+            }
+            self.mark_delivered(marks);
+            if !full || self.hot_len() > keep.saturating_mul(2) {
+                // While loading, the store holds entries not loaded yet:
+                // the index answers only for those loaded.
+                let mut cold = SettledEntries::new(store.clone(), self.id());
+                if full {
+                    cold.up_to = after;
+                }
+                self.settle(Arc::new(cold), keep);
+            }
+            if !full {
+                return Ok(added);
+            }
+        }
+    }
+}
+
+/// A conversation's settled entries, looked up in the store that holds them
+/// ([`Conversation::settle`], [`Conversation::load_settled`]).
+#[derive(Debug)]
+pub struct SettledEntries<S> {
+    store: Arc<S>,
+    conversation: ConversationId,
+    /// Answer only for entries up to here (the part of a conversation
+    /// loaded so far).
+    up_to: Option<OrderKey>,
+}
+
+impl<S> SettledEntries<S> {
+    /// The entries `store` indexes under `conversation`.
+    pub fn new(store: Arc<S>, conversation: ConversationId) -> Self {
+        Self {
+            store,
+            conversation,
+            up_to: None,
+        }
+    }
+}
+
+impl<S: LogStore + std::fmt::Debug + Send + Sync> ColdEntries for SettledEntries<S> {
+    fn key_of(&self, cid: &EntryCid) -> Result<Option<OrderKey>, ColdError> {
+        let key = self
+            .store
+            .entry_key(&self.conversation, cid)
+            .map_err(|_| ColdError)?;
+        Ok(key.filter(|k| self.up_to.is_none_or(|up_to| *k <= up_to)))
     }
 }
 

@@ -11,9 +11,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{BlockStore, LogStore, StoredConversation};
 use crate::entry::Entry;
 use crate::ids::{ConversationId, EntryCid};
+use crate::log::OrderKey;
 
 /// The schema version this crate writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations, in order: `MIGRATIONS[n]` takes the schema from version n to n + 1.
 const MIGRATIONS: &[&str] = &[
@@ -61,6 +62,8 @@ const MIGRATIONS: &[&str] = &[
         conversation BLOB PRIMARY KEY,
         document BLOB NOT NULL
     ) WITHOUT ROWID;",
+    // 4 -> 5: settled entries are looked up by CID.
+    "CREATE INDEX kaichi_log_entries_by_cid ON kaichi_log_entries (conversation, cid);",
 ];
 
 /// How hard commits push to disk.
@@ -352,6 +355,71 @@ impl LogStore for SqliteStore {
         Ok(())
     }
 
+    fn entries_after(
+        &self,
+        conversation: &ConversationId,
+        after: Option<&OrderKey>,
+        limit: usize,
+    ) -> Result<Vec<(OrderKey, Vec<u8>)>, Self::Error> {
+        let conn = self.lock()?;
+        let (clock, author, cid) = match after {
+            Some(k) => (
+                i64::try_from(k.clock).unwrap_or(i64::MAX),
+                k.author.to_vec(),
+                k.cid.to_bytes().to_vec(),
+            ),
+            // Before every entry: clocks start at 1.
+            None => (i64::MIN, Vec::new(), Vec::new()),
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT e.clock, e.author, e.cid, b.data FROM kaichi_log_entries e
+             JOIN kaichi_blocks b ON b.cid = e.cid
+             WHERE e.conversation = ?1 AND (e.clock, e.author, e.cid) > (?2, ?3, ?4)
+             ORDER BY e.clock, e.author, e.cid LIMIT ?5",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![
+            conversation.as_bytes().as_slice(),
+            clock,
+            author,
+            cid,
+            limit
+        ])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let key = order_key(
+                row.get(0)?,
+                &row.get::<_, Vec<u8>>(1)?,
+                &row.get::<_, Vec<u8>>(2)?,
+            )?;
+            out.push((key, row.get(3)?));
+        }
+        Ok(out)
+    }
+
+    fn entry_key(
+        &self,
+        conversation: &ConversationId,
+        cid: &EntryCid,
+    ) -> Result<Option<OrderKey>, Self::Error> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT clock, author, cid FROM kaichi_log_entries WHERE conversation = ?1 AND cid = ?2",
+        )?;
+        let mut rows = stmt.query(params![
+            conversation.as_bytes().as_slice(),
+            cid.to_bytes().as_slice()
+        ])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(order_key(
+                row.get(0)?,
+                &row.get::<_, Vec<u8>>(1)?,
+                &row.get::<_, Vec<u8>>(2)?,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error> {
         let n: i64 = self.lock()?.query_row(
             "SELECT COUNT(*) FROM kaichi_log_entries WHERE conversation = ?1",
@@ -525,4 +593,14 @@ impl LogStore for SqliteStore {
         }
         Ok(out)
     }
+}
+
+/// An index row as an order key (clocks were stored saturated at i64::MAX).
+fn order_key(clock: i64, author: &[u8], cid: &[u8]) -> Result<OrderKey, StoreError> {
+    let bad = || StoreError::Corrupt("kaichi_log_entries");
+    Ok(OrderKey {
+        clock: u64::try_from(clock).map_err(|_| bad())?,
+        author: author.try_into().map_err(|_| bad())?,
+        cid: EntryCid::from_bytes(cid).map_err(|_| bad())?,
+    })
 }

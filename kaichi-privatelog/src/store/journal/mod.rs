@@ -286,6 +286,23 @@ impl<S: JournalSink> LogStore for JournalStore<S> {
         Ok(self.memory.for_each_entry_block(conversation, f)?)
     }
 
+    fn entries_after(
+        &self,
+        conversation: &ConversationId,
+        after: Option<&crate::log::OrderKey>,
+        limit: usize,
+    ) -> Result<Vec<(crate::log::OrderKey, Vec<u8>)>, Self::Error> {
+        Ok(self.memory.entries_after(conversation, after, limit)?)
+    }
+
+    fn entry_key(
+        &self,
+        conversation: &ConversationId,
+        cid: &EntryCid,
+    ) -> Result<Option<crate::log::OrderKey>, Self::Error> {
+        Ok(self.memory.entry_key(conversation, cid)?)
+    }
+
     fn entry_count(&self, conversation: &ConversationId) -> Result<u64, Self::Error> {
         Ok(self.memory.entry_count(conversation)?)
     }
