@@ -88,6 +88,7 @@ pub struct NodeConfig {
     pub(crate) external: Vec<Multiaddr>,
     pub(crate) autonat_private_ips: bool,
     pub(crate) welcome_split: WelcomeSplit,
+    pub(crate) conversation_window: usize,
     #[cfg(feature = "webrtc")]
     pub(crate) webrtc_certificate: Option<crate::webrtc::WebRtcCertificate>,
 }
@@ -192,6 +193,7 @@ impl NodeConfig {
                     above: kaichi_groups::welcome::DEFAULT_SHARD_SECRETS,
                     per_shard: kaichi_groups::welcome::DEFAULT_SHARD_SECRETS,
                 },
+                conversation_window: 1024,
                 #[cfg(feature = "webrtc")]
                 webrtc_certificate: None,
             },
@@ -330,6 +332,17 @@ impl NodeConfigBuilder {
     /// the relays this one meshes with forward.
     pub fn relay_connection_rate(mut self, rate: RateLimit) -> Self {
         self.config.relay_connection_rate = rate;
+        self
+    }
+
+    /// How many of each conversation's newest entries stay in memory
+    /// (default 1,024, at least 1): older ones settle into the store once
+    /// twice as many are held (entries waiting for a receipt, heads and what
+    /// edits or reacts to a held message stay too), so a node's memory does
+    /// not grow with its history. Reads reaching past them load the
+    /// conversation from the store.
+    pub fn conversation_window(mut self, entries: usize) -> Self {
+        self.config.conversation_window = entries.max(1);
         self
     }
 

@@ -210,27 +210,67 @@ impl Engine {
         Ok(found)
     }
 
+    /// An empty conversation with a stored contact, accepting the devices
+    /// either side's documents grant.
+    fn new_conversation(&self, c: &StoredConversation) -> Result<Conversation, NodeError> {
+        let mut conv = Conversation::new(&self.keys, &c.peer)?;
+        for doc in [&self.keys.ipns().name(), &c.peer.ipns_name()]
+            .into_iter()
+            .filter_map(|name| self.device_documents.get(name))
+        {
+            conv.authorise_devices(doc);
+        }
+        Ok(conv)
+    }
+
     /// The loaded conversation with a stored contact.
     pub(super) fn conversation(
         &mut self,
         c: &StoredConversation,
     ) -> Result<&mut Conversation, NodeError> {
         if !self.conversations.contains_key(&c.id) {
-            let mut conv = Conversation::new(&self.keys, &c.peer)?;
-            // Entries signed by either side's granted devices verify.
-            for doc in [&self.keys.ipns().name(), &c.peer.ipns_name()]
-                .into_iter()
-                .filter_map(|name| self.device_documents.get(name))
-            {
-                conv.authorise_devices(doc);
-            }
-            conv.load(self.store.as_ref())
+            let mut conv = self.new_conversation(c)?;
+            conv.load_settled(&self.store, self.config.conversation_window)
                 .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
             self.conversations.insert(c.id, conv);
         }
         self.conversations
             .get_mut(&c.id)
             .ok_or(NodeError::NotAContact(Peer::Name(c.peer.ipns_name())))
+    }
+
+    /// Moves a loaded conversation's oldest entries out of memory once it
+    /// holds twice its window, when all it holds is in the store.
+    pub(super) fn settle(&mut self, id: &ConversationId) {
+        let keep = self.config.conversation_window;
+        if self.sync.has_unsaved() {
+            return;
+        }
+        if let Some(conv) = self.conversations.get_mut(id)
+            && conv.hot_len() > keep.saturating_mul(2)
+        {
+            let cold = kaichi_privatelog::store::SettledEntries::new(self.store.clone(), *id);
+            conv.settle(std::sync::Arc::new(cold), keep);
+        }
+    }
+
+    /// The newest page of the conversation with a contact: from memory, or
+    /// from the store when it reaches settled entries.
+    pub(super) fn read_page(
+        &mut self,
+        peer: &Peer,
+        limit: usize,
+    ) -> Result<kaichi_privatelog::Page, NodeError> {
+        let contact = self.find_contact(peer)?;
+        let conv = self.conversation(&contact)?;
+        if let Some(page) = conv.held_page(None, limit) {
+            return Ok(page);
+        }
+        let mut whole = self.new_conversation(&contact)?;
+        whole
+            .load(self.store.as_ref())
+            .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
+        Ok(whole.page(None, limit))
     }
 
     /// Writes a message to the conversation with a contact and tells them.
@@ -255,6 +295,7 @@ impl Engine {
         let entry = conv.append(&ipns, &Message { sent_at_ms, body }, &salt)?;
         let heads = conv.heads();
         self.store.add_entries(&contact.id, &[&entry])?;
+        self.settle(&contact.id);
         // The root lists the new head at once (a relay met now gets it);
         // its publication and the provider records follow, rate-limited.
         self.outbox_changed(&contact.id);

@@ -476,11 +476,7 @@ impl Engine {
                 }
             },
             Command::Read { peer, limit, reply } => {
-                let result = self
-                    .find_contact(&peer)
-                    .and_then(|c| self.conversation(&c))
-                    .map(|conv| conv.page(None, limit));
-                let _ = reply.send(result);
+                let _ = reply.send(self.read_page(&peer, limit));
             }
             Command::Group(c) => self.group_command(c),
             Command::GetBlock { cid, reply } => self.get_block(cid, reply),

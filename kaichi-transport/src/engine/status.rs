@@ -45,6 +45,7 @@ impl Engine {
             unpublished_notifications: self.sync.unpublished(),
             awaiting_receipt,
             conversations: self.conversations.len(),
+            held_entries: self.conversations.values().map(|c| c.hot_len()).sum(),
             root: self.root.published_cid(),
             ipns_sequence: self.root.last_sequence(),
             relay: self.relay.load(),

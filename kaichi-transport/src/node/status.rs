@@ -34,6 +34,9 @@ pub struct NodeStatus {
     pub awaiting_receipt: usize,
     /// Conversations loaded in memory.
     pub conversations: usize,
+    /// Entries of the loaded conversations held in memory (the rest settled
+    /// into the store; see `NodeConfigBuilder::conversation_window`).
+    pub held_entries: usize,
     /// The root this identity's IPNS record points to, once published.
     pub root: Option<kaichi_privatelog::RootCid>,
     /// The sequence number of the last IPNS record published, or the

@@ -372,6 +372,7 @@ impl Engine {
             for ev in events {
                 self.emit(ev);
             }
+            self.settle(&id);
         }
     }
 
