@@ -201,6 +201,13 @@ fn main() {
         }
         let elapsed = t.elapsed();
         let end_rss = rss_mb();
+        if let Ok(status) = alice.status().await {
+            println!(
+                "soak/sender entries held in memory: {} of {} (the rest settled into the store)",
+                status.held_entries,
+                messages
+            );
+        }
         samples.push((messages, end_rss));
         let line: Vec<String> = samples
             .iter()

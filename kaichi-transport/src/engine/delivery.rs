@@ -86,6 +86,8 @@ impl Engine {
                 conversation: stored.id,
                 entries: delivered,
             });
+            // What waited for this receipt may settle now.
+            self.settle(&stored.id);
         }
         self.redelivery
             .receipt(stored.id, done, std::time::Instant::now());
