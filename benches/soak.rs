@@ -204,8 +204,7 @@ fn main() {
         if let Ok(status) = alice.status().await {
             println!(
                 "soak/sender entries held in memory: {} of {} (the rest settled into the store)",
-                status.held_entries,
-                messages
+                status.held_entries, messages
             );
         }
         samples.push((messages, end_rss));
