@@ -11,6 +11,8 @@
 pub mod journal;
 mod memory;
 #[cfg(feature = "sqlite")]
+mod schema;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::sync::Arc;
