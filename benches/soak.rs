@@ -4,17 +4,20 @@
 //! on the same store and address (Alice re-dials it by herself). Then:
 //! every message Alice saw as delivered (a receipt) must be in Bob's store,
 //! every message must arrive once (none lost, none duplicated), and Alice's
-//! resident memory is reported every tenth of the run and at the end.
+//! resident memory is reported every tenth of the run and at the end. (The
+//! bench keeps the CIDs it sent and saw delivered in files, not in the
+//! sender's memory, so the figures are the node's.)
 //!
 //! `cargo bench -p kaichi-benches --bench soak`
 //! (`KAICHI_SOAK_MESSAGES=10000 KAICHI_SOAK_KILLS=5` for a short run).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kaichi_identity::document::DocumentBuilder;
@@ -42,6 +45,29 @@ fn keys(seed: u8) -> (KeypairWallet, IdentityKeys, Vec<u8>) {
         .sign(&wallet)
         .unwrap();
     (wallet, keys, document)
+}
+
+/// Appends CIDs to a file of 32-byte digests.
+fn write_cids(file: &mut impl Write, cids: &[EntryCid]) {
+    let bytes: Vec<u8> = cids
+        .iter()
+        .flat_map(|c| c.to_bytes()[4..].to_vec())
+        .collect();
+    file.write_all(&bytes).unwrap();
+}
+
+/// The CIDs of a file [`write_cids`] wrote.
+fn read_cids(path: &Path) -> Vec<EntryCid> {
+    let prefix = EntryCid::of(b"").to_bytes();
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(32)
+        .map(|d| {
+            let mut bytes = prefix;
+            bytes[4..].copy_from_slice(d);
+            EntryCid::from_bytes(&bytes).unwrap()
+        })
+        .collect()
 }
 
 fn rss_mb() -> f64 {
@@ -136,8 +162,9 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let delivered: Arc<Mutex<HashSet<EntryCid>>> = Arc::default();
-    let (sent, start_rss, end_rss, elapsed) = rt.block_on(async {
+    let (sent_path, delivered_path) = (dir.path().join("sent"), dir.path().join("delivered"));
+    let delivered_count = Arc::new(AtomicUsize::new(0));
+    let (start_rss, end_rss, elapsed) = rt.block_on(async {
         let (_, alice_keys, alice_doc) = keys(ALICE);
         let store =
             Arc::new(SqliteStore::open(&dir.path().join("alice.db"), Durability::Normal).unwrap());
@@ -155,11 +182,13 @@ fn main() {
             .unwrap();
         let (_, _, bob_doc) = keys(BOB);
         alice.add_contact(bob_doc).await.unwrap();
-        let seen = delivered.clone();
+        let seen = delivered_count.clone();
+        let mut delivered_file = std::fs::File::create(&delivered_path).unwrap();
         tokio::spawn(async move {
             while let Some(e) = events.recv().await {
                 if let NodeEvent::Delivered { entries, .. } = e {
-                    seen.lock().unwrap().extend(entries);
+                    write_cids(&mut delivered_file, &entries);
+                    seen.fetch_add(entries.len(), Ordering::SeqCst);
                 }
             }
         });
@@ -168,7 +197,7 @@ fn main() {
         let t = Instant::now();
         let to = kaichi_identity::IpnsName::from_ed25519(&keys(BOB).1.ipns().public()).to_string();
         let every = messages / (kills + 1);
-        let mut sent = Vec::with_capacity(messages);
+        let mut sent = std::io::BufWriter::new(std::fs::File::create(&sent_path).unwrap());
         // The sender's resident memory every tenth of the run: how it grows
         // with the conversation it holds.
         let mut samples = Vec::new();
@@ -176,7 +205,8 @@ fn main() {
             if i % (messages / 10).max(1) == 0 {
                 samples.push((i, rss_mb()));
             }
-            sent.push(alice.send_dm(&to, &format!("soak {i}")).await.unwrap());
+            let cid = alice.send_dm(&to, &format!("soak {i}")).await.unwrap();
+            write_cids(&mut sent, &[cid]);
             if every > 0 && i > 0 && i % every == 0 && i / every <= kills {
                 // SIGKILL mid-stream; back on the same store and address.
                 bob.kill().unwrap();
@@ -187,7 +217,7 @@ fn main() {
         // Everything acknowledged (re-sends and fetches finish the rest).
         let deadline = Instant::now() + Duration::from_secs(1800);
         loop {
-            let n = delivered.lock().unwrap().len();
+            let n = delivered_count.load(Ordering::SeqCst);
             if n >= messages || Instant::now() > deadline {
                 break;
             }
@@ -223,13 +253,16 @@ fn main() {
             );
         }
         alice.shutdown().await;
-        (sent, start_rss, end_rss, elapsed)
+        sent.flush().unwrap();
+        (start_rss, end_rss, elapsed)
     });
     bob.kill().unwrap();
     bob.wait().unwrap();
 
     // Bob's store, as the killed process left it.
-    let delivered = delivered.lock().unwrap().clone();
+    // Receipts may repeat an entry: count each once.
+    let delivered: HashSet<EntryCid> = read_cids(&delivered_path).into_iter().collect();
+    let sent = read_cids(&sent_path);
     let store = SqliteStore::open(&bob_store, Durability::Normal).unwrap();
     let (_, bob_keys, _) = keys(BOB);
     let contact = store.conversations().unwrap();
