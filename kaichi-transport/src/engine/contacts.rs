@@ -255,7 +255,9 @@ impl Engine {
     }
 
     /// The newest page of the conversation with a contact: from memory, or
-    /// from the store when it reaches settled entries.
+    /// from the store when it reaches settled entries (read with a window
+    /// sixteen times larger each time until the page fits, so memory stays
+    /// bounded by what the page needs).
     pub(super) fn read_page(
         &mut self,
         peer: &Peer,
@@ -266,11 +268,18 @@ impl Engine {
         if let Some(page) = conv.held_page(None, limit) {
             return Ok(page);
         }
-        let mut whole = self.new_conversation(&contact)?;
-        whole
-            .load(self.store.as_ref())
-            .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
-        Ok(whole.page(None, limit))
+        let total = conv.len();
+        let mut keep = self.config.conversation_window.saturating_mul(16);
+        loop {
+            let mut read = self.new_conversation(&contact)?;
+            read.load_settled(&self.store, keep)
+                .map_err(|e| NodeError::LoadConversation(Box::new(e)))?;
+            match read.held_page(None, limit) {
+                Some(page) => return Ok(page),
+                None if keep >= total => return Ok(read.page(None, limit)),
+                None => keep = keep.saturating_mul(16),
+            }
+        }
     }
 
     /// Writes a message to the conversation with a contact and tells them.
