@@ -41,6 +41,7 @@ pub(super) async fn node_json(node: &Node) -> anyhow::Result<Value> {
         "unpublished_notifications": s.unpublished_notifications,
         "awaiting_receipt": s.awaiting_receipt,
         "conversations": s.conversations,
+        "held_entries": s.held_entries,
         "root": s.root.map(|r| r.to_string()),
         "ipns_sequence": s.ipns_sequence,
         "relay": s.relay.map(|r| json!({"inboxes": r.inboxes, "groups": r.groups,
@@ -171,6 +172,11 @@ fn print_report(r: &Value) {
                 n(&relay["held_bytes"])
             );
         }
+        println!(
+            "memory     {} conversations loaded, {} entries held (older ones in the store)",
+            n(&node["conversations"]),
+            n(&node["held_entries"])
+        );
         println!("rejected   {} messages from peers", n(&node["rejected"]));
     }
     let groups = r["groups"].as_array().cloned().unwrap_or_default();
