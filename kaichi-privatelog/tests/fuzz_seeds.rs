@@ -117,6 +117,15 @@ fn write_fuzz_seeds() {
         "deliveries",
         &[1, 0, 0, 1, 0, 1, 0, 2, 2, 2, 0, 3, 1, 2, 0, 1],
     );
+    // Appends, a forged entry, deliveries in order and out of it, settles.
+    write(
+        "log_settle",
+        "appends-forgery-settles",
+        &[
+            0, 0, 0, 1, 0, 0, 2, 0, 0, 2, 0, 2, 0, 1, 0, 2, 1, 0, 2, 2, 0, 3, 1, 2, 3, 0, 2, 4, 0,
+            3, 2, 1, 5, 0, 2, 3, 0, 2, 5, 0, 3, 0,
+        ],
+    );
 }
 
 #[test]
