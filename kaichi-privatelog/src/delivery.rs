@@ -13,12 +13,15 @@ pub const MAX_UNDELIVERED: usize = 4096;
 impl Conversation {
     /// Marks entries the other side acknowledged storing. Only entries this
     /// side wrote and holds count (anything else in a receipt is ignored).
-    /// Returns those newly marked.
+    /// Returns those newly marked. (Settled entries of this side were all
+    /// marked before they settled: entries waiting for a receipt stay in
+    /// memory.)
     pub fn mark_delivered(&mut self, cids: impl IntoIterator<Item = EntryCid>) -> Vec<EntryCid> {
         let me = self.me().to_bytes();
         let mut new = Vec::new();
         for cid in cids {
-            if let Some(key) = self.log().key_of(&cid).filter(|k| k.author == me)
+            if self.log().contains(&cid)
+                && let Some(key) = self.log().key_of(&cid).filter(|k| k.author == me)
                 && self.set_delivered(key)
             {
                 new.push(cid);
@@ -28,9 +31,12 @@ impl Conversation {
     }
 
     /// Whether the other side acknowledged storing this side's entry `cid`
-    /// (or a read marker of theirs covers it).
+    /// (or a read marker of theirs covers it). A settled entry of this side
+    /// was.
     pub fn is_delivered(&self, cid: &EntryCid) -> bool {
+        let me = self.me().to_bytes();
         self.delivered().contains(cid)
+            || (!self.log().contains(cid) && self.log().key_of(cid).is_some_and(|k| k.author == me))
             || self
                 .log()
                 .key_of(cid)

@@ -271,6 +271,9 @@ proptest! {
             store.add_entries(&whole.id(), &[e]).unwrap();
             let acks: Vec<EntryCid> = acked.iter().filter(|c| **c == e.cid()).copied().collect();
             prop_assert_eq!(whole.mark_delivered(acks.clone()), settled.mark_delivered(acks));
+            // Receipts come again: nothing is newly delivered twice.
+            let again: Vec<EntryCid> = acked.iter().copied().collect();
+            prop_assert_eq!(whole.mark_delivered(again.clone()), settled.mark_delivered(again));
             settled.settle(cold.clone(), keep);
             prop_assert_eq!(view(&whole), view(&settled));
             // A settled page shows the messages held as the whole
@@ -284,9 +287,8 @@ proptest! {
                     prop_assert_eq!(page.messages, whole.page(None, limit).messages);
                 }
             }
-            for e in &entries {
-                prop_assert_eq!(whole.is_delivered(&e.cid()) && settled.message(&e.cid()).is_some(),
-                    settled.is_delivered(&e.cid()) && settled.message(&e.cid()).is_some());
+            for e in entries.iter().filter(|e| whole.contains(&e.cid())) {
+                prop_assert_eq!(whole.is_delivered(&e.cid()), settled.is_delivered(&e.cid()));
             }
         }
         // Loading settled from the store gives the same conversation.
