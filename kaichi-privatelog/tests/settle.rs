@@ -272,7 +272,7 @@ proptest! {
             let acks: Vec<EntryCid> = acked.iter().filter(|c| **c == e.cid()).copied().collect();
             prop_assert_eq!(whole.mark_delivered(acks.clone()), settled.mark_delivered(acks));
             // Receipts come again: nothing is newly delivered twice.
-            let again: Vec<EntryCid> = acked.iter().copied().collect();
+            let again: Vec<EntryCid> = acked.to_vec();
             prop_assert_eq!(whole.mark_delivered(again.clone()), settled.mark_delivered(again));
             settled.settle(cold.clone(), keep);
             prop_assert_eq!(view(&whole), view(&settled));
