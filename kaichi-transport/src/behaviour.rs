@@ -96,13 +96,17 @@ impl Behaviour {
                 request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
             ),
             identify: identify::Behaviour::new(
-                identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public()).with_agent_version(
-                    format!(
+                identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())
+                    .with_agent_version(format!(
                         "{}/{}",
                         if relay { RELAY_AGENT } else { "kaichi" },
                         env!("CARGO_PKG_VERSION")
-                    ),
-                ),
+                    ))
+                    // A bootstrap dial can complete before the swarm first
+                    // polls its listeners: the first identify then carries no
+                    // listen address and the peer cannot add this node to its
+                    // routing table until a push tells it where we listen.
+                    .with_push_listen_addr_updates(true),
             ),
             ping: ping::Behaviour::default(),
             kad: {
