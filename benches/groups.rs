@@ -16,7 +16,9 @@
 //! `KAICHI_BENCH_GROUP_SIZES=10000 cargo bench -p kaichi-benches --bench groups` for more;
 //! openmls runs up to `KAICHI_BENCH_OPENMLS_MAX` (default 20,000: at
 //! 100,000 it would take about an hour), mls-rs at every size. From 10,000
-//! members on, one member's peak RSS is measured in a process of its own.
+//! members on, one member's peak RSS is measured in a process of its own,
+//! joining from the tree read whole and from the tree streamed in chunks
+//! (`KAICHI_BENCH_MEMBER_ONLY=1` runs only that).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -558,21 +560,39 @@ fn raw_rs(n: u32, kps: &[Vec<u8>]) -> Figures {
 }
 
 /// The member's side of [`member_rss`], in a process of its own: its
-/// KeyPackage out, then (once the group exists) the join from the Welcome
-/// and tree, a commit processed, and its own peak RSS.
+/// KeyPackage out, then (once the group exists) the join from its Welcome
+/// (rebuilt for it alone from a split Welcome, as a node does) and the tree,
+/// a commit processed, and its own peak RSS. With
+/// `KAICHI_BENCH_MEMBER_STREAM` set, the tree is read and decoded in
+/// 256 KiB chunks (`TreeDecoder`, as a node fetches it), never held whole.
 fn member_child(dir: &std::path::Path) {
-    use std::io::BufRead as _;
+    use std::io::{BufRead as _, Read as _};
     let me = rs_member(u32::MAX - 1);
     std::fs::write(dir.join("kp"), me.key_package().unwrap()).unwrap();
     println!("kp");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).unwrap();
     let welcome = std::fs::read(dir.join("welcome")).unwrap();
-    let tree = std::fs::read(dir.join("tree")).unwrap();
     let t = Instant::now();
-    let mut g = me.join(&welcome, Some(&tree)).unwrap();
+    let mut g = if std::env::var_os("KAICHI_BENCH_MEMBER_STREAM").is_some() {
+        let mut file = std::fs::File::open(dir.join("tree")).unwrap();
+        let mut decoder = kaichi_groups::TreeDecoder::new(kaichi_groups::MAX_TREE_BYTES);
+        let mut chunk = vec![0; kaichi_privatelog::attachment::CHUNK_BYTES];
+        loop {
+            let n = file.read(&mut chunk).unwrap();
+            if n == 0 {
+                break;
+            }
+            decoder.push(&chunk[..n]).unwrap();
+        }
+        let tree = decoder.finish().unwrap();
+        me.join_tree(&welcome, Some(&tree)).unwrap()
+    } else {
+        let tree = std::fs::read(dir.join("tree")).unwrap();
+        me.join(&welcome, Some(&tree)).unwrap()
+    };
     let join = t.elapsed();
-    drop((welcome, tree));
+    drop(welcome);
     let commit = std::fs::read(dir.join("commit")).unwrap();
     let t = Instant::now();
     g.process(&commit).unwrap();
@@ -581,14 +601,19 @@ fn member_child(dir: &std::path::Path) {
 }
 
 /// Peak RSS of one member of a group of `n` (the mls-rs engine): a child
-/// process joins from the Welcome and tree and processes a self-update
-/// commit; only the member is in it (the creator is this process).
-fn member_rss(n: u32, kps: &[Vec<u8>]) {
+/// process joins from its Welcome and the tree (whole, or `streamed` in
+/// chunks) and processes a self-update commit; only the member is in it
+/// (the creator is this process).
+fn member_rss(n: u32, kps: &[Vec<u8>], streamed: bool) {
     use std::io::{BufRead as _, Write as _};
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("KAICHI_BENCH_MEMBER_CHILD", dir.path())
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.env("KAICHI_BENCH_MEMBER_CHILD", dir.path());
+    if streamed {
+        command.env("KAICHI_BENCH_MEMBER_STREAM", "1");
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -600,19 +625,33 @@ fn member_rss(n: u32, kps: &[Vec<u8>]) {
     let Outgoing::Commit(out) = g.add(&candidates).unwrap() else {
         panic!()
     };
-    std::fs::write(dir.path().join("welcome"), out.welcome.unwrap()).unwrap();
+    // What the member's node rebuilds from the split Welcome's header and
+    // its shard.
+    let mine = kaichi_groups::welcome::key_package_ref(&jkp).unwrap();
+    let split = kaichi_groups::welcome::split_welcome(&out.welcome.unwrap(), 256).unwrap();
+    let shard = split.shards.iter().rev().find(|s| s.first <= mine).unwrap();
+    let welcome =
+        kaichi_groups::welcome::welcome_for(&split.header, &shard.bytes, &[mine]).unwrap();
+    std::fs::write(dir.path().join("welcome"), welcome).unwrap();
     std::fs::write(dir.path().join("tree"), out.ratchet_tree.unwrap()).unwrap();
     let Outgoing::Commit(upd) = g.self_update().unwrap() else {
         panic!()
     };
     std::fs::write(dir.path().join("commit"), &upd.commit).unwrap();
-    drop((g, me, candidates));
+    drop((g, me, candidates, split));
     writeln!(child.stdin.take().unwrap(), "go").unwrap();
     let out = lines.next().unwrap().unwrap();
     let parts: Vec<&str> = out.split_whitespace().collect();
     println!(
-        "| {n} | one member, own process (mls-rs engine): join {}; process a commit {}; peak RSS {} MB |",
-        parts[1], parts[2], parts[3]
+        "| {n} | one member, own process (mls-rs engine, tree {}): join {}; process a commit {}; peak RSS {} MB |",
+        if streamed {
+            "streamed in 256 KiB chunks"
+        } else {
+            "read whole"
+        },
+        parts[1],
+        parts[2],
+        parts[3]
     );
     child.wait().unwrap();
 }
@@ -638,6 +677,12 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
+        if std::env::var_os("KAICHI_BENCH_MEMBER_ONLY").is_some() {
+            let kps = rs_key_packages(n);
+            member_rss(n, &kps, false);
+            member_rss(n, &kps, true);
+            continue;
+        }
         let repeat: usize = std::env::var("KAICHI_BENCH_REPEAT")
             .ok()
             .and_then(|r| r.parse().ok())
@@ -700,7 +745,8 @@ fn main() {
         overhead(&ours, &theirs);
         session_figures(n, &kps);
         if n >= 10_000 {
-            member_rss(n, &kps);
+            member_rss(n, &kps, false);
+            member_rss(n, &kps, true);
         }
     }
     println!("peak RSS of this process: {} MB", peak_rss_mb());

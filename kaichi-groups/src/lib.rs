@@ -48,6 +48,7 @@ pub mod session;
 mod signer;
 pub mod storage;
 pub mod token;
+pub mod tree;
 pub mod welcome;
 mod wire;
 
@@ -73,6 +74,7 @@ pub use signer::MemberSigner;
 pub use storage::MemoryProvider;
 #[cfg(feature = "sqlite")]
 pub use storage::{GroupDatabase, SqliteProvider};
+pub use tree::{RatchetTree, TreeDecoder, TreeError};
 pub use welcome::{KeyPackageRef, SplitWelcome, WelcomeError, WelcomeShard};
 pub use wire::{MessageInfo, MessageInfoError, MessageKind, message_info};
 

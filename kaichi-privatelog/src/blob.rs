@@ -96,13 +96,27 @@ pub fn assemble(
         )));
     }
     let mut out = Vec::with_capacity(manifest.size() as usize);
-    for (i, (chunk, cid)) in chunks.iter().zip(manifest.chunks()).enumerate() {
-        if chunk.len() != chunk_len(manifest.size(), i) || BlockCid::of(chunk) != *cid {
-            return Err(AttachmentError::Manifest(format!("chunk {i} does not fit")));
-        }
+    for (i, chunk) in chunks.iter().enumerate() {
+        check_chunk(manifest, i, chunk)?;
         out.extend_from_slice(chunk);
     }
     Ok(out)
+}
+
+/// Checks one chunk of a chunked blob against its place in `manifest`
+/// (its CID, and the length its place implies), for a reader that takes
+/// the chunks one by one instead of [`assemble`]-ing them.
+pub fn check_chunk(manifest: &Manifest, index: usize, chunk: &[u8]) -> Result<(), AttachmentError> {
+    match manifest.chunks().get(index) {
+        Some(cid)
+            if chunk.len() == chunk_len(manifest.size(), index) && BlockCid::of(chunk) == *cid =>
+        {
+            Ok(())
+        }
+        _ => Err(AttachmentError::Manifest(format!(
+            "chunk {index} does not fit"
+        ))),
+    }
 }
 
 #[cfg(test)]

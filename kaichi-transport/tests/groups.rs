@@ -683,3 +683,36 @@ async fn a_split_welcome_is_joined_from_a_relay_after_the_inviter_left() {
     bob.node.shutdown().await;
     relay.node.shutdown().await;
 }
+
+/// A group whose ratchet tree is over 1 MiB travels as a chunked blob: the
+/// new member fetches its chunks a window at a time, decodes them as they
+/// arrive, and joins from the tree decoded (its Welcome split, as a large
+/// group's is).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_of_several_chunks_is_streamed_into_a_join() {
+    use kaichi_groups::mlsrs::RsMember;
+    use kaichi_groups::{AdminPolicy, MemberSigner, NoDevices};
+    let dir = tempfile::tempdir().unwrap();
+    let alice = start_member(121, dir.path()).await;
+    let mut bob = start_member(122, dir.path()).await;
+    mesh(&[&alice, &bob]).await;
+    let group = alice.node.create_group("large").await.unwrap().id;
+    // About 237 bytes a member: 5,000 members are a tree of five chunks.
+    let kps: Vec<Vec<u8>> = (0..5_000u32)
+        .map(|i| {
+            let mut seed = [12u8; 32];
+            seed[..4].copy_from_slice(&i.to_le_bytes());
+            let signer = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&seed));
+            RsMember::new(&signer, AdminPolicy, std::sync::Arc::new(NoDevices))
+                .key_package()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(alice.node.add_members(group, kps).await.unwrap(), 1);
+    assert_eq!(alice.node.invite("large", &bob.wallet).await.unwrap(), 2);
+    assert_eq!(joined(&mut bob).await, group);
+    let g = bob.node.groups().await.unwrap();
+    assert_eq!((g[0].epoch, g[0].members.len()), (2, 5_002));
+    alice.node.shutdown().await;
+    bob.node.shutdown().await;
+}

@@ -80,6 +80,9 @@ pub enum JoinError {
     /// their logs by 32-byte ids).
     #[error("the group id is {0} bytes; Kaichi joins groups with 32-byte ids")]
     GroupIdLength(usize),
+    /// The ratchet tree does not decode or is malformed.
+    #[error("ratchet tree: {0}")]
+    Tree(#[from] crate::tree::TreeError),
 }
 
 /// Members could not be added; the group is unchanged.

@@ -187,16 +187,28 @@ impl<P: super::RsPolicy> RsMember<P> {
         welcome: &[u8],
         ratchet_tree: Option<&[u8]>,
     ) -> Result<RsGroup<P>, JoinError> {
-        if welcome.len() > MAX_MESSAGE_BYTES
-            || ratchet_tree.is_some_and(|t| t.len() > crate::MAX_TREE_BYTES)
-        {
+        if ratchet_tree.is_some_and(|t| t.len() > crate::MAX_TREE_BYTES) {
+            return Err(JoinError::TooLarge);
+        }
+        let tree = ratchet_tree
+            .map(|t| crate::RatchetTree::from_bytes(t, crate::MAX_TREE_BYTES))
+            .transpose()?;
+        self.join_tree(welcome, tree.as_ref())
+    }
+
+    /// Joins from a Welcome and the group's ratchet tree decoded already
+    /// (by a [`crate::TreeDecoder`], as its chunks arrived): the same
+    /// checks as [`Self::join`]; the tree's nodes are shared, not copied.
+    pub fn join_tree(
+        &self,
+        welcome: &[u8],
+        tree: Option<&crate::RatchetTree>,
+    ) -> Result<RsGroup<P>, JoinError> {
+        if welcome.len() > MAX_MESSAGE_BYTES {
             return Err(JoinError::TooLarge);
         }
         let welcome = MlsMessage::from_bytes(welcome).map_err(|_| JoinError::Decode)?;
-        let tree = ratchet_tree
-            .map(mls_rs::group::ExportedTree::from_bytes)
-            .transpose()
-            .map_err(|_| JoinError::Decode)?;
+        let tree = tree.map(crate::RatchetTree::exported);
         let (group, _) =
             self.client
                 .join_group(tree, &welcome, None)

@@ -176,31 +176,66 @@ impl<P: RsPolicy> GroupSession<P> {
         ratchet_tree: Option<&[u8]>,
         expected: Option<GroupId>,
     ) -> Result<GroupId, JoinGroupError> {
-        let group =
-            self.db.transaction(|p| {
-                // The engine that made the KeyPackage the Welcome is for holds
-                // its private keys: mls-rs first, openmls when mls-rs has none.
-                let mut group =
-                    match self.rs.join(welcome, ratchet_tree) {
-                        Ok(g) => AnyGroup::MlsRs(Box::new(g)),
-                        Err(crate::JoinError::NotForMe) => AnyGroup::OpenMls(Box::new(
-                            Group::join(p, welcome, ratchet_tree, &*self.devices)?,
-                        )),
-                        Err(e) => return Err(e.into()),
+        self.join_with(welcome, ratchet_tree.map(Tree::Bytes), expected)
+    }
+
+    /// [`Self::join`] with the ratchet tree decoded already (by a
+    /// [`crate::TreeDecoder`], chunk by chunk as it arrived): a large
+    /// group's tree is never held whole as bytes.
+    pub fn join_tree(
+        &mut self,
+        welcome: &[u8],
+        tree: &crate::RatchetTree,
+        expected: Option<GroupId>,
+    ) -> Result<GroupId, JoinGroupError> {
+        self.join_with(welcome, Some(Tree::Decoded(tree)), expected)
+    }
+
+    fn join_with(
+        &mut self,
+        welcome: &[u8],
+        tree: Option<Tree<'_>>,
+        expected: Option<GroupId>,
+    ) -> Result<GroupId, JoinGroupError> {
+        let group = self.db.transaction(|p| {
+            // The engine that made the KeyPackage the Welcome is for holds
+            // its private keys: mls-rs first, openmls when mls-rs has none.
+            let joined = match tree {
+                None => self.rs.join(welcome, None),
+                Some(Tree::Bytes(b)) => self.rs.join(welcome, Some(b)),
+                Some(Tree::Decoded(t)) => self.rs.join_tree(welcome, Some(t)),
+            };
+            let mut group = match joined {
+                Ok(g) => AnyGroup::MlsRs(Box::new(g)),
+                Err(crate::JoinError::NotForMe) => {
+                    // openmls takes the encoding (its groups are small).
+                    let encoded = match tree {
+                        Some(Tree::Decoded(t)) => Some(std::borrow::Cow::Owned(t.to_bytes())),
+                        Some(Tree::Bytes(b)) => Some(std::borrow::Cow::Borrowed(b)),
+                        None => None,
                     };
-                if let Some(expected) = expected
-                    && group.id() != expected
-                {
-                    return Err(JoinGroupError::WrongGroup {
-                        expected,
-                        got: group.id(),
-                    });
+                    AnyGroup::OpenMls(Box::new(Group::join(
+                        p,
+                        welcome,
+                        encoded.as_deref(),
+                        &*self.devices,
+                    )?))
                 }
-                super::persist(&self.db, &self.rs, &mut group)?;
-                self.db
-                    .record_group_with(&group.id(), &group.metadata().name, group.engine())?;
-                Ok(group)
-            });
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(expected) = expected
+                && group.id() != expected
+            {
+                return Err(JoinGroupError::WrongGroup {
+                    expected,
+                    got: group.id(),
+                });
+            }
+            super::persist(&self.db, &self.rs, &mut group)?;
+            self.db
+                .record_group_with(&group.id(), &group.metadata().name, group.engine())?;
+            Ok(group)
+        });
         if group.is_err() {
             let _ = self.rs.store().take_journal();
         }
@@ -226,4 +261,13 @@ impl<P: RsPolicy> GroupSession<P> {
             _ => Ok(Vec::new()),
         }
     }
+}
+
+/// A ratchet tree as a join takes it.
+#[derive(Clone, Copy)]
+enum Tree<'a> {
+    /// TLS-encoded.
+    Bytes(&'a [u8]),
+    /// Decoded as it arrived.
+    Decoded(&'a crate::RatchetTree),
 }

@@ -13,13 +13,14 @@ use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use cid::Cid;
-use kaichi_groups::GroupId;
+use kaichi_groups::{GroupId, RatchetTree};
 use kaichi_identity::IdentityPublic;
 use kaichi_privatelog::attachment::Manifest;
 use kaichi_privatelog::blob::{BlobKind, assemble, kind};
 use libp2p::PeerId;
 use tokio::sync::oneshot;
 
+use super::tree_stream::TreeStream;
 use crate::engine::Engine;
 use crate::node::NodeError;
 
@@ -36,32 +37,67 @@ pub(super) enum GroupBlocksFor {
         member: IdentityPublic,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     },
-    /// A Welcome and its ratchet tree (two blobs, in that order), for an
-    /// invitation received.
-    Invitation { inviter: PeerId, group: GroupId },
-    /// A split Welcome's index and the ratchet tree (two blobs), for an
-    /// invitation received.
-    SplitInvitation { inviter: PeerId, group: GroupId },
+    /// A Welcome and its ratchet tree (named by `tree`), for an invitation
+    /// received.
+    Invitation {
+        inviter: PeerId,
+        group: GroupId,
+        tree: Cid,
+    },
+    /// A split Welcome's index and the ratchet tree (named by `tree`), for
+    /// an invitation received.
+    SplitInvitation {
+        inviter: PeerId,
+        group: GroupId,
+        tree: Cid,
+    },
     /// A split Welcome's header and this member's shard (two blobs), the
     /// tree already in.
     InvitationShard {
         inviter: PeerId,
         group: GroupId,
         mine: kaichi_groups::KeyPackageRef,
-        tree: Vec<u8>,
+        tree: (Cid, RatchetTree),
     },
     /// A group message sent by reference (one blob).
     Message { group: GroupId },
 }
 
+/// A blob a group fetch wants, and how it takes it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Wanted {
+    /// Its bytes.
+    Bytes(Cid),
+    /// A ratchet tree, decoded chunk by chunk as it arrives.
+    Tree(Cid),
+}
+
+impl Wanted {
+    fn cid(&self) -> Cid {
+        match self {
+            Self::Bytes(c) | Self::Tree(c) => *c,
+        }
+    }
+}
+
+/// A blob a group fetch brought.
+#[derive(Debug)]
+pub(super) enum Fetched {
+    /// Its bytes.
+    Bytes(Vec<u8>),
+    /// A ratchet tree, decoded (its shape checked, not its MLS contents).
+    Tree(RatchetTree),
+}
+
 /// One blob of a fetch: its root block, then (a chunked blob) its chunks.
 enum Slot {
-    Root(Cid),
+    Root(Wanted),
     Chunks {
         manifest: Manifest,
         chunks: Vec<Option<Vec<u8>>>,
     },
-    Done(Vec<u8>),
+    Tree(TreeStream),
+    Done(Fetched),
 }
 
 /// Which block of a slot a query brings.
@@ -99,7 +135,7 @@ pub(super) enum Step<Q, T> {
     /// More blocks to come.
     Waiting,
     /// Every blob, in order.
-    Done(T, Vec<Vec<u8>>),
+    Done(T, Vec<Fetched>),
     /// It cannot complete.
     Failed(Abandoned<Q, T>),
 }
@@ -119,14 +155,14 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
         self.fetches.len() < MAX_GROUP_FETCHES
     }
 
-    /// Starts a fetch of the blobs named by `roots` (in order; raw CIDs or
-    /// chunked blobs' manifests, see [`kaichi_privatelog::blob`]), each at
-    /// most `max` bytes, for `then`. `query` asks for one block and returns
-    /// its query id, or the block itself when it is already at hand.
+    /// Starts a fetch of the blobs `wanted` (in order; raw CIDs or chunked
+    /// blobs' manifests, see [`kaichi_privatelog::blob`]), each at most
+    /// `max` bytes, for `then`. `query` asks for one block and returns its
+    /// query id, or the block itself when it is already at hand.
     pub(super) fn start(
         &mut self,
         then: T,
-        roots: &[Cid],
+        wanted: &[Wanted],
         max: usize,
         now: Instant,
         mut query: impl FnMut(&Cid) -> Result<Q, Vec<u8>>,
@@ -137,13 +173,13 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
             id,
             Fetch {
                 then,
-                slots: roots.iter().map(|r| Slot::Root(*r)).collect(),
+                slots: wanted.iter().map(|w| Slot::Root(*w)).collect(),
                 max,
                 since: now,
             },
         );
-        for (i, root) in roots.iter().enumerate() {
-            let step = match query(root) {
+        for (i, w) in wanted.iter().enumerate() {
+            let step = match query(&w.cid()) {
                 Ok(q) => {
                     self.queries.insert(q, (id, i, Part::Root));
                     continue;
@@ -184,74 +220,132 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
         block: Vec<u8>,
         query: &mut impl FnMut(&Cid) -> Result<Q, Vec<u8>>,
     ) -> Step<Q, T> {
-        let Some(fetch) = self.fetches.get_mut(&id) else {
-            return Step::Waiting;
+        match self.fill_slot(id, slot, part, block, query) {
+            Ok(()) => self.settle(id, slot),
+            Err(why) => self.fail(id, &why),
+        }
+    }
+
+    fn fill_slot(
+        &mut self,
+        id: u64,
+        slot: usize,
+        part: Part,
+        block: Vec<u8>,
+        query: &mut impl FnMut(&Cid) -> Result<Q, Vec<u8>>,
+    ) -> Result<(), String> {
+        let Self {
+            fetches, queries, ..
+        } = self;
+        let Some(fetch) = fetches.get_mut(&id) else {
+            return Ok(());
         };
         let max = fetch.max;
         let Some(s) = fetch.slots.get_mut(slot) else {
-            return Step::Waiting;
+            return Ok(());
         };
-        let mut wanted = Vec::new();
         match (&mut *s, part) {
-            (Slot::Root(root), Part::Root) => match kind(root) {
-                Ok(BlobKind::Single(_)) if block.len() <= max => *s = Slot::Done(block),
-                Ok(BlobKind::Single(_)) => return self.fail(id, "a blob over its bound"),
-                Ok(BlobKind::Chunked(_)) => match Manifest::decode(&block) {
-                    Ok(m) if m.size() <= max as u64 => {
-                        wanted = m.chunks().iter().map(|c| c.to_cid()).collect();
-                        *s = Slot::Chunks {
-                            chunks: vec![None; m.chunks().len()],
-                            manifest: m,
+            (Slot::Root(w), Part::Root) => {
+                let w = *w;
+                match kind(&w.cid()).map_err(|e| e.to_string())? {
+                    BlobKind::Single(_) if block.len() > max => {
+                        return Err("a blob over its bound".into());
+                    }
+                    BlobKind::Single(_) => {
+                        *s = Slot::Done(match w {
+                            Wanted::Bytes(_) => Fetched::Bytes(block),
+                            Wanted::Tree(_) => Fetched::Tree(
+                                RatchetTree::from_bytes(&block, max).map_err(|e| e.to_string())?,
+                            ),
+                        });
+                    }
+                    BlobKind::Chunked(_) => {
+                        let m = Manifest::decode(&block).map_err(|e| e.to_string())?;
+                        if m.size() > max as u64 {
+                            return Err("a blob over its bound".into());
+                        }
+                        *s = match w {
+                            Wanted::Tree(_) => Slot::Tree(TreeStream::new(m, max)),
+                            Wanted::Bytes(_) => {
+                                let mut chunks = vec![None; m.chunks().len()];
+                                for (i, cid) in m.chunks().iter().enumerate() {
+                                    match query(&cid.to_cid()) {
+                                        Ok(q) => {
+                                            queries.insert(q, (id, slot, Part::Chunk(i)));
+                                        }
+                                        Err(b) => chunks[i] = Some(b),
+                                    }
+                                }
+                                Slot::Chunks {
+                                    manifest: m,
+                                    chunks,
+                                }
+                            }
                         };
                     }
-                    Ok(_) => return self.fail(id, "a blob over its bound"),
-                    Err(e) => return self.fail(id, &e.to_string()),
-                },
-                Err(e) => return self.fail(id, &e.to_string()),
-            },
+                }
+            }
             (Slot::Chunks { chunks, .. }, Part::Chunk(i)) => {
                 if let Some(c) = chunks.get_mut(i) {
                     *c = Some(block);
                 }
             }
-            _ => return Step::Waiting,
+            (Slot::Tree(t), Part::Chunk(i)) => t.got(i, block)?,
+            _ => {}
         }
-        for (i, cid) in wanted.iter().enumerate() {
-            match query(cid) {
-                Ok(q) => {
-                    self.queries.insert(q, (id, slot, Part::Chunk(i)));
+        // A tree asks for its next chunks as the window moves; the ones at
+        // hand decode at once.
+        if let Slot::Tree(t) = s {
+            loop {
+                let ask = t.next_wanted();
+                if ask.is_empty() {
+                    break;
                 }
-                Err(block) => {
-                    if let Some(Slot::Chunks { chunks, .. }) = self
-                        .fetches
-                        .get_mut(&id)
-                        .and_then(|f| f.slots.get_mut(slot))
-                        && let Some(c) = chunks.get_mut(i)
-                    {
-                        *c = Some(block);
+                for (i, cid) in ask {
+                    match query(&cid) {
+                        Ok(q) => {
+                            queries.insert(q, (id, slot, Part::Chunk(i)));
+                        }
+                        Err(b) => t.got(i, b)?,
                     }
                 }
             }
         }
-        self.settle(id, slot)
+        Ok(())
     }
 
-    /// Assembles a slot whose chunks are all in; completes the fetch when
+    /// Completes a slot whose chunks are all in; completes the fetch when
     /// every slot is done.
     fn settle(&mut self, id: u64, slot: usize) -> Step<Q, T> {
         let Some(fetch) = self.fetches.get_mut(&id) else {
             return Step::Waiting;
         };
         let max = fetch.max;
-        if let Some(s) = fetch.slots.get_mut(slot)
-            && let Slot::Chunks { manifest, chunks } = s
-            && chunks.iter().all(Option::is_some)
-        {
-            let parts: Vec<Vec<u8>> = chunks.iter_mut().filter_map(Option::take).collect();
-            match assemble(manifest, &parts, max) {
-                Ok(blob) => *s = Slot::Done(blob),
-                Err(e) => return self.fail(id, &e.to_string()),
+        let done = match fetch.slots.get_mut(slot) {
+            Some(Slot::Chunks { manifest, chunks }) if chunks.iter().all(Option::is_some) => {
+                let parts: Vec<Vec<u8>> = chunks.iter_mut().filter_map(Option::take).collect();
+                Some(
+                    assemble(manifest, &parts, max)
+                        .map(Fetched::Bytes)
+                        .map_err(|e| e.to_string()),
+                )
             }
+            Some(s) if matches!(&*s, Slot::Tree(t) if t.is_complete()) => {
+                match std::mem::replace(s, Slot::Done(Fetched::Bytes(Vec::new()))) {
+                    Slot::Tree(t) => Some(t.finish().map(Fetched::Tree)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match done {
+            Some(Ok(f)) => {
+                if let Some(s) = fetch.slots.get_mut(slot) {
+                    *s = Slot::Done(f);
+                }
+            }
+            Some(Err(e)) => return self.fail(id, &e),
+            None => {}
         }
         if fetch.slots.iter().all(|s| matches!(s, Slot::Done(_))) {
             let fetch = self.fetches.remove(&id).map(|f| {
@@ -318,13 +412,12 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
 }
 
 impl Engine {
-    /// Fetches the blobs named by `roots` over Bitswap for `then` (each at
-    /// most `max` bytes), dialling `peer` (which should hold them) if
-    /// needed.
+    /// Fetches the blobs `wanted` over Bitswap for `then` (each at most
+    /// `max` bytes), dialling `peer` (which should hold them) if needed.
     pub(super) fn fetch_group_blocks(
         &mut self,
         peer: PeerId,
-        roots: &[Cid],
+        wanted: &[Wanted],
         max: usize,
         then: GroupBlocksFor,
     ) {
@@ -337,7 +430,7 @@ impl Engine {
         let step = self
             .groups
             .blocks
-            .start(then, roots, max, Instant::now(), |cid| {
+            .start(then, wanted, max, Instant::now(), |cid| {
                 local_or_want(store, bitswap, cid)
             });
         if matches!(step, Step::Waiting) {
@@ -397,42 +490,59 @@ impl Engine {
         }
     }
 
-    fn group_blocks_fetched(&mut self, then: GroupBlocksFor, mut blobs: Vec<Vec<u8>>) {
-        // Mutable, so that a blob kept further (a KeyPackage, a tree) moves
-        // out instead of being copied.
-        match (then, blobs.as_mut_slice()) {
+    fn group_blocks_fetched(&mut self, then: GroupBlocksFor, blobs: Vec<Fetched>) {
+        // Owned, so that a blob kept further (a KeyPackage, a tree) moves on
+        // instead of being copied.
+        let mut blobs = blobs.into_iter();
+        match (then, blobs.next(), blobs.next(), blobs.next()) {
             (
                 GroupBlocksFor::KeyPackage {
                     group,
                     member,
                     reply,
                 },
-                [kp],
+                Some(Fetched::Bytes(kp)),
+                None,
+                None,
             ) => {
-                let result = self.finish_invite(group, &member, std::mem::take(kp));
+                let result = self.finish_invite(group, &member, kp);
                 let _ = reply.send(result);
             }
-            (GroupBlocksFor::Invitation { inviter, group }, [welcome, tree]) => {
-                self.join_group(inviter, group, welcome, tree);
-            }
-            (GroupBlocksFor::SplitInvitation { inviter, group }, [index, tree]) => {
-                self.split_invitation(inviter, group, index, std::mem::take(tree));
-            }
+            (
+                GroupBlocksFor::Invitation {
+                    inviter,
+                    group,
+                    tree: root,
+                },
+                Some(Fetched::Bytes(welcome)),
+                Some(Fetched::Tree(tree)),
+                None,
+            ) => self.join_group(inviter, group, &welcome, (root, &tree)),
+            (
+                GroupBlocksFor::SplitInvitation {
+                    inviter,
+                    group,
+                    tree: root,
+                },
+                Some(Fetched::Bytes(index)),
+                Some(Fetched::Tree(tree)),
+                None,
+            ) => self.split_invitation(inviter, group, &index, (root, tree)),
             (
                 GroupBlocksFor::InvitationShard {
                     inviter,
                     group,
                     mine,
-                    tree,
+                    tree: (root, tree),
                 },
-                [header, shard],
-            ) => {
-                self.join_from_shard(inviter, group, (header, shard), mine, &tree);
+                Some(Fetched::Bytes(header)),
+                Some(Fetched::Bytes(shard)),
+                None,
+            ) => self.join_from_shard(inviter, group, (&header, &shard), mine, (root, &tree)),
+            (GroupBlocksFor::Message { group }, Some(Fetched::Bytes(message)), None, None) => {
+                self.referenced_message(group, &message);
             }
-            (GroupBlocksFor::Message { group }, [message]) => {
-                self.referenced_message(group, message);
-            }
-            _ => tracing::warn!("a group fetch ended with the wrong number of blobs"),
+            _ => tracing::warn!("a group fetch ended with the wrong blobs"),
         }
     }
 

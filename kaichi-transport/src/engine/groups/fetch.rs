@@ -6,14 +6,14 @@
 //! their Welcome and tree are fetched over Bitswap (`blocks.rs`).
 
 use kaichi_groups::welcome::{shard_for, welcome_for};
-use kaichi_groups::{GroupId, KeyPackageRef};
+use kaichi_groups::{GroupId, KeyPackageRef, RatchetTree};
 use kaichi_identity::{IdentityPublic, IpnsName};
 use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::BlockStore as _;
 use libp2p::request_response::OutboundFailure;
 use libp2p::{Multiaddr, PeerId};
 
-use super::blocks::GroupBlocksFor;
+use super::blocks::{GroupBlocksFor, Wanted};
 use super::now_ms;
 use crate::engine::Engine;
 use crate::exchange::{BlockRequest, BlockResponse, MAX_RESPONSE_BYTES};
@@ -33,7 +33,8 @@ pub(crate) enum DeviceRetry {
         inviter: PeerId,
         group: GroupId,
         welcome: BlockCid,
-        tree: BlockCid,
+        /// The tree's root (a raw block or a chunked blob's manifest).
+        tree: Box<cid::Cid>,
     },
 }
 
@@ -166,14 +167,22 @@ impl Engine {
             GroupBlocksFor::SplitInvitation {
                 inviter: peer,
                 group,
+                tree,
             }
         } else {
             GroupBlocksFor::Invitation {
                 inviter: peer,
                 group,
+                tree,
             }
         };
-        self.fetch_group_blocks(peer, &[welcome, tree], kaichi_groups::MAX_TREE_BYTES, then);
+        // The tree is decoded chunk by chunk as it arrives.
+        self.fetch_group_blocks(
+            peer,
+            &[Wanted::Bytes(welcome), Wanted::Tree(tree)],
+            kaichi_groups::MAX_TREE_BYTES,
+            then,
+        );
         Ok(())
     }
 
@@ -184,7 +193,7 @@ impl Engine {
         inviter: PeerId,
         group: GroupId,
         index: &[u8],
-        tree: Vec<u8>,
+        tree: (cid::Cid, RatchetTree),
     ) {
         let index = match WelcomeIndex::decode(index) {
             Ok(index) => index,
@@ -203,7 +212,10 @@ impl Engine {
         };
         self.fetch_group_blocks(
             inviter,
-            &[index.header(), index.shards()[at]],
+            &[
+                Wanted::Bytes(index.header()),
+                Wanted::Bytes(index.shards()[at]),
+            ],
             kaichi_groups::MAX_MESSAGE_BYTES,
             GroupBlocksFor::InvitationShard {
                 inviter,
@@ -222,7 +234,7 @@ impl Engine {
         group: GroupId,
         (header, shard): (&[u8], &[u8]),
         mine: KeyPackageRef,
-        tree: &[u8],
+        tree: (cid::Cid, &RatchetTree),
     ) {
         match welcome_for(header, shard, &[mine]) {
             Ok(welcome) => self.join_group(inviter, group, &welcome, tree),
@@ -264,17 +276,17 @@ impl Engine {
         }
     }
 
+    /// Joins from a Welcome and the group's tree (decoded as it arrived;
+    /// `root` names it, to fetch it again should the join wait for a
+    /// member's document).
     pub(super) fn join_group(
         &mut self,
         inviter: PeerId,
         expected: GroupId,
         welcome: &[u8],
-        tree: &[u8],
+        (root, tree): (cid::Cid, &RatchetTree),
     ) {
-        let joined = self
-            .groups
-            .session
-            .join(welcome, Some(tree), Some(expected));
+        let joined = self.groups.session.join_tree(welcome, tree, Some(expected));
         self.pump_groups();
         match joined {
             Ok(id) => self.group_peer_subscribed(id, inviter),
@@ -284,15 +296,16 @@ impl Engine {
                         != kaichi_groups::session::DocumentWait::GiveUp
                 {
                     // A member's device key we do not know: keep the Welcome
-                    // and tree, look the member's document up, and try again.
-                    let (w, t) = (BlockCid::of(welcome), BlockCid::of(tree));
-                    let kept = self.store.put(&w.to_cid(), welcome).is_ok()
-                        && self.store.put(&t.to_cid(), tree).is_ok();
+                    // (the tree's blocks are in the store already, Bitswap
+                    // put them there), look the member's document up, and
+                    // try again.
+                    let w = BlockCid::of(welcome);
+                    let kept = self.store.put(&w.to_cid(), welcome).is_ok();
                     let retry = DeviceRetry::Join {
                         inviter,
                         group: expected,
                         welcome: w,
-                        tree: t,
+                        tree: Box::new(root),
                     };
                     if kept && self.lookup_for_devices(name, retry) {
                         return;
@@ -314,13 +327,18 @@ impl Engine {
                 welcome,
                 tree,
             } => {
-                let blocks = (
-                    self.store.get(&welcome.to_cid()),
-                    self.store.get(&tree.to_cid()),
+                // Both are at hand (or fetched again if they went): the
+                // tree is decoded again as it is read.
+                self.fetch_group_blocks(
+                    inviter,
+                    &[Wanted::Bytes(welcome.to_cid()), Wanted::Tree(*tree)],
+                    kaichi_groups::MAX_TREE_BYTES,
+                    GroupBlocksFor::Invitation {
+                        inviter,
+                        group,
+                        tree: *tree,
+                    },
                 );
-                if let (Ok(Some(w)), Ok(Some(t))) = blocks {
-                    self.join_group(inviter, group, &w, &t);
-                }
             }
         }
     }

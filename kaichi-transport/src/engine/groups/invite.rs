@@ -10,7 +10,7 @@ use kaichi_privatelog::BlockCid;
 use kaichi_privatelog::store::BlockStore as _;
 use zeroize::Zeroizing;
 
-use super::blocks::GroupBlocksFor;
+use super::blocks::{GroupBlocksFor, Wanted};
 use crate::engine::{Engine, inbox_topic, random};
 use crate::node::{NodeError, Reply};
 use crate::notification::{GroupInvitation, Notification};
@@ -84,7 +84,7 @@ impl Engine {
         let peer = *member.ipns_name().peer_id();
         self.fetch_group_blocks(
             peer,
-            &[cid.to_cid()],
+            &[Wanted::Bytes(cid.to_cid())],
             kaichi_groups::MAX_MESSAGE_BYTES,
             GroupBlocksFor::KeyPackage {
                 group,

@@ -14,6 +14,7 @@ mod blocks;
 mod fetch;
 mod invite;
 pub(crate) mod reference;
+mod tree_stream;
 
 pub(super) use fetch::{DeviceRetry, GroupRequest};
 pub(super) use invite::PendingWelcome;

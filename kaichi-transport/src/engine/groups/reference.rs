@@ -78,7 +78,7 @@ impl Engine {
         };
         self.fetch_group_blocks(
             peer,
-            &[r.blob],
+            &[super::blocks::Wanted::Bytes(r.blob)],
             r.size,
             GroupBlocksFor::Message { group: r.group },
         );

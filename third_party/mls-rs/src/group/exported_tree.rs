@@ -19,7 +19,10 @@ use super::Roster;
 pub struct ExportedTree<'a>(pub(crate) Cow<'a, NodeVec>);
 
 impl<'a> ExportedTree<'a> {
-    pub(crate) fn new(node_data: NodeVec) -> Self {
+    // Kaichi patch: public, so that a tree decoded node by node as its
+    // bytes arrive (a 100,000-member tree is tens of megabytes) becomes an
+    // `ExportedTree` without its whole encoding held or decoded twice.
+    pub fn new(node_data: NodeVec) -> Self {
         Self(Cow::Owned(node_data))
     }
 
