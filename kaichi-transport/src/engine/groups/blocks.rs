@@ -26,7 +26,8 @@ use crate::node::NodeError;
 
 /// Most group fetches in flight; another fails at once.
 pub(super) const MAX_GROUP_FETCHES: usize = 64;
-/// How long a group fetch waits for all its blocks.
+/// How long a group fetch waits for its next block (a large group's tree
+/// is many chunks: the deadline moves with each one).
 pub(super) const GROUP_FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What a group fetch continues with once its blobs are in.
@@ -112,7 +113,8 @@ struct Fetch<T> {
     then: T,
     slots: Vec<Slot>,
     max: usize,
-    since: Instant,
+    /// When it started or last brought a block.
+    last_block: Instant,
 }
 
 /// The group fetches in flight and the Bitswap query of each block.
@@ -175,7 +177,7 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
                 then,
                 slots: wanted.iter().map(|w| Slot::Root(*w)).collect(),
                 max,
-                since: now,
+                last_block: now,
             },
         );
         for (i, w) in wanted.iter().enumerate() {
@@ -198,17 +200,21 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
         self.queries.contains_key(query)
     }
 
-    /// `query` brought `block` (Bitswap checked it against its CID); a
-    /// manifest's chunks are asked for with `query`.
+    /// `query` brought `block` (Bitswap checked it against its CID) at
+    /// `now`; a manifest's chunks are asked for with `query`.
     pub(super) fn got(
         &mut self,
         q: &Q,
         block: Vec<u8>,
+        now: Instant,
         mut query: impl FnMut(&Cid) -> Result<Q, Vec<u8>>,
     ) -> Step<Q, T> {
         let Some((id, slot, part)) = self.queries.remove(q) else {
             return Step::Waiting;
         };
+        if let Some(f) = self.fetches.get_mut(&id) {
+            f.last_block = now;
+        }
         self.fill(id, slot, part, block, &mut query)
     }
 
@@ -379,12 +385,13 @@ impl<Q: Hash + Eq + Copy, T> GroupBlocks<Q, T> {
         self.abandon(id, why)
     }
 
-    /// The fetches older than [`GROUP_FETCH_TIMEOUT`], abandoned.
+    /// The fetches that brought no block for [`GROUP_FETCH_TIMEOUT`],
+    /// abandoned.
     pub(super) fn expired(&mut self, now: Instant) -> Vec<Abandoned<Q, T>> {
         let old: Vec<u64> = self
             .fetches
             .iter()
-            .filter(|(_, f)| now.duration_since(f.since) >= GROUP_FETCH_TIMEOUT)
+            .filter(|(_, f)| now.duration_since(f.last_block) >= GROUP_FETCH_TIMEOUT)
             .map(|(id, _)| *id)
             .collect();
         old.into_iter()
@@ -457,9 +464,9 @@ impl Engine {
             Ok(block) => {
                 let store = &self.store;
                 let bitswap = &mut self.swarm.behaviour_mut().bitswap;
-                self.groups
-                    .blocks
-                    .got(query, block, |cid| local_or_want(store, bitswap, cid))
+                self.groups.blocks.got(query, block, Instant::now(), |cid| {
+                    local_or_want(store, bitswap, cid)
+                })
             }
             Err(e) => match self.groups.blocks.failed(query, &e.to_string()) {
                 Some(a) => Step::Failed(a),

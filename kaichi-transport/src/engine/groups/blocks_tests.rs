@@ -53,8 +53,11 @@ fn a_fetch_completes_when_all_its_blobs_are_in_and_keeps_their_order() {
     assert!(matches!(step, Step::Waiting));
     assert!(s.contains(&1) && s.contains(&2));
     // The tree (second) arrives first; the order stays Welcome, tree.
-    assert!(matches!(s.got(&2, tb.clone(), |c| a.ask(c)), Step::Waiting));
-    let Step::Done(then, blobs) = s.got(&1, wb.clone(), |c| a.ask(c)) else {
+    assert!(matches!(
+        s.got(&2, tb.clone(), Instant::now(), |c| a.ask(c)),
+        Step::Waiting
+    ));
+    let Step::Done(then, blobs) = s.got(&1, wb.clone(), Instant::now(), |c| a.ask(c)) else {
         panic!("not done")
     };
     assert_eq!(then, "join");
@@ -81,18 +84,21 @@ fn a_chunked_blob_is_fetched_through_its_manifest_and_checked() {
     );
     assert!(matches!(step, Step::Waiting));
     assert!(matches!(
-        s.got(&1, kpb.clone(), |c| a.ask(c)),
+        s.got(&1, kpb.clone(), Instant::now(), |c| a.ask(c)),
         Step::Waiting
     ));
     // The manifest asks for every chunk.
     let manifest = by_cid[&blocks.root].clone();
-    assert!(matches!(s.got(&2, manifest, |c| a.ask(c)), Step::Waiting));
+    assert!(matches!(
+        s.got(&2, manifest, Instant::now(), |c| a.ask(c)),
+        Step::Waiting
+    ));
     let chunk_queries: Vec<u32> = (3..=a.next).collect();
     assert_eq!(chunk_queries.len(), blocks.blocks.len() - 1);
     let mut last = Step::Waiting;
     for q in chunk_queries.into_iter().rev() {
         let block = by_cid[&a.asked[&q]].clone();
-        last = s.got(&q, block, |c| a.ask(c));
+        last = s.got(&q, block, Instant::now(), |c| a.ask(c));
     }
     let Step::Done(_, blobs) = last else {
         panic!("not done")
@@ -110,14 +116,17 @@ fn a_chunked_blob_is_fetched_through_its_manifest_and_checked() {
     );
     let manifest = by_cid[&blocks.root].clone();
     let q = a.next;
-    assert!(matches!(s.got(&q, manifest, |c| a.ask(c)), Step::Failed(_)));
+    assert!(matches!(
+        s.got(&q, manifest, Instant::now(), |c| a.ask(c)),
+        Step::Failed(_)
+    ));
     // A block that is no manifest fails too.
     s.start("bad", &[b(blocks.root)], big.len(), Instant::now(), |c| {
         a.ask(c)
     });
     let q = a.next;
     assert!(matches!(
-        s.got(&q, b"junk".to_vec(), |c| a.ask(c)),
+        s.got(&q, b"junk".to_vec(), Instant::now(), |c| a.ask(c)),
         Step::Failed(_)
     ));
 }
@@ -224,9 +233,13 @@ fn a_chunked_tree_is_decoded_in_order_a_window_at_a_time() {
     s.start("join", &[b(w), t(blocks.root)], MAX, Instant::now(), |c| {
         a.ask(c)
     });
-    assert!(matches!(s.got(&1, wb.clone(), |c| a.ask(c)), Step::Waiting));
     assert!(matches!(
-        s.got(&2, by_cid[&blocks.root].clone(), |c| a.ask(c)),
+        s.got(&1, wb.clone(), Instant::now(), |c| a.ask(c)),
+        Step::Waiting
+    ));
+    assert!(matches!(
+        s.got(&2, by_cid[&blocks.root].clone(), Instant::now(), |c| a
+            .ask(c)),
         Step::Waiting
     ));
     // Answer the open queries newest first (out of order); never more than
@@ -238,7 +251,9 @@ fn a_chunked_tree_is_decoded_in_order_a_window_at_a_time() {
         assert!(open.len() <= super::super::tree_stream::TREE_WINDOW);
         answered = a.next;
         for q in open.into_iter().rev() {
-            last = s.got(&q, by_cid[&a.asked[&q]].clone(), |c| a.ask(c));
+            last = s.got(&q, by_cid[&a.asked[&q]].clone(), Instant::now(), |c| {
+                a.ask(c)
+            });
         }
     }
     assert_eq!(answered as usize, 2 + chunks);
@@ -298,10 +313,13 @@ fn a_tree_that_does_not_decode_fails_at_its_first_bad_chunk() {
     let mut a = Asker::new();
     s.start("junk", &[t(blocks.root)], MAX, Instant::now(), |c| a.ask(c));
     assert!(matches!(
-        s.got(&1, by_cid[&blocks.root].clone(), |c| a.ask(c)),
+        s.got(&1, by_cid[&blocks.root].clone(), Instant::now(), |c| a
+            .ask(c)),
         Step::Waiting
     ));
-    let Step::Failed(ab) = s.got(&2, by_cid[&a.asked[&2]].clone(), |c| a.ask(c)) else {
+    let Step::Failed(ab) = s.got(&2, by_cid[&a.asked[&2]].clone(), Instant::now(), |c| {
+        a.ask(c)
+    }) else {
         panic!("junk decoded")
     };
     assert!(ab.why.contains("length"), "{}", ab.why);
@@ -314,7 +332,34 @@ fn a_tree_that_does_not_decode_fails_at_its_first_bad_chunk() {
         a.ask(c)
     });
     let manifest = blocks.blocks[0].1.clone();
-    assert!(matches!(s.got(&1, manifest, |c| a.ask(c)), Step::Waiting));
+    assert!(matches!(
+        s.got(&1, manifest, Instant::now(), |c| a.ask(c)),
+        Step::Waiting
+    ));
     let second = blocks.blocks[2].1.clone();
-    assert!(matches!(s.got(&2, second, |c| a.ask(c)), Step::Failed(_)));
+    assert!(matches!(
+        s.got(&2, second, Instant::now(), |c| a.ask(c)),
+        Step::Failed(_)
+    ));
+}
+
+#[test]
+fn each_block_moves_a_fetchs_deadline() {
+    let mut s: GroupBlocks<u32, &str> = GroupBlocks::new();
+    let mut a = Asker::new();
+    let t0 = Instant::now();
+    s.start("slow", &[b(raw(1).0), b(raw(2).0)], 1 << 20, t0, |c| {
+        a.ask(c)
+    });
+    // The first block comes late, but comes: the fetch waits on.
+    let late = t0 + GROUP_FETCH_TIMEOUT - Duration::from_secs(1);
+    assert!(matches!(
+        s.got(&1, raw(1).1, late, |c| a.ask(c)),
+        Step::Waiting
+    ));
+    assert!(s.expired(t0 + GROUP_FETCH_TIMEOUT).is_empty());
+    // Nothing more for the whole timeout after it: abandoned.
+    let gone = s.expired(late + GROUP_FETCH_TIMEOUT);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].cancel, [2]);
 }
