@@ -592,12 +592,16 @@ fn member_child(dir: &std::path::Path) {
         me.join(&welcome, Some(&tree)).unwrap()
     };
     let join = t.elapsed();
+    let joined_peak = peak_rss_mb();
     drop(welcome);
     let commit = std::fs::read(dir.join("commit")).unwrap();
     let t = Instant::now();
     g.process(&commit).unwrap();
     let process = t.elapsed();
-    println!("member {join:.3?} {process:.3?} {}", peak_rss_mb());
+    println!(
+        "member {join:.3?} {process:.3?} {} {joined_peak}",
+        peak_rss_mb()
+    );
 }
 
 /// Peak RSS of one member of a group of `n` (the mls-rs engine): a child
@@ -643,7 +647,7 @@ fn member_rss(n: u32, kps: &[Vec<u8>], streamed: bool) {
     let out = lines.next().unwrap().unwrap();
     let parts: Vec<&str> = out.split_whitespace().collect();
     println!(
-        "| {n} | one member, own process (mls-rs engine, tree {}): join {}; process a commit {}; peak RSS {} MB |",
+        "| {n} | one member, own process (mls-rs engine, tree {}): join {}; process a commit {}; peak RSS {} MB ({} MB once joined) |",
         if streamed {
             "streamed in 256 KiB chunks"
         } else {
@@ -651,7 +655,8 @@ fn member_rss(n: u32, kps: &[Vec<u8>], streamed: bool) {
         },
         parts[1],
         parts[2],
-        parts[3]
+        parts[3],
+        parts[4]
     );
     child.wait().unwrap();
 }
