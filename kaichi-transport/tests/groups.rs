@@ -24,6 +24,23 @@ async fn mesh(peers: &[&Peer]) {
     tokio::time::sleep(Duration::from_millis(800)).await;
 }
 
+/// KeyPackages (mls-rs engine) of `n` members who are not nodes, their
+/// seeds `tag` and their number.
+fn key_packages(tag: u8, n: u32) -> Vec<Vec<u8>> {
+    use kaichi_groups::mlsrs::RsMember;
+    use kaichi_groups::{AdminPolicy, MemberSigner, NoDevices};
+    (0..n)
+        .map(|i| {
+            let mut seed = [tag; 32];
+            seed[..4].copy_from_slice(&i.to_le_bytes());
+            let signer = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&seed));
+            RsMember::new(&signer, AdminPolicy, std::sync::Arc::new(NoDevices))
+                .key_package()
+                .unwrap()
+        })
+        .collect()
+}
+
 async fn joined(p: &mut Peer) -> kaichi_groups::GroupId {
     wait_for(&mut p.events, |e| match e {
         NodeEvent::GroupJoined { group, .. } => Some(*group),
@@ -560,21 +577,10 @@ async fn messages_too_large_for_gossip_go_by_reference_live_and_in_the_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_are_added_from_key_packages_in_hand_in_one_commit() {
-    use kaichi_groups::mlsrs::RsMember;
-    use kaichi_groups::{AdminPolicy, MemberSigner, NoDevices};
     let dir = tempfile::tempdir().unwrap();
     let alice = start_member(91, dir.path()).await;
     let group = alice.node.create_group("roster").await.unwrap().id;
-    let kps: Vec<Vec<u8>> = (0..300u32)
-        .map(|i| {
-            let mut seed = [9u8; 32];
-            seed[..4].copy_from_slice(&i.to_le_bytes());
-            let signer = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&seed));
-            RsMember::new(&signer, AdminPolicy, std::sync::Arc::new(NoDevices))
-                .key_package()
-                .unwrap()
-        })
-        .collect();
+    let kps = key_packages(9, 300);
     assert_eq!(alice.node.add_members(group, kps).await.unwrap(), 1);
     let g = &alice.node.groups().await.unwrap()[0];
     assert_eq!((g.epoch, g.members.len()), (1, 301));
@@ -651,22 +657,13 @@ async fn a_new_member_joins_from_a_relay_after_the_inviter_left() {
 /// relay alone, and joins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_split_welcome_is_joined_from_a_relay_after_the_inviter_left() {
-    use kaichi_groups::mlsrs::RsMember;
-    use kaichi_groups::{AdminPolicy, MemberSigner, NoDevices};
     let dir = tempfile::tempdir().unwrap();
     let relay = common::start_relay(110).await;
     let alice = common::start_member_with(111, dir.path(), |c| c.split_welcomes(0, 1)).await;
     let bob = start_member(112, dir.path()).await;
     let mut kps = vec![meet_at_relay(&relay, &alice, &bob).await];
     // Five more members, so that Bob's secret is one shard of six.
-    kps.extend((0..5u32).map(|i| {
-        let mut seed = [11u8; 32];
-        seed[..4].copy_from_slice(&i.to_le_bytes());
-        let signer = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&seed));
-        RsMember::new(&signer, AdminPolicy, std::sync::Arc::new(NoDevices))
-            .key_package()
-            .unwrap()
-    }));
+    kps.extend(key_packages(11, 5));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     bob.node.shutdown().await;
 
@@ -690,24 +687,13 @@ async fn a_split_welcome_is_joined_from_a_relay_after_the_inviter_left() {
 /// group's is).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tree_of_several_chunks_is_streamed_into_a_join() {
-    use kaichi_groups::mlsrs::RsMember;
-    use kaichi_groups::{AdminPolicy, MemberSigner, NoDevices};
     let dir = tempfile::tempdir().unwrap();
     let alice = start_member(121, dir.path()).await;
     let mut bob = start_member(122, dir.path()).await;
     mesh(&[&alice, &bob]).await;
     let group = alice.node.create_group("large").await.unwrap().id;
     // About 237 bytes a member: 5,000 members are a tree of five chunks.
-    let kps: Vec<Vec<u8>> = (0..5_000u32)
-        .map(|i| {
-            let mut seed = [12u8; 32];
-            seed[..4].copy_from_slice(&i.to_le_bytes());
-            let signer = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&seed));
-            RsMember::new(&signer, AdminPolicy, std::sync::Arc::new(NoDevices))
-                .key_package()
-                .unwrap()
-        })
-        .collect();
+    let kps = key_packages(12, 5_000);
     assert_eq!(alice.node.add_members(group, kps).await.unwrap(), 1);
     assert_eq!(alice.node.invite("large", &bob.wallet).await.unwrap(), 2);
     assert_eq!(joined(&mut bob).await, group);
