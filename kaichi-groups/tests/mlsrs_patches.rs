@@ -3,7 +3,9 @@
 //! commit still reports the prior epoch's state (its tree is moved in, not
 //! cloned), trees shared node by node between epochs stay independent, and
 //! every member computes the same tree (the tree hash, computed once per
-//! node, is checked at each join and each commit).
+//! node and shared by chunks between epochs, is checked at each join and
+//! each commit), and the tree index, shared between epochs with each
+//! epoch's changes beside it, finds and refuses what it did.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mls_rs::client_builder::MlsConfig;
@@ -226,4 +228,120 @@ fn a_state_stored_without_its_tree_loads_with_that_tree_only() {
         mls_rs::group::ExportedTree::from_bytes(&old_tree).unwrap(),
     );
     assert!(wrong.is_err());
+}
+
+/// The commit `$builder` builds, applied by Alice and processed by Bob.
+macro_rules! commit_and_process {
+    ($alice:expr, $bob:expr, $builder:expr) => {{
+        let out = $builder.build().unwrap();
+        $alice.apply_pending_commit().unwrap();
+        $bob.process_incoming_message(out.commit_message().clone())
+            .unwrap();
+        out
+    }};
+}
+
+#[test]
+fn the_tree_index_shared_between_epochs_finds_and_refuses_what_it_did() {
+    let (mut alice, b, mut bob) = alice_and_bob!();
+    let id = bob.group_id().to_vec();
+    // 40 rounds of: a member added, a second client with the same identity
+    // refused, the member before removed in a commit that also changes
+    // Alice's HPKE key. The index's changes outgrow what is kept beside the
+    // shared maps several times (they are folded in), and Bob's state is
+    // stored and reloaded (the index encoded and decoded) along the way.
+    for round in 0..40usize {
+        let name = format!("m{round}");
+        let c = client(&name);
+        commit_and_process!(
+            alice,
+            bob,
+            alice.commit_builder().add_member(key_package(&c)).unwrap()
+        );
+        let twin = client(&name);
+        let refused = alice
+            .commit_builder()
+            .add_member(key_package(&twin))
+            .and_then(|builder| builder.build());
+        assert!(
+            refused.is_err(),
+            "round {round}: a second {name} was let in"
+        );
+        let at_alice = alice.member_with_identity(name.as_bytes()).unwrap();
+        let at_bob = bob.member_with_identity(name.as_bytes()).unwrap();
+        assert_eq!(at_alice.index, at_bob.index);
+        if round > 0 {
+            let before = format!("m{}", round - 1);
+            let leaf = alice.member_with_identity(before.as_bytes()).unwrap().index;
+            commit_and_process!(
+                alice,
+                bob,
+                alice.commit_builder().remove_member(leaf).unwrap()
+            );
+            assert!(alice.member_with_identity(before.as_bytes()).is_err());
+            assert!(bob.member_with_identity(before.as_bytes()).is_err());
+        }
+        assert_eq!(bob.roster().members().len(), 3);
+        if round % 10 == 9 {
+            bob.write_to_storage().unwrap();
+            bob = b.load_group(&id).unwrap();
+            assert!(bob.member_with_identity(name.as_bytes()).is_ok());
+            assert!(bob.member_with_identity(b"m0").is_err());
+        }
+        assert_eq!(
+            bob.export_tree().to_bytes().unwrap(),
+            alice.export_tree().to_bytes().unwrap()
+        );
+        assert_eq!(
+            bob.epoch_authenticator().unwrap().as_bytes(),
+            alice.epoch_authenticator().unwrap().as_bytes()
+        );
+    }
+    // 70 members added in one commit, then removed in one: more changes
+    // than are kept beside the shared maps, so they are folded into a copy.
+    let names: Vec<String> = (0..70).map(|i| format!("bulk{i}")).collect();
+    for round in 0..2 {
+        let mut add = alice.commit_builder();
+        for name in &names {
+            add = add.add_member(key_package(&client(name))).unwrap();
+        }
+        commit_and_process!(alice, bob, add);
+        assert_eq!(bob.roster().members().len(), 73, "round {round}");
+        let leaves: Vec<u32> = names
+            .iter()
+            .map(|name| {
+                let leaf = bob.member_with_identity(name.as_bytes()).unwrap().index;
+                assert_eq!(
+                    alice.member_with_identity(name.as_bytes()).unwrap().index,
+                    leaf
+                );
+                leaf
+            })
+            .collect();
+        let mut remove = alice.commit_builder();
+        for leaf in leaves {
+            remove = remove.remove_member(leaf).unwrap();
+        }
+        commit_and_process!(alice, bob, remove);
+        for name in &names {
+            assert!(alice.member_with_identity(name.as_bytes()).is_err());
+            assert!(bob.member_with_identity(name.as_bytes()).is_err());
+        }
+    }
+    // A removed identity may come back, once.
+    let back = client("m3");
+    commit_and_process!(
+        alice,
+        bob,
+        alice
+            .commit_builder()
+            .add_member(key_package(&back))
+            .unwrap()
+    );
+    assert!(bob.member_with_identity(b"m3").is_ok());
+    let again = alice
+        .commit_builder()
+        .add_member(key_package(&client("m3")))
+        .and_then(|builder| builder.build());
+    assert!(again.is_err());
 }

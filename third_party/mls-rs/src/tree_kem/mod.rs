@@ -49,6 +49,8 @@ pub mod parent_hash;
 pub mod path_secret;
 mod private;
 pub mod shared;
+// Kaichi patch: the tree hashes shared between clones (see KAICHI.md).
+mod cow_vec;
 mod tree_hash;
 pub mod tree_validator;
 pub mod update_path;
@@ -64,6 +66,9 @@ pub mod kem;
 pub mod leaf_node;
 pub mod leaf_node_validator;
 mod tree_index;
+// Kaichi patch: the tree index's maps shared between clones (see KAICHI.md).
+#[cfg(feature = "tree_index")]
+mod key_map;
 
 #[cfg(feature = "std")]
 pub(crate) mod tree_utils;
@@ -1075,7 +1080,7 @@ pub(crate) mod test_utils {
                 }
             }
 
-            self.tree.tree_hashes.current = vec![];
+            self.tree.tree_hashes.current = cow_vec::CowVec::new();
             self.tree.tree_hash(cs).await.unwrap();
 
             self.tree
@@ -1083,7 +1088,7 @@ pub(crate) mod test_utils {
                 .await
                 .unwrap();
 
-            self.tree.tree_hashes.current = vec![];
+            self.tree.tree_hashes.current = cow_vec::CowVec::new();
             self.tree.tree_hash(cs).await.unwrap();
 
             let context = LeafNodeSigningContext {
@@ -1101,7 +1106,7 @@ pub(crate) mod test_utils {
                 .await
                 .unwrap();
 
-            self.tree.tree_hashes.current = vec![];
+            self.tree.tree_hashes.current = cow_vec::CowVec::new();
             self.tree.tree_hash(cs).await.unwrap();
         }
     }

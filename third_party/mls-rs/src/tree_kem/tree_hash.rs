@@ -10,6 +10,7 @@ use crate::client::MlsError;
 use crate::crypto::CipherSuiteProvider;
 use crate::tree_kem::math as tree_math;
 use crate::tree_kem::node::Parent;
+use crate::tree_kem::cow_vec::CowVec;
 use crate::tree_kem::TreeKemPublic;
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -49,7 +50,9 @@ impl Deref for TreeHash {
 #[derive(Clone, Debug, Default, MlsSize, MlsEncode, MlsDecode, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct TreeHashes {
-    pub current: Vec<TreeHash>,
+    // Kaichi patch: shared between clones of the tree by chunks (see
+    // `cow_vec.rs`).
+    pub current: CowVec<TreeHash>,
 }
 
 #[derive(Debug, MlsSize, MlsEncode)]
@@ -193,7 +196,7 @@ impl TreeKemPublic {
         // the tree hash of `n` with the unmerged leaves of `a` filtered out.
         let mut filtered_sets = vec![vec![]; num_leaves * 2 - 1];
         filtered_sets[root as usize].push(root);
-        let mut tree_hashes = vec![vec![]; num_leaves * 2 - 1];
+        let mut tree_hashes = vec![CowVec::new(); num_leaves * 2 - 1];
 
         let bfs_iter = BfsIterTopDown::new(num_leaves).skip(1);
 
@@ -236,7 +239,7 @@ impl TreeKemPublic {
             let root_unmerged = &self.nodes.borrow_as_parent(root)?.unmerged_leaves;
 
             if !root_unmerged.is_empty() {
-                let mut hashes = vec![];
+                let mut hashes = CowVec::new();
 
                 tree_hash(
                     &mut hashes,
@@ -275,7 +278,7 @@ impl TreeKemPublic {
 
 #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
 async fn tree_hash<P: CipherSuiteProvider>(
-    hashes: &mut Vec<TreeHash>,
+    hashes: &mut CowVec<TreeHash>,
     nodes: &NodeVec,
     leaves_to_update: Option<Vec<LeafIndex>>,
     filtered_leaves: &[LeafIndex],

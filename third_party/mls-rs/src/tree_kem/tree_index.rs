@@ -10,10 +10,7 @@ use core::fmt::{self, Debug};
 use crate::group::proposal::ProposalType;
 
 #[cfg(feature = "tree_index")]
-use crate::{
-    identity::CredentialType,
-    map::{LargeMap, LargeMapEntry},
-};
+use crate::{identity::CredentialType, map::LargeMap, tree_kem::key_map::KeyMap};
 
 #[cfg(all(feature = "tree_index", feature = "std"))]
 use itertools::Itertools;
@@ -63,9 +60,11 @@ impl Debug for Identifier {
 #[cfg(feature = "tree_index")]
 #[derive(Clone, Debug, Default, PartialEq, MlsSize, MlsEncode, MlsDecode)]
 pub struct TreeIndex {
-    credential_signature_key: LargeMap<Identifier, LeafIndex>,
-    hpke_key: LargeMap<Identifier, LeafIndex>,
-    identities: LargeMap<Identifier, LeafIndex>,
+    // Kaichi patch: shared between clones of the tree until changed (see
+    // `key_map.rs`).
+    credential_signature_key: KeyMap<Identifier, LeafIndex>,
+    hpke_key: KeyMap<Identifier, LeafIndex>,
+    identities: KeyMap<Identifier, LeafIndex>,
     credential_type_counters: LargeMap<CredentialType, TypeCounter>,
     #[cfg(feature = "custom_proposal")]
     proposal_type_counter: LargeMap<ProposalType, u32>,
@@ -165,9 +164,9 @@ impl TreeIndex {
     #[cfg(feature = "std")]
     pub fn with_capacity(leaves: usize) -> Self {
         Self {
-            credential_signature_key: LargeMap::with_capacity(leaves),
-            hpke_key: LargeMap::with_capacity(leaves),
-            identities: LargeMap::with_capacity(leaves),
+            credential_signature_key: KeyMap::with_capacity(leaves),
+            hpke_key: KeyMap::with_capacity(leaves),
+            identities: KeyMap::with_capacity(leaves),
             ..Default::default()
         }
     }
@@ -192,13 +191,8 @@ impl TreeIndex {
         let old_leaf_count = self.credential_signature_key.len();
 
         let pub_key = Identifier::from(leaf_node.signing_identity.signature_key.as_bytes());
-        let credential_entry = self.credential_signature_key.entry(pub_key);
-
-        let hpke_entry = self
-            .hpke_key
-            .entry(Identifier::from(&leaf_node.public_key[..]));
-
-        let identity_entry = self.identities.entry(Identifier::from(&identity[..]));
+        let hpke_key = Identifier::from(&leaf_node.public_key[..]);
+        let identity = Identifier::from(&identity[..]);
 
         #[cfg(test)]
         let do_validation = perform_validation;
@@ -206,16 +200,14 @@ impl TreeIndex {
         let do_validation = true;
 
         if do_validation {
-            if let LargeMapEntry::Occupied(entry) = &credential_entry {
-                return Err(MlsError::DuplicateLeafData(**entry.get()));
-            }
-
-            if let LargeMapEntry::Occupied(entry) = &hpke_entry {
-                return Err(MlsError::DuplicateLeafData(**entry.get()));
-            }
-
-            if let LargeMapEntry::Occupied(entry) = &identity_entry {
-                return Err(MlsError::DuplicateLeafData(**entry.get()));
+            for (map, key) in [
+                (&self.credential_signature_key, &pub_key),
+                (&self.hpke_key, &hpke_key),
+                (&self.identities, &identity),
+            ] {
+                if let Some(found) = map.get(key) {
+                    return Err(MlsError::DuplicateLeafData(**found));
+                }
             }
 
             let in_use_cred_type_unsupported_by_new_leaf = self
@@ -274,9 +266,10 @@ impl TreeIndex {
             });
         }
 
-        identity_entry.or_insert(index);
-        credential_entry.or_insert(index);
-        hpke_entry.or_insert(index);
+        self.identities.insert_if_absent(identity, index);
+        self.credential_signature_key
+            .insert_if_absent(pub_key, index);
+        self.hpke_key.insert_if_absent(hpke_key, index);
 
         Ok(())
     }
