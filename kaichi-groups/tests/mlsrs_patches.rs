@@ -345,3 +345,83 @@ fn the_tree_index_shared_between_epochs_finds_and_refuses_what_it_did() {
         .and_then(|builder| builder.build());
     assert!(again.is_err());
 }
+
+#[test]
+fn a_late_message_is_read_with_the_prior_epochs_keys_before_and_after_a_reload() {
+    let (mut alice, b, mut bob) = alice_and_bob!();
+    let id = bob.group_id().to_vec();
+    for reload in [false, true] {
+        // Sent in this epoch, read in the next: its sender's key comes from
+        // the epoch kept when Alice's self-update ended it (shared with that
+        // epoch's tree, or read back from storage).
+        let late = alice
+            .encrypt_application_message(b"late", Vec::new())
+            .unwrap();
+        commit_and_process!(alice, bob, alice.commit_builder());
+        if reload {
+            bob.write_to_storage().unwrap();
+            bob = b.load_group(&id).unwrap();
+        }
+        let ReceivedMessage::ApplicationMessage(m) = bob.process_incoming_message(late).unwrap()
+        else {
+            panic!("not an application message")
+        };
+        assert_eq!(m.data(), b"late");
+        assert_eq!(m.sender_index, alice.current_member_index());
+    }
+}
+
+/// A self-update commit of Alice's (a PublicMessage, so its update path is
+/// in the clear) in a group of eight just created: its path nodes carry
+/// several ciphertexts each.
+fn public_commit_with_ciphertexts() -> Vec<u8> {
+    let a = client("alice");
+    let mut alice = a
+        .create_group(ExtensionList::new(), ExtensionList::new(), None)
+        .unwrap();
+    let mut add = alice.commit_builder();
+    for i in 0..7 {
+        add = add
+            .add_member(key_package(&client(&format!("member{i}"))))
+            .unwrap();
+    }
+    add.build().unwrap();
+    alice.apply_pending_commit().unwrap();
+    let update = alice.commit_builder().build().unwrap();
+    assert_eq!(
+        update.commit_message().wire_format(),
+        mls_rs::WireFormat::PublicMessage
+    );
+    update.commit_message().to_bytes().unwrap()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// A commit's update path ciphertexts, kept encoded, are read as the
+    /// list of ciphertexts was (debug assertions in the patch decode each
+    /// list both ways and fail on any difference), and whatever decodes
+    /// encodes to the same bytes.
+    #[test]
+    fn update_path_ciphertexts_are_read_as_the_list_was(
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()),
+            0..4,
+        ),
+        cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+    ) {
+        static COMMIT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let mut bytes = COMMIT.get_or_init(public_commit_with_ciphertexts).clone();
+        // The update path is in the second half (after the leaf node).
+        let half = bytes.len() / 2;
+        for (at, byte) in edits {
+            let at = half + at.index(bytes.len() - half);
+            bytes[at] = byte;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(half + cut.index(bytes.len() - half));
+        }
+        if let Ok(message) = MlsMessage::from_bytes(&bytes) {
+            proptest::prop_assert_eq!(message.to_bytes().unwrap(), bytes);
+        }
+    }
+}

@@ -7,7 +7,7 @@ use crate::psk::PreSharedKey;
 #[cfg(any(feature = "secret_tree_access", feature = "private_message"))]
 use crate::tree_kem::node::NodeIndex;
 #[cfg(feature = "prior_epoch")]
-use crate::{crypto::SignaturePublicKey, group::GroupContext, tree_kem::node::LeafIndex};
+use crate::{group::GroupContext, tree_kem::node::LeafIndex};
 use alloc::vec::Vec;
 use core::{
     fmt::{self, Debug},
@@ -29,7 +29,8 @@ pub(crate) struct PriorEpoch {
     pub(crate) context: GroupContext,
     pub(crate) self_index: LeafIndex,
     pub(crate) secrets: EpochSecrets,
-    pub(crate) signature_public_keys: Vec<Option<SignaturePublicKey>>,
+    // Kaichi patch: shared with the epoch's tree (see `signature_keys.rs`).
+    pub(crate) signature_public_keys: super::signature_keys::SignatureKeys,
     #[cfg(feature = "prior_epoch_membership_key")]
     #[mls_codec(with = "mls_rs_codec::byte_vec")]
     #[cfg_attr(feature = "serde", serde(with = "mls_rs_core::zeroizing_serde"))]

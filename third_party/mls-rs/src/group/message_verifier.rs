@@ -26,7 +26,7 @@ use super::proposal::Proposal;
 pub(crate) enum SignaturePublicKeysContainer<'a> {
     RatchetTree(&'a TreeKemPublic),
     #[cfg(feature = "private_message")]
-    List(&'a [Option<SignaturePublicKey>]),
+    List(&'a crate::group::signature_keys::SignatureKeys),
 }
 
 #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
@@ -157,7 +157,6 @@ fn signing_identity_for_member(
         SignaturePublicKeysContainer::List(list) => list
             .get(*leaf_index as usize)
             .cloned()
-            .flatten()
             .ok_or(MlsError::LeafNotFound(*leaf_index)),
     }
 }

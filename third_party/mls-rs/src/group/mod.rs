@@ -152,6 +152,10 @@ pub mod external_commit;
 
 #[cfg(any(feature = "secret_tree_access", feature = "private_message"))]
 pub(crate) mod secret_tree;
+// Kaichi patch: a prior epoch's signature keys shared with its tree (see
+// KAICHI.md).
+#[cfg(any(feature = "prior_epoch", feature = "private_message"))]
+pub(crate) mod signature_keys;
 
 #[cfg(any(feature = "secret_tree_access", feature = "private_message"))]
 pub use secret_tree::MessageKeyData as MessageKey;
@@ -2141,12 +2145,8 @@ impl<C: ClientConfig> Group<C> {
     #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
     #[cfg(feature = "prior_epoch")]
     pub(crate) async fn insert_past_epoch(&mut self) -> Result<(), MlsError> {
-        let signature_public_keys = self
-            .state
-            .public_tree
-            .leaves()
-            .map(|l| l.map(|n| n.signing_identity.signature_key.clone()))
-            .collect();
+        let signature_public_keys =
+            signature_keys::SignatureKeys::of_leaves(&self.state.public_tree.nodes);
 
         let past_epoch = PriorEpoch {
             context: self.context().clone(),

@@ -230,14 +230,11 @@ pub(crate) async fn find_key_package_generation<'a, K: KeyPackageStorage>(
 #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
 pub(crate) async fn validate_sender_signature_key_from_prior_epoch(
     public_tree: &TreeKemPublic,
-    prior_epoch_signature_keys: &[Option<crate::crypto::SignaturePublicKey>],
+    prior_epoch_signature_keys: &crate::group::signature_keys::SignatureKeys,
     sender: &Sender,
 ) -> Result<(), MlsError> {
     if let Sender::Member(i) = sender {
-        let old_pk = prior_epoch_signature_keys
-            .get(*i as usize)
-            .cloned()
-            .flatten();
+        let old_pk = prior_epoch_signature_keys.get(*i as usize).cloned();
         let cur_pk = LeafIndex::try_from(*i)
             .ok()
             .and_then(|li| public_tree.get_leaf_node(li).ok())

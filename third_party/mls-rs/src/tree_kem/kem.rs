@@ -287,7 +287,7 @@ impl<'a> TreeKem<'a> {
             .public_key();
 
         let lca_path_secret =
-            PathSecret::decrypt(cipher_suite_provider, secret, public, context_bytes, ct).await?;
+            PathSecret::decrypt(cipher_suite_provider, secret, public, context_bytes, &ct).await?;
 
         // Derive the rest of the secrets for the tree and assign to the proper nodes
         let mut node_secret_gen =
@@ -353,7 +353,7 @@ impl<'a> TreeKem<'a> {
         #[cfg(mls_build_async)]
         let ctxts = ctxts.then(make_ctxt);
 
-        let ctxts = ctxts.try_collect().await?;
+        let ctxts: Vec<_> = ctxts.try_collect().await?;
 
         let path_index = copath_index
             .parent_sibling(&self.tree_kem_public.total_leaf_count())
@@ -367,7 +367,7 @@ impl<'a> TreeKem<'a> {
                 .borrow_as_parent(path_index)?
                 .public_key
                 .clone(),
-            encrypted_path_secret: ctxts,
+            encrypted_path_secret: super::path_ciphertexts::PathCiphertexts::new(&ctxts)?,
         })
     }
 

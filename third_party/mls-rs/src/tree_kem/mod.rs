@@ -46,6 +46,9 @@ mod lifetime;
 pub(crate) mod math;
 pub mod node;
 pub mod parent_hash;
+// Kaichi patch: an update path node's ciphertexts kept encoded (see
+// KAICHI.md).
+pub mod path_ciphertexts;
 pub mod path_secret;
 mod private;
 pub mod shared;
@@ -290,6 +293,9 @@ impl TreeKemPublic {
     }
 
     #[cfg(feature = "prior_epoch")]
+    // Kaichi patch: no longer used outside tests (a prior epoch shares the
+    // leaves instead of copying their keys).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn leaves(&self) -> impl Iterator<Item = Option<&LeafNode>> + '_ {
         self.nodes.leaves()
     }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     client::MlsError,
-    crypto::{CipherSuiteProvider, HpkeCiphertext, HpkePublicKey},
+    crypto::{CipherSuiteProvider, HpkePublicKey},
 };
 use crate::{group::message_processor::ProvisionalState, time::MlsTime};
 
@@ -26,7 +26,9 @@ use crate::{group::message_processor::ProvisionalState, time::MlsTime};
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct UpdatePathNode {
     pub public_key: HpkePublicKey,
-    pub encrypted_path_secret: Vec<HpkeCiphertext>,
+    // Kaichi patch: kept encoded, decoded one at a time (see
+    // `path_ciphertexts.rs`).
+    pub encrypted_path_secret: super::path_ciphertexts::PathCiphertexts,
 }
 
 #[derive(Clone, Debug, PartialEq, MlsSize, MlsEncode, MlsDecode)]
@@ -161,7 +163,10 @@ mod tests {
             encrypted_path_secret: vec![HpkeCiphertext {
                 kem_output: random_bytes(32),
                 ciphertext: random_bytes(32),
-            }],
+            }]
+            .as_slice()
+            .try_into()
+            .unwrap(),
         };
 
         UpdatePath {
