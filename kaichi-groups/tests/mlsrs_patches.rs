@@ -425,3 +425,59 @@ proptest::proptest! {
         }
     }
 }
+
+/// The `rs_message_process` fuzz target's seeds: messages of a Kaichi group
+/// on the mls-rs engine (an application message, a self-update commit, an
+/// add) and a PublicMessage commit whose update path carries several
+/// ciphertexts per node (its path is read before any key is needed).
+fn rs_message_process_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    use kaichi_groups::mlsrs::RsMember;
+    use kaichi_groups::{AdminPolicy, Candidate, MemberSigner, NewGroup, NoDevices, Outgoing};
+    let member = |seed: u8| {
+        let me = MemberSigner::identity(kaichi_identity::IpnsKeypair::from_seed(&[seed; 32]));
+        RsMember::new(&me, AdminPolicy, std::sync::Arc::new(NoDevices))
+    };
+    let (a, b, c) = (member(1), member(2), member(3));
+    let mut alice = a.create(NewGroup::named("fuzz")).unwrap();
+    let Outgoing::Commit(add) = alice
+        .add(&[Candidate::new(b.key_package().unwrap())])
+        .unwrap()
+    else {
+        panic!("not a commit")
+    };
+    let app = alice.send(b"hello").unwrap();
+    let Outgoing::Commit(update) = alice.self_update().unwrap() else {
+        panic!("not a commit")
+    };
+    let Outgoing::Commit(add_carol) = alice
+        .add(&[Candidate::new(c.key_package().unwrap())])
+        .unwrap()
+    else {
+        panic!("not a commit")
+    };
+    vec![
+        ("add", add.commit),
+        ("application", app),
+        ("self-update", update.commit),
+        ("add-2", add_carol.commit),
+        ("public-commit-path", public_commit_with_ciphertexts()),
+    ]
+}
+
+#[test]
+#[ignore = "writes fuzz/seeds; run on purpose to regenerate"]
+fn write_rs_message_process_seeds() {
+    for (name, bytes) in rs_message_process_seeds() {
+        kaichi_test_support::seeds::write("rs_message_process", name, &bytes);
+    }
+}
+
+#[test]
+fn committed_rs_message_process_seeds_are_messages() {
+    let seeds = kaichi_test_support::seeds::read_all("rs_message_process");
+    assert_eq!(seeds.len(), 5);
+    for (name, bytes) in seeds {
+        let message = MlsMessage::from_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(message.to_bytes().unwrap(), bytes, "{name}");
+    }
+}
