@@ -46,6 +46,20 @@ fn key_package(c: &Client<impl MlsConfig>) -> MlsMessage {
         .expect("a KeyPackage")
 }
 
+/// `$a` and `$b` have the same tree and epoch authenticator.
+macro_rules! assert_same_epoch {
+    ($a:expr, $b:expr) => {{
+        assert_eq!(
+            $a.export_tree().to_bytes().unwrap(),
+            $b.export_tree().to_bytes().unwrap()
+        );
+        assert_eq!(
+            $a.epoch_authenticator().unwrap().as_bytes(),
+            $b.epoch_authenticator().unwrap().as_bytes()
+        );
+    }};
+}
+
 #[test]
 fn commits_report_the_prior_epoch_and_every_member_agrees_on_the_tree() {
     let (a, b, c) = (client("alice"), client("bob"), client("carol"));
@@ -92,14 +106,7 @@ fn commits_report_the_prior_epoch_and_every_member_agrees_on_the_tree() {
     // The new tree no longer has her; the old one kept its nodes.
     assert!(bob.member_at_index(carol_leaf).is_none());
     assert_eq!(bob.roster().members().len(), 2);
-    assert_eq!(
-        bob.export_tree().to_bytes().unwrap(),
-        alice.export_tree().to_bytes().unwrap()
-    );
-    assert_eq!(
-        bob.epoch_authenticator().unwrap().as_bytes(),
-        alice.epoch_authenticator().unwrap().as_bytes()
-    );
+    assert_same_epoch!(bob, alice);
 
     // Carol, removed, learns it and keeps her own (prior) view.
     let carol_sees = carol
@@ -288,14 +295,7 @@ fn the_tree_index_shared_between_epochs_finds_and_refuses_what_it_did() {
             assert!(bob.member_with_identity(name.as_bytes()).is_ok());
             assert!(bob.member_with_identity(b"m0").is_err());
         }
-        assert_eq!(
-            bob.export_tree().to_bytes().unwrap(),
-            alice.export_tree().to_bytes().unwrap()
-        );
-        assert_eq!(
-            bob.epoch_authenticator().unwrap().as_bytes(),
-            alice.epoch_authenticator().unwrap().as_bytes()
-        );
+        assert_same_epoch!(bob, alice);
     }
     // 70 members added in one commit, then removed in one: more changes
     // than are kept beside the shared maps, so they are folded into a copy.

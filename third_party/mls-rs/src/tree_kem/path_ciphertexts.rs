@@ -43,9 +43,17 @@ impl PathCiphertexts {
         })
     }
 
-    /// The ciphertext at `index`.
+    /// The ciphertext at `index` (those before it skipped, not decoded).
     pub fn get(&self, index: usize) -> Option<HpkeCiphertext> {
-        self.iter().nth(index)
+        let mut reader = &self.bytes[..];
+        for _ in 0..index.checked_mul(2)? {
+            let (_, rest) = mls_decode_split_on_collection(&mut reader).ok()?;
+            reader = rest;
+        }
+        if reader.is_empty() {
+            return None;
+        }
+        HpkeCiphertext::mls_decode(&mut reader).ok()
     }
 
     /// Every ciphertext in order.
@@ -104,7 +112,10 @@ impl MlsDecode for PathCiphertexts {
             match (&read, Vec::<HpkeCiphertext>::mls_decode(&mut check)) {
                 (Ok(read), Ok(list)) => debug_assert!(
                     read.count == list.len()
-                        && read.iter().eq(list.into_iter())
+                        && read.iter().eq(list.iter().cloned())
+                        && [0, list.len() / 2, list.len().saturating_sub(1), list.len()]
+                            .into_iter()
+                            .all(|i| read.get(i).as_ref() == list.get(i))
                         && check.len() == reader.len(),
                     "PathCiphertexts read a list differently"
                 ),
