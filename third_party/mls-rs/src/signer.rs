@@ -55,6 +55,33 @@ fn sign_content_bytes(label: &str, mut content: Vec<u8>) -> Result<Vec<u8>, mls_
     Ok(content)
 }
 
+/// Kaichi patch: `SignContent { label, content }` with `content` the encoding
+/// of `value`, written at once into a buffer of exactly its size: the value's
+/// length is known before it is encoded, so its encoding goes straight behind
+/// the label and the length (no second buffer, no move of the content).
+pub(crate) fn sign_content_of<T: MlsSize + MlsEncode>(
+    label: &str,
+    value: &T,
+) -> Result<Vec<u8>, mls_rs_codec::Error> {
+    let label = [b"MLS 1.0 ", label.as_bytes()].concat();
+    let len = value.mls_encoded_len();
+    let varint = mls_rs_codec::VarInt::try_from(len)?;
+    let total = mls_rs_codec::byte_vec::mls_encoded_len(&label) + varint.mls_encoded_len() + len;
+    let mut out = Vec::with_capacity(total);
+    mls_rs_codec::byte_vec::mls_encode(&label, &mut out)?;
+    varint.mls_encode(&mut out)?;
+    value.mls_encode(&mut out)?;
+    debug_assert_eq!(out.len(), total);
+    // Under debug assertions (tests, fuzzing): the bytes upstream signs.
+    #[cfg(debug_assertions)]
+    {
+        let label = core::str::from_utf8(&label[b"MLS 1.0 ".len()..]).unwrap_or_default();
+        let upstream = SignContent::new(label, value.mls_encode_to_vec()?).mls_encode_to_vec()?;
+        debug_assert!(out == upstream, "sign_content_of differs from SignContent");
+    }
+    Ok(out)
+}
+
 /// Kaichi patch: the bytes `signable` is signed over (`SignWithLabel`'s
 /// content), for checking signatures in a batch.
 #[cfg(all(feature = "batch_verify", feature = "rayon", not(mls_build_async)))]
@@ -62,10 +89,7 @@ pub(crate) fn signed_message<'a, S: Signable<'a>>(
     signable: &S,
     context: &S::SigningContext,
 ) -> Result<Vec<u8>, MlsError> {
-    Ok(sign_content_bytes(
-        S::SIGN_LABEL,
-        signable.signable_content(context)?,
-    )?)
+    Ok(signable.sign_content(context)?)
 }
 
 #[cfg_attr(not(mls_build_async), maybe_async::must_be_sync)]
@@ -88,13 +112,24 @@ pub(crate) trait Signable<'a> {
 
     fn write_signature(&mut self, signature: Vec<u8>);
 
+    /// Kaichi patch: `SignWithLabel`'s content (`signable_content` behind the
+    /// label and its length). Implementations whose content is one encodable
+    /// value override it with [`sign_content_of`], which encodes it once, in
+    /// place.
+    fn sign_content(
+        &self,
+        context: &Self::SigningContext,
+    ) -> Result<Vec<u8>, mls_rs_codec::Error> {
+        sign_content_bytes(Self::SIGN_LABEL, self.signable_content(context)?)
+    }
+
     async fn sign<P: CipherSuiteProvider>(
         &mut self,
         signature_provider: &P,
         signer: &SignatureSecretKey,
         context: &Self::SigningContext,
     ) -> Result<(), MlsError> {
-        let sign_content = sign_content_bytes(Self::SIGN_LABEL, self.signable_content(context)?)?;
+        let sign_content = self.sign_content(context)?;
 
         let signature = signature_provider
             .sign(signer, &sign_content)
@@ -112,7 +147,7 @@ pub(crate) trait Signable<'a> {
         public_key: &SignaturePublicKey,
         context: &Self::SigningContext,
     ) -> Result<(), MlsError> {
-        let sign_content = sign_content_bytes(Self::SIGN_LABEL, self.signable_content(context)?)?;
+        let sign_content = self.sign_content(context)?;
 
         signature_provider
             .verify(public_key, self.signature(), &sign_content)

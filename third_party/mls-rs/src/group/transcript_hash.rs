@@ -40,11 +40,17 @@ pub(crate) async fn create<P: CipherSuiteProvider>(
         signature: &content.auth.signature,
     };
 
-    let hash_input = [
-        interim_transcript_hash.deref(),
-        input.mls_encode_to_vec()?.deref(),
-    ]
-    .concat();
+    // Kaichi patch: encoded straight behind the interim hash (it was encoded,
+    // then copied behind it: a commit is 8 MB at 100,000 members).
+    let mut hash_input =
+        Vec::with_capacity(interim_transcript_hash.len() + input.mls_encoded_len());
+    hash_input.extend_from_slice(interim_transcript_hash);
+    input.mls_encode(&mut hash_input)?;
+    debug_assert!(
+        hash_input
+            == [interim_transcript_hash.deref().as_slice(), &input.mls_encode_to_vec()?].concat(),
+        "the transcript hash input differs from upstream's"
+    );
 
     cipher_suite_provider
         .hash(&hash_input)

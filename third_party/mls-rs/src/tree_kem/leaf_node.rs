@@ -266,6 +266,25 @@ impl<'a> Signable<'a> for LeafNode {
     fn write_signature(&mut self, signature: Vec<u8>) {
         self.signature = signature
     }
+
+    // Kaichi patch: encoded once, in place (every leaf of a joined tree).
+    fn sign_content(
+        &self,
+        context: &Self::SigningContext,
+    ) -> Result<Vec<u8>, mls_rs_codec::Error> {
+        crate::signer::sign_content_of(
+            Self::SIGN_LABEL,
+            &LeafNodeTBS {
+                public_key: &self.public_key,
+                signing_identity: &self.signing_identity,
+                capabilities: &self.capabilities,
+                leaf_node_source: &self.leaf_node_source,
+                extensions: &self.extensions,
+                group_id: context.group_id,
+                leaf_index: context.leaf_index,
+            },
+        )
+    }
 }
 
 #[cfg(test)]
