@@ -227,8 +227,13 @@ where
             .await
             .map_err(|e| MlsError::CryptoProviderError(e.into_any_error()))?;
 
+        // Kaichi patch 17: an update path's ciphertexts share the plaintext
+        // instead of being copied out of it.
+        let decrypted_content = alloc::sync::Arc::new(decrypted_content);
         let ciphertext_content =
-            PrivateMessageContent::mls_decode(&mut &**decrypted_content, ciphertext.content_type)?;
+            crate::tree_kem::path_ciphertexts::decode_sharing(&decrypted_content, || {
+                PrivateMessageContent::mls_decode(&mut &***decrypted_content, ciphertext.content_type)
+            })?;
 
         // Build the MLS plaintext object and process it
         let auth_content = AuthenticatedContent {
