@@ -116,10 +116,7 @@ pub(crate) trait Signable<'a> {
     /// label and its length). Implementations whose content is one encodable
     /// value override it with [`sign_content_of`], which encodes it once, in
     /// place.
-    fn sign_content(
-        &self,
-        context: &Self::SigningContext,
-    ) -> Result<Vec<u8>, mls_rs_codec::Error> {
+    fn sign_content(&self, context: &Self::SigningContext) -> Result<Vec<u8>, mls_rs_codec::Error> {
         sign_content_bytes(Self::SIGN_LABEL, self.signable_content(context)?)
     }
 

@@ -232,7 +232,10 @@ where
         let decrypted_content = alloc::sync::Arc::new(decrypted_content);
         let ciphertext_content =
             crate::tree_kem::path_ciphertexts::decode_sharing(&decrypted_content, || {
-                PrivateMessageContent::mls_decode(&mut &***decrypted_content, ciphertext.content_type)
+                PrivateMessageContent::mls_decode(
+                    &mut &***decrypted_content,
+                    ciphertext.content_type,
+                )
             })?;
 
         // Build the MLS plaintext object and process it

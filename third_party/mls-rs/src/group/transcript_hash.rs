@@ -48,7 +48,11 @@ pub(crate) async fn create<P: CipherSuiteProvider>(
     input.mls_encode(&mut hash_input)?;
     debug_assert!(
         hash_input
-            == [interim_transcript_hash.deref().as_slice(), &input.mls_encode_to_vec()?].concat(),
+            == [
+                interim_transcript_hash.deref().as_slice(),
+                &input.mls_encode_to_vec()?
+            ]
+            .concat(),
         "the transcript hash input differs from upstream's"
     );
 

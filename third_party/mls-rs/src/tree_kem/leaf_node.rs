@@ -268,10 +268,7 @@ impl<'a> Signable<'a> for LeafNode {
     }
 
     // Kaichi patch: encoded once, in place (every leaf of a joined tree).
-    fn sign_content(
-        &self,
-        context: &Self::SigningContext,
-    ) -> Result<Vec<u8>, mls_rs_codec::Error> {
+    fn sign_content(&self, context: &Self::SigningContext) -> Result<Vec<u8>, mls_rs_codec::Error> {
         crate::signer::sign_content_of(
             Self::SIGN_LABEL,
             &LeafNodeTBS {
