@@ -251,6 +251,23 @@ impl<'a> Signable<'a> for LeafNode {
         &self,
         context: &Self::SigningContext,
     ) -> Result<Vec<u8>, mls_rs_codec::Error> {
+        self.tbs(context).mls_encode_to_vec()
+    }
+
+    fn write_signature(&mut self, signature: Vec<u8>) {
+        self.signature = signature
+    }
+
+    // Kaichi patch: encoded once, in place (every leaf of a joined tree).
+    fn sign_content(&self, context: &Self::SigningContext) -> Result<Vec<u8>, mls_rs_codec::Error> {
+        crate::signer::sign_content_of(Self::SIGN_LABEL, &self.tbs(context))
+    }
+}
+
+impl LeafNode {
+    /// Kaichi patch: the signed structure, for `signable_content` and
+    /// `sign_content` alike.
+    fn tbs<'a>(&'a self, context: &LeafNodeSigningContext<'a>) -> LeafNodeTBS<'a> {
         LeafNodeTBS {
             public_key: &self.public_key,
             signing_identity: &self.signing_identity,
@@ -260,27 +277,6 @@ impl<'a> Signable<'a> for LeafNode {
             group_id: context.group_id,
             leaf_index: context.leaf_index,
         }
-        .mls_encode_to_vec()
-    }
-
-    fn write_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature
-    }
-
-    // Kaichi patch: encoded once, in place (every leaf of a joined tree).
-    fn sign_content(&self, context: &Self::SigningContext) -> Result<Vec<u8>, mls_rs_codec::Error> {
-        crate::signer::sign_content_of(
-            Self::SIGN_LABEL,
-            &LeafNodeTBS {
-                public_key: &self.public_key,
-                signing_identity: &self.signing_identity,
-                capabilities: &self.capabilities,
-                leaf_node_source: &self.leaf_node_source,
-                extensions: &self.extensions,
-                group_id: context.group_id,
-                leaf_index: context.leaf_index,
-            },
-        )
     }
 }
 
