@@ -71,6 +71,10 @@ pub enum NodeError {
     /// Too many block requests are in flight; try again later.
     #[error("too many block requests in flight")]
     TooManyBlockRequests,
+    /// Too many [`Node::connect`](crate::Node::connect) calls wait for
+    /// their connection; try again later.
+    #[error("too many connection attempts awaited")]
+    TooManyConnects,
     /// The block store failed.
     #[error("block store: {0}")]
     Blocks(#[source] Box<dyn std::error::Error + Send + Sync>),

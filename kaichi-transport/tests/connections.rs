@@ -136,3 +136,44 @@ async fn second_inbound_denied(limits: ConnectionLimits, seed: u8) {
     hub.node.shutdown().await;
     second.node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_waits_for_the_outcome_of_its_dial() {
+    let bob = start_configured(70, memory_store(), |b| b.listen(loopback_tcp(0))).await;
+    let alice = start_configured(71, memory_store(), |b| b.listen(loopback_tcp(0))).await;
+
+    // Up: the peer reached, connected by the time `connect` returns.
+    let reached = within(alice.node.connect(bob.addr.clone())).await.unwrap();
+    assert_eq!(reached, bob.node.peer_id());
+    assert!(
+        alice
+            .node
+            .connected_peers()
+            .await
+            .unwrap()
+            .contains(&reached)
+    );
+
+    // Nothing listens: the dial's error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused = within(alice.node.connect(loopback_tcp(port))).await;
+    assert!(
+        matches!(refused, Err(kaichi_transport::NodeError::Dial(_))),
+        "{refused:?}"
+    );
+
+    // Someone else answers at the address: not the peer asked for.
+    let impostor = bob
+        .addr
+        .clone()
+        .with(libp2p::multiaddr::Protocol::P2p(PeerId::random()));
+    let wrong = within(alice.node.connect(impostor)).await;
+    assert!(
+        matches!(wrong, Err(kaichi_transport::NodeError::Dial(_))),
+        "{wrong:?}"
+    );
+    alice.node.shutdown().await;
+    bob.node.shutdown().await;
+}

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{memory_store, next_message, start_configured, within};
+use common::{Peer, memory_store, next_message, start_configured, within};
 use kaichi_transport::{Multiaddr, NodeEvent, WebRtcCertificate, WebRtcCertificateError};
 use libp2p::multiaddr::Protocol;
 use tokio::sync::mpsc;
@@ -21,6 +21,34 @@ async fn webrtc_address(events: &mut mpsc::Receiver<NodeEvent>) -> Multiaddr {
             None => panic!("node stopped"),
         }
     }
+}
+
+/// Alice, started with a WebRTC-direct listener only and connected to
+/// `addr` (Bob). Started afresh, on a new UDP port, when the dial fails:
+/// between two native libp2p-webrtc 0.10 peers on a loaded 2-core machine
+/// about one dial in thirty stalls before the Noise data channel opens on
+/// both sides (each side's 10-second handshake timeout then fails it), and
+/// dials again from the same UDP port fail as well (the listener's UDP
+/// muxer keeps routing that address to the failed connection). What this
+/// test is about runs on the connection once it is up.
+async fn alice_connected_to(addr: &Multiaddr) -> Peer {
+    let mut failures = Vec::new();
+    while failures.len() < 3 {
+        // A native dialer sends from the UDP socket of its own
+        // WebRTC-direct listener.
+        let alice = start_configured(202, memory_store(), |b| {
+            b.listen("/ip4/127.0.0.1/udp/0/webrtc-direct".parse().unwrap())
+        })
+        .await;
+        match within(alice.node.connect(addr.clone())).await {
+            Ok(_) => return alice,
+            Err(e) => {
+                failures.push(e.to_string());
+                alice.node.shutdown().await;
+            }
+        }
+    }
+    panic!("three WebRTC-direct dials failed: {failures:?}");
 }
 
 fn certhash(addr: &Multiaddr) -> Protocol<'static> {
@@ -54,14 +82,9 @@ async fn dms_over_webrtc_direct_with_a_kept_certificate() {
         "the status lists the WebRTC-direct address"
     );
 
-    // Alice reaches Bob over WebRTC-direct only (a native dialer sends
-    // from the UDP socket of its own WebRTC-direct listener).
-    let mut alice = start_configured(202, memory_store(), |b| {
-        b.listen("/ip4/127.0.0.1/udp/0/webrtc-direct".parse().unwrap())
-    })
-    .await;
+    // Alice reaches Bob over WebRTC-direct only.
     let dialed = bob_webrtc.clone().with(Protocol::P2p(bob.node.peer_id()));
-    within(alice.node.dial(dialed)).await.unwrap();
+    let mut alice = alice_connected_to(&dialed).await;
     alice.node.add_contact(bob.document.clone()).await.unwrap();
     alice
         .node

@@ -174,6 +174,9 @@ pub(crate) struct Engine {
     requests: requests::Requests,
     /// The addresses peers saw this node at, newest last (bounded).
     observed: std::collections::VecDeque<Multiaddr>,
+    /// Dials whose caller waits for the outcome ([`Node::connect`]), by
+    /// connection (bounded: [`connections::MAX_PENDING_CONNECTS`]).
+    connects: HashMap<libp2p::swarm::ConnectionId, crate::node::Reply<PeerId>>,
 }
 
 /// The peer a `/p2p/…` multiaddr names.
@@ -347,6 +350,7 @@ impl Engine {
             redelivery: Default::default(),
             requests,
             observed: Default::default(),
+            connects: HashMap::new(),
         };
         engine.subscribe_groups();
         engine.load_outboxes()?;
@@ -442,6 +446,7 @@ impl Engine {
             Command::Dial(addr, reply) => {
                 let _ = reply.send(self.swarm.dial(addr).map_err(NodeError::from));
             }
+            Command::Connect(addr, reply) => self.connect(addr, reply),
             Command::Requests(reply) => {
                 let _ = reply.send(self.request_list());
             }
@@ -538,10 +543,16 @@ impl Engine {
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
                 num_established,
                 endpoint,
                 ..
-            } if num_established.get() == 1 => self.connected(peer_id, &endpoint),
+            } => self.established(peer_id, connection_id, num_established.get(), &endpoint),
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                error,
+                ..
+            } => self.connect_outcome(connection_id, Err(NodeError::Dial(error))),
             SwarmEvent::NewExternalAddrCandidate { address } => self.observed(address),
             SwarmEvent::ConnectionClosed {
                 peer_id,

@@ -79,6 +79,7 @@ pub(crate) enum Command {
     Root(oneshot::Sender<Option<kaichi_privatelog::RootCid>>),
     Status(oneshot::Sender<super::NodeStatus>),
     Dial(Multiaddr, Reply<()>),
+    Connect(Multiaddr, Reply<PeerId>),
     AddContact(Vec<u8>, Reply<IdentityPublic>),
     SetDocument(Vec<u8>, Reply<()>),
     Send {

@@ -154,9 +154,19 @@ impl Node {
         self.ask(Command::ConnectedPeers).await
     }
 
-    /// Dials a peer.
+    /// Dials a peer; returns once the dial has started (its outcome shows
+    /// as [`NodeEvent::PeerConnected`] or not at all). See
+    /// [`connect`](Self::connect) to wait for it.
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
         self.ask(|tx| Command::Dial(addr, tx)).await?
+    }
+
+    /// Dials `addr` and waits for the outcome: the peer once a connection
+    /// to it is up, or [`NodeError::Dial`] with why the dial failed (every
+    /// transport bounds its handshake, so this returns). At most
+    /// 64 calls wait at once ([`NodeError::TooManyConnects`] past that).
+    pub async fn connect(&self, addr: Multiaddr) -> Result<PeerId, NodeError> {
+        self.ask(|tx| Command::Connect(addr, tx)).await?
     }
 
     /// Verifies a contact's identity document and records the conversation.
