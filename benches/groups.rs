@@ -63,10 +63,20 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// The application message both sides encrypt.
 const MESSAGE: &[u8] = b"hello, group: a short chat message";
 
-/// The median time of 21 application messages.
+/// Application messages timed per figure, after `WARM_MESSAGES` untimed
+/// ones: a message takes tens of microseconds, so a median of 21 moved by
+/// ±25 % between runs of one build.
+const TIMED_MESSAGES: usize = 201;
+/// Application messages sent before the timed ones.
+const WARM_MESSAGES: usize = 20;
+
+/// The median time of `TIMED_MESSAGES` application messages.
 fn time_messages(mut send: impl FnMut()) -> Duration {
-    let mut times = Vec::new();
-    for _ in 0..21 {
+    for _ in 0..WARM_MESSAGES {
+        send();
+    }
+    let mut times = Vec::with_capacity(TIMED_MESSAGES);
+    for _ in 0..TIMED_MESSAGES {
         let t = Instant::now();
         send();
         times.push(t.elapsed());

@@ -174,7 +174,7 @@ pub(crate) struct Engine {
     requests: requests::Requests,
     /// The addresses peers saw this node at, newest last (bounded).
     observed: std::collections::VecDeque<Multiaddr>,
-    /// Dials whose caller waits for the outcome ([`Node::connect`]), by
+    /// Dials whose caller waits for the outcome ([`crate::Node::connect`]), by
     /// connection (bounded: [`connections::MAX_PENDING_CONNECTS`]).
     connects: HashMap<libp2p::swarm::ConnectionId, crate::node::Reply<PeerId>>,
 }
